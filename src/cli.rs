@@ -1,0 +1,189 @@
+//! The command line of the contract: run, check-config, hash-password, hash-secret, gen-key.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config;
+use crate::keys::Alg;
+use crate::server::RunOptions;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "authgate",
+    version,
+    about = "Authentication gateway: OpenID Provider and identity-aware reverse proxy"
+)]
+pub struct Cli {
+    /// The TOML configuration file.
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Take over the listeners of the running authgate (graceful upgrade / reload).
+    #[arg(short = 'u', long, global = true)]
+    pub upgrade: bool,
+    /// Run in the background (for systemd Type=forking).
+    #[arg(short = 'd', long, global = true)]
+    pub daemon: bool,
+    /// PID file written by the daemon (absolute path).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pid_file: Option<String>,
+    /// Unix socket the old and new process use to hand over listeners during an upgrade.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub upgrade_sock: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gateway (the default).
+    Run,
+    /// Validate the configuration; print every problem with its key path.
+    CheckConfig,
+    /// Read a password on stdin, print an argon2id PHC string for `password_hash`.
+    HashPassword,
+    /// Read a client secret on stdin, print what `client_secret_sha256` takes.
+    HashSecret,
+    /// Write a new signing key (PKCS#8 PEM, mode 0600).
+    GenKey {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = AlgArg::ES256)]
+        alg: AlgArg,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum AlgArg {
+    #[value(name = "ES256")]
+    ES256,
+    #[value(name = "RS256")]
+    RS256,
+    #[value(name = "EdDSA")]
+    EdDSA,
+}
+
+impl From<AlgArg> for Alg {
+    fn from(a: AlgArg) -> Alg {
+        match a {
+            AlgArg::ES256 => Alg::ES256,
+            AlgArg::RS256 => Alg::RS256,
+            AlgArg::EdDSA => Alg::EdDSA,
+        }
+    }
+}
+
+/// Runs the command line; the return value is the process exit code.
+pub fn main(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command.as_ref().unwrap_or(&Command::Run) {
+        Command::Run => {
+            let path = need_config(&cli)?;
+            let cfg = match config::load(&path) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{}: {e}", path.display());
+                    return Ok(1);
+                }
+            };
+            let opts = RunOptions {
+                upgrade: cli.upgrade,
+                daemon: cli.daemon,
+                pid_file: cli.pid_file.clone(),
+                upgrade_sock: cli.upgrade_sock.clone(),
+            };
+            crate::server::run(cfg, opts)?;
+            Ok(0)
+        }
+        Command::CheckConfig => {
+            let path = need_config(&cli)?;
+            Ok(check_config(&path))
+        }
+        Command::HashPassword => {
+            let password = read_stdin_line()?;
+            if password.is_empty() {
+                anyhow::bail!("empty password on stdin");
+            }
+            println!("{}", crate::login::password::hash(&password)?);
+            Ok(0)
+        }
+        Command::HashSecret => {
+            let secret = read_stdin_line()?;
+            if secret.is_empty() {
+                anyhow::bail!("empty secret on stdin");
+            }
+            println!("{}", crate::oidc::client_auth::hash_secret(&secret));
+            Ok(0)
+        }
+        Command::GenKey { out, alg, force } => {
+            crate::keys::write_new(out, (*alg).into(), *force)?;
+            eprintln!(
+                "wrote a new {:?} signing key to {} (mode 0600)",
+                Alg::from(*alg),
+                out.display()
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn need_config(cli: &Cli) -> anyhow::Result<PathBuf> {
+    cli.config
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--config FILE is required"))
+}
+
+fn check_config(path: &Path) -> i32 {
+    match config::load(path).map_err(|e| e.problems).and_then(|cfg| {
+        crate::keys::KeySet::load(&cfg.tokens)
+            .map(|_| cfg)
+            .map_err(|e| {
+                vec![config::Problem {
+                    path: "tokens".into(),
+                    message: e.to_string(),
+                }]
+            })
+    }) {
+        Ok(cfg) => {
+            println!(
+                "{}: ok ({} route(s), {} user(s), {} client(s), listening on {})",
+                path.display(),
+                cfg.routes.len(),
+                cfg.users.len(),
+                cfg.clients.len(),
+                cfg.server
+                    .listen
+                    .iter()
+                    .chain(&cfg.server.tls_listen)
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            0
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            eprintln!("{}: {} problem(s)", path.display(), problems.len());
+            1
+        }
+    }
+}
+
+/// Reads stdin and drops one trailing newline (so `echo secret |` and `printf %s secret |` agree).
+fn read_stdin_line() -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s)?;
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}

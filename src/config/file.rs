@@ -1,0 +1,136 @@
+//! The TOML schema, exactly as an operator writes it.
+//!
+//! Every table denies unknown keys. Values that need interpretation (durations, addresses, URLs)
+//! stay strings here: `model` parses them so that every problem is reported with its key path,
+//! not just the first one serde meets.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    #[serde(default)]
+    pub listen: Vec<String>,
+    pub public_url: String,
+    #[serde(default)]
+    pub tls_listen: Vec<String>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    pub metrics_listen: Option<String>,
+    pub threads: Option<usize>,
+    pub access_log: Option<bool>,
+    /// Where the login page sends a user who signs in without an application waiting.
+    pub after_logout_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionFile {
+    pub cookie_name: Option<String>,
+    pub lifetime: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub store: Option<String>,
+    pub redis_url: Option<String>,
+    pub max_entries: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensFile {
+    pub signing_key_file: Option<String>,
+    #[serde(default)]
+    pub retired_key_files: Vec<String>,
+    /// Demo convenience: write a fresh ES256 key when `signing_key_file` does not exist.
+    pub create_key_if_missing: Option<bool>,
+    pub access_token_ttl: Option<String>,
+    pub id_token_ttl: Option<String>,
+    pub refresh_token_ttl: Option<String>,
+    pub code_ttl: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFile {
+    pub max_failures: Option<u32>,
+    pub failure_window: Option<String>,
+    pub lockout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFile {
+    pub username: String,
+    pub password_hash: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersFile {
+    #[serde(default)]
+    pub users: Vec<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    pub client_id: String,
+    pub client_secret_sha256: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub response_types: Option<Vec<String>>,
+    pub require_pkce: Option<bool>,
+    /// Issue a refresh token even when `offline_access` is not asked for.
+    #[serde(default)]
+    pub refresh_tokens: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    #[serde(default)]
+    pub upstreams: Vec<String>,
+    pub auth: Option<String>,
+    #[serde(default)]
+    pub allow_users: Vec<String>,
+    #[serde(default)]
+    pub allow_groups: Vec<String>,
+    #[serde(default)]
+    pub public_paths: Vec<String>,
+    pub health_check: Option<String>,
+    pub health_check_interval: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub read_timeout: Option<String>,
+    /// Names of the identity headers sent upstream (defaults as in the contract).
+    pub headers: Option<HeadersFile>,
+    /// Where `/.authgate/logout` on this host finally sends the browser.
+    pub logout_redirect: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersFile {
+    pub user: Option<String>,
+    pub email: Option<String>,
+    pub groups: Option<String>,
+    pub preferred_username: Option<String>,
+    pub assertion: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoFile {
+    /// Address of the built-in echo upstream. Only the demo config sets it.
+    pub echo_listen: String,
+}

@@ -1,0 +1,205 @@
+//! The validated configuration the rest of authgate reads. Nothing here is optional that has a
+//! sensible default, and nothing here can be wrong: `validate` has checked it all.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+use crate::http::host::Host;
+use crate::secret::Secret;
+
+#[derive(Debug)]
+pub struct Config {
+    pub server: Server,
+    pub session: SessionCfg,
+    pub tokens: Tokens,
+    pub login: Login,
+    pub users: HashMap<String, User>,
+    pub clients: HashMap<String, Client>,
+    pub routes: Vec<Route>,
+    pub demo: Option<Demo>,
+}
+
+#[derive(Debug)]
+pub struct Server {
+    pub listen: Vec<SocketAddr>,
+    /// The issuer: scheme, host and port, no trailing slash.
+    pub issuer: String,
+    pub public_url: Url,
+    pub public_host: Host,
+    pub tls_listen: Vec<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub threads: usize,
+    pub access_log: bool,
+    pub after_logout_url: Option<Url>,
+}
+
+impl Server {
+    pub fn is_trusted(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Memory,
+    Redis,
+}
+
+#[derive(Debug)]
+pub struct SessionCfg {
+    pub cookie_name: String,
+    pub lifetime: Duration,
+    pub idle_timeout: Duration,
+    pub store: StoreKind,
+    pub redis_url: Option<Secret>,
+    pub max_entries: u64,
+}
+
+#[derive(Debug)]
+pub struct Tokens {
+    pub signing_key_file: PathBuf,
+    pub retired_key_files: Vec<PathBuf>,
+    pub create_key_if_missing: bool,
+    pub access_token_ttl: Duration,
+    pub id_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub code_ttl: Duration,
+}
+
+#[derive(Debug)]
+pub struct Login {
+    pub max_failures: u32,
+    pub failure_window: Duration,
+    pub lockout: Duration,
+}
+
+#[derive(Debug)]
+pub struct User {
+    pub username: String,
+    pub password_hash: Secret,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub groups: Vec<String>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    Code,
+    IdToken,
+    CodeIdToken,
+}
+
+impl ResponseType {
+    /// Parses the space-separated `response_type` value; order does not matter (OAuth 2.0
+    /// Multiple Response Type Encoding Practices §5).
+    pub fn parse(s: &str) -> Option<ResponseType> {
+        let mut parts: Vec<&str> = s.split(' ').collect();
+        parts.sort_unstable();
+        match parts.as_slice() {
+            ["code"] => Some(ResponseType::Code),
+            ["id_token"] => Some(ResponseType::IdToken),
+            ["code", "id_token"] => Some(ResponseType::CodeIdToken),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseType::Code => "code",
+            ResponseType::IdToken => "id_token",
+            ResponseType::CodeIdToken => "code id_token",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub client_id: String,
+    /// SHA-256 of the secret; `None` for a public client.
+    pub secret_sha256: Option<[u8; 32]>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub response_types: Vec<ResponseType>,
+    pub require_pkce: bool,
+    pub refresh_tokens: bool,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_sha256.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Required,
+    Public,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdentityHeaders {
+    pub user: String,
+    pub email: String,
+    pub groups: String,
+    pub preferred_username: String,
+    pub assertion: String,
+}
+
+impl Default for IdentityHeaders {
+    fn default() -> Self {
+        IdentityHeaders {
+            user: "X-Forwarded-User".into(),
+            email: "X-Forwarded-Email".into(),
+            groups: "X-Forwarded-Groups".into(),
+            preferred_username: "X-Forwarded-Preferred-Username".into(),
+            assertion: "X-Authgate-Assertion".into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Route {
+    /// Position in the file, for messages and metrics.
+    pub index: usize,
+    pub host: Option<Host>,
+    pub path_prefix: String,
+    pub upstreams: Vec<SocketAddr>,
+    pub auth: Auth,
+    pub allow_users: Vec<String>,
+    pub allow_groups: Vec<String>,
+    pub public_paths: Vec<String>,
+    pub health_check: Option<String>,
+    pub health_check_interval: Duration,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub headers: IdentityHeaders,
+    pub logout_redirect: Option<Url>,
+}
+
+impl Route {
+    /// A short label for logs and metrics: `host/prefix`.
+    pub fn label(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{}{}", h.authority(), self.path_prefix),
+            None => format!("*{}", self.path_prefix),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Demo {
+    pub echo_listen: SocketAddr,
+}

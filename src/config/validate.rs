@@ -1,0 +1,817 @@
+//! Turns the TOML schema into the validated model, collecting every problem with its key path
+//! (`routes[1].upstreams[0]: "10.0.0.1" is not host:port`). Never panics, whatever the input.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::file::*;
+use super::model::*;
+use super::{ConfigError, Problem};
+use crate::http::host::Host;
+use crate::http::path;
+use crate::secret::Secret;
+
+const TOP_LEVEL: &[&str] = &[
+    "server",
+    "session",
+    "tokens",
+    "login",
+    "users",
+    "users_file",
+    "clients",
+    "routes",
+    "demo",
+];
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Validates the text of a config file. `origin` names it in messages.
+pub fn from_str(text: &str) -> Result<Config, ConfigError> {
+    let mut p = Problems::default();
+    let table: toml::Table = match toml::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            p.add("(file)", format!("not valid TOML: {}", e.message()));
+            return Err(ConfigError { problems: p.0 });
+        }
+    };
+    for key in table.keys() {
+        if !TOP_LEVEL.contains(&key.as_str()) {
+            p.add(key.as_str(), "unknown key");
+        }
+    }
+    let server: Option<ServerFile> = match table.get("server") {
+        Some(v) => section(&mut p, "server", v),
+        None => {
+            p.add("server", "missing table [server] (public_url is required)");
+            None
+        }
+    };
+    let session: SessionFile = opt_section(&mut p, &table, "session").unwrap_or_default();
+    let tokens: TokensFile = opt_section(&mut p, &table, "tokens").unwrap_or_default();
+    let login: LoginFile = opt_section(&mut p, &table, "login").unwrap_or_default();
+    let demo: Option<DemoFile> = opt_section(&mut p, &table, "demo");
+    let routes: Vec<(usize, RouteFile)> = array(&mut p, &table, "routes", "routes");
+    let clients: Vec<(usize, ClientFile)> = array(&mut p, &table, "clients", "clients");
+    let mut users: Vec<(String, UserFile)> = array(&mut p, &table, "users", "users")
+        .into_iter()
+        .map(|(i, u)| (format!("users[{i}]"), u))
+        .collect();
+    match table.get("users_file") {
+        None => {}
+        Some(toml::Value::String(file)) => users.extend(read_users_file(&mut p, file)),
+        Some(_) => p.add("users_file", "must be a string (a path)"),
+    }
+
+    let server = server.and_then(|s| build_server(&mut p, s));
+    let session = build_session(&mut p, session);
+    let tokens = build_tokens(&mut p, tokens);
+    let login = build_login(&mut p, login);
+    let users = build_users(&mut p, users);
+    let clients = build_clients(&mut p, clients);
+    let routes: Vec<Route> = routes
+        .into_iter()
+        .filter_map(|(i, r)| build_route(&mut p, i, r))
+        .collect();
+    check_overlaps(&mut p, &routes);
+    let demo = demo.and_then(|d| match d.echo_listen.parse() {
+        Ok(echo_listen) => Some(Demo { echo_listen }),
+        Err(_) => {
+            p.add(
+                "demo.echo_listen",
+                format!("{:?} is not ip:port", d.echo_listen),
+            );
+            None
+        }
+    });
+
+    match (server, session, tokens, login) {
+        (Some(server), Some(session), Some(tokens), Some(login)) if p.0.is_empty() => Ok(Config {
+            server,
+            session,
+            tokens,
+            login,
+            users,
+            clients,
+            routes,
+            demo,
+        }),
+        _ => Err(ConfigError { problems: p.0 }),
+    }
+}
+
+fn section<T: DeserializeOwned>(p: &mut Problems, path: &str, v: &toml::Value) -> Option<T> {
+    match v.clone().try_into::<T>() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            p.add(path, e.message().trim().to_string());
+            None
+        }
+    }
+}
+
+fn opt_section<T: DeserializeOwned>(p: &mut Problems, t: &toml::Table, key: &str) -> Option<T> {
+    t.get(key).and_then(|v| section(p, key, v))
+}
+
+fn array<T: DeserializeOwned>(
+    p: &mut Problems,
+    t: &toml::Table,
+    key: &str,
+    path: &str,
+) -> Vec<(usize, T)> {
+    match t.get(key) {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| section(p, &format!("{path}[{i}]"), v).map(|t| (i, t)))
+            .collect(),
+        Some(_) => {
+            p.add(path, format!("must be an array of tables ([[{key}]])"));
+            Vec::new()
+        }
+    }
+}
+
+fn read_users_file(p: &mut Problems, file: &str) -> Vec<(String, UserFile)> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            p.add("users_file", format!("cannot read {file:?}: {e}"));
+            return Vec::new();
+        }
+    };
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(t) => t,
+        Err(e) => {
+            p.add(
+                "users_file",
+                format!("{file:?} is not valid TOML: {}", e.message()),
+            );
+            return Vec::new();
+        }
+    };
+    for key in table.keys().filter(|k| k.as_str() != "users") {
+        p.add(
+            format!("users_file({file}).{key}"),
+            "unknown key (only [[users]] tables)",
+        );
+    }
+    let label = format!("users_file({file}).users");
+    array(p, &table, "users", &label)
+        .into_iter()
+        .map(|(i, u)| (format!("{label}[{i}]"), u))
+        .collect()
+}
+
+fn duration(p: &mut Problems, path: &str, v: Option<&str>, default: Duration) -> Duration {
+    match v {
+        None => default,
+        Some(s) => match humantime::parse_duration(s) {
+            Ok(d) if d > Duration::ZERO => d,
+            Ok(_) => {
+                p.add(path, "must be longer than zero");
+                default
+            }
+            Err(e) => {
+                p.add(
+                    path,
+                    format!("{s:?} is not a duration like \"90s\", \"12h\", \"14d\" ({e})"),
+                );
+                default
+            }
+        },
+    }
+}
+
+fn socket_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
+    match s.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            p.add(path, format!("{s:?} is not ip:port"));
+            None
+        }
+    }
+}
+
+/// `host:port`, where host may be a name resolved once at load.
+fn upstream_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
+    if let Ok(a) = s.parse() {
+        return Some(a);
+    }
+    let has_port = s
+        .rsplit_once(':')
+        .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok());
+    if !has_port {
+        p.add(path, format!("{s:?} is not host:port"));
+        return None;
+    }
+    match s.to_socket_addrs().map(|mut it| it.next()) {
+        Ok(Some(a)) => Some(a),
+        _ => {
+            p.add(path, format!("{s:?}: the host name does not resolve"));
+            None
+        }
+    }
+}
+
+fn absolute_url(p: &mut Problems, path: &str, s: &str) -> Option<Url> {
+    match Url::parse(s) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            if u.fragment().is_some() {
+                p.add(path, format!("{s:?} must not have a #fragment"));
+                return None;
+            }
+            Some(u)
+        }
+        Ok(_) => {
+            p.add(path, format!("{s:?} must be an absolute http(s) URL"));
+            None
+        }
+        Err(e) => {
+            p.add(path, format!("{s:?} is not a URL: {e}"));
+            None
+        }
+    }
+}
+
+fn readable(p: &mut Problems, path: &str, file: &str) -> PathBuf {
+    if let Err(e) = std::fs::File::open(file) {
+        p.add(path, format!("cannot read {file:?}: {e}"));
+    }
+    PathBuf::from(file)
+}
+
+fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
+    let listen: Vec<SocketAddr> = s
+        .listen
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| socket_addr(p, &format!("server.listen[{i}]"), a))
+        .collect();
+    let tls_listen: Vec<SocketAddr> = s
+        .tls_listen
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| socket_addr(p, &format!("server.tls_listen[{i}]"), a))
+        .collect();
+    if s.listen.is_empty() && s.tls_listen.is_empty() {
+        p.add("server.listen", "no listener: set listen or tls_listen");
+    }
+    let (tls_cert, tls_key) = match (&s.tls_cert, &s.tls_key, tls_listen.is_empty()) {
+        (Some(c), Some(k), false) => (
+            Some(readable(p, "server.tls_cert", c)),
+            Some(readable(p, "server.tls_key", k)),
+        ),
+        (_, _, false) => {
+            p.add("server.tls_listen", "needs both tls_cert and tls_key");
+            (None, None)
+        }
+        (None, None, true) => (None, None),
+        (_, _, true) => {
+            p.add(
+                "server.tls_cert",
+                "tls_cert/tls_key given but no tls_listen",
+            );
+            (None, None)
+        }
+    };
+    let trusted_proxies = s
+        .trusted_proxies
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let parsed = n
+                .parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| n.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from));
+            if parsed.is_none() {
+                p.add(
+                    format!("server.trusted_proxies[{i}]"),
+                    format!("{n:?} is not an IP address or CIDR network"),
+                );
+            }
+            parsed
+        })
+        .collect();
+    let metrics_listen = s
+        .metrics_listen
+        .as_deref()
+        .and_then(|a| socket_addr(p, "server.metrics_listen", a));
+    let threads = match s.threads {
+        Some(0) => {
+            p.add("server.threads", "must be at least 1");
+            1
+        }
+        Some(n) => n,
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    };
+    let after_logout_url = s
+        .after_logout_url
+        .as_deref()
+        .and_then(|u| absolute_url(p, "server.after_logout_url", u));
+    let public_url = absolute_url(p, "server.public_url", &s.public_url)?;
+    if public_url.path() != "/" || public_url.query().is_some() {
+        p.add(
+            "server.public_url",
+            format!(
+                "{:?} must be scheme://host[:port] with no path or query",
+                s.public_url
+            ),
+        );
+        return None;
+    }
+    let authority = match (public_url.host_str(), public_url.port()) {
+        (Some(h), Some(port)) => format!("{h}:{port}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
+    };
+    let Some(public_host) = Host::parse(&authority) else {
+        p.add(
+            "server.public_url",
+            format!("{:?} has a host authgate cannot match", s.public_url),
+        );
+        return None;
+    };
+    let issuer = public_url.as_str().trim_end_matches('/').to_string();
+    Some(Server {
+        listen,
+        issuer,
+        public_url,
+        public_host,
+        tls_listen,
+        tls_cert,
+        tls_key,
+        trusted_proxies,
+        metrics_listen,
+        threads,
+        access_log: s.access_log.unwrap_or(true),
+        after_logout_url,
+    })
+}
+
+fn build_session(p: &mut Problems, s: SessionFile) -> Option<SessionCfg> {
+    let cookie_name = s.cookie_name.unwrap_or_else(|| "authgate_session".into());
+    if cookie_name.is_empty()
+        || !cookie_name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        p.add(
+            "session.cookie_name",
+            format!("{cookie_name:?}: use letters, digits, '_' and '-'"),
+        );
+    }
+    let lifetime = duration(
+        p,
+        "session.lifetime",
+        s.lifetime.as_deref(),
+        Duration::from_secs(12 * 3600),
+    );
+    let idle_timeout = duration(
+        p,
+        "session.idle_timeout",
+        s.idle_timeout.as_deref(),
+        Duration::from_secs(3600),
+    );
+    let store = match s.store.as_deref() {
+        None | Some("memory") => StoreKind::Memory,
+        Some("redis") => {
+            if s.redis_url.is_none() {
+                p.add("session.redis_url", "required when store = \"redis\"");
+            }
+            StoreKind::Redis
+        }
+        Some(other) => {
+            p.add(
+                "session.store",
+                format!("{other:?}: expected \"memory\" or \"redis\""),
+            );
+            StoreKind::Memory
+        }
+    };
+    if let Some(u) = &s.redis_url {
+        if !(u.starts_with("redis://") || u.starts_with("rediss://") || u.starts_with("unix://")) {
+            p.add(
+                "session.redis_url",
+                "must start with redis://, rediss:// or unix://",
+            );
+        }
+    }
+    Some(SessionCfg {
+        cookie_name,
+        lifetime,
+        idle_timeout,
+        store,
+        redis_url: s.redis_url.map(Secret::new),
+        max_entries: s.max_entries.unwrap_or(1_000_000),
+    })
+}
+
+fn build_tokens(p: &mut Problems, t: TokensFile) -> Option<Tokens> {
+    let create = t.create_key_if_missing.unwrap_or(false);
+    let signing_key_file = PathBuf::from(
+        t.signing_key_file
+            .unwrap_or_else(|| "conf/keys/signing.pem".into()),
+    );
+    if !create && !signing_key_file.exists() {
+        p.add(
+            "tokens.signing_key_file",
+            format!(
+                "{} does not exist: create it with `authgate gen-key --out {}`",
+                signing_key_file.display(),
+                signing_key_file.display()
+            ),
+        );
+    }
+    let retired_key_files = t
+        .retired_key_files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| readable(p, &format!("tokens.retired_key_files[{i}]"), f))
+        .collect();
+    Some(Tokens {
+        signing_key_file,
+        retired_key_files,
+        create_key_if_missing: create,
+        access_token_ttl: duration(
+            p,
+            "tokens.access_token_ttl",
+            t.access_token_ttl.as_deref(),
+            Duration::from_secs(600),
+        ),
+        id_token_ttl: duration(
+            p,
+            "tokens.id_token_ttl",
+            t.id_token_ttl.as_deref(),
+            Duration::from_secs(600),
+        ),
+        refresh_token_ttl: duration(
+            p,
+            "tokens.refresh_token_ttl",
+            t.refresh_token_ttl.as_deref(),
+            Duration::from_secs(14 * 86400),
+        ),
+        code_ttl: duration(
+            p,
+            "tokens.code_ttl",
+            t.code_ttl.as_deref(),
+            Duration::from_secs(60),
+        ),
+    })
+}
+
+fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
+    if l.max_failures == Some(0) {
+        p.add("login.max_failures", "must be at least 1");
+    }
+    Some(Login {
+        max_failures: l.max_failures.unwrap_or(5).max(1),
+        failure_window: duration(
+            p,
+            "login.failure_window",
+            l.failure_window.as_deref(),
+            Duration::from_secs(300),
+        ),
+        lockout: duration(
+            p,
+            "login.lockout",
+            l.lockout.as_deref(),
+            Duration::from_secs(900),
+        ),
+    })
+}
+
+fn build_users(p: &mut Problems, users: Vec<(String, UserFile)>) -> HashMap<String, User> {
+    let mut out = HashMap::new();
+    for (path, u) in users {
+        if u.username.is_empty() || u.username.chars().any(|c| c.is_control() || c == ',') {
+            p.add(
+                format!("{path}.username"),
+                format!(
+                    "{:?}: must be non-empty, without ',' or control characters",
+                    u.username
+                ),
+            );
+            continue;
+        }
+        match argon2::PasswordHash::new(&u.password_hash) {
+            Ok(h) if h.algorithm.as_str() == "argon2id" => {}
+            Ok(h) => p.add(
+                format!("{path}.password_hash"),
+                format!("algorithm {} is not argon2id", h.algorithm),
+            ),
+            Err(_) => p.add(
+                format!("{path}.password_hash"),
+                "not an argon2id PHC string: create one with `authgate hash-password`",
+            ),
+        }
+        for (i, g) in u.groups.iter().enumerate() {
+            if g.is_empty() || g.contains(',') || g.chars().any(char::is_control) {
+                p.add(
+                    format!("{path}.groups[{i}]"),
+                    format!("{g:?}: must be non-empty, without ','"),
+                );
+            }
+        }
+        if out.contains_key(&u.username) {
+            p.add(
+                format!("{path}.username"),
+                format!("{:?} is defined twice", u.username),
+            );
+            continue;
+        }
+        out.insert(
+            u.username.clone(),
+            User {
+                username: u.username,
+                password_hash: Secret::new(u.password_hash),
+                email: u.email,
+                name: u.name,
+                groups: u.groups,
+                disabled: u.disabled,
+            },
+        );
+    }
+    out
+}
+
+fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap<String, Client> {
+    let mut out = HashMap::new();
+    for (i, c) in clients {
+        let path = format!("clients[{i}]");
+        if c.client_id.is_empty() || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ') {
+            p.add(
+                format!("{path}.client_id"),
+                "must be non-empty, without spaces",
+            );
+        }
+        if c.client_id == crate::PROXY_CLIENT_ID {
+            p.add(
+                format!("{path}.client_id"),
+                format!("{:?} is reserved for the built-in proxy", c.client_id),
+            );
+        }
+        let secret_sha256 = match &c.client_secret_sha256 {
+            None => None,
+            Some(h) => {
+                let mut buf = [0u8; 32];
+                if h.len() == 64
+                    && h.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    && hex::decode_to_slice(h, &mut buf).is_ok()
+                {
+                    Some(buf)
+                } else {
+                    p.add(
+                        format!("{path}.client_secret_sha256"),
+                        "must be 64 lowercase hex digits (`authgate hash-secret`)",
+                    );
+                    None
+                }
+            }
+        };
+        if c.redirect_uris.is_empty() {
+            p.add(
+                format!("{path}.redirect_uris"),
+                "at least one redirect URI is required",
+            );
+        }
+        for (j, u) in c.redirect_uris.iter().enumerate() {
+            absolute_url(p, &format!("{path}.redirect_uris[{j}]"), u);
+        }
+        for (j, u) in c.post_logout_redirect_uris.iter().enumerate() {
+            absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
+        }
+        let mut response_types = Vec::new();
+        for (j, rt) in c
+            .response_types
+            .clone()
+            .unwrap_or_else(|| vec!["code".into()])
+            .iter()
+            .enumerate()
+        {
+            match ResponseType::parse(rt) {
+                Some(t) => response_types.push(t),
+                None => p.add(
+                    format!("{path}.response_types[{j}]"),
+                    format!("{rt:?}: expected \"code\", \"id_token\" or \"code id_token\""),
+                ),
+            }
+        }
+        let public = c.client_secret_sha256.is_none();
+        if public && c.require_pkce == Some(false) {
+            p.add(
+                format!("{path}.require_pkce"),
+                "a public client (no secret) always requires PKCE",
+            );
+        }
+        if out.contains_key(&c.client_id) {
+            p.add(
+                format!("{path}.client_id"),
+                format!("{:?} is defined twice", c.client_id),
+            );
+            continue;
+        }
+        out.insert(
+            c.client_id.clone(),
+            Client {
+                client_id: c.client_id,
+                secret_sha256,
+                redirect_uris: c.redirect_uris,
+                post_logout_redirect_uris: c.post_logout_redirect_uris,
+                response_types,
+                require_pkce: public || c.require_pkce.unwrap_or(false),
+                refresh_tokens: c.refresh_tokens,
+            },
+        );
+    }
+    out
+}
+
+fn header_name(p: &mut Problems, path: &str, v: Option<String>, default: &str) -> String {
+    match v {
+        None => default.to_string(),
+        Some(h) => {
+            if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                p.add(path, format!("{h:?} is not a valid header name"));
+            }
+            h
+        }
+    }
+}
+
+fn prefix(p: &mut Problems, path: &str, s: &str) -> String {
+    match path::normalize(s) {
+        Ok(n) if n == s => {}
+        Ok(n) => p.add(
+            path,
+            format!("{s:?} is not a normalised path (did you mean {n:?}?)"),
+        ),
+        Err(e) => p.add(path, format!("{s:?}: {e}")),
+    }
+    s.to_string()
+}
+
+fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Route> {
+    let path = format!("routes[{i}]");
+    let host = match &r.host {
+        None => None,
+        Some(h) => match Host::parse(h) {
+            Some(host) => Some(host),
+            None => {
+                p.add(
+                    format!("{path}.host"),
+                    format!("{h:?} is not a host name (name or name:port)"),
+                );
+                None
+            }
+        },
+    };
+    let path_prefix = prefix(
+        p,
+        &format!("{path}.path_prefix"),
+        r.path_prefix.as_deref().unwrap_or("/"),
+    );
+    if r.upstreams.is_empty() {
+        p.add(
+            format!("{path}.upstreams"),
+            "at least one upstream (host:port) is required",
+        );
+    }
+    let upstreams: Vec<SocketAddr> = r
+        .upstreams
+        .iter()
+        .enumerate()
+        .filter_map(|(j, u)| upstream_addr(p, &format!("{path}.upstreams[{j}]"), u))
+        .collect();
+    let auth = match r.auth.as_deref() {
+        None | Some("required") => Auth::Required,
+        Some("public") => Auth::Public,
+        Some(other) => {
+            p.add(
+                format!("{path}.auth"),
+                format!("{other:?}: expected \"required\" or \"public\""),
+            );
+            Auth::Required
+        }
+    };
+    let public_paths = r
+        .public_paths
+        .iter()
+        .enumerate()
+        .map(|(j, s)| prefix(p, &format!("{path}.public_paths[{j}]"), s))
+        .collect();
+    if let Some(hc) = &r.health_check {
+        if !hc.starts_with('/') {
+            p.add(
+                format!("{path}.health_check"),
+                format!("{hc:?} must be a path starting with '/'"),
+            );
+        }
+    }
+    let h = r.headers.unwrap_or_default();
+    let d = IdentityHeaders::default();
+    let headers = IdentityHeaders {
+        user: header_name(p, &format!("{path}.headers.user"), h.user, &d.user),
+        email: header_name(p, &format!("{path}.headers.email"), h.email, &d.email),
+        groups: header_name(p, &format!("{path}.headers.groups"), h.groups, &d.groups),
+        preferred_username: header_name(
+            p,
+            &format!("{path}.headers.preferred_username"),
+            h.preferred_username,
+            &d.preferred_username,
+        ),
+        assertion: header_name(
+            p,
+            &format!("{path}.headers.assertion"),
+            h.assertion,
+            &d.assertion,
+        ),
+    };
+    let logout_redirect = r
+        .logout_redirect
+        .as_deref()
+        .and_then(|u| absolute_url(p, &format!("{path}.logout_redirect"), u));
+    let route = Route {
+        index: i,
+        host,
+        path_prefix,
+        upstreams,
+        auth,
+        allow_users: r.allow_users,
+        allow_groups: r.allow_groups,
+        public_paths,
+        health_check: r.health_check,
+        health_check_interval: duration(
+            p,
+            &format!("{path}.health_check_interval"),
+            r.health_check_interval.as_deref(),
+            Duration::from_secs(1),
+        ),
+        connect_timeout: duration(
+            p,
+            &format!("{path}.connect_timeout"),
+            r.connect_timeout.as_deref(),
+            Duration::from_secs(2),
+        ),
+        read_timeout: duration(
+            p,
+            &format!("{path}.read_timeout"),
+            r.read_timeout.as_deref(),
+            Duration::from_secs(60),
+        ),
+        headers,
+        logout_redirect,
+    };
+    if r.host.is_some() && route.host.is_none() {
+        return None;
+    }
+    Some(route)
+}
+
+fn check_overlaps(p: &mut Problems, routes: &[Route]) {
+    let mut seen: HashSet<(Option<&Host>, &str)> = HashSet::new();
+    for r in routes {
+        if !seen.insert((r.host.as_ref(), r.path_prefix.as_str())) {
+            p.add(
+                format!("routes[{}]", r.index),
+                format!(
+                    "same host and path_prefix as an earlier route ({})",
+                    r.label()
+                ),
+            );
+        }
+    }
+}
+
+/// Reads and validates `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => from_str(&text),
+        Err(e) => Err(ConfigError {
+            problems: vec![Problem {
+                path: "(file)".into(),
+                message: format!("cannot read {}: {e}", path.display()),
+            }],
+        }),
+    }
+}

@@ -1,0 +1,104 @@
+//! Canonical host names: one spelling for route matching, cookies and redirect URIs.
+//!
+//! Lowercase, no trailing dot, port split off. Anything that is not a plain DNS name, IPv4
+//! address or bracketed IPv6 address is refused rather than guessed at.
+
+/// A host as routes compare it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Host {
+    /// Lowercase name without trailing dot; IPv6 keeps its brackets.
+    pub name: String,
+    pub port: Option<u16>,
+}
+
+impl Host {
+    /// Parses a `Host` header value or a configured host (`name[:port]`).
+    pub fn parse(raw: &str) -> Option<Host> {
+        let raw = raw.trim();
+        let (name, port) = if let Some(rest) = raw.strip_prefix('[') {
+            let (addr, after) = rest.split_once(']')?;
+            addr.parse::<std::net::Ipv6Addr>().ok()?;
+            let port = match after {
+                "" => None,
+                p => Some(parse_port(p.strip_prefix(':')?)?),
+            };
+            (format!("[{}]", addr.to_ascii_lowercase()), port)
+        } else {
+            let (name, port) = match raw.rsplit_once(':') {
+                Some((n, p)) => (n, Some(parse_port(p)?)),
+                None => (raw, None),
+            };
+            let name = name.strip_suffix('.').unwrap_or(name);
+            if !valid_dns_name(name) {
+                return None;
+            }
+            (name.to_ascii_lowercase(), port)
+        };
+        Some(Host { name, port })
+    }
+
+    /// `name[:port]` as it appears in a URL authority.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+fn parse_port(p: &str) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok()
+}
+
+fn valid_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowercases_and_drops_trailing_dot() {
+        let h = Host::parse("App.Example.COM.:8443").unwrap();
+        assert_eq!(h.name, "app.example.com");
+        assert_eq!(h.port, Some(8443));
+    }
+
+    #[test]
+    fn ipv6() {
+        let h = Host::parse("[::1]:80").unwrap();
+        assert_eq!(h.name, "[::1]");
+        assert_eq!(h.port, Some(80));
+        assert!(Host::parse("[zz]").is_none());
+    }
+
+    #[test]
+    fn refuses_garbage() {
+        for bad in [
+            "",
+            "a..b",
+            "evil.com/x",
+            "a@b",
+            "x:",
+            "x:99999",
+            "x:1a",
+            "a b",
+            ".",
+            "x:-1",
+        ] {
+            assert!(Host::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The provider's login: the form, its CSRF token, the password check and regulation.
+
+pub mod password;

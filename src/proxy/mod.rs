@@ -1,0 +1,191 @@
+//! The Pingora `ProxyHttp` implementation. Its phases only classify, route and delegate:
+//! decisions live in `routes`, `forwarded` and the provider/policy modules.
+
+pub mod forwarded;
+pub mod routes;
+pub mod upstream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::http::RequestHeader;
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorSource, ErrorType};
+
+use crate::app::App;
+use crate::http::{self, GatewayError};
+use routes::Facts;
+
+pub struct Gateway {
+    pub app: Arc<App>,
+}
+
+/// Facts about one request, computed once in `request_filter`.
+#[derive(Default)]
+pub struct Ctx {
+    facts: Option<Facts>,
+    route: Option<usize>,
+    connect_attempts: usize,
+    json: bool,
+}
+
+impl Gateway {
+    /// Writes an error reply; `Ok(true)` means the response is written.
+    async fn fail(&self, session: &mut Session, ctx: &Ctx, e: GatewayError) -> Result<bool> {
+        http::send(session, e.reply(ctx.json)).await?;
+        Ok(true)
+    }
+}
+
+fn peer_ip(session: &Session) -> Option<std::net::IpAddr> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+}
+
+fn is_tls(session: &Session) -> bool {
+    session.digest().is_some_and(|d| d.ssl_digest.is_some())
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx::default()
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        ctx.json = http::wants_json(session.req_header());
+        let facts = match routes::classify(
+            session.req_header(),
+            peer_ip(session),
+            is_tls(session),
+            &self.app.cfg.server,
+        ) {
+            Ok(f) => f,
+            Err(e) => return self.fail(session, ctx, e).await,
+        };
+        let Some(route) = self
+            .app
+            .routes
+            .find(&self.app.cfg.routes, &facts.host, &facts.path)
+        else {
+            return self.fail(session, ctx, GatewayError::NoRoute).await;
+        };
+        ctx.route = Some(route);
+        ctx.facts = Some(facts);
+        Ok(false)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        let (Some(i), Some(balancer)) =
+            (ctx.route, ctx.route.and_then(|i| self.app.balancers.get(i)))
+        else {
+            return Err(Error::explain(
+                ErrorType::InternalError,
+                "no route in context",
+            ));
+        };
+        let route = self.app.route(i);
+        let backend = balancer.select(b"", 256).ok_or_else(|| {
+            Error::explain(
+                ErrorType::HTTPStatus(502),
+                "every upstream of this route is down",
+            )
+        })?;
+        let addr = backend.addr.as_inet().copied().ok_or_else(|| {
+            Error::explain(ErrorType::InternalError, "upstream is not an inet address")
+        })?;
+        ctx.connect_attempts += 1;
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        peer.options.connection_timeout = route.map(|r| r.connect_timeout);
+        peer.options.read_timeout = route.map(|r| r.read_timeout);
+        peer.options.idle_timeout = Some(Duration::from_secs(60));
+        Ok(Box::new(peer))
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        // Another upstream of the same route may be up: let round robin pick the next one.
+        let upstreams = ctx
+            .route
+            .and_then(|i| self.app.route(i))
+            .map_or(0, |r| r.upstreams.len());
+        if ctx.connect_attempts < upstreams {
+            e.set_retry(true);
+        }
+        e
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        req: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let Some(facts) = &ctx.facts else {
+            return Ok(());
+        };
+        // The upstream receives the path the decision was made on (security.md).
+        let uri = match &facts.query {
+            Some(q) => format!("{}?{q}", facts.path),
+            None => facts.path.clone(),
+        };
+        req.set_uri(uri.parse().map_err(|_| {
+            Error::explain(ErrorType::InternalError, "normalised URI does not parse")
+        })?);
+        forwarded::apply(req, facts)
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        let error = match (e.etype(), e.esource()) {
+            (ErrorType::HTTPStatus(502), _) => Some(GatewayError::BadGateway),
+            (ErrorType::HTTPStatus(code), _) => Some(match code {
+                400 => GatewayError::BadRequest("the request could not be read".into()),
+                413 => GatewayError::PayloadTooLarge,
+                503 => GatewayError::Unavailable("the service is unavailable".into()),
+                504 => GatewayError::GatewayTimeout,
+                _ => GatewayError::Internal,
+            }),
+            (
+                ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout,
+                ErrorSource::Upstream,
+            ) => Some(GatewayError::GatewayTimeout),
+            (_, ErrorSource::Upstream) => Some(GatewayError::BadGateway),
+            (
+                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed,
+                ErrorSource::Downstream,
+            ) => None,
+            (_, ErrorSource::Downstream) => Some(GatewayError::BadRequest(
+                "the request could not be read".into(),
+            )),
+            _ => Some(GatewayError::Internal),
+        };
+        let code = match error {
+            Some(err) => {
+                let status = err.status();
+                if session.response_written().is_none() {
+                    if let Err(write) = http::send(session, err.reply(ctx.json)).await {
+                        log::debug!("could not write the error page: {write}");
+                    }
+                }
+                status
+            }
+            None => 0,
+        };
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+}

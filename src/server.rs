@@ -1,0 +1,94 @@
+//! Builds the Pingora server from a validated config and runs it.
+
+use std::sync::Arc;
+
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::Server;
+use pingora::services::listening::Service;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::proxy::{routes::RouteTable, upstream, Gateway};
+
+/// Process options that belong to the command line, not the config file.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Take over the listeners of a running authgate (Pingora's graceful upgrade).
+    pub upgrade: bool,
+    pub daemon: bool,
+    pub pid_file: Option<String>,
+    pub upgrade_sock: Option<String>,
+}
+
+/// Runs until the process is told to stop.
+pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
+    let mut conf = ServerConf {
+        threads: cfg.server.threads,
+        daemon: opts.daemon,
+        ..ServerConf::default()
+    };
+    if let Some(p) = opts.pid_file {
+        conf.pid_file = p;
+    }
+    if let Some(s) = opts.upgrade_sock {
+        conf.upgrade_sock = s;
+    }
+    // Old process: hand over the listeners, finish what is in flight, then leave.
+    conf.grace_period_seconds = Some(1);
+    conf.graceful_shutdown_timeout_seconds = Some(10);
+    let opt = Opt {
+        upgrade: opts.upgrade,
+        daemon: opts.daemon,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+
+    let mut balancers = Vec::with_capacity(cfg.routes.len());
+    for route in &cfg.routes {
+        let (balancer, health) = upstream::build(route);
+        balancers.push(balancer);
+        if let Some(service) = health {
+            server.add_service(service);
+        }
+    }
+    if let Some(demo) = &cfg.demo {
+        let mut echo = Service::new("demo echo".to_string(), crate::echo::Echo);
+        echo.add_tcp(&demo.echo_listen.to_string());
+        server.add_service(echo);
+    }
+
+    let routes = RouteTable::new(&cfg.routes);
+    let listen = cfg.server.listen.clone();
+    let tls = (
+        cfg.server.tls_listen.clone(),
+        cfg.server.tls_cert.clone(),
+        cfg.server.tls_key.clone(),
+    );
+    let app = Arc::new(App {
+        cfg,
+        routes,
+        balancers,
+    });
+
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway { app },
+        "authgate",
+    );
+    for addr in &listen {
+        proxy.add_tcp(&addr.to_string());
+    }
+    if let (tls_listen, Some(cert), Some(key)) = tls {
+        let (cert, key) = (
+            cert.to_string_lossy().into_owned(),
+            key.to_string_lossy().into_owned(),
+        );
+        for addr in &tls_listen {
+            proxy.add_tls(&addr.to_string(), &cert, &key)?;
+        }
+    }
+    server.add_service(proxy);
+    log::info!("authgate listening on {listen:?}");
+    server.run_forever()
+}
