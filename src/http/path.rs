@@ -87,9 +87,7 @@ fn decode_unreserved(raw: &[u8]) -> Result<String, PathError> {
             if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
                 out.push(char::from(c));
             } else {
-                out.push('%');
-                out.push(char::from(b"0123456789ABCDEF"[usize::from(hi)]));
-                out.push(char::from(b"0123456789ABCDEF"[usize::from(lo)]));
+                out.push_str(&format!("%{c:02X}"));
             }
             i += 3;
             continue;

@@ -1,0 +1,296 @@
+//! Test harness: the real authgate binary on ephemeral ports, and real upstream servers.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_authgate");
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running authgate process, killed on drop.
+pub struct Gateway {
+    pub child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub log: PathBuf,
+}
+
+impl Gateway {
+    /// Starts authgate with `body` appended to a `[server]` table on a fresh port.
+    /// `{port}` and `{dir}` in `body` are replaced.
+    pub fn start(body: &str) -> Gateway {
+        let port = free_port();
+        Self::start_on(port, &format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\nthreads = 2\n\n[tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n\n{body}"
+        ))
+    }
+
+    /// Starts authgate with a whole config; `{port}` and `{dir}` are replaced.
+    pub fn start_on(port: u16, config: &str) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let text = config
+            .replace("{port}", &port.to_string())
+            .replace("{dir}", dir.path().to_str().unwrap());
+        let cfg = dir.path().join("authgate.toml");
+        std::fs::write(&cfg, text).unwrap();
+        let log = dir.path().join("authgate.log");
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(&cfg)
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
+            ))
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap();
+        let gw = Gateway {
+            child,
+            port,
+            dir,
+            log,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("authgate did not start; stderr:\n{}", self.stderr());
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that never follows redirects and sends requests to the gateway whatever
+/// the URL's host says (so tests can use names like app.test).
+pub fn client(gw: &Gateway) -> reqwest::Client {
+    client_builder(gw).build().unwrap()
+}
+
+pub fn client_builder(gw: &Gateway) -> reqwest::ClientBuilder {
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30));
+    for host in [
+        "app.test",
+        "app2.test",
+        "other.test",
+        "auth.test",
+        "APP.test",
+        "app.test.",
+    ] {
+        b = b.resolve(host, gw.addr());
+    }
+    b
+}
+
+/// What the upstream saw.
+#[derive(Debug, serde::Deserialize)]
+pub struct Echo {
+    pub name: String,
+    pub method: String,
+    pub uri: String,
+    pub headers: BTreeMap<String, Vec<String>>,
+}
+
+impl Echo {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+}
+
+/// A real HTTP/1.1 upstream. Paths: `/sleep/<ms>` answers late; `/healthz` answers 200 or 503
+/// as `healthy` says; anything else echoes the request as JSON.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub healthy: Arc<AtomicBool>,
+    /// Connections accepted so far.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Upstream {
+    pub async fn start(name: &str) -> Upstream {
+        Self::start_on(name, TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+    }
+
+    pub async fn start_on(name: &str, listener: TcpListener) -> Upstream {
+        let addr = listener.local_addr().unwrap();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let name = name.to_string();
+        let h = Arc::clone(&healthy);
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let conns = Arc::clone(&connections);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                conns.fetch_add(1, Ordering::SeqCst);
+                let name = name.clone();
+                let h = Arc::clone(&h);
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let name = name.clone();
+                        let h = Arc::clone(&h);
+                        async move { Ok::<_, hyper::Error>(respond(&name, &h, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Upstream {
+            addr,
+            healthy,
+            connections,
+            task,
+        }
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn respond(
+    name: &str,
+    healthy: &AtomicBool,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    if let Some(ms) = path.strip_prefix("/sleep/") {
+        tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+    }
+    if path == "/healthz" {
+        let status = if healthy.load(Ordering::SeqCst) {
+            200
+        } else {
+            503
+        };
+        return hyper::Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from_static(b"ok")))
+            .unwrap();
+    }
+    let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in req.headers() {
+        headers
+            .entry(k.as_str().to_string())
+            .or_default()
+            .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+    }
+    let method = req.method().to_string();
+    let uri = req.uri().to_string();
+    let _ = req.into_body().collect().await;
+    let body =
+        serde_json::json!({ "name": name, "method": method, "uri": uri, "headers": headers });
+    hyper::Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+/// A WebSocket echo server.
+pub async fn websocket_echo() -> SocketAddr {
+    use futures_util::{SinkExt, StreamExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() || msg.is_binary() {
+                        let _ = ws.send(msg).await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Runs `authgate` with arguments and returns (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
