@@ -25,6 +25,8 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     let mut conf = ServerConf {
         threads: cfg.server.threads,
         daemon: opts.daemon,
+        // With systemd Type=forking, start and reload return only once we serve.
+        daemon_wait_for_ready: opts.daemon,
         ..ServerConf::default()
     };
     if let Some(p) = opts.pid_file {
