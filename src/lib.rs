@@ -29,9 +29,11 @@ pub mod http;
 pub mod keys;
 pub mod login;
 pub mod oidc;
+pub mod provider;
 pub mod proxy;
 pub mod secret;
 pub mod server;
+pub mod session;
 
 /// The `client_id` of the built-in proxy client; a configured client may not take it.
 pub const PROXY_CLIENT_ID: &str = "authgate-proxy";

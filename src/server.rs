@@ -8,7 +8,7 @@ use pingora::services::listening::Service;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::proxy::{routes::RouteTable, upstream, Gateway};
+use crate::proxy::{upstream, Gateway};
 
 /// Process options that belong to the command line, not the config file.
 #[derive(Debug, Clone, Default)]
@@ -60,18 +60,13 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         server.add_service(echo);
     }
 
-    let routes = RouteTable::new(&cfg.routes);
     let listen = cfg.server.listen.clone();
     let tls = (
         cfg.server.tls_listen.clone(),
         cfg.server.tls_cert.clone(),
         cfg.server.tls_key.clone(),
     );
-    let app = Arc::new(App {
-        cfg,
-        routes,
-        balancers,
-    });
+    let app = Arc::new(App::new(cfg, balancers)?);
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,

@@ -1,9 +1,11 @@
 //! HTTP plumbing shared by the provider and the proxy: canonical host and path, the response
 //! type and its writer, our pages, and the gateway error mapping.
 
+pub mod cookies;
 pub mod error;
 pub mod host;
 pub mod pages;
+pub mod params;
 pub mod path;
 pub mod response;
 

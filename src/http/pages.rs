@@ -57,6 +57,36 @@ pub fn error(status: u16, title: &str, message: &str) -> Reply {
     )
 }
 
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub auth: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub client: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: Option<&'a str>,
+}
+
+/// A short page with a title and a message (signed in, signed out).
+pub fn message(status: u16, title: &str, message: &str, link: Option<&str>) -> Reply {
+    render(
+        status,
+        &MessagePage {
+            title,
+            message,
+            link,
+        },
+    )
+}
+
 /// Renders a template into a page reply; a template that fails to render (it cannot, short of a
 /// bug) becomes a plain 500 rather than a panic.
 pub fn render(status: u16, t: &impl Template) -> Reply {

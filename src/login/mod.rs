@@ -1,3 +1,4 @@
 //! The provider's login: the form, its CSRF token, the password check and regulation.
 
 pub mod password;
+pub mod regulation;

@@ -15,8 +15,11 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorSource, ErrorType};
 
+use bytes::Bytes;
+
 use crate::app::App;
 use crate::http::{self, GatewayError};
+use crate::provider;
 use routes::Facts;
 
 pub struct Gateway {
@@ -37,6 +40,69 @@ impl Gateway {
     async fn fail(&self, session: &mut Session, ctx: &Ctx, e: GatewayError) -> Result<bool> {
         http::send(session, e.reply(ctx.json)).await?;
         Ok(true)
+    }
+}
+
+impl Gateway {
+    /// Serves one of the provider's endpoints; the response is always written.
+    async fn provider(
+        &self,
+        session: &mut Session,
+        ctx: &Ctx,
+        endpoint: provider::Endpoint,
+        facts: &Facts,
+    ) -> Result<bool> {
+        let body = if endpoint.reads_body() {
+            match read_body(session, provider::MAX_BODY).await {
+                Ok(b) => b,
+                Err(e) => return self.fail(session, ctx, e).await,
+            }
+        } else {
+            Bytes::new()
+        };
+        let reply = {
+            let req = provider::Request {
+                header: session.req_header(),
+                facts,
+                body,
+            };
+            provider::handle(&self.app, endpoint, &req).await
+        };
+        http::send(session, reply).await?;
+        Ok(true)
+    }
+}
+
+/// Reads a request body of at most `limit` bytes (413 beyond).
+async fn read_body(
+    session: &mut Session,
+    limit: usize,
+) -> std::result::Result<Bytes, GatewayError> {
+    let declared = session
+        .req_header()
+        .headers
+        .get(::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(GatewayError::PayloadTooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(GatewayError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body.freeze()),
+            Err(_) => {
+                return Err(GatewayError::BadRequest(
+                    "the request body could not be read".into(),
+                ))
+            }
+        }
     }
 }
 
@@ -70,6 +136,11 @@ impl ProxyHttp for Gateway {
             Ok(f) => f,
             Err(e) => return self.fail(session, ctx, e).await,
         };
+        if facts.host.name == self.app.cfg.server.public_host.name {
+            if let Some(endpoint) = provider::Endpoint::from_path(&facts.path) {
+                return self.provider(session, ctx, endpoint, &facts).await;
+            }
+        }
         let Some(route) = self
             .app
             .routes

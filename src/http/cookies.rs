@@ -1,0 +1,105 @@
+//! The one place authgate builds and reads its cookies: always HttpOnly, SameSite=Lax, Path=/,
+//! and Secure whenever the browser reached us over https.
+
+use cookie::{Cookie, SameSite};
+use pingora::http::RequestHeader;
+
+/// A `Set-Cookie` value for one of our cookies. `max_age` of `None` makes a browser-session cookie.
+pub fn set(name: &str, value: &str, secure: bool, max_age: Option<std::time::Duration>) -> String {
+    let mut c = Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure);
+    if let Some(age) = max_age {
+        c = c.max_age(cookie::time::Duration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        ));
+    }
+    c.build().encoded().to_string()
+}
+
+/// A `Set-Cookie` value that removes the cookie.
+pub fn clear(name: &str, secure: bool) -> String {
+    let c = Cookie::build((name, ""))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+    c.build().encoded().to_string()
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers (the first one, if repeated).
+pub fn get(req: &RequestHeader, name: &str) -> Option<String> {
+    req.headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|header| {
+            Cookie::split_parse_encoded(header)
+                .filter_map(Result::ok)
+                .find(|c| c.name() == name)
+                .map(|c| c.value().to_string())
+        })
+}
+
+/// The `Cookie` header without the cookies named in `ours`; `None` when nothing is left.
+pub fn without(req: &RequestHeader, ours: &[&str]) -> Option<String> {
+    let kept: Vec<String> = req
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
+            !ours.contains(&name)
+        })
+        .map(str::to_string)
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes() {
+        let c = set(
+            "authgate_session",
+            "abc",
+            true,
+            Some(std::time::Duration::from_secs(60)),
+        );
+        for attr in [
+            "authgate_session=abc",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Path=/",
+            "Secure",
+            "Max-Age=60",
+        ] {
+            assert!(c.contains(attr), "{c}");
+        }
+        assert!(!set("a", "b", false, None).contains("Secure"));
+    }
+
+    #[test]
+    fn read_and_strip() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        req.append_header("Cookie", "theme=dark; authgate_session=s1")
+            .unwrap();
+        req.append_header("Cookie", "other=1").unwrap();
+        assert_eq!(get(&req, "authgate_session").as_deref(), Some("s1"));
+        assert_eq!(
+            without(&req, &["authgate_session"]).as_deref(),
+            Some("theme=dark; other=1")
+        );
+        assert_eq!(without(&req, &["theme", "authgate_session", "other"]), None);
+    }
+}

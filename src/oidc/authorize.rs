@@ -1,0 +1,444 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2, §3.2.2), sans-IO.
+//!
+//! `validate` turns query parameters into an `AuthRequest` or an error that is either shown
+//! to the user (unknown client, bad redirect URI: never redirected, §4.1.2.1) or sent back to
+//! the client. `decide` says whether the user must sign in first. `success_url` and
+//! `AuthorizeError::reply` build the redirects, with `iss` (RFC 9207).
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::clients::Clients;
+use super::errors::OAuthError;
+use super::pkce;
+use crate::config::ResponseType;
+use crate::http::params::Params;
+use crate::http::{pages, Reply};
+
+/// Scopes authgate understands. `address` and `phone` are accepted and yield no claims.
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "groups",
+    "offline_access",
+    "address",
+    "phone",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+}
+
+/// A validated authorization request; stored while the user signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// The request named `redirect_uri`; the token request must then repeat it (§4.1.3).
+    pub redirect_uri_given: bool,
+    pub response_type: String,
+    pub response_mode: ResponseMode,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+}
+
+impl AuthRequest {
+    pub fn response_type(&self) -> ResponseType {
+        ResponseType::parse(&self.response_type).unwrap_or(ResponseType::Code)
+    }
+
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.scope.iter().any(|x| x == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Shown to the user, never redirected: the client or its redirect URI cannot be trusted.
+    Page { status: u16, message: String },
+    /// Sent to the client's redirect URI.
+    Redirect {
+        redirect_uri: String,
+        mode: ResponseMode,
+        state: Option<String>,
+        error: OAuthError,
+        description: String,
+    },
+}
+
+impl AuthorizeError {
+    pub fn reply(&self, issuer: &str) -> Reply {
+        match self {
+            AuthorizeError::Page { status, message } => {
+                pages::error(*status, "Sign-in request rejected", message)
+            }
+            AuthorizeError::Redirect {
+                redirect_uri,
+                mode,
+                state,
+                error,
+                description,
+            } => {
+                let mut params = vec![
+                    ("error", error.as_str()),
+                    ("error_description", description.as_str()),
+                ];
+                if let Some(s) = state {
+                    params.push(("state", s));
+                }
+                params.push(("iss", issuer));
+                Reply::redirect(302, &build_url(redirect_uri, *mode, &params))
+            }
+        }
+    }
+
+    pub fn error(&self) -> Option<OAuthError> {
+        match self {
+            AuthorizeError::Redirect { error, .. } => Some(*error),
+            AuthorizeError::Page { .. } => None,
+        }
+    }
+}
+
+fn page(status: u16, message: impl Into<String>) -> AuthorizeError {
+    AuthorizeError::Page {
+        status,
+        message: message.into(),
+    }
+}
+
+/// Validates an authorization request.
+pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeError> {
+    // The client and its redirect URI first: until both are trusted, errors are pages.
+    if p.is_repeated("client_id") || p.is_repeated("redirect_uri") {
+        return Err(page(400, "The request repeats client_id or redirect_uri."));
+    }
+    let client_id = p
+        .get("client_id")
+        .ok_or_else(|| page(400, "The request has no client_id."))?;
+    let client = clients
+        .get(client_id)
+        .ok_or_else(|| page(401, "The application (client_id) is not registered."))?;
+    let redirect_uri = match p.get("redirect_uri") {
+        Some(uri) if clients.redirect_allowed(client, uri) => uri.to_string(),
+        Some(_) => {
+            return Err(page(
+                400,
+                "The redirect_uri is not registered for this application.",
+            ))
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => {
+                return Err(page(
+                    400,
+                    "The request has no redirect_uri and the application registered several.",
+                ))
+            }
+        },
+    };
+
+    let response_type_raw = p.get("response_type");
+    let parsed_type = response_type_raw.and_then(ResponseType::parse);
+    // Tokens never travel in a query (OAuth 2.0 Multiple Response Types §5).
+    let mode = match parsed_type {
+        Some(ResponseType::IdToken | ResponseType::CodeIdToken) => ResponseMode::Fragment,
+        _ => ResponseMode::Query,
+    };
+    let state = if p.is_repeated("state") {
+        None
+    } else {
+        p.get("state").map(str::to_string)
+    };
+    let fail = |error: OAuthError, description: &str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        mode,
+        state: state.clone(),
+        error,
+        description: description.to_string(),
+    };
+
+    const SINGLE: &[&str] = &[
+        "response_type",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "response_mode",
+        "request",
+        "request_uri",
+        "display",
+        "ui_locales",
+        "id_token_hint",
+        "acr_values",
+    ];
+    if let Some(name) = p.repeated(SINGLE) {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("the parameter {name} is repeated"),
+        ));
+    }
+    if p.contains("request") {
+        return Err(fail(
+            OAuthError::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if p.contains("request_uri") {
+        return Err(fail(
+            OAuthError::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    let Some(raw_type) = response_type_raw else {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            "response_type is required",
+        ));
+    };
+    let Some(response_type) = parsed_type else {
+        return Err(fail(
+            OAuthError::UnsupportedResponseType,
+            &format!("response_type {raw_type:?} is not supported"),
+        ));
+    };
+    if !client.response_types.contains(&response_type) {
+        return Err(fail(
+            OAuthError::UnauthorizedClient,
+            &format!("this client may not use response_type {raw_type:?}"),
+        ));
+    }
+    match (p.get("response_mode"), mode) {
+        (None, _)
+        | (Some("query"), ResponseMode::Query)
+        | (Some("fragment"), ResponseMode::Fragment) => {}
+        (Some("fragment"), ResponseMode::Query) => {}
+        (Some(other), _) => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                &format!("response_mode {other:?} is not supported here"),
+            ));
+        }
+    }
+    let mode = if p.get("response_mode") == Some("fragment") {
+        ResponseMode::Fragment
+    } else {
+        mode
+    };
+    let fail = |error: OAuthError, description: &str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        mode,
+        state: state.clone(),
+        error,
+        description: description.to_string(),
+    };
+
+    // Scope is optional (seed 000); without one, the request is an OpenID request.
+    let scope: Vec<String> = match p.get("scope") {
+        None => vec!["openid".to_string()],
+        Some(s) => s
+            .split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    if let Some(unknown) = scope.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(fail(
+            OAuthError::InvalidScope,
+            &format!("unknown scope {unknown:?}"),
+        ));
+    }
+    let openid = scope.iter().any(|s| s == "openid");
+    let wants_id_token = matches!(
+        response_type,
+        ResponseType::IdToken | ResponseType::CodeIdToken
+    );
+    if wants_id_token && !openid {
+        return Err(fail(
+            OAuthError::InvalidScope,
+            "an id_token requires the openid scope",
+        ));
+    }
+    let nonce = p.get("nonce").map(str::to_string);
+    if wants_id_token && nonce.is_none() {
+        // OIDC Core §3.2.2.1: nonce is REQUIRED when an id_token comes from the authorization endpoint.
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            "nonce is required for this response_type",
+        ));
+    }
+
+    let issues_code = matches!(
+        response_type,
+        ResponseType::Code | ResponseType::CodeIdToken
+    );
+    let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ))
+        }
+        (Some(_), None | Some("plain")) => {
+            // RFC 7636 §4.3 defaults the method to "plain"; RFC 9700 §2.1.1 rules it out.
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "code_challenge_method must be S256 (plain is not supported)",
+            ));
+        }
+        (Some(_), Some(m)) if m != "S256" => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                &format!("code_challenge_method {m:?} is not supported; use S256"),
+            ));
+        }
+        (Some(c), Some(_)) if !pkce::well_formed(c) => {
+            return Err(fail(
+                OAuthError::InvalidRequest,
+                "code_challenge is not 43-128 characters of [A-Za-z0-9-._~]",
+            ));
+        }
+        (Some(c), Some(_)) => Some(c.to_string()),
+    };
+    if issues_code && client.require_pkce && code_challenge.is_none() {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            "this client must use PKCE (code_challenge with S256)",
+        ));
+    }
+
+    let prompts: Vec<&str> = p
+        .get("prompt")
+        .map(|s| s.split(' ').filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    if let Some(unknown) = prompts
+        .iter()
+        .find(|x| !matches!(**x, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("unknown prompt value {unknown:?}"),
+        ));
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age = match p.get("max_age") {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            fail(
+                OAuthError::InvalidRequest,
+                "max_age must be a non-negative integer",
+            )
+        })?),
+    };
+
+    Ok(AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        redirect_uri_given: p.contains("redirect_uri"),
+        response_type: response_type.as_str().to_string(),
+        response_mode: mode,
+        scope,
+        state,
+        nonce,
+        code_challenge,
+        prompt_none,
+        prompt_login: prompts.contains(&"login") || prompts.contains(&"select_account"),
+        max_age,
+        login_hint: p.get("login_hint").map(str::to_string),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Show the login form first.
+    Login,
+    /// Answer the client now.
+    Issue,
+}
+
+/// Whether the user must sign in. `auth_time` is the current session's, if any; `fresh` says
+/// the user has just signed in for this very request (so `prompt=login` is satisfied).
+pub fn decide(
+    req: &AuthRequest,
+    auth_time: Option<u64>,
+    fresh: bool,
+    now: u64,
+) -> Result<Decision, AuthorizeError> {
+    let needs_login = match auth_time {
+        None => true,
+        Some(_) if fresh => false,
+        Some(t) => req.prompt_login || req.max_age.is_some_and(|max| now.saturating_sub(t) > max),
+    };
+    match (needs_login, req.prompt_none) {
+        (false, _) => Ok(Decision::Issue),
+        (true, false) => Ok(Decision::Login),
+        (true, true) => Err(AuthorizeError::Redirect {
+            redirect_uri: req.redirect_uri.clone(),
+            mode: req.response_mode,
+            state: req.state.clone(),
+            error: OAuthError::LoginRequired,
+            description: "the user is not signed in".into(),
+        }),
+    }
+}
+
+/// The successful answer: `code`, `id_token`, `state` and `iss` to the redirect URI.
+pub fn success_url(
+    req: &AuthRequest,
+    code: Option<&str>,
+    id_token: Option<&str>,
+    issuer: &str,
+) -> String {
+    let mut params: Vec<(&str, &str)> = Vec::new();
+    if let Some(c) = code {
+        params.push(("code", c));
+    }
+    if let Some(t) = id_token {
+        params.push(("id_token", t));
+    }
+    if let Some(s) = &req.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", issuer));
+    build_url(&req.redirect_uri, req.response_mode, &params)
+}
+
+/// Adds `params` to `base` in its query or as its fragment. `base` was validated as a URL when
+/// it was registered; if it somehow is not one, it is returned as is rather than mangled.
+pub fn build_url(base: &str, mode: ResponseMode, params: &[(&str, &str)]) -> String {
+    let Ok(mut url) = Url::parse(base) else {
+        return base.to_string();
+    };
+    match mode {
+        ResponseMode::Query => {
+            url.query_pairs_mut().extend_pairs(params);
+        }
+        ResponseMode::Fragment => {
+            let fragment = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params)
+                .finish();
+            url.set_fragment(Some(&fragment));
+        }
+    }
+    url.to_string()
+}

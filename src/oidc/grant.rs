@@ -1,0 +1,275 @@
+//! Codes, grants and refresh tokens: the records, and the checks the token endpoint makes on
+//! them (RFC 6749 §4.1.3, §6; RFC 7636 §4.6), as pure functions of the record and `now`.
+//!
+//! Every token issued from one code belongs to one grant; deleting the grant revokes them all
+//! (code replay, refresh-token reuse, RFC 7009 revocation).
+
+use serde::{Deserialize, Serialize};
+
+use super::errors::{EndpointError, OAuthError};
+use super::pkce;
+use crate::config::Client;
+use crate::http::params::Params;
+
+/// An authorization code's binding (stored under `code:` + hash of the code).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: Vec<String>,
+    pub user: String,
+    pub sid: String,
+    /// Store key of the session the code was issued in.
+    pub session: String,
+    pub auth_time: u64,
+    pub expires: u64,
+}
+
+/// Tokens issued from one code (stored under `grant:` + id).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub client_id: String,
+    pub user: String,
+    pub scope: Vec<String>,
+    pub sid: String,
+    pub auth_time: u64,
+}
+
+/// One refresh token (stored under `rt:` + hash of the token; taken on use).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub grant: String,
+    pub client_id: String,
+    pub scope: Vec<String>,
+    pub expires: u64,
+}
+
+fn invalid_grant(why: &str) -> EndpointError {
+    EndpointError::new(OAuthError::InvalidGrant, why)
+}
+
+/// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code was issued to this client, for this redirect
+/// URI, with this PKCE challenge, and has not expired.
+pub fn check_code(
+    rec: &CodeRecord,
+    client: &Client,
+    p: &Params,
+    now: u64,
+) -> Result<(), EndpointError> {
+    if now >= rec.expires {
+        return Err(invalid_grant("the authorization code has expired"));
+    }
+    if rec.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    match p.get("redirect_uri") {
+        Some(uri) if uri != rec.redirect_uri => {
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ))
+        }
+        None if rec.redirect_uri_given => {
+            return Err(invalid_grant(
+                "redirect_uri is required: the authorization request had one",
+            ))
+        }
+        _ => {}
+    }
+    match (&rec.code_challenge, p.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(invalid_grant(
+            "code_verifier is required: the code was issued with a code_challenge",
+        )),
+        // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
+        (None, Some(_)) => Err(invalid_grant(
+            "code_verifier sent, but the code was issued without a code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+/// RFC 6749 §6: the refresh token belongs to this client and has not expired; a requested
+/// scope may only narrow the original one. Returns the scope of the new tokens.
+pub fn check_refresh(
+    rec: &RefreshRecord,
+    client: &Client,
+    p: &Params,
+    now: u64,
+) -> Result<Vec<String>, EndpointError> {
+    if now >= rec.expires {
+        return Err(invalid_grant("the refresh token has expired"));
+    }
+    if rec.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    match p.get("scope") {
+        None => Ok(rec.scope.clone()),
+        Some(s) => {
+            let asked: Vec<String> = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect();
+            if asked.iter().all(|x| rec.scope.contains(x)) {
+                Ok(asked)
+            } else {
+                Err(EndpointError::new(
+                    OAuthError::InvalidScope,
+                    "the requested scope exceeds the original grant",
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ResponseType;
+
+    const NOW: u64 = 1_700_000_000;
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    fn client(id: &str) -> Client {
+        Client {
+            client_id: id.into(),
+            secret_sha256: None,
+            redirect_uris: vec!["https://rp.test/cb".into()],
+            post_logout_redirect_uris: vec![],
+            response_types: vec![ResponseType::Code],
+            require_pkce: true,
+            refresh_tokens: false,
+        }
+    }
+
+    fn code(challenge: Option<&str>) -> CodeRecord {
+        CodeRecord {
+            client_id: "rp".into(),
+            redirect_uri: "https://rp.test/cb".into(),
+            redirect_uri_given: true,
+            code_challenge: challenge.map(str::to_string),
+            nonce: None,
+            scope: vec!["openid".into()],
+            user: "alice".into(),
+            sid: "s".into(),
+            session: "sess:x".into(),
+            auth_time: NOW - 5,
+            expires: NOW + 60,
+        }
+    }
+
+    fn params(s: &str) -> Params {
+        Params::parse(s).unwrap()
+    }
+
+    fn err(r: Result<(), EndpointError>) -> OAuthError {
+        r.unwrap_err().error
+    }
+
+    #[test]
+    fn valid_code_exchange() {
+        let rec = code(Some(&pkce::challenge(VERIFIER)));
+        let p = params(&format!(
+            "redirect_uri=https%3A%2F%2Frp.test%2Fcb&code_verifier={VERIFIER}"
+        ));
+        assert_eq!(check_code(&rec, &client("rp"), &p, NOW), Ok(()));
+    }
+
+    #[test]
+    fn expired_code_is_invalid_grant() {
+        let rec = code(None);
+        let p = params("redirect_uri=https%3A%2F%2Frp.test%2Fcb");
+        assert_eq!(
+            err(check_code(&rec, &client("rp"), &p, NOW + 60)),
+            OAuthError::InvalidGrant
+        );
+        assert_eq!(check_code(&rec, &client("rp"), &p, NOW + 59), Ok(()));
+    }
+
+    #[test]
+    fn code_of_another_client_is_invalid_grant() {
+        let p = params("redirect_uri=https%3A%2F%2Frp.test%2Fcb");
+        assert_eq!(
+            err(check_code(&code(None), &client("other"), &p, NOW)),
+            OAuthError::InvalidGrant
+        );
+    }
+
+    #[test]
+    fn redirect_uri_mismatch_or_missing_is_invalid_grant() {
+        let c = client("rp");
+        assert_eq!(
+            err(check_code(
+                &code(None),
+                &c,
+                &params("redirect_uri=https%3A%2F%2Frp.test%2Fcb2"),
+                NOW
+            )),
+            OAuthError::InvalidGrant
+        );
+        assert_eq!(
+            err(check_code(&code(None), &c, &params(""), NOW)),
+            OAuthError::InvalidGrant
+        );
+    }
+
+    #[test]
+    fn pkce_wrong_missing_or_downgraded_verifier_is_invalid_grant() {
+        let c = client("rp");
+        let with = code(Some(&pkce::challenge(VERIFIER)));
+        let base = "redirect_uri=https%3A%2F%2Frp.test%2Fcb";
+        let wrong = format!("{base}&code_verifier={}", "a".repeat(43));
+        assert_eq!(
+            err(check_code(&with, &c, &params(&wrong), NOW)),
+            OAuthError::InvalidGrant
+        );
+        assert_eq!(
+            err(check_code(&with, &c, &params(base), NOW)),
+            OAuthError::InvalidGrant
+        );
+        let downgrade = format!("{base}&code_verifier={VERIFIER}");
+        assert_eq!(
+            err(check_code(&code(None), &c, &params(&downgrade), NOW)),
+            OAuthError::InvalidGrant
+        );
+    }
+
+    #[test]
+    fn expired_refresh_token_is_invalid_grant() {
+        let rec = RefreshRecord {
+            grant: "g".into(),
+            client_id: "rp".into(),
+            scope: vec!["openid".into()],
+            expires: NOW + 10,
+        };
+        assert_eq!(
+            check_refresh(&rec, &client("rp"), &params(""), NOW + 10)
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidGrant
+        );
+        assert!(check_refresh(&rec, &client("rp"), &params(""), NOW + 9).is_ok());
+        assert_eq!(
+            check_refresh(&rec, &client("x"), &params(""), NOW)
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidGrant
+        );
+        assert_eq!(
+            check_refresh(&rec, &client("rp"), &params("scope=openid+email"), NOW)
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidScope
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! The JWTs authgate issues: access tokens (RFC 9068 shape), ID tokens (OIDC Core §2), and
+//! the identity claims that depend on scope. Signing is `keys::KeySet`'s; this module decides
+//! what goes in.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::Validation;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::config::User;
+use crate::keys::{Alg, KeySet};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub sid: String,
+    /// The grant this token belongs to: revoking the grant revokes the token.
+    pub gid: String,
+}
+
+/// What an issued token is about.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub user: &'a User,
+    pub client_id: &'a str,
+    pub scope: &'a [String],
+    pub sid: &'a str,
+    pub auth_time: u64,
+    pub grant: &'a str,
+}
+
+/// An access token and its claims.
+pub fn access_token(
+    keys: &KeySet,
+    issuer: &str,
+    s: &Subject<'_>,
+    ttl: u64,
+    now: u64,
+) -> Result<(String, AccessClaims), crate::keys::KeyError> {
+    let claims = AccessClaims {
+        iss: issuer.to_string(),
+        sub: s.user.username.clone(),
+        aud: s.client_id.to_string(),
+        client_id: s.client_id.to_string(),
+        scope: s.scope.join(" "),
+        exp: now + ttl,
+        iat: now,
+        jti: crate::session::new_id(),
+        sid: s.sid.to_string(),
+        gid: s.grant.to_string(),
+    };
+    Ok((keys.sign(&claims, "at+jwt")?, claims))
+}
+
+/// Verifies an access token's signature, issuer and expiry (not revocation: that needs the store).
+pub fn verify_access(keys: &KeySet, issuer: &str, token: &str) -> Option<AccessClaims> {
+    let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_issuer(&[issuer]);
+    v.validate_aud = false;
+    v.leeway = 0;
+    v.set_required_spec_claims(&["exp", "iss", "sub"]);
+    let claims: AccessClaims = keys.verify(token, &v).ok()?;
+    // An ID token is not an access token, even though both are JWTs signed by us.
+    (!claims.jti.is_empty() && !claims.gid.is_empty()).then_some(claims)
+}
+
+/// OIDC Core §3.1.3.6 / §3.3.2.11: left half of the hash of `value`, the hash matching the
+/// signing algorithm (SHA-256 for ES256/RS256, SHA-512 for Ed25519).
+pub fn half_hash(alg: Alg, value: &str) -> String {
+    let digest: Vec<u8> = match alg {
+        Alg::EdDSA => Sha512::digest(value.as_bytes()).to_vec(),
+        Alg::ES256 | Alg::RS256 => Sha256::digest(value.as_bytes()).to_vec(),
+    };
+    let half = digest.get(..digest.len() / 2).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(half)
+}
+
+/// Identity claims released for `scope` (OIDC Core §5.4), `sub` always.
+pub fn identity_claims(
+    user: &User,
+    scope: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("sub".into(), user.username.clone().into());
+    let has = |s: &str| scope.iter().any(|x| x == s);
+    if has("profile") {
+        m.insert("preferred_username".into(), user.username.clone().into());
+        if let Some(n) = &user.name {
+            m.insert("name".into(), n.clone().into());
+        }
+    }
+    if has("email") {
+        if let Some(e) = &user.email {
+            m.insert("email".into(), e.clone().into());
+        }
+    }
+    if has("groups") || has("profile") {
+        m.insert("groups".into(), user.groups.clone().into());
+    }
+    m
+}
+
+/// What goes into an ID token beyond the identity claims.
+pub struct IdTokenInput<'a> {
+    pub nonce: Option<&'a str>,
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
+pub fn id_token(
+    keys: &KeySet,
+    issuer: &str,
+    s: &Subject<'_>,
+    extra: &IdTokenInput<'_>,
+    ttl: u64,
+    now: u64,
+) -> Result<String, crate::keys::KeyError> {
+    let mut claims = identity_claims(s.user, s.scope);
+    claims.insert("iss".into(), issuer.into());
+    claims.insert("aud".into(), s.client_id.into());
+    claims.insert("azp".into(), s.client_id.into());
+    claims.insert("exp".into(), (now + ttl).into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("auth_time".into(), s.auth_time.into());
+    claims.insert("sid".into(), s.sid.into());
+    if let Some(n) = extra.nonce {
+        claims.insert("nonce".into(), n.into());
+    }
+    let alg = keys.active.alg;
+    if let Some(at) = extra.access_token {
+        claims.insert("at_hash".into(), half_hash(alg, at).into());
+    }
+    if let Some(c) = extra.code {
+        claims.insert("c_hash".into(), half_hash(alg, c).into());
+    }
+    keys.sign(&claims, "JWT")
+}
+
+/// Claims of an ID token we issued, for `id_token_hint` (expiry does not matter there:
+/// OIDC RP-Initiated Logout §2 accepts expired hints).
+pub fn verify_id_token_hint(keys: &KeySet, issuer: &str, token: &str) -> Option<serde_json::Value> {
+    let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_issuer(&[issuer]);
+    v.validate_aud = false;
+    v.validate_exp = false;
+    v.set_required_spec_claims(&["iss", "sub", "aud"]);
+    keys.verify(token, &v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_matches_oidc_example() {
+        // OIDC Core Appendix A.3: at_hash of "jHkWEdUXMU1BwAsC4vtUsZwnNEBR2p8pNomVQ2IrnuU" with RS256.
+        assert_eq!(
+            half_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNEBR2p8pNomVQ2IrnuU"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+    }
+}

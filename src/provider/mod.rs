@@ -1,0 +1,148 @@
+//! The provider's HTTP side: which path is which endpoint, and the handlers that run the
+//! sans-IO rules of `oidc` against the store, the keys and the clock.
+
+mod authorize;
+mod login;
+mod resources;
+pub mod sessions;
+mod token;
+
+use bytes::Bytes;
+use pingora::http::RequestHeader;
+
+use crate::app::App;
+use crate::http::params::Params;
+use crate::http::{cookies, GatewayError, Reply};
+use crate::proxy::routes::Facts;
+
+/// Bodies of `/login` and `/oauth2/*` are small forms.
+pub const MAX_BODY: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Authorize,
+    Login,
+    Token,
+    Userinfo,
+    Jwks,
+    Revoke,
+    Introspect,
+    Logout,
+    Discovery,
+    Healthz,
+    Readyz,
+}
+
+impl Endpoint {
+    /// The endpoint at `path` on the `public_url` host (compat paths of the seed vendors included).
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        Some(match path {
+            "/oauth2/authorize"
+            | "/api/v1/oauth2/authorize"
+            | "/api/id/v1/auth/authorize"
+            | "/oauth2/v1/authorize" => Endpoint::Authorize,
+            "/login" => Endpoint::Login,
+            "/oauth2/token" | "/api/v1/oauth2/token" | "/oauth2/v1/token" => Endpoint::Token,
+            "/oauth2/userinfo" | "/api/v1/oauth2/userinfo" | "/oauth2/v1/userinfo" => {
+                Endpoint::Userinfo
+            }
+            "/oauth2/jwks" => Endpoint::Jwks,
+            "/oauth2/revoke" => Endpoint::Revoke,
+            "/oauth2/introspect" => Endpoint::Introspect,
+            "/oauth2/logout" => Endpoint::Logout,
+            "/.well-known/openid-configuration" => Endpoint::Discovery,
+            "/healthz" => Endpoint::Healthz,
+            "/readyz" => Endpoint::Readyz,
+            _ => return None,
+        })
+    }
+
+    /// Methods the endpoint answers.
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Authorize => &["GET", "POST"],
+            Endpoint::Login | Endpoint::Userinfo | Endpoint::Logout => &["GET", "POST"],
+            Endpoint::Token | Endpoint::Revoke | Endpoint::Introspect => &["POST"],
+            Endpoint::Jwks | Endpoint::Discovery | Endpoint::Healthz | Endpoint::Readyz => &["GET"],
+        }
+    }
+
+    /// Whether the handler reads a form body.
+    pub fn reads_body(self) -> bool {
+        !matches!(
+            self,
+            Endpoint::Jwks | Endpoint::Discovery | Endpoint::Healthz | Endpoint::Readyz
+        )
+    }
+}
+
+/// A request to one of the provider's endpoints, body read.
+pub struct Request<'a> {
+    pub header: &'a RequestHeader,
+    pub facts: &'a Facts,
+    pub body: Bytes,
+}
+
+impl Request<'_> {
+    pub fn method(&self) -> &str {
+        self.header.method.as_str()
+    }
+
+    pub fn query(&self) -> Result<Params, GatewayError> {
+        Params::parse(self.facts.query.as_deref().unwrap_or(""))
+            .map_err(|e| GatewayError::BadRequest(format!("query string: {e}")))
+    }
+
+    /// The form body of a POST (or an empty set for other methods).
+    pub fn form(&self) -> Result<Params, GatewayError> {
+        if self.header.method != http::Method::POST {
+            return Ok(Params::default());
+        }
+        Params::parse_bytes(&self.body)
+            .map_err(|e| GatewayError::BadRequest(format!("form body: {e}")))
+    }
+
+    /// Query for GET, form for POST: endpoints that accept both (authorize, logout, userinfo).
+    pub fn params(&self) -> Result<Params, GatewayError> {
+        if self.header.method == http::Method::POST {
+            self.form()
+        } else {
+            self.query()
+        }
+    }
+
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        cookies::get(self.header, name)
+    }
+}
+
+/// Answers a provider request.
+pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
+    if !endpoint.methods().contains(&req.method()) && req.method() != "HEAD" {
+        return crate::http::pages::error(
+            405,
+            "Method not allowed",
+            "This endpoint does not answer that method.",
+        )
+        .header("Allow", endpoint.methods().join(", "));
+    }
+    match endpoint {
+        Endpoint::Authorize => authorize::handle(app, req).await,
+        Endpoint::Login => login::handle(app, req).await,
+        Endpoint::Token => token::handle(app, req).await,
+        Endpoint::Userinfo => resources::userinfo(app, req).await,
+        Endpoint::Jwks => {
+            Reply::json(200, &app.keys.jwks()).header("Cache-Control", "public, max-age=300")
+        }
+        Endpoint::Revoke => resources::revoke(app, req).await,
+        Endpoint::Introspect => resources::introspect(app, req).await,
+        Endpoint::Logout => resources::logout(app, req).await,
+        Endpoint::Discovery => resources::discovery(app),
+        Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
+        Endpoint::Readyz => resources::readyz(app).await,
+    }
+}

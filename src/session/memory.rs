@@ -1,0 +1,171 @@
+//! The in-memory store: a moka cache with per-entry TTLs. It is the default store and the test
+//! double for the contract in `super::Store`.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::sync::Cache;
+use moka::Expiry;
+
+use super::{Store, StoreError};
+
+#[derive(Clone)]
+struct Entry {
+    value: std::sync::Arc<[u8]>,
+    expires: Instant,
+}
+
+struct ByEntry;
+
+impl Expiry<String, Entry> for ByEntry {
+    fn expire_after_create(&self, _k: &String, v: &Entry, now: Instant) -> Option<Duration> {
+        Some(v.expires.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _k: &String,
+        v: &Entry,
+        now: Instant,
+        _current: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(v.expires.saturating_duration_since(now))
+    }
+}
+
+pub struct MemoryStore {
+    cache: Cache<String, Entry>,
+}
+
+impl MemoryStore {
+    /// A store holding at most `max_entries` records (least recently used go first).
+    pub fn new(max_entries: u64) -> MemoryStore {
+        MemoryStore {
+            cache: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(ByEntry)
+                .build(),
+        }
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
+    fn live(e: Entry) -> Option<Vec<u8>> {
+        (e.expires > Instant::now()).then(|| e.value.to_vec())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+        self.cache.insert(
+            key.to_string(),
+            Entry {
+                value: value.into(),
+                expires: Instant::now() + ttl,
+            },
+        );
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.cache.get(key).and_then(Self::live))
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        // moka's remove is atomic: only one caller gets the entry back.
+        Ok(self.cache.remove(key).and_then(Self::live))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.cache.invalidate(key);
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
+        use moka::ops::compute::Op;
+        let now = Instant::now();
+        let result = self
+            .cache
+            .entry(key.to_string())
+            .and_compute_with(|existing| {
+                let current = existing
+                    .map(|e| e.into_value())
+                    .filter(|e| e.expires > now)
+                    .map(|e| {
+                        (
+                            std::str::from_utf8(&e.value)
+                                .ok()
+                                .and_then(|s| s.parse::<u64>().ok())
+                                .unwrap_or(0),
+                            e.expires,
+                        )
+                    });
+                let (count, expires) = match current {
+                    Some((n, exp)) => (n.saturating_add(1), exp),
+                    None => (1, now + ttl),
+                };
+                Op::Put(Entry {
+                    value: count.to_string().into_bytes().into(),
+                    expires,
+                })
+            });
+        let count = result
+            .into_entry()
+            .and_then(|e| {
+                std::str::from_utf8(&e.into_value().value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+            })
+            .unwrap_or(1);
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn contract() {
+        let s = MemoryStore::new(100);
+        s.put("a", b"1".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(s.get("a").await.unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.take("a").await.unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.take("a").await.unwrap(), None, "taken at most once");
+        assert_eq!(s.incr("c", Duration::from_secs(60)).await.unwrap(), 1);
+        assert_eq!(s.incr("c", Duration::from_secs(60)).await.unwrap(), 2);
+        s.put("e", b"x".to_vec(), Duration::from_millis(30))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(s.get("e").await.unwrap(), None, "expired");
+        s.delete("c").await.unwrap();
+        assert_eq!(s.get("c").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn take_is_atomic_under_contention() {
+        let s = std::sync::Arc::new(MemoryStore::new(100));
+        s.put("code", b"v".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let s = std::sync::Arc::clone(&s);
+            tasks.push(tokio::spawn(async move {
+                s.take("code").await.unwrap().is_some()
+            }));
+        }
+        let mut winners = 0;
+        for t in tasks {
+            winners += usize::from(t.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+    }
+}
