@@ -166,6 +166,10 @@ mod tests {
         let token = "jHkWEdUXMU1BwAsC4vtUsZwnNEBR2p8pNomVQ2IrnuU";
         assert_eq!(half_hash(Alg::RS256, token), "iD_S-jlrmIjudFjOxpLVog");
         assert_eq!(half_hash(Alg::ES256, token), "iD_S-jlrmIjudFjOxpLVog");
-        assert_eq!(half_hash(Alg::EdDSA, token).len(), 43, "32 bytes of SHA-512");
+        assert_eq!(
+            half_hash(Alg::EdDSA, token).len(),
+            43,
+            "32 bytes of SHA-512"
+        );
     }
 }

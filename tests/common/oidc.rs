@@ -1,0 +1,144 @@
+//! Provider fixtures: users, clients, and a browser-like sign-in.
+
+use super::*;
+
+pub const ALICE_PW: &str = "alice-password";
+pub const BOB_PW: &str = "bob-password";
+pub const WIKI_SECRET: &str = "wiki-secret";
+
+/// Users and clients for provider tests (argon2 hashes made here, with the library).
+pub fn identities() -> String {
+    let alice = authgate::login::password::hash(ALICE_PW).unwrap();
+    let bob = authgate::login::password::hash(BOB_PW).unwrap();
+    let wiki = authgate::oidc::client_auth::hash_secret(WIKI_SECRET);
+    format!(
+        r#"
+[[users]]
+username = "alice"
+password_hash = "{alice}"
+email = "alice@example.com"
+name = "Alice Example"
+groups = ["staff", "admin"]
+
+[[users]]
+username = "bob"
+password_hash = "{bob}"
+email = "bob@example.com"
+groups = ["guests"]
+
+[[users]]
+username = "carol"
+password_hash = "{bob}"
+disabled = true
+
+[[clients]]
+client_id = "wiki"
+client_secret_sha256 = "{wiki}"
+redirect_uris = ["https://wiki.test/cb", "https://wiki.test/cb2"]
+post_logout_redirect_uris = ["https://wiki.test/bye"]
+response_types = ["code", "code id_token"]
+
+[[clients]]
+client_id = "spa"
+redirect_uris = ["https://spa.test/cb"]
+response_types = ["code", "id_token"]
+
+[[clients]]
+client_id = "cU0L3GsEq1vuOJ5iQrRSu5AyPnKL8..."
+client_secret_sha256 = "{wiki}"
+redirect_uris = ["https://example.com"]
+
+[[clients]]
+client_id = "pkce-api"
+redirect_uris = ["https://api-client.test/callback"]
+"#
+    )
+}
+
+/// A provider on a fresh port with `identities()` and `extra`.
+pub fn provider(extra: &str) -> Gateway {
+    Gateway::start(&format!("{}\n{extra}", identities()))
+}
+
+/// A client with a cookie jar that does not follow redirects.
+pub fn browser(gw: &Gateway) -> reqwest::Client {
+    client_builder(gw).cookie_store(true).build().unwrap()
+}
+
+/// The value of hidden input `name` in an HTML page.
+pub fn hidden(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_string())
+}
+
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Submits the login form at `login_url` and returns the response to the POST.
+pub async fn submit_login(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    login_url: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = http.get(login_url).send().await.unwrap();
+    assert_eq!(page.status(), 200, "login form at {login_url}");
+    let page = page.text().await.unwrap();
+    let auth = hidden(&page, "auth").expect("auth field");
+    let csrf = hidden(&page, "csrf").expect("csrf field");
+    http.post(gw.url("/login"))
+        .form(&[
+            ("auth", auth.as_str()),
+            ("csrf", csrf.as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Follows an authorize URL through the login form; returns the final redirect to the client.
+pub async fn authorize_with_login(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    authorize_url: &str,
+    user: &str,
+    password: &str,
+) -> String {
+    let r = http.get(authorize_url).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        302,
+        "{authorize_url}: {}",
+        r.text().await.unwrap_or_default()
+    );
+    let login = location(&r);
+    assert!(login.contains("/login?auth="), "{login}");
+    let r = submit_login(http, gw, &login, user, password).await;
+    assert_eq!(r.status(), 302, "sign-in failed");
+    location(&r)
+}
+
+/// The value of `name` in a URL's query or fragment.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    let u = url::Url::parse(url).unwrap();
+    let from_query = u
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned());
+    from_query.or_else(|| {
+        u.fragment().and_then(|f| {
+            form_urlencoded::parse(f.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    })
+}
