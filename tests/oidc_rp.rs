@@ -5,6 +5,7 @@
 mod common;
 
 use common::oidc::*;
+use common::Gateway;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
@@ -13,8 +14,7 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
 
-async fn full_flow(client_id: &str, secret: Option<&str>, redirect: &str) {
-    let gw = provider("");
+async fn full_flow(gw: &Gateway, client_id: &str, secret: Option<&str>, redirect: &str) {
     let rp_http = openidconnect::reqwest::ClientBuilder::new()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
@@ -43,8 +43,8 @@ async fn full_flow(client_id: &str, secret: Option<&str>, redirect: &str) {
         .set_pkce_challenge(challenge)
         .url();
 
-    let browser = browser(&gw);
-    let back = authorize_with_login(&browser, &gw, auth_url.as_str(), "alice", ALICE_PW).await;
+    let browser = browser(gw);
+    let back = authorize_with_login(&browser, gw, auth_url.as_str(), "alice", ALICE_PW).await;
     assert!(back.starts_with(redirect), "{back}");
     assert_eq!(
         param(&back, "state").as_deref(),
@@ -121,10 +121,25 @@ async fn full_flow(client_id: &str, secret: Option<&str>, redirect: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn confidential_client_full_flow() {
-    full_flow("wiki", Some(WIKI_SECRET), "https://wiki.test/cb").await;
+    full_flow(&provider(""), "wiki", Some(WIKI_SECRET), "https://wiki.test/cb").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn public_pkce_client_full_flow() {
-    full_flow("spa", None, "https://spa.test/cb").await;
+    full_flow(&provider(""), "spa", None, "https://spa.test/cb").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rs256_key_with_a_retired_key_in_jwks() {
+    let gw = provider_with_keys("RS256", Some("ES256"));
+    let jwks: serde_json::Value = reqwest::get(gw.url("/oauth2/jwks")).await.unwrap().json().await.unwrap();
+    let algs: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    assert_eq!(algs, ["RS256", "ES256"], "active first, retired still published");
+    full_flow(&gw, "wiki", Some(WIKI_SECRET), "https://wiki.test/cb").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eddsa_key_full_flow() {
+    let gw = provider_with_keys("EdDSA", None);
+    full_flow(&gw, "spa", None, "https://spa.test/cb").await;
 }

@@ -142,3 +142,29 @@ pub fn param(url: &str, name: &str) -> Option<String> {
         })
     })
 }
+
+/// A provider signing with a fresh `alg` key, publishing a retired key of `retired` too.
+pub fn provider_with_keys(alg: &str, retired: Option<&str>) -> Gateway {
+    let port = free_port();
+    let keys = tempfile::tempdir().unwrap();
+    let active = keys.path().join("active.pem");
+    let (code, _, err) = run_cli(&["gen-key", "--out", active.to_str().unwrap(), "--alg", alg], None);
+    assert_eq!(code, 0, "{err}");
+    let mut retired_files = Vec::new();
+    if let Some(r) = retired {
+        let path = keys.path().join("retired.pem");
+        run_cli(&["gen-key", "--out", path.to_str().unwrap(), "--alg", r], None);
+        retired_files.push(format!("\"{}\"", path.display()));
+    }
+    let gw = Gateway::start_on(
+        port,
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:{{port}}\"]\npublic_url = \"http://127.0.0.1:{{port}}\"\n[tokens]\nsigning_key_file = \"{}\"\nretired_key_files = [{}]\n{}",
+            active.display(),
+            retired_files.join(", "),
+            identities()
+        ),
+    );
+    std::mem::forget(keys); // the files must outlive the process; the OS cleans /tmp
+    gw
+}
