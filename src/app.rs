@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::{Config, Route, StoreKind};
+use crate::identity::{Assertions, Reserved};
 use crate::keys::{KeyError, KeySet};
 use crate::login::password::Verifier;
 use crate::oidc::clients::Clients;
@@ -20,6 +21,9 @@ pub struct App {
     pub clients: Clients,
     pub store: Arc<dyn Store>,
     pub passwords: Verifier,
+    pub assertions: Assertions,
+    /// Identity header names clients may never send.
+    pub reserved: Reserved,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,8 @@ impl App {
         };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(App {
+            assertions: Assertions::default(),
+            reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
             routes: RouteTable::new(&cfg.routes),
             clients: Clients::new(&cfg),
             passwords: Verifier::new(cores, cores * 16),

@@ -25,12 +25,24 @@ fn hash_secret_matches_sha256sum() {
     assert_eq!(code, 0);
     assert_eq!(out.trim(), sha256_hex("s3cret"));
     let (_, with_newline, _) = run_cli(&["hash-secret"], Some("s3cret\n"));
-    assert_eq!(with_newline, out, "a trailing newline from echo is not part of the secret");
+    assert_eq!(
+        with_newline, out,
+        "a trailing newline from echo is not part of the secret"
+    );
 }
 
 fn sha256_hex(s: &str) -> String {
-    let out = std::process::Command::new("sh").arg("-c").arg(format!("printf %s '{s}' | sha256sum")).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf %s '{s}' | sha256sum"))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]

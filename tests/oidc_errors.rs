@@ -18,35 +18,73 @@ async fn signed_in(gw: &Gateway) -> reqwest::Client {
 }
 
 async fn authorize(http: &reqwest::Client, gw: &Gateway, query: &str) -> reqwest::Response {
-    http.get(gw.url(&format!("/oauth2/authorize?{query}"))).header("Accept", "text/html").send().await.unwrap()
+    http.get(gw.url(&format!("/oauth2/authorize?{query}")))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn redirect_error(http: &reqwest::Client, gw: &Gateway, query: &str) -> String {
     let r = authorize(http, gw, query).await;
     assert_eq!(r.status(), 302, "{query}");
     let back = location(&r);
-    assert_eq!(param(&back, "iss").as_deref(), Some(gw.url("").as_str()), "RFC 9207 iss on errors: {back}");
+    assert_eq!(
+        param(&back, "iss").as_deref(),
+        Some(gw.url("").as_str()),
+        "RFC 9207 iss on errors: {back}"
+    );
     param(&back, "error").unwrap_or_else(|| panic!("no error in {back}"))
 }
 
 async fn code(http: &reqwest::Client, gw: &Gateway, extra: &str) -> String {
-    let r = authorize(http, gw, &format!("{WIKI}&response_type=code&scope=openid+offline_access&state=s{extra}")).await;
+    let r = authorize(
+        http,
+        gw,
+        &format!("{WIKI}&response_type=code&scope=openid+offline_access&state=s{extra}"),
+    )
+    .await;
     param(&location(&r), "code").unwrap()
 }
 
-async fn token(http: &reqwest::Client, gw: &Gateway, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let r = http.post(gw.url("/oauth2/token")).basic_auth("wiki", Some(WIKI_SECRET)).form(form).send().await.unwrap();
+async fn token(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let r = http
+        .post(gw.url("/oauth2/token"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     assert_eq!(r.headers()["cache-control"], "no-store");
     (status, r.json().await.unwrap())
 }
 
 async fn exchange(http: &reqwest::Client, gw: &Gateway, code: &str) -> (u16, serde_json::Value) {
-    token(http, gw, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://wiki.test/cb")]).await
+    token(
+        http,
+        gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ],
+    )
+    .await
 }
 
 async fn userinfo_status(http: &reqwest::Client, gw: &Gateway, access: &str) -> u16 {
-    http.get(gw.url("/oauth2/userinfo")).bearer_auth(access).send().await.unwrap().status().as_u16()
+    http.get(gw.url("/oauth2/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 // --- authorize: errors shown to the user, never redirected (RFC 6749 §4.1.2.1) ---
@@ -54,7 +92,12 @@ async fn userinfo_status(http: &reqwest::Client, gw: &Gateway, access: &str) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_unknown_client_is_a_page_not_a_redirect() {
     let gw = provider("");
-    let r = authorize(&client(&gw), &gw, "client_id=nope&redirect_uri=https%3A%2F%2Fevil.test&response_type=code").await;
+    let r = authorize(
+        &client(&gw),
+        &gw,
+        "client_id=nope&redirect_uri=https%3A%2F%2Fevil.test&response_type=code",
+    )
+    .await;
     assert_eq!(r.status(), 401);
     assert!(r.headers().get("location").is_none());
 }
@@ -62,8 +105,18 @@ async fn authorize_unknown_client_is_a_page_not_a_redirect() {
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_unregistered_redirect_uri_is_a_page_not_a_redirect() {
     let gw = provider("");
-    for uri in ["https://evil.test/cb", "https://wiki.test/cb/", "https://wiki.test/CB", "https://wiki.test:444/cb", "https://wiki.test/cb?x=1", "https://wiki.test/c"] {
-        let q = format!("client_id=wiki&redirect_uri={}&response_type=code", urlencode(uri));
+    for uri in [
+        "https://evil.test/cb",
+        "https://wiki.test/cb/",
+        "https://wiki.test/CB",
+        "https://wiki.test:444/cb",
+        "https://wiki.test/cb?x=1",
+        "https://wiki.test/c",
+    ] {
+        let q = format!(
+            "client_id=wiki&redirect_uri={}&response_type=code",
+            urlencode(uri)
+        );
         let r = authorize(&client(&gw), &gw, &q).await;
         assert_eq!(r.status(), 400, "{uri}");
         assert!(r.headers().get("location").is_none(), "{uri}");
@@ -81,7 +134,12 @@ async fn authorize_missing_redirect_uri_with_several_registered_is_a_page() {
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_repeated_client_id_is_a_page() {
     let gw = provider("");
-    let r = authorize(&client(&gw), &gw, &format!("{WIKI}&client_id=spa&response_type=code")).await;
+    let r = authorize(
+        &client(&gw),
+        &gw,
+        &format!("{WIKI}&client_id=spa&response_type=code"),
+    )
+    .await;
     assert_eq!(r.status(), 400);
 }
 
@@ -100,26 +158,48 @@ async fn authorize_missing_response_type_is_invalid_request() {
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_unknown_response_type_is_unsupported_response_type() {
     let gw = provider("");
-    assert_eq!(redirect_error(&client(&gw), &gw, &format!("{WIKI}&response_type=token")).await, "unsupported_response_type");
+    assert_eq!(
+        redirect_error(&client(&gw), &gw, &format!("{WIKI}&response_type=token")).await,
+        "unsupported_response_type"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_response_type_not_allowed_for_client_is_unauthorized_client() {
     let gw = provider("");
     let q = format!("{WIKI}&response_type=id_token&nonce=n");
-    assert_eq!(redirect_error(&client(&gw), &gw, &q).await, "unauthorized_client");
+    assert_eq!(
+        redirect_error(&client(&gw), &gw, &q).await,
+        "unauthorized_client"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_unknown_scope_is_invalid_scope() {
     let gw = provider("");
-    assert_eq!(redirect_error(&client(&gw), &gw, &format!("{WIKI}&response_type=code&scope=openid+admin_everything")).await, "invalid_scope");
+    assert_eq!(
+        redirect_error(
+            &client(&gw),
+            &gw,
+            &format!("{WIKI}&response_type=code&scope=openid+admin_everything")
+        )
+        .await,
+        "invalid_scope"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_prompt_none_without_session_is_login_required() {
     let gw = provider("");
-    assert_eq!(redirect_error(&client(&gw), &gw, &format!("{WIKI}&response_type=code&prompt=none")).await, "login_required");
+    assert_eq!(
+        redirect_error(
+            &client(&gw),
+            &gw,
+            &format!("{WIKI}&response_type=code&prompt=none")
+        )
+        .await,
+        "login_required"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,7 +208,11 @@ async fn authorize_plain_pkce_is_invalid_request() {
     let challenge = "a".repeat(43);
     for method in ["&code_challenge_method=plain", ""] {
         let q = format!("client_id=spa&redirect_uri=https%3A%2F%2Fspa.test%2Fcb&response_type=code&code_challenge={challenge}{method}");
-        assert_eq!(redirect_error(&client(&gw), &gw, &q).await, "invalid_request", "{method}");
+        assert_eq!(
+            redirect_error(&client(&gw), &gw, &q).await,
+            "invalid_request",
+            "{method}"
+        );
     }
 }
 
@@ -136,30 +220,59 @@ async fn authorize_plain_pkce_is_invalid_request() {
 async fn authorize_public_client_without_challenge_is_invalid_request() {
     let gw = provider("");
     let q = "client_id=spa&redirect_uri=https%3A%2F%2Fspa.test%2Fcb&response_type=code";
-    assert_eq!(redirect_error(&client(&gw), &gw, q).await, "invalid_request");
+    assert_eq!(
+        redirect_error(&client(&gw), &gw, q).await,
+        "invalid_request"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_repeated_parameter_is_invalid_request() {
     let gw = provider("");
-    for dup in ["&scope=openid&scope=email", "&state=a&state=b", "&response_type=code"] {
+    for dup in [
+        "&scope=openid&scope=email",
+        "&state=a&state=b",
+        "&response_type=code",
+    ] {
         let q = format!("{WIKI}&response_type=code{dup}");
-        assert_eq!(redirect_error(&client(&gw), &gw, &q).await, "invalid_request", "{dup}");
+        assert_eq!(
+            redirect_error(&client(&gw), &gw, &q).await,
+            "invalid_request",
+            "{dup}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_request_object_is_request_not_supported() {
     let gw = provider("");
-    assert_eq!(redirect_error(&client(&gw), &gw, &format!("{WIKI}&response_type=code&request=eyJ")).await, "request_not_supported");
+    assert_eq!(
+        redirect_error(
+            &client(&gw),
+            &gw,
+            &format!("{WIKI}&response_type=code&request=eyJ")
+        )
+        .await,
+        "request_not_supported"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_malformed_query_is_a_400_page() {
     let gw = provider("");
-    let r = authorize(&client(&gw), &gw, &format!("{WIKI}&response_type=code&state=%zz")).await;
+    let r = authorize(
+        &client(&gw),
+        &gw,
+        &format!("{WIKI}&response_type=code&state=%zz"),
+    )
+    .await;
     assert_eq!(r.status(), 400);
-    let r = authorize(&client(&gw), &gw, &format!("{WIKI}&response_type=code&state=%ff%fe")).await;
+    let r = authorize(
+        &client(&gw),
+        &gw,
+        &format!("{WIKI}&response_type=code&state=%ff%fe"),
+    )
+    .await;
     assert_eq!(r.status(), 400);
 }
 
@@ -179,7 +292,12 @@ async fn authorize_with_session_issues_code_at_once() {
 async fn authorize_prompt_login_forces_a_fresh_login() {
     let gw = provider("");
     let http = signed_in(&gw).await;
-    let r = authorize(&http, &gw, &format!("{WIKI}&response_type=code&prompt=login")).await;
+    let r = authorize(
+        &http,
+        &gw,
+        &format!("{WIKI}&response_type=code&prompt=login"),
+    )
+    .await;
     assert!(location(&r).contains("/login?auth="));
 }
 
@@ -190,18 +308,47 @@ async fn authorize_max_age_exceeded_forces_login() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = authorize(&http, &gw, &format!("{WIKI}&response_type=code&max_age=1")).await;
     assert!(location(&r).contains("/login?auth="));
-    let r = authorize(&http, &gw, &format!("{WIKI}&response_type=code&max_age=3600")).await;
+    let r = authorize(
+        &http,
+        &gw,
+        &format!("{WIKI}&response_type=code&max_age=3600"),
+    )
+    .await;
     assert!(param(&location(&r), "code").is_some());
-    assert_eq!(redirect_error(&http, &gw, &format!("{WIKI}&response_type=code&max_age=soon")).await, "invalid_request");
+    assert_eq!(
+        redirect_error(
+            &http,
+            &gw,
+            &format!("{WIKI}&response_type=code&max_age=soon")
+        )
+        .await,
+        "invalid_request"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorize_login_hint_prefills_the_form() {
     let gw = provider("");
     let http = browser(&gw);
-    let r = authorize(&http, &gw, &format!("{WIKI}&response_type=code&login_hint=alice%22%3E%3Cscript%3E")).await;
-    let page = http.get(location(&r)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("value=\"alice&#34;&#62;&#60;script&#62;\"") || page.contains("value=\"alice&quot;&gt;&lt;script&gt;\""), "{page}");
+    let r = authorize(
+        &http,
+        &gw,
+        &format!("{WIKI}&response_type=code&login_hint=alice%22%3E%3Cscript%3E"),
+    )
+    .await;
+    let page = http
+        .get(location(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("value=\"alice&#34;&#62;&#60;script&#62;\"")
+            || page.contains("value=\"alice&quot;&gt;&lt;script&gt;\""),
+        "{page}"
+    );
     assert!(!page.contains("<script>"));
 }
 
@@ -217,11 +364,26 @@ async fn token_code_replay_is_invalid_grant_and_revokes_first_tokens() {
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&http, &gw, access).await, 200);
     let (status, second) = exchange(&http, &gw, &c).await;
-    assert_eq!((status, second["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(userinfo_status(&http, &gw, access).await, 401, "access token of the first use is revoked");
+    assert_eq!(
+        (status, second["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        userinfo_status(&http, &gw, access).await,
+        401,
+        "access token of the first use is revoked"
+    );
     let refresh = first["refresh_token"].as_str().unwrap();
-    let (_, r) = token(&http, &gw, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
-    assert_eq!(r["error"], "invalid_grant", "refresh token of the first use is revoked");
+    let (_, r) = token(
+        &http,
+        &gw,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        r["error"], "invalid_grant",
+        "refresh token of the first use is revoked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -230,14 +392,38 @@ async fn token_refresh_reuse_revokes_the_family() {
     let http = signed_in(&gw).await;
     let (_, first) = exchange(&http, &gw, &code(&http, &gw, "").await).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_string();
-    let (status, second) = token(&http, &gw, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
+    let (status, second) = token(
+        &http,
+        &gw,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+    )
+    .await;
     assert_eq!(status, 200);
     let r2 = second["refresh_token"].as_str().unwrap().to_string();
-    let (status, reuse) = token(&http, &gw, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
-    assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
-    let (_, after) = token(&http, &gw, &[("grant_type", "refresh_token"), ("refresh_token", &r2)]).await;
-    assert_eq!(after["error"], "invalid_grant", "the rotated token died with the family");
-    assert_eq!(userinfo_status(&http, &gw, second["access_token"].as_str().unwrap()).await, 401);
+    let (status, reuse) = token(
+        &http,
+        &gw,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+    )
+    .await;
+    assert_eq!(
+        (status, reuse["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (_, after) = token(
+        &http,
+        &gw,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r2)],
+    )
+    .await;
+    assert_eq!(
+        after["error"], "invalid_grant",
+        "the rotated token died with the family"
+    );
+    assert_eq!(
+        userinfo_status(&http, &gw, second["access_token"].as_str().unwrap()).await,
+        401
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -245,10 +431,30 @@ async fn token_wrong_pkce_verifier_is_invalid_grant() {
     let gw = provider("");
     let http = signed_in(&gw).await;
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    let c = code(&http, &gw, &format!("&code_challenge={challenge}&code_challenge_method=S256")).await;
-    let (_, r) = token(&http, &gw, &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", "https://wiki.test/cb"), ("code_verifier", &"x".repeat(43))]).await;
+    let c = code(
+        &http,
+        &gw,
+        &format!("&code_challenge={challenge}&code_challenge_method=S256"),
+    )
+    .await;
+    let (_, r) = token(
+        &http,
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "https://wiki.test/cb"),
+            ("code_verifier", &"x".repeat(43)),
+        ],
+    )
+    .await;
     assert_eq!(r["error"], "invalid_grant");
-    let c = code(&http, &gw, &format!("&code_challenge={challenge}&code_challenge_method=S256")).await;
+    let c = code(
+        &http,
+        &gw,
+        &format!("&code_challenge={challenge}&code_challenge_method=S256"),
+    )
+    .await;
     let (_, r) = exchange(&http, &gw, &c).await;
     assert_eq!(r["error"], "invalid_grant", "missing verifier");
 }
@@ -258,20 +464,51 @@ async fn token_redirect_uri_mismatch_is_invalid_grant() {
     let gw = provider("");
     let http = signed_in(&gw).await;
     let c = code(&http, &gw, "").await;
-    let (_, r) = token(&http, &gw, &[("grant_type", "authorization_code"), ("code", &c), ("redirect_uri", "https://wiki.test/cb2")]).await;
+    let (_, r) = token(
+        &http,
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "https://wiki.test/cb2"),
+        ],
+    )
+    .await;
     assert_eq!(r["error"], "invalid_grant");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_bad_client_secret_is_invalid_client_401() {
     let gw = provider("");
-    let r = client(&gw).post(gw.url("/oauth2/token")).basic_auth("wiki", Some("wrong")).form(&[("grant_type", "authorization_code"), ("code", "x")]).send().await.unwrap();
+    let r = client(&gw)
+        .post(gw.url("/oauth2/token"))
+        .basic_auth("wiki", Some("wrong"))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
-    let r = client(&gw).post(gw.url("/oauth2/token")).form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", "wiki")]).send().await.unwrap();
-    assert_eq!(r.status(), 401, "confidential client without authentication");
+    let r = client(&gw)
+        .post(gw.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "wiki"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        401,
+        "confidential client without authentication"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -280,12 +517,19 @@ async fn token_two_client_auth_methods_is_invalid_request() {
     let r = client(&gw)
         .post(gw.url("/oauth2/token"))
         .basic_auth("wiki", Some(WIKI_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_secret", WIKI_SECRET)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_secret", WIKI_SECRET),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -294,19 +538,34 @@ async fn token_basic_credentials_are_form_urlencoded() {
     let gw = provider("");
     let r = client(&gw)
         .post(gw.url("/oauth2/token"))
-        .header("Authorization", format!("Basic {}", base64_std("wiki:wiki%2Dsecret")))
+        .header(
+            "Authorization",
+            format!("Basic {}", base64_std("wiki:wiki%2Dsecret")),
+        )
         .form(&[("grant_type", "refresh_token"), ("refresh_token", "nope")])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "invalid_grant", "client authenticated, grant refused");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "client authenticated, grant refused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn token_unknown_grant_type_is_unsupported_grant_type() {
     let gw = provider("");
-    let (status, r) = token(&client(&gw), &gw, &[("grant_type", "password"), ("username", "alice")]).await;
-    assert_eq!((status, r["error"].as_str()), (400, Some("unsupported_grant_type")));
+    let (status, r) = token(
+        &client(&gw),
+        &gw,
+        &[("grant_type", "password"), ("username", "alice")],
+    )
+    .await;
+    assert_eq!(
+        (status, r["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
     let (_, r) = token(&client(&gw), &gw, &[("code", "x")]).await;
     assert_eq!(r["error"], "invalid_request");
 }
@@ -324,7 +583,16 @@ async fn token_refresh_with_wider_scope_is_invalid_scope() {
     let http = signed_in(&gw).await;
     let (_, first) = exchange(&http, &gw, &code(&http, &gw, "").await).await;
     let rt = first["refresh_token"].as_str().unwrap();
-    let (_, r) = token(&http, &gw, &[("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", "openid email")]).await;
+    let (_, r) = token(
+        &http,
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("scope", "openid email"),
+        ],
+    )
+    .await;
     assert_eq!(r["error"], "invalid_scope");
 }
 
@@ -333,12 +601,27 @@ async fn token_refresh_with_wider_scope_is_invalid_scope() {
 #[tokio::test(flavor = "multi_thread")]
 async fn userinfo_without_or_with_bad_token_is_401_invalid_token() {
     let gw = provider("");
-    let r = client(&gw).get(gw.url("/oauth2/userinfo")).send().await.unwrap();
+    let r = client(&gw)
+        .get(gw.url("/oauth2/userinfo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
-    let r = client(&gw).get(gw.url("/oauth2/userinfo")).bearer_auth("eyJhbGciOiJub25lIn0.e30.").send().await.unwrap();
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    let r = client(&gw)
+        .get(gw.url("/oauth2/userinfo"))
+        .bearer_auth("eyJhbGciOiJub25lIn0.e30.")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -346,9 +629,17 @@ async fn userinfo_accepts_post_and_id_token_is_not_an_access_token() {
     let gw = provider("");
     let http = signed_in(&gw).await;
     let (_, t) = exchange(&http, &gw, &code(&http, &gw, "").await).await;
-    let r = http.post(gw.url("/oauth2/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
+    let r = http
+        .post(gw.url("/oauth2/userinfo"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(userinfo_status(&http, &gw, t["id_token"].as_str().unwrap()).await, 401);
+    assert_eq!(
+        userinfo_status(&http, &gw, t["id_token"].as_str().unwrap()).await,
+        401
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -357,13 +648,52 @@ async fn introspection_requires_client_auth_and_reports_activity() {
     let http = signed_in(&gw).await;
     let (_, t) = exchange(&http, &gw, &code(&http, &gw, "").await).await;
     let access = t["access_token"].as_str().unwrap();
-    let r = client(&gw).post(gw.url("/oauth2/introspect")).form(&[("token", access)]).send().await.unwrap();
+    let r = client(&gw)
+        .post(gw.url("/oauth2/introspect"))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r: serde_json::Value = client(&gw).post(gw.url("/oauth2/introspect")).basic_auth("wiki", Some(WIKI_SECRET)).form(&[("token", access)]).send().await.unwrap().json().await.unwrap();
-    assert_eq!((r["active"].as_bool(), r["sub"].as_str(), r["client_id"].as_str()), (Some(true), Some("alice"), Some("wiki")));
-    let r: serde_json::Value = client(&gw).post(gw.url("/oauth2/introspect")).basic_auth("wiki", Some(WIKI_SECRET)).form(&[("token", t["refresh_token"].as_str().unwrap())]).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = client(&gw)
+        .post(gw.url("/oauth2/introspect"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r["active"].as_bool(),
+            r["sub"].as_str(),
+            r["client_id"].as_str()
+        ),
+        (Some(true), Some("alice"), Some("wiki"))
+    );
+    let r: serde_json::Value = client(&gw)
+        .post(gw.url("/oauth2/introspect"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[("token", t["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["active"], true);
-    let r: serde_json::Value = client(&gw).post(gw.url("/oauth2/introspect")).basic_auth("wiki", Some(WIKI_SECRET)).form(&[("token", "garbage")]).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = client(&gw)
+        .post(gw.url("/oauth2/introspect"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[("token", "garbage")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r, serde_json::json!({ "active": false }));
 }
 
@@ -372,11 +702,30 @@ async fn revocation_revokes_the_grant() {
     let gw = provider("");
     let http = signed_in(&gw).await;
     let (_, t) = exchange(&http, &gw, &code(&http, &gw, "").await).await;
-    let r = client(&gw).post(gw.url("/oauth2/revoke")).basic_auth("wiki", Some(WIKI_SECRET)).form(&[("token", t["refresh_token"].as_str().unwrap())]).send().await.unwrap();
+    let r = client(&gw)
+        .post(gw.url("/oauth2/revoke"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[("token", t["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(userinfo_status(&http, &gw, t["access_token"].as_str().unwrap()).await, 401);
-    let r = client(&gw).post(gw.url("/oauth2/revoke")).basic_auth("wiki", Some(WIKI_SECRET)).form(&[("token", "unknown")]).send().await.unwrap();
-    assert_eq!(r.status(), 200, "RFC 7009 §2.2: unknown tokens are not an error");
+    assert_eq!(
+        userinfo_status(&http, &gw, t["access_token"].as_str().unwrap()).await,
+        401
+    );
+    let r = client(&gw)
+        .post(gw.url("/oauth2/revoke"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[("token", "unknown")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "RFC 7009 §2.2: unknown tokens are not an error"
+    );
 }
 
 // --- login page ---
@@ -391,10 +740,20 @@ async fn login_same_message_for_unknown_user_and_wrong_password() {
         let r = submit_login(&http, &gw, &location(&r), user, pw).await;
         assert_eq!(r.status(), 401, "{user}");
         let body = r.text().await.unwrap();
-        let msg = body.split("id=\"login-error\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+        let msg = body
+            .split("id=\"login-error\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
         bodies.push(msg);
     }
-    assert!(bodies.iter().all(|m| m == "Invalid username or password."), "{bodies:?}");
+    assert!(
+        bodies.iter().all(|m| m == "Invalid username or password."),
+        "{bodies:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -402,13 +761,39 @@ async fn login_without_csrf_token_is_refused() {
     let gw = provider("");
     let http = browser(&gw);
     let r = http.get(gw.url("/login")).send().await.unwrap();
-    let page = http.get(location(&r)).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(location(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let auth = hidden(&page, "auth").unwrap();
-    let r = http.post(gw.url("/login")).form(&[("auth", auth.as_str()), ("username", "alice"), ("password", ALICE_PW)]).send().await.unwrap();
+    let r = http
+        .post(gw.url("/login"))
+        .form(&[
+            ("auth", auth.as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // The form token alone, without the cookie (another browser), is refused too.
     let csrf = hidden(&page, "csrf").unwrap();
-    let r = client(&gw).post(gw.url("/login")).form(&[("auth", auth.as_str()), ("csrf", csrf.as_str()), ("username", "alice"), ("password", ALICE_PW)]).send().await.unwrap();
+    let r = client(&gw)
+        .post(gw.url("/login"))
+        .form(&[
+            ("auth", auth.as_str()),
+            ("csrf", csrf.as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }
 
@@ -420,19 +805,42 @@ async fn login_session_cookie_attributes_and_fresh_id() {
     let login = location(&r);
     // A session id planted before login (fixation) is never adopted.
     let planted = "authgate_session=attacker-chosen-value";
-    let page = http.get(&login).header("Cookie", planted).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(&login)
+        .header("Cookie", planted)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = http
         .post(gw.url("/login"))
-        .form(&[("auth", hidden(&page, "auth").unwrap().as_str()), ("csrf", hidden(&page, "csrf").unwrap().as_str()), ("username", "alice"), ("password", ALICE_PW)])
+        .form(&[
+            ("auth", hidden(&page, "auth").unwrap().as_str()),
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
         .send()
         .await
         .unwrap();
-    let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("authgate_session=")).unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("authgate_session="))
+        .unwrap();
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attr), "{cookie}");
     }
     assert!(!cookie.contains("Secure"), "http public_url: no Secure");
-    let value = cookie.split(';').next().unwrap().trim_start_matches("authgate_session=");
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("authgate_session=");
     assert_ne!(value, "attacker-chosen-value");
     assert!(value.len() >= 43, "256-bit id");
 }
@@ -457,16 +865,47 @@ async fn logout_with_hint_redirects_exactly_and_ends_the_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_and_jwks() {
     let gw = provider("");
-    let d: serde_json::Value = client(&gw).get(gw.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let d: serde_json::Value = client(&gw)
+        .get(gw.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["issuer"], gw.url(""));
     assert_eq!(d["token_endpoint"], gw.url("/oauth2/token"));
-    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(d["id_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));
-    let jwks: serde_json::Value = client(&gw).get(d["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        d["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    let jwks: serde_json::Value = client(&gw)
+        .get(d["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = &jwks["keys"][0];
-    assert_eq!((key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
+    assert_eq!(
+        (
+            key["kty"].as_str(),
+            key["crv"].as_str(),
+            key["alg"].as_str()
+        ),
+        (Some("EC"), Some("P-256"), Some("ES256"))
+    );
     assert!(key.get("d").is_none(), "no private part");
-    assert_eq!(key["kid"].as_str().unwrap().len(), 43, "RFC 7638 SHA-256 thumbprint");
+    assert_eq!(
+        key["kid"].as_str().unwrap().len(),
+        43,
+        "RFC 7638 SHA-256 thumbprint"
+    );
 }
 
 fn urlencode(s: &str) -> String {

@@ -121,7 +121,13 @@ async fn full_flow(gw: &Gateway, client_id: &str, secret: Option<&str>, redirect
 
 #[tokio::test(flavor = "multi_thread")]
 async fn confidential_client_full_flow() {
-    full_flow(&provider(""), "wiki", Some(WIKI_SECRET), "https://wiki.test/cb").await;
+    full_flow(
+        &provider(""),
+        "wiki",
+        Some(WIKI_SECRET),
+        "https://wiki.test/cb",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,9 +138,23 @@ async fn public_pkce_client_full_flow() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rs256_key_with_a_retired_key_in_jwks() {
     let gw = provider_with_keys("RS256", Some("ES256"));
-    let jwks: serde_json::Value = reqwest::get(gw.url("/oauth2/jwks")).await.unwrap().json().await.unwrap();
-    let algs: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
-    assert_eq!(algs, ["RS256", "ES256"], "active first, retired still published");
+    let jwks: serde_json::Value = reqwest::get(gw.url("/oauth2/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        algs,
+        ["RS256", "ES256"],
+        "active first, retired still published"
+    );
     full_flow(&gw, "wiki", Some(WIKI_SECRET), "https://wiki.test/cb").await;
 }
 

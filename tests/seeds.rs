@@ -24,7 +24,11 @@ async fn seed_000_oneaccess_example_request() {
     let tokens: serde_json::Value = http
         .post(gw.url("/api/v1/oauth2/token"))
         .basic_auth("cU0L3GsEq1vuOJ5iQrRSu5AyPnKL8...", Some(WIKI_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://example.com")])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://example.com"),
+        ])
         .send()
         .await
         .unwrap()
@@ -63,7 +67,13 @@ async fn seed_001_pkce_api_with_session_cookie() {
     assert_eq!(r.status(), 302);
     let r = submit_login(&jar_client, &gw, &location(&r), "alice", ALICE_PW).await;
     assert_eq!(r.status(), 200);
-    let set_cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("authgate_session=")).unwrap();
+    let set_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("authgate_session="))
+        .unwrap();
     let cookie = set_cookie.split(';').next().unwrap().to_string();
 
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -78,12 +88,21 @@ async fn seed_001_pkce_api_with_session_cookie() {
         .unwrap();
     assert_eq!(r.status(), 302);
     let back = location(&r);
-    assert!(back.starts_with("https://api-client.test/callback?"), "{back}");
+    assert!(
+        back.starts_with("https://api-client.test/callback?"),
+        "{back}"
+    );
     assert_eq!(param(&back, "state").as_deref(), Some("af0ifjsldkj"));
     let code = param(&back, "code").unwrap();
     let r = plain
         .post(gw.url("/oauth2/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://api-client.test/callback"), ("client_id", "pkce-api"), ("code_verifier", verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://api-client.test/callback"),
+            ("client_id", "pkce-api"),
+            ("code_verifier", verifier),
+        ])
         .send()
         .await
         .unwrap();
@@ -95,7 +114,10 @@ async fn seed_001_pkce_api_with_session_cookie() {
         .send()
         .await
         .unwrap();
-    assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,7 +137,13 @@ async fn seed_002_idcs_confidential_client_code() {
     let code = param(&back, "code").unwrap();
     let r = http
         .post(gw.url("/oauth2/v1/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://wiki.test/cb"), ("client_id", "wiki"), ("client_secret", WIKI_SECRET)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://wiki.test/cb"),
+            ("client_id", "wiki"),
+            ("client_secret", WIKI_SECRET),
+        ])
         .send()
         .await
         .unwrap();
@@ -175,5 +203,10 @@ async fn seed_002_unknown_client_is_401_page() {
 fn decode_jwt_payload(jwt: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }

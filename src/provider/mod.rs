@@ -2,10 +2,13 @@
 //! sans-IO rules of `oidc` against the store, the keys and the clock.
 
 mod authorize;
+mod forward_auth;
 mod login;
 mod resources;
 pub mod sessions;
 mod token;
+
+pub use resources::live_access_token;
 
 use bytes::Bytes;
 use pingora::http::RequestHeader;
@@ -29,6 +32,7 @@ pub enum Endpoint {
     Introspect,
     Logout,
     Discovery,
+    ForwardAuth,
     Healthz,
     Readyz,
 }
@@ -51,6 +55,7 @@ impl Endpoint {
             "/oauth2/introspect" => Endpoint::Introspect,
             "/oauth2/logout" => Endpoint::Logout,
             "/.well-known/openid-configuration" => Endpoint::Discovery,
+            "/oauth2/auth" => Endpoint::ForwardAuth,
             "/healthz" => Endpoint::Healthz,
             "/readyz" => Endpoint::Readyz,
             _ => return None,
@@ -64,6 +69,8 @@ impl Endpoint {
             Endpoint::Login | Endpoint::Userinfo | Endpoint::Logout => &["GET", "POST"],
             Endpoint::Token | Endpoint::Revoke | Endpoint::Introspect => &["POST"],
             Endpoint::Jwks | Endpoint::Discovery | Endpoint::Healthz | Endpoint::Readyz => &["GET"],
+            // nginx auth_request keeps the original method.
+            Endpoint::ForwardAuth => &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         }
     }
 
@@ -71,7 +78,11 @@ impl Endpoint {
     pub fn reads_body(self) -> bool {
         !matches!(
             self,
-            Endpoint::Jwks | Endpoint::Discovery | Endpoint::Healthz | Endpoint::Readyz
+            Endpoint::Jwks
+                | Endpoint::Discovery
+                | Endpoint::ForwardAuth
+                | Endpoint::Healthz
+                | Endpoint::Readyz
         )
     }
 }
@@ -142,6 +153,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::Introspect => resources::introspect(app, req).await,
         Endpoint::Logout => resources::logout(app, req).await,
         Endpoint::Discovery => resources::discovery(app),
+        Endpoint::ForwardAuth => forward_auth::handle(app, req).await,
         Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
         Endpoint::Readyz => resources::readyz(app).await,
     }

@@ -93,7 +93,13 @@ async fn authorization_code(
             "unknown or expired authorization code",
         ));
     };
-    check_code(&rec, client, p, now)?;
+    check_code(
+        &rec,
+        client,
+        p.get("redirect_uri"),
+        p.get("code_verifier"),
+        now,
+    )?;
     let grant_id = new_id();
     records
         .put(

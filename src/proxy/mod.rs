@@ -1,6 +1,9 @@
 //! The Pingora `ProxyHttp` implementation. Its phases only classify, route and delegate:
 //! decisions live in `routes`, `forwarded` and the provider/policy modules.
 
+pub mod access;
+pub mod auth;
+pub mod client;
 pub mod forwarded;
 pub mod routes;
 pub mod upstream;
@@ -33,6 +36,8 @@ pub struct Ctx {
     route: Option<usize>,
     connect_attempts: usize,
     json: bool,
+    /// Identity headers for the upstream, decided in `request_filter`.
+    identity: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -44,6 +49,26 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// The proxy client's own endpoints, on every host.
+    async fn client_endpoint(&self, session: &Session, facts: &Facts) -> Option<http::Reply> {
+        let app = &self.app;
+        Some(match facts.path.as_str() {
+            crate::oidc::clients::CALLBACK_PATH => client::callback(app, facts).await,
+            client::START_PATH => client::start(app, facts).await,
+            client::LOGOUT_PATH => {
+                let route = app
+                    .routes
+                    .find(&app.cfg.routes, &facts.host, "/")
+                    .and_then(|i| app.route(i));
+                let target = route
+                    .and_then(|r| r.logout_redirect.as_ref())
+                    .map(|u| u.as_str());
+                client::logout(app, facts, session.req_header(), target).await
+            }
+            _ => return None,
+        })
+    }
+
     /// Serves one of the provider's endpoints; the response is always written.
     async fn provider(
         &self,
@@ -136,6 +161,10 @@ impl ProxyHttp for Gateway {
             Ok(f) => f,
             Err(e) => return self.fail(session, ctx, e).await,
         };
+        if let Some(reply) = self.client_endpoint(session, &facts).await {
+            http::send(session, reply).await?;
+            return Ok(true);
+        }
         if facts.host.name == self.app.cfg.server.public_host.name {
             if let Some(endpoint) = provider::Endpoint::from_path(&facts.path) {
                 return self.provider(session, ctx, endpoint, &facts).await;
@@ -148,6 +177,13 @@ impl ProxyHttp for Gateway {
         else {
             return self.fail(session, ctx, GatewayError::NoRoute).await;
         };
+        match access::check(&self.app, session.req_header(), &facts, route, ctx.json).await {
+            access::Outcome::Pass(identity) => ctx.identity = identity,
+            access::Outcome::Respond(reply) => {
+                http::send(session, reply).await?;
+                return Ok(true);
+            }
+        }
         ctx.route = Some(route);
         ctx.facts = Some(facts);
         Ok(false)
@@ -215,7 +251,24 @@ impl ProxyHttp for Gateway {
         req.set_uri(uri.parse().map_err(|_| {
             Error::explain(ErrorType::InternalError, "normalised URI does not parse")
         })?);
-        forwarded::apply(req, facts)
+        forwarded::apply(req, facts)?;
+        // Only authgate speaks for the user: strip what the client claimed, add ours.
+        crate::identity::strip(req, &self.app.reserved);
+        let cfg = &self.app.cfg.session;
+        let ours = [
+            cfg.cookie_name.as_str(),
+            &format!("{}_csrf", cfg.cookie_name),
+        ];
+        match crate::http::cookies::without(req, &ours) {
+            Some(rest) => req.insert_header(::http::header::COOKIE, rest)?,
+            None => req
+                .remove_header(&::http::header::COOKIE)
+                .map_or((), |_| ()),
+        }
+        for (name, value) in std::mem::take(&mut ctx.identity) {
+            req.insert_header(name, value)?;
+        }
+        Ok(())
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {

@@ -148,12 +148,18 @@ pub fn provider_with_keys(alg: &str, retired: Option<&str>) -> Gateway {
     let port = free_port();
     let keys = tempfile::tempdir().unwrap();
     let active = keys.path().join("active.pem");
-    let (code, _, err) = run_cli(&["gen-key", "--out", active.to_str().unwrap(), "--alg", alg], None);
+    let (code, _, err) = run_cli(
+        &["gen-key", "--out", active.to_str().unwrap(), "--alg", alg],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     let mut retired_files = Vec::new();
     if let Some(r) = retired {
         let path = keys.path().join("retired.pem");
-        run_cli(&["gen-key", "--out", path.to_str().unwrap(), "--alg", r], None);
+        run_cli(
+            &["gen-key", "--out", path.to_str().unwrap(), "--alg", r],
+            None,
+        );
         retired_files.push(format!("\"{}\"", path.display()));
     }
     let gw = Gateway::start_on(
