@@ -84,7 +84,7 @@ impl Reserved {
 
     pub fn contains(&self, name: &str) -> bool {
         let s = squash(name);
-        self.0.iter().any(|r| *r == s)
+        self.0.contains(&s)
     }
 }
 
