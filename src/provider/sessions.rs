@@ -4,8 +4,11 @@
 use crate::app::App;
 use crate::session::{key, new_id, new_secret, Records, SessionRecord, StoreError};
 
-/// Sessions are written back for `last_seen` at most this often (seconds).
-const TOUCH_EVERY: u64 = 60;
+/// Sessions are written back for `last_seen` at most once a minute — or, with a short idle
+/// timeout, often enough that an active session never idles out.
+fn touch_every(idle: std::time::Duration) -> u64 {
+    (idle.as_secs() / 2).clamp(1, 60)
+}
 
 /// A session found from a cookie.
 pub struct Found {
@@ -23,7 +26,7 @@ pub async fn lookup(app: &App, cookie_value: &str, now: u64) -> Result<Option<Fo
     if !record.alive(now, app.cfg.session.idle_timeout) {
         return Ok(None);
     }
-    if now.saturating_sub(record.last_seen) >= TOUCH_EVERY {
+    if now.saturating_sub(record.last_seen) >= touch_every(app.cfg.session.idle_timeout) {
         record.last_seen = now;
         records.put(&k, &record, record.ttl(now)).await?;
     }

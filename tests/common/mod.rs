@@ -119,6 +119,7 @@ pub fn client_builder(gw: &Gateway) -> reqwest::ClientBuilder {
         "app2.test",
         "other.test",
         "auth.test",
+        "public.test",
         "APP.test",
         "app.test.",
     ] {

@@ -174,3 +174,43 @@ pub fn provider_with_keys(alg: &str, retired: Option<&str>) -> Gateway {
     std::mem::forget(keys); // the files must outlive the process; the OS cleans /tmp
     gw
 }
+
+/// Follows redirects like a browser, signing in as `user` when the login form appears.
+/// Returns the final response and the URL it came from.
+pub async fn browse(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    url: &str,
+    user: &str,
+    password: &str,
+) -> (String, reqwest::Response) {
+    let mut url = url.to_string();
+    for _ in 0..12 {
+        let r = http
+            .get(&url)
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_redirection() {
+            url = absolute(&url, &location(&r));
+            continue;
+        }
+        if url.contains("/login?auth=") && r.status() == 200 {
+            let r = submit_login(http, gw, &url, user, password).await;
+            assert_eq!(r.status(), 302, "sign-in as {user} failed");
+            url = absolute(&url, &location(&r));
+            continue;
+        }
+        return (url, r);
+    }
+    panic!("too many redirects from {url}");
+}
+
+fn absolute(base: &str, loc: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .join(loc)
+        .unwrap()
+        .to_string()
+}
