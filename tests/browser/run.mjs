@@ -1,0 +1,110 @@
+// A real browser signs in through authgate: headless Chromium opens a protected URL on an app
+// host, is sent to the login form on the provider host, fails once with a wrong password, signs
+// in, lands on the original URL and sees its identity; then signs out.
+//
+// Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const bin = process.env.AUTHGATE_BIN;
+if (!bin) throw new Error('AUTHGATE_BIN is not set');
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function waitFor(port) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`authgate did not start on ${port}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'authgate-browser-'));
+const port = await freePort();
+const echo = await freePort();
+const hash = execFileSync(bin, ['hash-password'], { input: 'correct horse' }).toString().trim();
+writeFileSync(join(dir, 'authgate.toml'), `
+[server]
+listen = ["127.0.0.1:${port}"]
+public_url = "http://127.0.0.1:${port}"
+threads = 2
+
+[tokens]
+signing_key_file = "${dir}/signing.pem"
+create_key_if_missing = true
+
+[[users]]
+username = "demo"
+password_hash = "${hash}"
+email = "demo@example.com"
+groups = ["staff"]
+
+[[routes]]
+host = "app.test"
+upstreams = ["127.0.0.1:${echo}"]
+
+[demo]
+echo_listen = "127.0.0.1:${echo}"
+`);
+const gateway = spawn(bin, ['--config', join(dir, 'authgate.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+let stderr = '';
+gateway.stderr.on('data', (d) => { stderr += d; });
+
+const timeout = setTimeout(() => { console.error('browser test timed out'); process.exit(2); }, 60_000);
+let browser;
+try {
+  await waitFor(port);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', `--host-resolver-rules=MAP app.test 127.0.0.1`],
+  });
+  const page = await browser.newPage();
+  const target = `http://app.test:${port}/report?month=11`;
+
+  await page.goto(target);
+  assert.match(page.url(), new RegExp(`^http://127\\.0\\.0\\.1:${port}/login\\?auth=`), 'sent to the login form');
+  assert.equal(await page.title(), 'Sign in · authgate');
+
+  await page.fill('#username', 'demo');
+  await page.fill('#password', 'wrong password');
+  await page.click('button[type=submit]');
+  assert.equal((await page.textContent('#login-error')).trim(), 'Invalid username or password.', 'wrong password shows the error');
+
+  await page.fill('#password', 'correct horse');
+  await page.click('button[type=submit]');
+  await page.waitForURL(target);
+  const body = await page.textContent('body');
+  assert.match(body, /x-forwarded-user: demo/, 'the app sees the identity');
+  assert.match(body, /x-forwarded-email: demo@example.com/);
+  assert.match(body, /GET \/report\?month=11/, 'landed on the original URL');
+  assert.doesNotMatch(body, /authgate_session/, 'our cookie is not sent upstream');
+
+  await page.goto(`http://app.test:${port}/.authgate/logout`);
+  assert.match(page.url(), new RegExp(`^http://127\\.0\\.0\\.1:${port}/login\\?auth=`), 'signed out, at the login page');
+  await page.goto(target);
+  assert.match(page.url(), /\/login\?auth=/, 'the app asks for a sign-in again');
+  console.log('browser test: ok');
+} catch (e) {
+  console.error(e);
+  console.error('authgate stderr:\n' + stderr);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(timeout);
+  if (browser) await browser.close();
+  gateway.kill('SIGKILL');
+}
