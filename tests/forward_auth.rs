@@ -10,7 +10,11 @@ use common::oidc::*;
 use common::*;
 
 fn config(up: std::net::SocketAddr, trusted: bool) -> String {
-    let trusted = if trusted { "trusted_proxies = [\"127.0.0.1/32\"]\n" } else { "" };
+    let trusted = if trusted {
+        "trusted_proxies = [\"127.0.0.1/32\"]\n"
+    } else {
+        ""
+    };
     let port = free_port();
     format!(
         "[server]\nlisten = [\"127.0.0.1:{{port}}\"]\npublic_url = \"http://127.0.0.1:{{port}}\"\n{trusted}\n[tokens]\nsigning_key_file = \"{{dir}}/k.pem\"\ncreate_key_if_missing = true\n{}\n[[routes]]\nhost = \"app.test\"\nupstreams = [\"{up}\"]\n\n[[routes]]\nhost = \"other.test\"\nupstreams = [\"{up}\"]\nallow_users = [\"bob\"]\n",
@@ -30,7 +34,13 @@ async fn signed_in_cookie(gw: &Gateway, user: &str, pw: &str) -> String {
     let http = browser(gw);
     let r = http.get(gw.url("/login")).send().await.unwrap();
     let r = submit_login(&http, gw, &location(&r), user, pw).await;
-    let c = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("authgate_session=")).unwrap();
+    let c = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("authgate_session="))
+        .unwrap();
     c.split(';').next().unwrap().to_string()
 }
 
@@ -41,7 +51,11 @@ async fn forward_auth_answers_202_401_403() {
     let http = client(&gw);
     let alice = signed_in_cookie(&gw, "alice", ALICE_PW).await;
     let ask = |cookie: Option<&str>, host: &str| {
-        let mut rb = http.get(gw.url("/oauth2/auth")).header("X-Forwarded-Host", host).header("X-Forwarded-Uri", "/page?x=1").header("X-Forwarded-Method", "GET");
+        let mut rb = http
+            .get(gw.url("/oauth2/auth"))
+            .header("X-Forwarded-Host", host)
+            .header("X-Forwarded-Uri", "/page?x=1")
+            .header("X-Forwarded-Method", "GET");
         if let Some(c) = cookie {
             rb = rb.header("Cookie", c);
         }
@@ -57,7 +71,13 @@ async fn forward_auth_answers_202_401_403() {
     let r = ask(Some(&alice), "other.test").await.unwrap();
     assert_eq!(r.status(), 403, "route policy: only bob");
     // X-Original-URL (nginx style) works too.
-    let r = http.get(gw.url("/oauth2/auth")).header("X-Original-URL", "http://other.test/x").header("Cookie", &alice).send().await.unwrap();
+    let r = http
+        .get(gw.url("/oauth2/auth"))
+        .header("X-Original-URL", "http://other.test/x")
+        .header("Cookie", &alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 }
 
@@ -69,9 +89,20 @@ async fn forward_auth_ignores_forwarded_headers_from_untrusted_peers() {
     let alice = signed_in_cookie(&gw, "alice", ALICE_PW).await;
     // From an untrusted peer, X-Forwarded-Host cannot pick a route (here: one alice may not use)
     // — only "is this a signed-in user" is answered.
-    let r = http.get(gw.url("/oauth2/auth")).header("X-Forwarded-Host", "other.test").header("Cookie", &alice).send().await.unwrap();
+    let r = http
+        .get(gw.url("/oauth2/auth"))
+        .header("X-Forwarded-Host", "other.test")
+        .header("Cookie", &alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202);
-    let r = http.get(gw.url("/oauth2/auth")).header("X-Forwarded-Host", "other.test").send().await.unwrap();
+    let r = http
+        .get(gw.url("/oauth2/auth"))
+        .header("X-Forwarded-Host", "other.test")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -89,7 +120,10 @@ impl Drop for Nginx {
 }
 
 fn nginx(authgate: u16, upstream: std::net::SocketAddr) -> Nginx {
-    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| std::path::Path::new(p).exists()).expect("nginx is required (apt-get install nginx-light); scripts/test installs it");
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is required (apt-get install nginx-light); scripts/test installs it");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let d = dir.path().display();
@@ -146,13 +180,29 @@ http {{
     );
     let path = dir.path().join("nginx.conf");
     std::fs::write(&path, conf).unwrap();
-    let child = Command::new(bin).arg("-c").arg(&path).arg("-e").arg(dir.path().join("error.log")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&path)
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nginx did not start: {}", std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Nginx { child, port, _dir: dir }
+    Nginx {
+        child,
+        port,
+        _dir: dir,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,5 +230,10 @@ async fn nginx_auth_request_in_front_of_an_app() {
     // Without the cookie, an API call is 401 → redirect to sign-in (nginx config), never the app.
     let r = client(&gw).get(&app).send().await.unwrap();
     assert_eq!(r.status(), 302);
-    assert!(location(&r).contains("/.authgate/start?rd=%2Freport") || location(&r).contains("/.authgate/start?rd=/report"), "{}", location(&r));
+    assert!(
+        location(&r).contains("/.authgate/start?rd=%2Freport")
+            || location(&r).contains("/.authgate/start?rd=/report"),
+        "{}",
+        location(&r)
+    );
 }
