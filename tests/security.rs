@@ -1,0 +1,911 @@
+//! The security regression suite: one test per class in shared/security.md and per RFC rule,
+//! each named after the attack. Every attempt must fail safely, and the gateway keeps serving.
+
+mod common;
+
+use std::time::Duration;
+
+use common::oidc::*;
+use common::*;
+
+fn gateway_config(up: std::net::SocketAddr, extra_top: &str) -> String {
+    format!(
+        r#"
+{extra_top}
+[[routes]]
+host = "app.test"
+upstreams = ["{up}"]
+public_paths = ["/static/", "/healthz"]
+allow_groups = ["staff", "guests"]
+
+[[routes]]
+host = "public.test"
+upstreams = ["{up}"]
+auth = "public"
+"#
+    )
+}
+
+async fn setup() -> (Upstream, Gateway) {
+    let up = Upstream::start("app").await;
+    let gw = provider(&gateway_config(up.addr, ""));
+    (up, gw)
+}
+
+fn at(gw: &Gateway, host: &str, path: &str) -> String {
+    format!("http://{host}:{}{path}", gw.port)
+}
+
+/// The gateway still answers after an attack.
+async fn still_serving(gw: &Gateway) {
+    let r = client(gw).get(gw.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+// --- open redirect after login ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_redirect_variants_in_start_rd_stay_on_the_host() {
+    let (_up, gw) = setup().await;
+    let origin = at(&gw, "app.test", "");
+    for rd in [
+        "//evil.example",
+        "/\\evil.example",
+        "https:evil.example",
+        "%09//evil.example",
+        "/%09/evil.example",
+        "https://app.test@evil.example/",
+        &format!("HTTPS://evil.example:{}/", gw.port),
+        "HtTpS://evil.example",
+        "javascript:alert(1)",
+        "\\\\evil.example",
+        "/%2F%2Fevil.example",
+    ] {
+        let http = browser(&gw);
+        let start = format!(
+            "{origin}/.authgate/start?rd={}",
+            form_urlencoded::byte_serialize(rd.as_bytes()).collect::<String>()
+        );
+        let (url, r) = browse(&http, &gw, &start, "alice", ALICE_PW).await;
+        assert!(
+            url.starts_with(&format!("{origin}/")),
+            "{rd}: ended at {url}"
+        );
+        assert_eq!(r.status(), 200, "{rd}");
+    }
+    still_serving(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_redirect_via_callback_query_is_impossible() {
+    let (_up, gw) = setup().await;
+    for q in [
+        "?state=x&code=y&rd=https://evil.example",
+        "?state=x&redirect=//evil.example",
+        "?next=https://evil.example",
+    ] {
+        let r = client(&gw)
+            .get(at(&gw, "app.test", &format!("/.authgate/callback{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+        assert!(r.headers().get("location").is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirect_uri_near_misses_get_a_page_never_a_redirect() {
+    let (_up, gw) = setup().await;
+    for uri in [
+        "https://wiki.test/cb/",
+        "https://wiki.test/cb/../cb",
+        "https://wiki.test/CB",
+        "https://WIKI.test/cb",
+        "https://wiki.test:443/cb",
+        "https://wiki.test:8443/cb",
+        "https://wiki.test/cb?extra=1",
+        "https://wiki.test/cb#frag",
+        "https://wiki.test/c",
+        "https://wiki.test.evil.example/cb",
+        "https://evil.example/https://wiki.test/cb",
+        "http://wiki.test/cb",
+    ] {
+        let q = format!(
+            "client_id=wiki&response_type=code&redirect_uri={}",
+            form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        );
+        let r = client(&gw)
+            .get(gw.url(&format!("/oauth2/authorize?{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{uri}");
+        assert!(r.headers().get("location").is_none(), "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_client_redirect_to_a_foreign_host_is_refused() {
+    let (_up, gw) = setup().await;
+    for cb in [
+        "https://evil.example/.authgate/callback",
+        "http://app.test.evil.example/.authgate/callback",
+        "http://app.test/.authgate/callback?x=1",
+        "http://app.test/other",
+    ] {
+        let q = format!(
+            "client_id=authgate-proxy&response_type=code&code_challenge={}&code_challenge_method=S256&redirect_uri={}",
+            "a".repeat(43),
+            form_urlencoded::byte_serialize(cb.as_bytes()).collect::<String>()
+        );
+        let r = client(&gw)
+            .get(gw.url(&format!("/oauth2/authorize?{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{cb}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn post_logout_redirect_near_misses_are_refused() {
+    let (_up, gw) = setup().await;
+    for uri in [
+        "https://wiki.test/bye/",
+        "https://evil.example/",
+        "//evil.example",
+        "https://wiki.test/bye?x=1",
+    ] {
+        let q = format!(
+            "client_id=wiki&post_logout_redirect_uri={}",
+            form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        );
+        let r = client(&gw)
+            .get(gw.url(&format!("/oauth2/logout?{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{uri}");
+    }
+}
+
+// --- identity header smuggling ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_header_spoofing_case_underscore_public_route_and_connection() {
+    let (_up, gw) = setup().await;
+    let forged = [
+        ("X-Forwarded-User", "admin"),
+        ("X_Forwarded_User", "admin"),
+        ("x-forwarded-USER", "admin"),
+        ("X-Forwarded_Email", "admin@evil"),
+        ("X-FORWARDED-GROUPS", "admin"),
+        ("X_AUTHGATE_ASSERTION", "forged"),
+        ("X-Forwarded-Preferred_Username", "admin"),
+    ];
+    let send = |rb: reqwest::RequestBuilder| forged.iter().fold(rb, |rb, (k, v)| rb.header(*k, *v));
+    // Public route and public path: no identity at all reaches the app.
+    for url in [
+        at(&gw, "public.test", "/"),
+        at(&gw, "app.test", "/static/x.js"),
+    ] {
+        let e: Echo = send(client(&gw).get(&url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let leaked: Vec<&String> = e
+            .headers
+            .keys()
+            .filter(|k| {
+                k.replace('_', "-").starts_with("x-forwarded-u")
+                    || k.contains("assertion")
+                    || k.replace('_', "-").contains("forwarded-groups")
+                    || k.replace('_', "-").contains("forwarded-email")
+                    || k.replace('_', "-").contains("preferred")
+            })
+            .collect();
+        assert!(leaked.is_empty(), "{url}: {leaked:?}");
+    }
+    // Signed in as bob: the app sees bob, once.
+    let http = browser(&gw);
+    browse(&http, &gw, &at(&gw, "app.test", "/"), "bob", BOB_PW).await;
+    let e: Echo = send(
+        http.get(at(&gw, "app.test", "/"))
+            .header("Connection", "X-Forwarded-User, X-Authgate-Assertion"),
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(e.headers["x-forwarded-user"], ["bob"]);
+    assert_eq!(e.headers["x-forwarded-groups"], ["guests"]);
+    assert!(e
+        .header("x-authgate-assertion")
+        .is_some_and(|a| a != "forged"));
+    assert!(!e.headers.contains_key("x_forwarded_user"));
+}
+
+// --- skip-auth matched on more than the path / decision on another path ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn path_tricks_around_public_paths_do_not_skip_auth() {
+    let (_up, gw) = setup().await;
+    let http = client(&gw);
+    for p in [
+        "/static/../admin",
+        "/static/%2e%2e/admin",
+        "/static/%2E%2E/admin",
+        "/static/.%2e/admin",
+        "//admin",
+        "/admin;/static/",
+        "/static/..;/admin",
+        "/admin?/static/",
+        "/admin?x=/static/",
+        "/healthz/../admin",
+        "/Static/admin",
+        "/static%2fadmin",
+        "/static/%2fadmin",
+        "/static\\..\\admin",
+        "/admin%00/static/",
+    ] {
+        let r = http.get(at(&gw, "app.test", p)).send().await.unwrap();
+        let status = r.status().as_u16();
+        assert!(status == 401 || status == 400, "{p}: {status}");
+    }
+    // The normalised public path is public, and the upstream receives exactly it.
+    let e: Echo = http
+        .get(at(&gw, "app.test", "/admin/../static/./app.js"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e.uri, "/static/app.js");
+    still_serving(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_check_bypass_by_headers_is_impossible() {
+    let (_up, gw) = setup().await;
+    for (k, v) in [
+        ("User-Agent", "kube-probe/1.29"),
+        ("User-Agent", "authgate-health-check"),
+        ("X-Forwarded-Uri", "/healthz"),
+        ("X-Original-URL", "/healthz"),
+        ("X-Rewrite-URL", "/static/"),
+    ] {
+        let r = client(&gw)
+            .get(at(&gw, "app.test", "/admin"))
+            .header(k, v)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{k}: {v}");
+    }
+}
+
+// --- hosts ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mixed_case_and_trailing_dot_hosts_get_the_same_policy() {
+    let (_up, gw) = setup().await;
+    for host in ["APP.TEST", "App.Test.", "app.test.", "aPp.tEsT"] {
+        let r = client(&gw)
+            .get(gw.url("/admin"))
+            .header("Host", format!("{host}:{}", gw.port))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{host}");
+    }
+    for host in ["app.test/admin", "app.test@evil", "", "app..test", "[zz]"] {
+        let r = client(&gw)
+            .get(gw.url("/admin"))
+            .header("Host", host)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 400 || r.status() == 404,
+            "{host:?}: {}",
+            r.status()
+        );
+    }
+}
+
+// --- forwarded headers ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_x_forwarded_headers_from_an_untrusted_peer_are_replaced() {
+    let (_up, gw) = setup().await;
+    let e: Echo = client(&gw)
+        .get(at(&gw, "public.test", "/"))
+        .header("X-Forwarded-For", "10.0.0.1")
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "admin.internal")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e.header("x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(e.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(
+        e.header("x-forwarded-host"),
+        Some(format!("public.test:{}", gw.port).as_str())
+    );
+    // Nor can a forged X-Forwarded-Proto make authgate think the browser used https.
+    let r = client(&gw)
+        .get(at(&gw, "app.test", "/"))
+        .header("Accept", "text/html")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&r).contains("redirect_uri=http%3A%2F%2Fapp.test"),
+        "{}",
+        location(&r)
+    );
+}
+
+// --- session fixation ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_fixation_cookie_sent_to_login_is_ignored() {
+    let (_up, gw) = setup().await;
+    // The attacker signs in and plants their own session id in the victim's browser.
+    let attacker = browser(&gw);
+    let r = attacker.get(gw.url("/login")).send().await.unwrap();
+    let r = submit_login(&attacker, &gw, &location(&r), "bob", BOB_PW).await;
+    let planted = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("authgate_session="))
+        .unwrap();
+    let planted = planted.split(';').next().unwrap().to_string();
+    // The victim signs in with that cookie present: a new id is issued, the planted one dies.
+    let victim = client(&gw);
+    let r = victim.get(gw.url("/login")).send().await.unwrap();
+    let login = location(&r);
+    let page = victim.get(&login).send().await.unwrap();
+    let csrf_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = page.text().await.unwrap();
+    let r = victim
+        .post(gw.url("/login"))
+        .header("Cookie", format!("{planted}; {csrf_cookie}"))
+        .form(&[
+            ("auth", hidden(&page, "auth").unwrap().as_str()),
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let issued = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("authgate_session="))
+        .unwrap();
+    assert_ne!(issued.split(';').next().unwrap(), planted);
+    let r = client(&gw)
+        .get(at(&gw, "app.test", "/"))
+        .header("Cookie", &planted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the planted session was ended");
+}
+
+// --- code and refresh replay, PKCE downgrade ---
+
+async fn signed_in(gw: &Gateway) -> reqwest::Client {
+    let http = browser(gw);
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    submit_login(&http, gw, &location(&r), "alice", ALICE_PW).await;
+    http
+}
+
+async fn code(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    client_id: &str,
+    redirect: &str,
+    extra: &str,
+) -> String {
+    let q = format!("client_id={client_id}&redirect_uri={}&response_type=code&scope=openid+offline_access{extra}", form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>());
+    let r = http
+        .get(gw.url(&format!("/oauth2/authorize?{q}")))
+        .send()
+        .await
+        .unwrap();
+    param(&location(&r), "code").unwrap_or_else(|| panic!("no code: {}", location(&r)))
+}
+
+async fn token(gw: &Gateway, form: &[(&str, &str)], secret: bool) -> serde_json::Value {
+    let mut rb = client(gw).post(gw.url("/oauth2/token")).form(form);
+    if secret {
+        rb = rb.basic_auth("wiki", Some(WIKI_SECRET));
+    }
+    rb.send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_replay_fails_and_revokes_what_the_first_use_issued() {
+    let (_up, gw) = setup().await;
+    let http = signed_in(&gw).await;
+    let c = code(&http, &gw, "wiki", "https://wiki.test/cb", "").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", c.as_str()),
+        ("redirect_uri", "https://wiki.test/cb"),
+    ];
+    let first = token(&gw, &form, true).await;
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(
+        client(&gw)
+            .get(at(&gw, "app.test", "/"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(token(&gw, &form, true).await["error"], "invalid_grant");
+    assert_eq!(
+        client(&gw)
+            .get(at(&gw, "app.test", "/"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let rt = first["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        token(
+            &gw,
+            &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+            true
+        )
+        .await["error"],
+        "invalid_grant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_code_redemption_succeeds_at_most_once() {
+    let (_up, gw) = setup().await;
+    let http = signed_in(&gw).await;
+    let c = code(&http, &gw, "wiki", "https://wiki.test/cb", "").await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let url = gw.url("/oauth2/token");
+        let c = c.clone();
+        let http = client(&gw);
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .basic_auth("wiki", Some(WIKI_SECRET))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", c.as_str()),
+                    ("redirect_uri", "https://wiki.test/cb"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap() == 200);
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_downgrade_plain_missing_wrong_verifier_and_missing_challenge() {
+    let (_up, gw) = setup().await;
+    let http = signed_in(&gw).await;
+    let spa = "client_id=spa&redirect_uri=https%3A%2F%2Fspa.test%2Fcb&response_type=code";
+    // plain, and a challenge without method (defaults to plain): refused.
+    for extra in [
+        format!(
+            "&code_challenge={}&code_challenge_method=plain",
+            "a".repeat(43)
+        ),
+        format!("&code_challenge={}", "a".repeat(43)),
+    ] {
+        let r = http
+            .get(gw.url(&format!("/oauth2/authorize?{spa}{extra}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            param(&location(&r), "error").as_deref(),
+            Some("invalid_request"),
+            "{extra}"
+        );
+    }
+    // A public client without a challenge: refused.
+    let r = http
+        .get(gw.url(&format!("/oauth2/authorize?{spa}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+    // Missing and wrong verifiers: invalid_grant.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let with = format!(
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    );
+    for bad in [None, Some("wrong-verifier-wrong-verifier-wrong-verifier-x")] {
+        let c = code(&http, &gw, "spa", "https://spa.test/cb", &with).await;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", c.as_str()),
+            ("redirect_uri", "https://spa.test/cb"),
+            ("client_id", "spa"),
+        ];
+        if let Some(v) = bad {
+            form.push(("code_verifier", v));
+        }
+        assert_eq!(
+            token(&gw, &form, false).await["error"],
+            "invalid_grant",
+            "{bad:?}"
+        );
+    }
+    // A verifier for a code issued without challenge (confidential client): invalid_grant.
+    let c = code(&http, &gw, "wiki", "https://wiki.test/cb", "").await;
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "https://wiki.test/cb"),
+            ("code_verifier", verifier),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(r["error"], "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_token_reuse_revokes_the_family() {
+    let (_up, gw) = setup().await;
+    let http = signed_in(&gw).await;
+    let c = code(&http, &gw, "wiki", "https://wiki.test/cb", "").await;
+    let t = token(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ],
+        true,
+    )
+    .await;
+    let r1 = t["refresh_token"].as_str().unwrap().to_string();
+    let t2 = token(
+        &gw,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        true,
+    )
+    .await;
+    let r2 = t2["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        token(
+            &gw,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+            true
+        )
+        .await["error"],
+        "invalid_grant"
+    );
+    assert_eq!(
+        token(
+            &gw,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r2)],
+            true
+        )
+        .await["error"],
+        "invalid_grant"
+    );
+    let access = t2["access_token"].as_str().unwrap();
+    assert_eq!(
+        client(&gw)
+            .get(gw.url("/oauth2/userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+// --- XSS, clickjacking, CSRF ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_and_other_values_reflected_in_pages_are_escaped() {
+    let (_up, gw) = setup().await;
+    let xss = "\"><script>alert(1)</script><img src=x onerror=alert(1)>";
+    let enc: String = form_urlencoded::byte_serialize(xss.as_bytes()).collect();
+    let urls = [
+        gw.url(&format!("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fevil.test&response_type=code&state={enc}")),
+        gw.url(&format!("/oauth2/authorize?client_id={enc}&response_type=code&state={enc}")),
+        gw.url(&format!("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&login_hint={enc}&state={enc}")),
+        gw.url(&format!("/login?auth={enc}")),
+        at(&gw, "app.test", &format!("/.authgate/callback?state={enc}&code={enc}")),
+    ];
+    let http = browser(&gw);
+    for url in urls {
+        let mut r = http
+            .get(&url)
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_redirection() && location(&r).contains("/login") {
+            r = http.get(location(&r)).send().await.unwrap();
+        }
+        let headers = r.headers().clone();
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("<script>alert") && !body.contains("<img src=x"),
+            "{url}:\n{body}"
+        );
+        if headers
+            .get("content-type")
+            .is_some_and(|c| c.to_str().unwrap().starts_with("text/html"))
+        {
+            let csp = headers["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("frame-ancestors 'none'")
+                    && !csp.contains("unsafe-inline")
+                    && !csp.contains("script-src"),
+                "{csp}"
+            );
+            assert_eq!(headers["x-frame-options"], "DENY");
+            assert_eq!(headers["referrer-policy"], "no-referrer");
+            assert_eq!(headers["cache-control"], "no-store");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_without_csrf_token_or_cookie_is_refused() {
+    let (_up, gw) = setup().await;
+    let http = browser(&gw);
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    let page = http
+        .get(location(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let auth = hidden(&page, "auth").unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    for form in [
+        vec![
+            ("auth", auth.as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ],
+        vec![
+            ("auth", auth.as_str()),
+            ("csrf", "forged"),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ],
+    ] {
+        assert_eq!(
+            http.post(gw.url("/login"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+    }
+    // A cross-site form post carries the token but not the cookie.
+    let r = client(&gw)
+        .post(gw.url("/login"))
+        .form(&[
+            ("auth", auth.as_str()),
+            ("csrf", csrf.as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+// --- brute force, enumeration ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn brute_force_locks_the_user_and_the_ip_with_the_same_message() {
+    let up = Upstream::start("app").await;
+    let gw = provider(&gateway_config(
+        up.addr,
+        "[login]\nmax_failures = 3\nfailure_window = \"1m\"\nlockout = \"1m\"\n",
+    ));
+    let http = browser(&gw);
+    let attempt = |user: &'static str, pw: &'static str| {
+        let http = http.clone();
+        let gw_url = gw.url("/login");
+        async move {
+            let r = http.get(&gw_url).send().await.unwrap();
+            let page = http
+                .get(location(&r))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let r = http
+                .post(&gw_url)
+                .form(&[
+                    ("auth", hidden(&page, "auth").unwrap().as_str()),
+                    ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+                    ("username", user),
+                    ("password", pw),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("alice", "guess").await.0, 401);
+    }
+    let (status, body) = attempt("alice", ALICE_PW).await;
+    assert_eq!(status, 429, "locked: even the right password is refused");
+    assert!(body.contains("Invalid username or password."));
+    // The IP reached 3 failures too: other users from it are locked as well.
+    assert_eq!(attempt("bob", BOB_PW).await.0, 429);
+    still_serving(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_enumeration_unknown_user_costs_like_a_known_one() {
+    let (_up, gw) = setup().await;
+    let http = browser(&gw);
+    let mut times = Vec::new();
+    for user in ["alice", "no-such-user", "alice", "no-such-user"] {
+        let r = http.get(gw.url("/login")).send().await.unwrap();
+        let page = http
+            .get(location(&r))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = std::time::Instant::now();
+        let r = http
+            .post(gw.url("/login"))
+            .form(&[
+                ("auth", hidden(&page, "auth").unwrap().as_str()),
+                ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+                ("username", user),
+                ("password", "wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        times.push((user, start.elapsed()));
+        assert_eq!(r.status(), 401);
+    }
+    let known = times
+        .iter()
+        .filter(|t| t.0 == "alice")
+        .map(|t| t.1)
+        .min()
+        .unwrap();
+    let unknown = times
+        .iter()
+        .filter(|t| t.0 != "alice")
+        .map(|t| t.1)
+        .min()
+        .unwrap();
+    // Both run argon2: an unknown user is not answered an order of magnitude faster.
+    assert!(
+        unknown * 3 > known,
+        "unknown {unknown:?} vs known {known:?}"
+    );
+}
+
+// --- bad input ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_and_malformed_input_gets_clear_errors() {
+    let (_up, gw) = setup().await;
+    let http = client(&gw);
+    let r = http
+        .post(gw.url("/oauth2/token"))
+        .body("a=".to_string() + &"x".repeat(17 * 1024))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = http
+        .get(gw.url(&format!("/oauth2/authorize?x={}", "y".repeat(9 * 1024))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 414);
+    let r = http
+        .get(gw.url("/oauth2/authorize?client_id=%ZZ"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(gw.url("/oauth2/token"))
+        .body(vec![0xff, 0xfe, b'=', 0x80])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http.get(gw.url(&format!("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&state={}", "s".repeat(5000)))).send().await.unwrap();
+    assert_eq!(r.status(), 400, "parameter values are bounded");
+    still_serving(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_garbage_on_the_socket_never_takes_the_gateway_down() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_up, gw) = setup().await;
+    for junk in [
+        &b"\x00\x01\x02\x03\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: app.test\r\nContent-Length: -1\r\n\r\n",
+        b"GET /%%%% HTTP/1.1\r\nHost: app.test\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n",
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzzzz\r\n",
+        b"GET http://evil.example/ HTTP/1.1\r\nHost: app.test\r\n\r\n",
+    ] {
+        let mut s = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
+        let _ = s.write_all(junk).await;
+        let mut buf = [0u8; 1024];
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+    }
+    still_serving(&gw).await;
+}
