@@ -129,12 +129,22 @@ impl ResponseType {
 pub struct Client {
     pub client_id: String,
     /// SHA-256 of the secret; `None` for a public client.
-    pub secret_sha256: Option<[u8; 32]>,
+    pub secret_sha256: Option<SecretHash>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub response_types: Vec<ResponseType>,
     pub require_pkce: bool,
     pub refresh_tokens: bool,
+}
+
+/// A client secret's SHA-256; `Debug` does not print it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SecretHash(pub [u8; 32]);
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(…)")
+    }
 }
 
 impl Client {

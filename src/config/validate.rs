@@ -579,7 +579,7 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
                         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
                     && hex::decode_to_slice(h, &mut buf).is_ok()
                 {
-                    Some(buf)
+                    Some(SecretHash(buf))
                 } else {
                     p.add(
                         format!("{path}.client_secret_sha256"),

@@ -126,4 +126,20 @@ mod tests {
         assert_eq!(v.verify(Some(&h), "nope").await, Ok(false));
         assert_eq!(v.verify(None, "authgate dummy password").await, Ok(false));
     }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once() {
+        let v = std::sync::Arc::new(Verifier::new(1, 1));
+        let h = Secret::new(hash("pw").unwrap());
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (v, h) = (std::sync::Arc::clone(&v), h.clone());
+            tasks.push(tokio::spawn(async move { v.verify(Some(&h), "pw").await }));
+        }
+        let mut busy = 0;
+        for t in tasks {
+            busy += usize::from(t.await.unwrap() == Err(VerifyError::Busy));
+        }
+        assert!(busy >= 5, "one running, one queued, the rest refused: {busy} busy");
+    }
 }

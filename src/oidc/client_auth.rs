@@ -79,7 +79,7 @@ pub fn authenticate<'c>(
         .filter(|c| c.client_id != crate::PROXY_CLIENT_ID)
         .ok_or_else(|| invalid_client("unknown client"))?;
     match (&client.secret_sha256, secret) {
-        (Some(expected), Some(given)) if ct_eq(&Sha256::digest(given.as_bytes()), expected) => {
+        (Some(expected), Some(given)) if ct_eq(&Sha256::digest(given.as_bytes()), &expected.0) => {
             Ok(client)
         }
         (Some(_), Some(_)) => Err(invalid_client("wrong client secret")),
