@@ -10,6 +10,7 @@ use crate::oidc::clients::Clients;
 use crate::proxy::routes::RouteTable;
 use crate::proxy::upstream::Balancer;
 use crate::session::memory::MemoryStore;
+use crate::session::redis::RedisStore;
 use crate::session::Store;
 
 pub struct App {
@@ -40,9 +41,15 @@ impl App {
         let store: Arc<dyn Store> = match cfg.session.store {
             StoreKind::Memory => Arc::new(MemoryStore::new(cfg.session.max_entries)),
             StoreKind::Redis => {
-                return Err(StartError::Store(
-                    "the redis store is not available in this build yet".into(),
-                ))
+                let url = cfg
+                    .session
+                    .redis_url
+                    .as_ref()
+                    .map(|u| u.expose())
+                    .unwrap_or_default();
+                let store = RedisStore::new(url, &cfg.session.key_prefix)
+                    .map_err(|e| StartError::Store(e.to_string()))?;
+                Arc::new(store)
             }
         };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -33,6 +33,7 @@ pub struct SessionFile {
     pub idle_timeout: Option<String>,
     pub store: Option<String>,
     pub redis_url: Option<String>,
+    pub key_prefix: Option<String>,
     pub max_entries: Option<u64>,
 }
 

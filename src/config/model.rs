@@ -64,6 +64,8 @@ pub struct SessionCfg {
     pub idle_timeout: Duration,
     pub store: StoreKind,
     pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    pub key_prefix: String,
     pub max_entries: u64,
 }
 

@@ -422,6 +422,7 @@ fn build_session(p: &mut Problems, s: SessionFile) -> Option<SessionCfg> {
         idle_timeout,
         store,
         redis_url: s.redis_url.map(Secret::new),
+        key_prefix: s.key_prefix.unwrap_or_else(|| "authgate:".into()),
         max_entries: s.max_entries.unwrap_or(1_000_000),
     })
 }

@@ -140,6 +140,9 @@ mod tests {
         for t in tasks {
             busy += usize::from(t.await.unwrap() == Err(VerifyError::Busy));
         }
-        assert!(busy >= 5, "one running, one queued, the rest refused: {busy} busy");
+        assert!(
+            busy >= 5,
+            "one running, one queued, the rest refused: {busy} busy"
+        );
     }
 }

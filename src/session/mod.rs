@@ -5,6 +5,7 @@
 //! under the SHA-256 of its value, so a dump of the store yields nothing usable.
 
 pub mod memory;
+pub mod redis;
 
 use std::time::Duration;
 
