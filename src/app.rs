@@ -25,6 +25,10 @@ pub struct App {
     pub assertions: Assertions,
     /// Identity header names clients may never send.
     pub reserved: Reserved,
+    /// Route labels for logs and metrics, same index as `cfg.routes`.
+    pub labels: Vec<Arc<str>>,
+    /// The label of requests authgate answers itself.
+    pub authgate_label: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +59,8 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(App {
             assertions: Assertions::default(),
+            labels: cfg.routes.iter().map(|r| Arc::from(r.label())).collect(),
+            authgate_label: Arc::from("authgate"),
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
             routes: RouteTable::new(&cfg.routes),
             clients: Clients::new(&cfg),

@@ -29,6 +29,7 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod login;
+pub mod metrics;
 pub mod oidc;
 pub mod policy;
 pub mod provider;

@@ -66,11 +66,14 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         cfg.server.tls_cert.clone(),
         cfg.server.tls_key.clone(),
     );
+    let metrics_listen = cfg.server.metrics_listen;
     let app = Arc::new(App::new(cfg, balancers)?);
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
-        Gateway { app },
+        Gateway {
+            app: Arc::clone(&app),
+        },
         "authgate",
     );
     for addr in &listen {
@@ -84,6 +87,16 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         for addr in &tls_listen {
             proxy.add_tls(&addr.to_string(), &cert, &key)?;
         }
+    }
+    if let Some(addr) = metrics_listen {
+        let mut metrics = Service::new(
+            "metrics".to_string(),
+            crate::metrics::MetricsApp {
+                app: Arc::clone(&app),
+            },
+        );
+        metrics.add_tcp(&addr.to_string());
+        server.add_service(metrics);
     }
     server.add_service(proxy);
     log::info!("authgate listening on {listen:?}");

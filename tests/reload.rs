@@ -28,16 +28,30 @@ async fn reload_under_load_loses_no_request() {
     let sock = dir.path().join("upgrade.sock");
     let spawn = |upgrade: bool| {
         let mut c = Command::new(BIN);
-        c.arg("--config").arg(&cfg).arg("--upgrade-sock").arg(&sock).arg("--pid-file").arg(dir.path().join("pid"));
+        c.arg("--config")
+            .arg(&cfg)
+            .arg("--upgrade-sock")
+            .arg(&sock)
+            .arg("--pid-file")
+            .arg(dir.path().join("pid"));
         if upgrade {
             c.arg("-u");
         }
-        c.stdout(Stdio::null()).stderr(Stdio::from(std::fs::File::create(dir.path().join(if upgrade { "new.log" } else { "old.log" })).unwrap())).spawn().unwrap()
+        c.stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join(if upgrade { "new.log" } else { "old.log" }))
+                    .unwrap(),
+            ))
+            .spawn()
+            .unwrap()
     };
     let mut old = spawn(false);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "authgate did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "authgate did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 
@@ -47,9 +61,17 @@ async fn reload_under_load_loses_no_request() {
         let (done, failures) = (Arc::clone(&done), Arc::clone(&failures));
         tokio::spawn(async move {
             // A new connection per request: the test is about the listening socket.
-            let http = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(10)).build().unwrap();
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap();
             for _ in 0..2500 {
-                match http.get(format!("http://127.0.0.1:{port}/ping")).send().await {
+                match http
+                    .get(format!("http://127.0.0.1:{port}/ping"))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status() == 200 => {}
                     Ok(r) => {
                         eprintln!("status {}", r.status());
@@ -69,15 +91,31 @@ async fn reload_under_load_loses_no_request() {
     }
     // What systemd's ExecReload does: the new process with -u, and SIGQUIT to the old one.
     let mut new = spawn(true);
-    let status = Command::new("kill").arg("-QUIT").arg(old.id().to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg("-QUIT")
+        .arg(old.id().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     load.await.unwrap();
-    let old_exit = tokio::task::spawn_blocking(move || old.wait()).await.unwrap().unwrap();
-    assert_eq!(failures.load(Ordering::SeqCst), 0, "requests failed across the upgrade");
+    let old_exit = tokio::task::spawn_blocking(move || old.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        0,
+        "requests failed across the upgrade"
+    );
     assert_eq!(done.load(Ordering::SeqCst), 2500);
-    assert!(old_exit.success() || old_exit.code().is_some(), "the old process left");
+    assert!(
+        old_exit.success() || old_exit.code().is_some(),
+        "the old process left"
+    );
     // The new process serves alone now.
-    let r = reqwest::get(format!("http://127.0.0.1:{port}/after")).await.unwrap();
+    let r = reqwest::get(format!("http://127.0.0.1:{port}/after"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let _ = new.kill();
     let _ = new.wait();

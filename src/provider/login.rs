@@ -116,7 +116,10 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
     let ip = req.facts.client_ip;
     match regulation::locked(app.store.as_ref(), username, ip).await {
         Ok(false) => {}
-        Ok(true) => return render(app, auth, &pending, username, Some(FAILED), 429),
+        Ok(true) => {
+            crate::metrics::sign_in("locked");
+            return render(app, auth, &pending, username, Some(FAILED), 429);
+        }
         Err(e) => return unavailable(&e),
     }
     let user = app.cfg.users.get(username);
@@ -135,6 +138,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
             .header("Retry-After", "1")
         }
     };
+    crate::metrics::sign_in(if ok { "ok" } else { "failed" });
     if !ok {
         if let Err(e) = regulation::failed(app.store.as_ref(), &app.cfg.login, username, ip).await {
             return unavailable(&e);

@@ -39,7 +39,8 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, Endpoi
             format!("the parameter {name} is repeated"),
         ));
     }
-    match p.get("grant_type") {
+    let grant = p.get("grant_type");
+    let body = match grant {
         Some("authorization_code") => authorization_code(app, client, &p, now()).await,
         Some("refresh_token") => refresh(app, client, &p, now()).await,
         Some(other) => Err(EndpointError::new(
@@ -50,7 +51,11 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, Endpoi
             OAuthError::InvalidRequest,
             "grant_type is required",
         )),
+    };
+    if let (Ok(_), Some(g)) = (&body, grant) {
+        crate::metrics::token_issued(g);
     }
+    body
 }
 
 fn user<'a>(app: &'a App, name: &str) -> Result<&'a User, EndpointError> {

@@ -13,8 +13,11 @@ use crate::policy::{self, Access};
 use crate::session::now;
 
 pub enum Outcome {
-    /// Proxy the request, adding these headers.
-    Pass(Vec<(String, String)>),
+    /// Proxy the request, adding these headers; `user` is who it is from, if anyone.
+    Pass {
+        headers: Vec<(String, String)>,
+        user: Option<std::sync::Arc<str>>,
+    },
     /// Answer with this instead.
     Respond(Reply),
 }
@@ -30,7 +33,10 @@ pub async fn check(
         return Outcome::Respond(GatewayError::Internal.reply(json));
     };
     if policy::is_public(route, &facts.path) {
-        return Outcome::Pass(Vec::new());
+        return Outcome::Pass {
+            headers: Vec::new(),
+            user: None,
+        };
     }
     let t = now();
     let who = match authenticate(app, req, t).await {
@@ -56,16 +62,20 @@ pub async fn check(
         }
     };
     match (policy::decide(route, &facts.path, who.as_ref()), who) {
-        (Access::Public, _) => Outcome::Pass(Vec::new()),
+        (Access::Public, _) => Outcome::Pass {
+            headers: Vec::new(),
+            user: None,
+        },
         (Access::Allow, Some(who)) => {
             let audience = route.host.as_ref().unwrap_or(&facts.host).authority();
             match app
                 .assertions
                 .get(&app.keys, &app.cfg.server.issuer, &audience, &who, t)
             {
-                Ok(assertion) => {
-                    Outcome::Pass(crate::identity::headers(&route.headers, &who, &assertion))
-                }
+                Ok(assertion) => Outcome::Pass {
+                    headers: crate::identity::headers(&route.headers, &who, &assertion),
+                    user: Some(std::sync::Arc::clone(&who.user)),
+                },
                 Err(e) => {
                     log::error!("signing an assertion failed: {e}");
                     Outcome::Respond(GatewayError::Internal.reply(json))

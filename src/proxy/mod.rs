@@ -38,6 +38,12 @@ pub struct Ctx {
     json: bool,
     /// Identity headers for the upstream, decided in `request_filter`.
     identity: Vec<(String, String)>,
+    /// Who the request was from, for the access log.
+    user: Option<std::sync::Arc<str>>,
+    /// What answered: a route's label, or authgate itself.
+    label: Option<std::sync::Arc<str>>,
+    started: Option<std::time::Instant>,
+    upstream_started: Option<std::time::Instant>,
 }
 
 impl Gateway {
@@ -151,6 +157,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        ctx.started = Some(std::time::Instant::now());
         ctx.json = http::wants_json(session.req_header());
         let facts = match routes::classify(
             session.req_header(),
@@ -161,6 +168,7 @@ impl ProxyHttp for Gateway {
             Ok(f) => f,
             Err(e) => return self.fail(session, ctx, e).await,
         };
+        ctx.label = Some(Arc::clone(&self.app.authgate_label));
         if let Some(reply) = self.client_endpoint(session, &facts).await {
             http::send(session, reply).await?;
             return Ok(true);
@@ -177,14 +185,19 @@ impl ProxyHttp for Gateway {
         else {
             return self.fail(session, ctx, GatewayError::NoRoute).await;
         };
+        ctx.label = self.app.labels.get(route).cloned();
         match access::check(&self.app, session.req_header(), &facts, route, ctx.json).await {
-            access::Outcome::Pass(identity) => ctx.identity = identity,
+            access::Outcome::Pass { headers, user } => {
+                ctx.identity = headers;
+                ctx.user = user;
+            }
             access::Outcome::Respond(reply) => {
                 http::send(session, reply).await?;
                 return Ok(true);
             }
         }
         ctx.route = Some(route);
+        ctx.label = self.app.labels.get(route).cloned();
         ctx.facts = Some(facts);
         Ok(false)
     }
@@ -209,6 +222,7 @@ impl ProxyHttp for Gateway {
             Error::explain(ErrorType::InternalError, "upstream is not an inet address")
         })?;
         ctx.connect_attempts += 1;
+        ctx.upstream_started = Some(std::time::Instant::now());
         let mut peer = HttpPeer::new(addr, false, String::new());
         peer.options.connection_timeout = route.map(|r| r.connect_timeout);
         peer.options.read_timeout = route.map(|r| r.read_timeout);
@@ -269,6 +283,38 @@ impl ProxyHttp for Gateway {
             req.insert_header(name, value)?;
         }
         Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        _resp: &mut pingora::http::ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let (Some(t), Some(label)) = (ctx.upstream_started, &ctx.label) {
+            crate::metrics::upstream_latency(label, t.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let label = ctx.label.as_deref().unwrap_or("none");
+        crate::metrics::request(label, status);
+        if self.app.cfg.server.access_log {
+            let req = session.req_header();
+            log::info!(
+                target: "access",
+                "{} {} {} route={} status={} ms={:.1} user={}",
+                peer_ip(session).map(|i| i.to_string()).unwrap_or_default(),
+                req.method,
+                ctx.facts.as_ref().map_or(req.uri.path(), |f| f.path.as_str()),
+                label,
+                status,
+                ctx.started.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0),
+                ctx.user.as_deref().unwrap_or("-"),
+            );
+        }
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {

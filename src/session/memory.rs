@@ -123,6 +123,17 @@ impl Store for MemoryStore {
             .unwrap_or(1);
         Ok(count)
     }
+
+    async fn count(&self, namespace: &str) -> Result<u64, StoreError> {
+        let prefix = format!("{namespace}:");
+        let now = Instant::now();
+        let n = self
+            .cache
+            .iter()
+            .filter(|(k, v)| k.starts_with(&prefix) && v.expires > now)
+            .count();
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub trait Store: Send + Sync {
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+    /// How many live keys are in `namespace` (for metrics; may walk the whole store).
+    async fn count(&self, namespace: &str) -> Result<u64, StoreError>;
 }
 
 /// Typed access to the store: JSON records under namespaced keys.

@@ -23,6 +23,7 @@ pub struct RedisStore {
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    crate::metrics::store_error();
     StoreError::Unavailable(e.to_string())
 }
 
@@ -98,6 +99,29 @@ impl Store for RedisStore {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.run::<()>(redis::cmd("DEL").arg(self.key(key))).await
+    }
+
+    async fn count(&self, namespace: &str) -> Result<u64, StoreError> {
+        let pattern = format!("{}{namespace}:*", self.prefix);
+        let mut cursor: u64 = 0;
+        let mut n: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await?;
+            n += u64::try_from(keys.len()).unwrap_or(0);
+            if next == 0 {
+                return Ok(n);
+            }
+            cursor = next;
+        }
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {

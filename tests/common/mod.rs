@@ -60,7 +60,7 @@ impl Gateway {
             .stderr(Stdio::from(
                 std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
             ))
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,access=info")
             .spawn()
             .unwrap();
         let gw = Gateway {

@@ -1,0 +1,126 @@
+//! Prometheus metrics, served on `metrics_listen`: requests by route and status, upstream
+//! latency, sign-ins, tokens issued, active sessions, store errors.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use prometheus::{
+    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
+    Encoder, HistogramVec, IntCounter, IntCounterVec, IntGauge, TextEncoder,
+};
+
+pub struct Metrics {
+    pub requests: IntCounterVec,
+    pub upstream_seconds: HistogramVec,
+    pub sign_ins: IntCounterVec,
+    pub tokens: IntCounterVec,
+    pub sessions: IntGauge,
+    pub store_errors: IntCounter,
+}
+
+fn build() -> Result<Metrics, prometheus::Error> {
+    Ok(Metrics {
+        requests: register_int_counter_vec!(
+            "authgate_requests_total",
+            "Requests answered, by route and status",
+            &["route", "status"]
+        )?,
+        upstream_seconds: register_histogram_vec!(
+            "authgate_upstream_seconds",
+            "Time from choosing an upstream to its response header",
+            &["route"],
+            vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0
+            ]
+        )?,
+        sign_ins: register_int_counter_vec!(
+            "authgate_sign_ins_total",
+            "Sign-in attempts on the login form, by result",
+            &["result"]
+        )?,
+        tokens: register_int_counter_vec!(
+            "authgate_tokens_issued_total",
+            "Token responses, by grant type",
+            &["grant"]
+        )?,
+        sessions: register_int_gauge!(
+            "authgate_active_sessions",
+            "Live sessions in the store (provider and app sessions)"
+        )?,
+        store_errors: register_int_counter!(
+            "authgate_store_errors_total",
+            "Session store operations that failed"
+        )?,
+    })
+}
+
+/// The process's metrics; `None` only if registration failed (a name clash, i.e. a bug),
+/// in which case the gateway runs on without them.
+static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
+    build()
+        .map_err(|e| log::error!("metrics registration failed: {e}"))
+        .ok()
+});
+
+pub fn request(route: &str, status: u16) {
+    if let Some(m) = METRICS.as_ref() {
+        m.requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+    }
+}
+
+pub fn upstream_latency(route: &str, seconds: f64) {
+    if let Some(m) = METRICS.as_ref() {
+        m.upstream_seconds
+            .with_label_values(&[route])
+            .observe(seconds);
+    }
+}
+
+/// `result`: "ok", "failed" or "locked".
+pub fn sign_in(result: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.sign_ins.with_label_values(&[result]).inc();
+    }
+}
+
+pub fn token_issued(grant: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.tokens.with_label_values(&[grant]).inc();
+    }
+}
+
+pub fn store_error() {
+    if let Some(m) = METRICS.as_ref() {
+        m.store_errors.inc();
+    }
+}
+
+/// `GET /metrics` on the metrics listener; refreshes the session gauge from the store first.
+pub struct MetricsApp {
+    pub app: std::sync::Arc<crate::app::App>,
+}
+
+#[async_trait]
+impl ServeHttp for MetricsApp {
+    async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
+        if let (Ok(n), Some(m)) = (self.app.store.count("sess").await, METRICS.as_ref()) {
+            m.sessions.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        let mut body = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&prometheus::gather(), &mut body) {
+            log::error!("encoding metrics failed: {e}");
+        }
+        http::Response::builder()
+            .status(200)
+            .header("Content-Type", encoder.format_type())
+            .header("Content-Length", body.len())
+            .body(body)
+            .unwrap_or_default()
+    }
+}
