@@ -562,7 +562,8 @@ async fn pkce_downgrade_plain_missing_wrong_verifier_and_missing_challenge() {
     );
     // Missing and wrong verifiers: invalid_grant.
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let with = "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let with =
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
     for bad in [None, Some("wrong-verifier-wrong-verifier-wrong-verifier-x")] {
         let c = code(&http, &gw, "spa", "https://spa.test/cb", with).await;
         let mut form = vec![

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use moka::sync::Cache;
 use moka::Expiry;
+use sha2::Digest;
 
 use super::{Store, StoreError};
 
@@ -17,14 +18,14 @@ struct Entry {
 
 struct ByEntry;
 
-impl Expiry<String, Entry> for ByEntry {
-    fn expire_after_create(&self, _k: &String, v: &Entry, now: Instant) -> Option<Duration> {
+impl Expiry<Key, Entry> for ByEntry {
+    fn expire_after_create(&self, _k: &Key, v: &Entry, now: Instant) -> Option<Duration> {
         Some(v.expires.saturating_duration_since(now))
     }
 
     fn expire_after_update(
         &self,
-        _k: &String,
+        _k: &Key,
         v: &Entry,
         now: Instant,
         _current: Option<Duration>,
@@ -33,8 +34,28 @@ impl Expiry<String, Entry> for ByEntry {
     }
 }
 
+/// Keys are kept in 16 bytes instead of a ~50-byte heap string per entry: 4 bytes of SHA-256
+/// of the namespace (so `count` can find one), then 12 bytes of SHA-256 of the whole key. Keys
+/// are already hashes of 256-bit secrets; 96 bits leave no practical room for collisions.
+type Key = [u8; 16];
+
+fn tag(namespace: &str) -> [u8; 4] {
+    let d = sha2::Sha256::digest(namespace.as_bytes());
+    [d[0], d[1], d[2], d[3]]
+}
+
+fn compact(key: &str) -> Key {
+    let namespace = key.split_once(':').map_or(key, |(ns, _)| ns);
+    let whole = sha2::Sha256::digest(key.as_bytes());
+    let mut k = [0u8; 16];
+    let (head, tail) = k.split_at_mut(4);
+    head.copy_from_slice(&tag(namespace));
+    tail.copy_from_slice(whole.get(..12).unwrap_or(&[0u8; 12]));
+    k
+}
+
 pub struct MemoryStore {
-    cache: Cache<String, Entry>,
+    cache: Cache<Key, Entry>,
 }
 
 impl MemoryStore {
@@ -62,7 +83,7 @@ impl MemoryStore {
 impl Store for MemoryStore {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
         self.cache.insert(
-            key.to_string(),
+            compact(key),
             Entry {
                 value: value.into(),
                 expires: Instant::now() + ttl,
@@ -72,47 +93,44 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.cache.get(key).and_then(Self::live))
+        Ok(self.cache.get(&compact(key)).and_then(Self::live))
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         // moka's remove is atomic: only one caller gets the entry back.
-        Ok(self.cache.remove(key).and_then(Self::live))
+        Ok(self.cache.remove(&compact(key)).and_then(Self::live))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.cache.invalidate(key);
+        self.cache.invalidate(&compact(key));
         Ok(())
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
         use moka::ops::compute::Op;
         let now = Instant::now();
-        let result = self
-            .cache
-            .entry(key.to_string())
-            .and_compute_with(|existing| {
-                let current = existing
-                    .map(|e| e.into_value())
-                    .filter(|e| e.expires > now)
-                    .map(|e| {
-                        (
-                            std::str::from_utf8(&e.value)
-                                .ok()
-                                .and_then(|s| s.parse::<u64>().ok())
-                                .unwrap_or(0),
-                            e.expires,
-                        )
-                    });
-                let (count, expires) = match current {
-                    Some((n, exp)) => (n.saturating_add(1), exp),
-                    None => (1, now + ttl),
-                };
-                Op::Put(Entry {
-                    value: count.to_string().into_bytes().into(),
-                    expires,
-                })
-            });
+        let result = self.cache.entry(compact(key)).and_compute_with(|existing| {
+            let current = existing
+                .map(|e| e.into_value())
+                .filter(|e| e.expires > now)
+                .map(|e| {
+                    (
+                        std::str::from_utf8(&e.value)
+                            .ok()
+                            .and_then(|s| s.parse::<u64>().ok())
+                            .unwrap_or(0),
+                        e.expires,
+                    )
+                });
+            let (count, expires) = match current {
+                Some((n, exp)) => (n.saturating_add(1), exp),
+                None => (1, now + ttl),
+            };
+            Op::Put(Entry {
+                value: count.to_string().into_bytes().into(),
+                expires,
+            })
+        });
         let count = result
             .into_entry()
             .and_then(|e| {
@@ -125,12 +143,12 @@ impl Store for MemoryStore {
     }
 
     async fn count(&self, namespace: &str) -> Result<u64, StoreError> {
-        let prefix = format!("{namespace}:");
+        let tag = tag(namespace);
         let now = Instant::now();
         let n = self
             .cache
             .iter()
-            .filter(|(k, v)| k.starts_with(&prefix) && v.expires > now)
+            .filter(|(k, v)| k.starts_with(&tag) && v.expires > now)
             .count();
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
