@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut req) = RequestHeader::build("GET", b"/", None) else { return };
     for part in data.split(|b| *b == b'\n') {
         if let Ok(v) = http::HeaderValue::from_bytes(part) {
-            req.headers.append(http::header::COOKIE, v);
+            let _ = req.append_header(http::header::COOKIE, v);
         }
     }
     let _ = cookies::get(&req, "authgate_session");
