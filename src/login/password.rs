@@ -93,7 +93,19 @@ impl Verifier {
     }
 }
 
+/// Password hashing yields to proxying: the workers run at the lowest CPU priority, so a
+/// flood of sign-ins slows sign-ins, not the requests of signed-in users.
+fn lower_priority() {
+    // SAFETY: setpriority has no memory-safety preconditions; on Linux, PRIO_PROCESS with
+    // who = 0 applies to the calling thread only.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    if rc != 0 {
+        log::debug!("could not lower the priority of a password worker");
+    }
+}
+
 fn worker(rx: &Mutex<Receiver<Job>>) {
+    lower_priority();
     loop {
         let job = match rx.lock() {
             Ok(guard) => guard.recv(),
