@@ -149,11 +149,19 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
 
     let response_type_raw = p.get("response_type");
     let parsed_type = response_type_raw.and_then(ResponseType::parse);
-    // Tokens never travel in a query (OAuth 2.0 Multiple Response Types §5).
-    let mode = match parsed_type {
+    // Tokens never travel in a query (OAuth 2.0 Multiple Response Types §5): `query` may only
+    // be asked for with a code alone; `fragment` always.
+    let default_mode = match parsed_type {
         Some(ResponseType::IdToken | ResponseType::CodeIdToken) => ResponseMode::Fragment,
         _ => ResponseMode::Query,
     };
+    let requested_mode = match p.get("response_mode") {
+        None => Ok(default_mode),
+        Some("fragment") => Ok(ResponseMode::Fragment),
+        Some("query") if default_mode == ResponseMode::Query => Ok(ResponseMode::Query),
+        Some(other) => Err(other),
+    };
+    let mode = requested_mode.unwrap_or(default_mode);
     let state = if p.is_repeated("state") {
         None
     } else {
@@ -221,30 +229,12 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
             &format!("this client may not use response_type {raw_type:?}"),
         ));
     }
-    match (p.get("response_mode"), mode) {
-        (None, _)
-        | (Some("query"), ResponseMode::Query)
-        | (Some("fragment"), ResponseMode::Fragment) => {}
-        (Some("fragment"), ResponseMode::Query) => {}
-        (Some(other), _) => {
-            return Err(fail(
-                OAuthError::InvalidRequest,
-                &format!("response_mode {other:?} is not supported here"),
-            ));
-        }
+    if let Err(other) = requested_mode {
+        return Err(fail(
+            OAuthError::InvalidRequest,
+            &format!("response_mode {other:?} is not supported here"),
+        ));
     }
-    let mode = if p.get("response_mode") == Some("fragment") {
-        ResponseMode::Fragment
-    } else {
-        mode
-    };
-    let fail = |error: OAuthError, description: &str| AuthorizeError::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        mode,
-        state: state.clone(),
-        error,
-        description: description.to_string(),
-    };
 
     // Scope is optional (seed 000); without one, the request is an OpenID request.
     let scope: Vec<String> = match p.get("scope") {
@@ -441,4 +431,128 @@ pub fn build_url(base: &str, mode: ResponseMode, params: &[(&str, &str)]) -> Str
         }
     }
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn clients() -> Clients {
+        let cfg = config::from_str(
+            r#"
+[server]
+listen = ["127.0.0.1:1"]
+public_url = "http://auth.test"
+[tokens]
+signing_key_file = "/x"
+create_key_if_missing = true
+[[clients]]
+client_id = "rp"
+client_secret_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+redirect_uris = ["https://rp.test/cb"]
+response_types = ["code", "code id_token"]
+"#,
+        )
+        .unwrap();
+        Clients::new(&cfg)
+    }
+
+    fn req(q: &str) -> Result<AuthRequest, AuthorizeError> {
+        validate(&Params::parse(q).unwrap(), &clients())
+    }
+
+    fn error(q: &str) -> OAuthError {
+        req(q)
+            .unwrap_err()
+            .error()
+            .unwrap_or_else(|| panic!("{q}: a page, not a redirect"))
+    }
+
+    #[test]
+    fn defaults_for_a_minimal_request() {
+        let r = req("client_id=rp&response_type=code").unwrap();
+        assert_eq!(r.redirect_uri, "https://rp.test/cb");
+        assert!(!r.redirect_uri_given);
+        assert_eq!(r.scope, ["openid"]);
+        assert_eq!(r.response_mode, ResponseMode::Query);
+    }
+
+    #[test]
+    fn response_mode_never_puts_tokens_in_the_query() {
+        assert_eq!(
+            req("client_id=rp&response_type=code&response_mode=fragment")
+                .unwrap()
+                .response_mode,
+            ResponseMode::Fragment
+        );
+        assert_eq!(
+            error("client_id=rp&response_type=code+id_token&nonce=n&response_mode=query"),
+            OAuthError::InvalidRequest
+        );
+        assert_eq!(
+            error("client_id=rp&response_type=code&response_mode=form_post"),
+            OAuthError::InvalidRequest
+        );
+        let e = req("client_id=rp&response_type=code+id_token&response_mode=query").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AuthorizeError::Redirect {
+                    mode: ResponseMode::Fragment,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_client_and_bad_redirect_are_pages() {
+        assert!(matches!(
+            req("client_id=nope&response_type=code"),
+            Err(AuthorizeError::Page { status: 401, .. })
+        ));
+        assert!(matches!(
+            req("client_id=rp&redirect_uri=https%3A%2F%2Frp.test%2Fcb%2F&response_type=code"),
+            Err(AuthorizeError::Page { status: 400, .. })
+        ));
+    }
+
+    #[test]
+    fn decide_with_a_fixed_clock() {
+        let r = req("client_id=rp&response_type=code&max_age=60").unwrap();
+        assert_eq!(decide(&r, None, false, NOW), Ok(Decision::Login));
+        assert_eq!(decide(&r, Some(NOW - 60), false, NOW), Ok(Decision::Issue));
+        assert_eq!(decide(&r, Some(NOW - 61), false, NOW), Ok(Decision::Login));
+        assert_eq!(
+            decide(&r, Some(NOW - 61), true, NOW),
+            Ok(Decision::Issue),
+            "just signed in"
+        );
+        let login = req("client_id=rp&response_type=code&prompt=login").unwrap();
+        assert_eq!(decide(&login, Some(NOW), false, NOW), Ok(Decision::Login));
+        let none = req("client_id=rp&response_type=code&prompt=none").unwrap();
+        assert_eq!(
+            decide(&none, None, false, NOW).unwrap_err().error(),
+            Some(OAuthError::LoginRequired)
+        );
+        assert_eq!(
+            error("client_id=rp&response_type=code&prompt=none+login"),
+            OAuthError::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn success_and_error_urls_keep_the_registered_query() {
+        let mut r = req("client_id=rp&response_type=code&state=s%20t").unwrap();
+        r.redirect_uri = "https://rp.test/cb?tenant=1".into();
+        let url = success_url(&r, Some("c"), None, "https://auth.test");
+        assert_eq!(
+            url,
+            "https://rp.test/cb?tenant=1&code=c&state=s+t&iss=https%3A%2F%2Fauth.test"
+        );
+    }
 }

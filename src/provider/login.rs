@@ -174,14 +174,6 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
         ),
     };
     reply
-        .header(
-            "Set-Cookie",
-            cookies::set(
-                &app.cfg.session.cookie_name,
-                &id,
-                secure,
-                Some(app.cfg.session.lifetime),
-            ),
-        )
+        .header("Set-Cookie", sessions::cookie(app, &id, secure))
         .header("Set-Cookie", cookies::clear(&csrf_cookie(app), secure))
 }

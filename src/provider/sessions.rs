@@ -10,6 +10,16 @@ fn touch_every(idle: std::time::Duration) -> u64 {
     (idle.as_secs() / 2).clamp(1, 60)
 }
 
+/// The `Set-Cookie` value carrying session id `id` (host-only, for the session's lifetime).
+pub fn cookie(app: &App, id: &str, secure: bool) -> String {
+    crate::http::cookies::set(
+        &app.cfg.session.cookie_name,
+        id,
+        secure,
+        Some(app.cfg.session.lifetime),
+    )
+}
+
 /// A session found from a cookie.
 pub struct Found {
     pub key: String,

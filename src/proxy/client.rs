@@ -139,15 +139,7 @@ pub async fn callback(app: &App, facts: &Facts) -> Reply {
         return reply;
     }
     match sessions::create_child(app, &record.session, t).await {
-        Ok(Some((id, _))) => reply.header(
-            "Set-Cookie",
-            cookies::set(
-                &app.cfg.session.cookie_name,
-                &id,
-                secure,
-                Some(app.cfg.session.lifetime),
-            ),
-        ),
+        Ok(Some((id, _))) => reply.header("Set-Cookie", sessions::cookie(app, &id, secure)),
         Ok(None) => bad("Your session ended during sign-in. Please try again."),
         Err(e) => unavailable(&e),
     }
