@@ -41,7 +41,9 @@ type Key = [u8; 16];
 
 fn tag(namespace: &str) -> [u8; 4] {
     let d = sha2::Sha256::digest(namespace.as_bytes());
-    [d[0], d[1], d[2], d[3]]
+    let mut t = [0u8; 4];
+    t.copy_from_slice(d.get(..4).unwrap_or(&[0u8; 4]));
+    t
 }
 
 fn compact(key: &str) -> Key {
