@@ -138,16 +138,21 @@ fn need_config(cli: &Cli) -> anyhow::Result<PathBuf> {
 }
 
 fn check_config(path: &Path) -> i32 {
-    match config::load(path).map_err(|e| e.problems).and_then(|cfg| {
-        crate::keys::KeySet::load(&cfg.tokens)
-            .map(|_| cfg)
-            .map_err(|e| {
-                vec![config::Problem {
-                    path: "tokens".into(),
-                    message: e.to_string(),
-                }]
-            })
-    }) {
+    let checked = config::load(path).map_err(|e| e.problems).and_then(|cfg| {
+        // A key the config asks authgate to create at startup is not created by a check.
+        let will_create = cfg.tokens.create_key_if_missing && !cfg.tokens.signing_key_file.exists();
+        if will_create {
+            return Ok(cfg);
+        }
+        match crate::keys::KeySet::load(&cfg.tokens) {
+            Ok(_) => Ok(cfg),
+            Err(e) => Err(vec![config::Problem {
+                path: "tokens".into(),
+                message: e.to_string(),
+            }]),
+        }
+    });
+    match checked {
         Ok(cfg) => {
             println!(
                 "{}: ok ({} route(s), {} user(s), {} client(s), listening on {})",

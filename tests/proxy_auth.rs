@@ -521,3 +521,30 @@ async fn callback_never_redirects_to_a_url_from_the_query() {
         assert!(r.headers().get("location").is_none());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn route_without_host_signs_in_on_loopback_names_but_not_foreign_hosts() {
+    let (_up, gw) = setup("").await;
+    let http = browser(&gw);
+    let (url, r) = browse(
+        &http,
+        &gw,
+        &format!("http://localhost:{}/dev", gw.port),
+        "alice",
+        ALICE_PW,
+    )
+    .await;
+    assert_eq!(url, format!("http://localhost:{}/dev", gw.port));
+    assert_eq!(echo_of(r).await.header("x-forwarded-user"), Some("alice"));
+    // A foreign Host on the catch-all route cannot receive the proxy's codes.
+    let r = client(&gw)
+        .get(gw.url("/x"))
+        .header("Host", "evil.example")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&r);
+    let r = http.get(&authorize).send().await.unwrap();
+    assert_eq!(r.status(), 400, "{authorize}");
+}

@@ -37,6 +37,17 @@ impl Host {
         Some(Host { name, port })
     }
 
+    /// `localhost`, `*.localhost`, 127.0.0.0/8 or `[::1]`.
+    pub fn is_loopback(&self) -> bool {
+        self.name == "localhost"
+            || self.name.ends_with(".localhost")
+            || self.name == "[::1]"
+            || self
+                .name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// `name[:port]` as it appears in a URL authority.
     pub fn authority(&self) -> String {
         match self.port {
