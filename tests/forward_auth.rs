@@ -31,17 +31,7 @@ fn start(up: std::net::SocketAddr, trusted: bool) -> Gateway {
 }
 
 async fn signed_in_cookie(gw: &Gateway, user: &str, pw: &str) -> String {
-    let http = browser(gw);
-    let r = http.get(gw.url("/login")).send().await.unwrap();
-    let r = submit_login(&http, gw, &location(&r), user, pw).await;
-    let c = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("authgate_session="))
-        .unwrap();
-    c.split(';').next().unwrap().to_string()
+    signed_in_as(gw, user, pw).await.1
 }
 
 #[tokio::test(flavor = "multi_thread")]

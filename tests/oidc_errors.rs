@@ -10,11 +10,7 @@ use common::*;
 const WIKI: &str = "client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb";
 
 async fn signed_in(gw: &Gateway) -> reqwest::Client {
-    let http = browser(gw);
-    let r = http.get(gw.url("/login")).send().await.unwrap();
-    let r = submit_login(&http, gw, &location(&r), "alice", ALICE_PW).await;
-    assert_eq!(r.status(), 200);
-    http
+    signed_in_as(gw, "alice", ALICE_PW).await.0
 }
 
 async fn authorize(http: &reqwest::Client, gw: &Gateway, query: &str) -> reqwest::Response {
@@ -825,13 +821,7 @@ async fn login_session_cookie_attributes_and_fresh_id() {
         .send()
         .await
         .unwrap();
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("authgate_session="))
-        .unwrap();
+    let cookie = set_session_cookie(&r);
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attr), "{cookie}");
     }

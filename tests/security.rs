@@ -366,14 +366,7 @@ async fn session_fixation_cookie_sent_to_login_is_ignored() {
     let attacker = browser(&gw);
     let r = attacker.get(gw.url("/login")).send().await.unwrap();
     let r = submit_login(&attacker, &gw, &location(&r), "bob", BOB_PW).await;
-    let planted = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("authgate_session="))
-        .unwrap();
-    let planted = planted.split(';').next().unwrap().to_string();
+    let planted = session_pair(&r);
     // The victim signs in with that cookie present: a new id is issued, the planted one dies.
     let victim = client(&gw);
     let r = victim.get(gw.url("/login")).send().await.unwrap();
@@ -399,13 +392,7 @@ async fn session_fixation_cookie_sent_to_login_is_ignored() {
         .send()
         .await
         .unwrap();
-    let issued = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("authgate_session="))
-        .unwrap();
+    let issued = set_session_cookie(&r);
     assert_ne!(issued.split(';').next().unwrap(), planted);
     let r = client(&gw)
         .get(at(&gw, "app.test", "/"))
@@ -419,10 +406,7 @@ async fn session_fixation_cookie_sent_to_login_is_ignored() {
 // --- code and refresh replay, PKCE downgrade ---
 
 async fn signed_in(gw: &Gateway) -> reqwest::Client {
-    let http = browser(gw);
-    let r = http.get(gw.url("/login")).send().await.unwrap();
-    submit_login(&http, gw, &location(&r), "alice", ALICE_PW).await;
-    http
+    signed_in_as(gw, "alice", ALICE_PW).await.0
 }
 
 async fn code(

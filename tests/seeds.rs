@@ -67,14 +67,7 @@ async fn seed_001_pkce_api_with_session_cookie() {
     assert_eq!(r.status(), 302);
     let r = submit_login(&jar_client, &gw, &location(&r), "alice", ALICE_PW).await;
     assert_eq!(r.status(), 200);
-    let set_cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("authgate_session="))
-        .unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let cookie = session_pair(&r);
 
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -214,3 +214,28 @@ fn absolute(base: &str, loc: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The whole `Set-Cookie` value of the session cookie a response sets.
+pub fn set_session_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("authgate_session="))
+        .expect("a session cookie")
+}
+
+/// `authgate_session=…` from a response, ready for a `Cookie` header.
+pub fn session_pair(r: &reqwest::Response) -> String {
+    set_session_cookie(r).split(';').next().unwrap().to_string()
+}
+
+/// A browser signed in at the provider (a plain visit to /login) as `user`, and its cookie.
+pub async fn signed_in_as(gw: &Gateway, user: &str, password: &str) -> (reqwest::Client, String) {
+    let http = browser(gw);
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    let r = submit_login(&http, gw, &location(&r), user, password).await;
+    assert_eq!(r.status(), 200, "sign-in as {user}");
+    let cookie = session_pair(&r);
+    (http, cookie)
+}
