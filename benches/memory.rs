@@ -59,7 +59,7 @@ fn main() {
     );
     drop(store);
 
-    let cap = 100_000;
+    let cap = if full { 100_000 } else { 1_000 };
     let capped = MemoryStore::new(cap);
     fill(&capped, 2 * cap as usize, &rt);
     println!();
