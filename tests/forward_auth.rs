@@ -227,3 +227,112 @@ async fn nginx_auth_request_in_front_of_an_app() {
         location(&r)
     );
 }
+
+struct Caddy {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Caddy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Caddy with the README's `forward_auth` snippet.
+fn caddy(authgate: u16, upstream: std::net::SocketAddr) -> Caddy {
+    let bin = ["/usr/bin/caddy", "/usr/local/bin/caddy"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("caddy is required (apt-get install caddy); scripts/test installs it");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = format!(
+        r#"{{
+  admin off
+  auto_https off
+}}
+http://app.test:{port}, http://other.test:{port} {{
+  handle /.authgate/* {{
+    reverse_proxy 127.0.0.1:{authgate}
+  }}
+  handle {{
+    forward_auth 127.0.0.1:{authgate} {{
+      uri /oauth2/auth
+      header_up Host 127.0.0.1:{authgate}
+      copy_headers X-Forwarded-User X-Forwarded-Email X-Forwarded-Groups X-Authgate-Assertion
+      @unauthorized status 401
+      handle_response @unauthorized {{
+        redir * /.authgate/start?rd={{uri}}
+      }}
+    }}
+    reverse_proxy {upstream}
+  }}
+}}
+"#
+    );
+    let path = dir.path().join("Caddyfile");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new(bin)
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(&path)
+        .env("XDG_DATA_HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("HOME", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("caddy.log")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "caddy did not start: {}",
+            std::fs::read_to_string(dir.path().join("caddy.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Caddy {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caddy_forward_auth_in_front_of_an_app() {
+    let up = Upstream::start("app").await;
+    let gw = start(up.addr, true);
+    let cd = caddy(gw.port, up.addr);
+    let http = browser(&gw);
+    let app = format!("http://app.test:{}/report?q=1", cd.port);
+    let (url, r) = browse(&http, &gw, &app, "alice", ALICE_PW).await;
+    assert_eq!(url, app);
+    let e: Echo = r.json().await.unwrap();
+    assert_eq!(e.header("x-forwarded-user"), Some("alice"));
+    assert!(e.header("x-authgate-assertion").is_some());
+    let (_, r) = browse(
+        &http,
+        &gw,
+        &format!("http://other.test:{}/", cd.port),
+        "alice",
+        ALICE_PW,
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    // A forged identity header from the client does not survive Caddy + authgate.
+    let e: Echo = http
+        .get(&app)
+        .header("X-Forwarded-User", "mallory")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e.headers["x-forwarded-user"], ["alice"]);
+}
