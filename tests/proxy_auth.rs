@@ -548,3 +548,89 @@ async fn route_without_host_signs_in_on_loopback_names_but_not_foreign_hosts() {
     let r = http.get(&authorize).send().await.unwrap();
     assert_eq!(r.status(), 400, "{authorize}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_listener_serves_https_and_session_cookies_are_secure() {
+    let up = Upstream::start("app").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl is required to make a test certificate");
+    assert!(ok.success());
+    let (plain, tls) = (free_port(), free_port());
+    let _gw = Gateway::start_on(
+        tls,
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:{plain}\"]\ntls_listen = [\"127.0.0.1:{tls}\"]\ntls_cert = \"{}\"\ntls_key = \"{}\"\npublic_url = \"https://localhost:{tls}\"\n[tokens]\nsigning_key_file = \"{{dir}}/k.pem\"\ncreate_key_if_missing = true\n{}\n[[routes]]\nupstreams = [\"{}\"]\n",
+            cert.display(),
+            key.display(),
+            identities(),
+            up.addr
+        ),
+    );
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("https://localhost:{tls}/login"))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&r);
+    assert!(
+        login.starts_with(&format!("https://localhost:{tls}/login?auth=")),
+        "{login}"
+    );
+    let page = http.get(&login).send().await.unwrap().text().await.unwrap();
+    let r = http
+        .post(format!("https://localhost:{tls}/login"))
+        .form(&[
+            ("auth", hidden(&page, "auth").unwrap().as_str()),
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = set_session_cookie(&r);
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let e: Echo = http
+        .get(format!("https://localhost:{tls}/hello"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e.header("x-forwarded-user"), Some("alice"));
+    assert_eq!(e.header("x-forwarded-proto"), Some("https"));
+}
