@@ -39,11 +39,12 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; nothing else to parse.
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not: then a quick smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let n = 1_000_000;
+    let n = if full { 1_000_000 } else { 10_000 };
     let before = rss_bytes();
     let store = MemoryStore::new(2_000_000);
     fill(&store, n, &rt);

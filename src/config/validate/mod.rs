@@ -1,7 +1,7 @@
 //! Turns the TOML schema into the validated model, collecting every problem with its key path
 //! (`routes[1].upstreams[0]: "10.0.0.1" is not host:port`). Never panics, whatever the input.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,12 +9,14 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+mod routes;
+
 use super::file::*;
 use super::model::*;
 use super::{ConfigError, Problem};
 use crate::http::host::Host;
-use crate::http::path;
 use crate::secret::Secret;
+use routes::{build_route, check_overlaps};
 
 const TOP_LEVEL: &[&str] = &[
     "server",
@@ -29,10 +31,10 @@ const TOP_LEVEL: &[&str] = &[
 ];
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(super) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem {
             path: path.into(),
             message: message.into(),
@@ -180,7 +182,12 @@ fn read_users_file(p: &mut Problems, file: &str) -> Vec<(String, UserFile)> {
         .collect()
 }
 
-fn duration(p: &mut Problems, path: &str, v: Option<&str>, default: Duration) -> Duration {
+pub(super) fn duration(
+    p: &mut Problems,
+    path: &str,
+    v: Option<&str>,
+    default: Duration,
+) -> Duration {
     match v {
         None => default,
         Some(s) => match humantime::parse_duration(s) {
@@ -211,7 +218,7 @@ fn socket_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
 }
 
 /// `host:port`, where host may be a name resolved once at load.
-fn upstream_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
+pub(super) fn upstream_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
     if let Ok(a) = s.parse() {
         return Some(a);
     }
@@ -231,7 +238,7 @@ fn upstream_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
     }
 }
 
-fn absolute_url(p: &mut Problems, path: &str, s: &str) -> Option<Url> {
+pub(super) fn absolute_url(p: &mut Problems, path: &str, s: &str) -> Option<Url> {
     match Url::parse(s) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
             if u.fragment().is_some() {
@@ -646,162 +653,6 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
         );
     }
     out
-}
-
-fn header_name(p: &mut Problems, path: &str, v: Option<String>, default: &str) -> String {
-    match v {
-        None => default.to_string(),
-        Some(h) => {
-            if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
-                p.add(path, format!("{h:?} is not a valid header name"));
-            }
-            h
-        }
-    }
-}
-
-fn prefix(p: &mut Problems, path: &str, s: &str) -> String {
-    match path::normalize(s) {
-        Ok(n) if n == s => {}
-        Ok(n) => p.add(
-            path,
-            format!("{s:?} is not a normalised path (did you mean {n:?}?)"),
-        ),
-        Err(e) => p.add(path, format!("{s:?}: {e}")),
-    }
-    s.to_string()
-}
-
-fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Route> {
-    let path = format!("routes[{i}]");
-    let host = match &r.host {
-        None => None,
-        Some(h) => match Host::parse(h) {
-            Some(host) => Some(host),
-            None => {
-                p.add(
-                    format!("{path}.host"),
-                    format!("{h:?} is not a host name (name or name:port)"),
-                );
-                None
-            }
-        },
-    };
-    let path_prefix = prefix(
-        p,
-        &format!("{path}.path_prefix"),
-        r.path_prefix.as_deref().unwrap_or("/"),
-    );
-    if r.upstreams.is_empty() {
-        p.add(
-            format!("{path}.upstreams"),
-            "at least one upstream (host:port) is required",
-        );
-    }
-    let upstreams: Vec<SocketAddr> = r
-        .upstreams
-        .iter()
-        .enumerate()
-        .filter_map(|(j, u)| upstream_addr(p, &format!("{path}.upstreams[{j}]"), u))
-        .collect();
-    let auth = match r.auth.as_deref() {
-        None | Some("required") => Auth::Required,
-        Some("public") => Auth::Public,
-        Some(other) => {
-            p.add(
-                format!("{path}.auth"),
-                format!("{other:?}: expected \"required\" or \"public\""),
-            );
-            Auth::Required
-        }
-    };
-    let public_paths = r
-        .public_paths
-        .iter()
-        .enumerate()
-        .map(|(j, s)| prefix(p, &format!("{path}.public_paths[{j}]"), s))
-        .collect();
-    if let Some(hc) = &r.health_check {
-        if !hc.starts_with('/') {
-            p.add(
-                format!("{path}.health_check"),
-                format!("{hc:?} must be a path starting with '/'"),
-            );
-        }
-    }
-    let h = r.headers.unwrap_or_default();
-    let d = IdentityHeaders::default();
-    let headers = IdentityHeaders {
-        user: header_name(p, &format!("{path}.headers.user"), h.user, &d.user),
-        email: header_name(p, &format!("{path}.headers.email"), h.email, &d.email),
-        groups: header_name(p, &format!("{path}.headers.groups"), h.groups, &d.groups),
-        preferred_username: header_name(
-            p,
-            &format!("{path}.headers.preferred_username"),
-            h.preferred_username,
-            &d.preferred_username,
-        ),
-        assertion: header_name(
-            p,
-            &format!("{path}.headers.assertion"),
-            h.assertion,
-            &d.assertion,
-        ),
-    };
-    let logout_redirect = r
-        .logout_redirect
-        .as_deref()
-        .and_then(|u| absolute_url(p, &format!("{path}.logout_redirect"), u));
-    let route = Route {
-        index: i,
-        host,
-        path_prefix,
-        upstreams,
-        auth,
-        allow_users: r.allow_users,
-        allow_groups: r.allow_groups,
-        public_paths,
-        health_check: r.health_check,
-        health_check_interval: duration(
-            p,
-            &format!("{path}.health_check_interval"),
-            r.health_check_interval.as_deref(),
-            Duration::from_secs(1),
-        ),
-        connect_timeout: duration(
-            p,
-            &format!("{path}.connect_timeout"),
-            r.connect_timeout.as_deref(),
-            Duration::from_secs(2),
-        ),
-        read_timeout: duration(
-            p,
-            &format!("{path}.read_timeout"),
-            r.read_timeout.as_deref(),
-            Duration::from_secs(60),
-        ),
-        headers,
-        logout_redirect,
-    };
-    if r.host.is_some() && route.host.is_none() {
-        return None;
-    }
-    Some(route)
-}
-
-fn check_overlaps(p: &mut Problems, routes: &[Route]) {
-    let mut seen: HashSet<(Option<&Host>, &str)> = HashSet::new();
-    for r in routes {
-        if !seen.insert((r.host.as_ref(), r.path_prefix.as_str())) {
-            p.add(
-                format!("routes[{}]", r.index),
-                format!(
-                    "same host and path_prefix as an earlier route ({})",
-                    r.label()
-                ),
-            );
-        }
-    }
 }
 
 /// Reads and validates `path`.
