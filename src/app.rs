@@ -7,6 +7,7 @@ use crate::identity::{Assertions, Reserved};
 use crate::keys::{KeyError, KeySet};
 use crate::login::password::Verifier;
 use crate::oidc::clients::Clients;
+use crate::oidc::tokens::AccessClaims;
 use crate::proxy::routes::RouteTable;
 use crate::proxy::upstream::Balancer;
 use crate::session::memory::MemoryStore;
@@ -25,6 +26,9 @@ pub struct App {
     pub assertions: Assertions,
     /// Identity header names clients may never send.
     pub reserved: Reserved,
+    /// Access tokens whose signature has been verified, by token (expiry and revocation are
+    /// still checked on every use).
+    pub verified_tokens: moka::sync::Cache<String, Arc<AccessClaims>>,
     /// Route labels for logs and metrics, same index as `cfg.routes`.
     pub labels: Vec<Arc<str>>,
     /// The label of requests authgate answers itself.
@@ -59,6 +63,10 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(App {
             assertions: Assertions::default(),
+            verified_tokens: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(300))
+                .build(),
             labels: cfg.routes.iter().map(|r| Arc::from(r.label())).collect(),
             authgate_label: Arc::from("authgate"),
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),

@@ -27,6 +27,8 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         daemon: opts.daemon,
         // With systemd Type=forking, start and reload return only once we serve.
         daemon_wait_for_ready: opts.daemon,
+        // One single-threaded runtime per worker thread: no cross-thread wakeups on the hot path.
+        work_stealing: false,
         ..ServerConf::default()
     };
     if let Some(p) = opts.pid_file {

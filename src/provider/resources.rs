@@ -1,6 +1,8 @@
 //! The provider's other endpoints: userinfo, introspection (RFC 7662), revocation (RFC 7009),
 //! RP-initiated logout, discovery and readiness.
 
+use std::sync::Arc;
+
 use super::authorize::provider_session;
 use super::sessions;
 use super::token::{key_grant, revoke_grant};
@@ -15,10 +17,27 @@ use crate::oidc::tokens::{self, AccessClaims};
 use crate::session::{key, now, Records, StoreError};
 
 /// An access token that verifies and whose grant is still alive.
-pub async fn live_access_token(app: &App, token: &str) -> Result<Option<AccessClaims>, StoreError> {
-    let Some(claims) = tokens::verify_access(&app.keys, &app.cfg.server.issuer, token) else {
-        return Ok(None);
+/// A verified signature is remembered (`App::verified_tokens`) so that bearer traffic does not
+/// pay an ECDSA/RSA verification per request; expiry and revocation are checked every time.
+pub async fn live_access_token(
+    app: &App,
+    token: &str,
+) -> Result<Option<Arc<AccessClaims>>, StoreError> {
+    let claims = match app.verified_tokens.get(token) {
+        Some(c) => c,
+        None => {
+            let Some(c) = tokens::verify_access(&app.keys, &app.cfg.server.issuer, token) else {
+                return Ok(None);
+            };
+            let c = Arc::new(c);
+            app.verified_tokens
+                .insert(token.to_string(), Arc::clone(&c));
+            c
+        }
     };
+    if claims.exp <= now() {
+        return Ok(None);
+    }
     let alive = app.store.get(&key_grant(&claims.gid)).await?.is_some();
     Ok(alive.then_some(claims))
 }

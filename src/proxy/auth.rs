@@ -49,7 +49,7 @@ pub async fn authenticate(
             .get(&claims.sub)
             .filter(|u| !u.disabled)
             .ok_or(AuthError::InvalidToken)?;
-        return Ok(Some(Identity::of(user, claims.jti)));
+        return Ok(Some(Identity::of(user, claims.jti.clone())));
     }
     let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) else {
         return Ok(None);

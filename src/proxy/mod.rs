@@ -345,6 +345,9 @@ impl ProxyHttp for Gateway {
             Some(err) => {
                 let status = err.status();
                 if session.response_written().is_none() {
+                    // This connection is not reused: say so, so that clients do not send the
+                    // next request into a socket about to close.
+                    session.set_keepalive(None);
                     if let Err(write) = http::send(session, err.reply(ctx.json)).await {
                         log::debug!("could not write the error page: {write}");
                     }
