@@ -72,7 +72,8 @@ impl App {
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
             routes: RouteTable::new(&cfg.routes),
             clients: Clients::new(&cfg),
-            passwords: Verifier::new(cores, cores * 16),
+            // Half the cores at most: sign-in floods must leave CPU to proxying.
+            passwords: Verifier::new((cores / 2).max(1), cores * 16),
             cfg,
             balancers,
             keys,

@@ -336,3 +336,43 @@ async fn caddy_forward_auth_in_front_of_an_app() {
         .unwrap();
     assert_eq!(e.headers["x-forwarded-user"], ["alice"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_page_leads_on_even_when_served_as_a_401_body() {
+    // Traefik's errors middleware serves /.authgate/start?rd={url} under the original 401:
+    // the body itself must take the browser to the sign-in.
+    let up = Upstream::start("app").await;
+    let gw = start(up.addr, true);
+    let rd: String = form_urlencoded::byte_serialize(
+        format!("http://app.test:{}/report?q=1", gw.port).as_bytes(),
+    )
+    .collect();
+    let r = client(&gw)
+        .get(format!(
+            "http://app.test:{}/.authgate/start?rd={rd}",
+            gw.port
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let target = location(&r);
+    assert!(
+        target.contains("/oauth2/authorize?client_id=authgate-proxy"),
+        "{target}"
+    );
+    let body = r.text().await.unwrap();
+    assert!(body.contains("http-equiv=\"refresh\""), "{body}");
+    assert!(body.contains("/oauth2/authorize?client_id=authgate-proxy"));
+    // And the sign-in returns to rd.
+    let http = browser(&gw);
+    let (url, _) = browse(
+        &http,
+        &gw,
+        &format!("http://app.test:{}/.authgate/start?rd={rd}", gw.port),
+        "alice",
+        ALICE_PW,
+    )
+    .await;
+    assert_eq!(url, format!("http://app.test:{}/report?q=1", gw.port));
+}

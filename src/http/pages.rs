@@ -75,6 +75,19 @@ pub struct MessagePage<'a> {
     pub link: Option<&'a str>,
 }
 
+#[derive(Template)]
+#[template(path = "redirect.html")]
+struct RedirectPage<'a> {
+    url: &'a str,
+}
+
+/// A redirect whose body also leads the browser on (a refresh and a link): for front proxies
+/// that serve it under another status, like Traefik's `errors` middleware turning it into
+/// the body of a 401.
+pub fn redirect(status: u16, url: &str) -> Reply {
+    render(status, &RedirectPage { url }).header("Location", url)
+}
+
 /// A short page with a title and a message (signed in, signed out).
 pub fn message(status: u16, title: &str, message: &str, link: Option<&str>) -> Reply {
     render(

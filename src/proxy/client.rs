@@ -84,7 +84,7 @@ pub async fn start_sign_in(app: &App, facts: &Facts, return_url: String, see_oth
             ("code_challenge_method", "S256"),
         ],
     );
-    Reply::redirect(if see_other { 303 } else { 302 }, &authorize)
+    pages::redirect(if see_other { 303 } else { 302 }, &authorize)
 }
 
 /// `/.authgate/callback`: exchange the code in-process and set the app session.
