@@ -80,24 +80,8 @@ async fn authorization_code(
     let code = p
         .get("code")
         .ok_or_else(|| EndpointError::new(OAuthError::InvalidRequest, "code is required"))?;
-    let records = Records(app.store.as_ref());
-    let code_key = key("code", code);
-    let used_key = key("code-used", code);
-    let Some(rec) = records.take::<CodeRecord>(&code_key).await? else {
-        // RFC 6749 §4.1.2: a second use must fail, and SHOULD revoke what the first issued.
-        if let Some(grant) = records.get::<String>(&used_key).await? {
-            revoke_grant(app, &grant).await?;
-            log::warn!("authorization code replayed: its grant is revoked");
-            return Err(EndpointError::new(
-                OAuthError::InvalidGrant,
-                "the authorization code was already used; tokens issued from it are revoked",
-            ));
-        }
-        return Err(EndpointError::new(
-            OAuthError::InvalidGrant,
-            "unknown or expired authorization code",
-        ));
-    };
+    let (rec, grant_id): (CodeRecord, _) =
+        take_once(app, "code", code, "authorization code").await?;
     check_code(
         &rec,
         client,
@@ -105,17 +89,6 @@ async fn authorization_code(
         p.get("code_verifier"),
         now,
     )?;
-    let grant_id = new_id();
-    records
-        .put(
-            &used_key,
-            &grant_id,
-            app.cfg
-                .tokens
-                .refresh_token_ttl
-                .max(app.cfg.tokens.access_token_ttl),
-        )
-        .await?;
     let grant = GrantRecord {
         client_id: client.client_id.clone(),
         user: rec.user.clone(),
@@ -144,32 +117,70 @@ async fn refresh(
     let token = p.get("refresh_token").ok_or_else(|| {
         EndpointError::new(OAuthError::InvalidRequest, "refresh_token is required")
     })?;
-    let records = Records(app.store.as_ref());
-    let used_key = key("rt-used", token);
-    let Some(rec) = records.take::<RefreshRecord>(&key("rt", token)).await? else {
-        // RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole family.
-        if let Some(grant) = records.get::<String>(&used_key).await? {
-            revoke_grant(app, &grant).await?;
-            log::warn!("refresh token reused: its grant is revoked");
-            return Err(EndpointError::new(
-                OAuthError::InvalidGrant,
-                "the refresh token was already used; the grant is revoked",
-            ));
-        }
-        return Err(EndpointError::new(
-            OAuthError::InvalidGrant,
-            "unknown, expired or revoked refresh token",
-        ));
-    };
-    records
-        .put(&used_key, &rec.grant, app.cfg.tokens.refresh_token_ttl)
-        .await?;
+    let (rec, _): (RefreshRecord, _) = take_once(app, "rt", token, "refresh token").await?;
     let scope = check_refresh(&rec, client, p, now)?;
-    let grant = records
+    let grant = Records(app.store.as_ref())
         .get::<GrantRecord>(&key_grant(&rec.grant))
         .await?
         .ok_or_else(|| EndpointError::new(OAuthError::InvalidGrant, "the grant was revoked"))?;
     issue(app, client, &rec.grant, &grant, &scope, None, now).await
+}
+
+/// Takes a single-use record — an authorization code or a refresh token — and marks it used,
+/// remembering the grant it belongs to. When it is already gone but was used before, that grant
+/// is revoked: RFC 6749 §4.1.2 (a code used twice) and RFC 9700 §4.14.2 (a rotated refresh
+/// token reused).
+async fn take_once<T: serde::de::DeserializeOwned + Grant>(
+    app: &App,
+    namespace: &str,
+    secret: &str,
+    what: &str,
+) -> Result<(T, String), EndpointError> {
+    let records = Records(app.store.as_ref());
+    let used_key = key(&format!("{namespace}-used"), secret);
+    match records.take::<T>(&key(namespace, secret)).await? {
+        Some(rec) => {
+            let grant = rec.grant_id();
+            let ttl = app
+                .cfg
+                .tokens
+                .refresh_token_ttl
+                .max(app.cfg.tokens.access_token_ttl);
+            records.put(&used_key, &grant, ttl).await?;
+            Ok((rec, grant))
+        }
+        None => match records.get::<String>(&used_key).await? {
+            Some(grant) => {
+                revoke_grant(app, &grant).await?;
+                log::warn!("{what} used twice: its grant is revoked");
+                Err(EndpointError::new(
+                    OAuthError::InvalidGrant,
+                    format!("the {what} was already used; tokens issued from it are revoked"),
+                ))
+            }
+            None => Err(EndpointError::new(
+                OAuthError::InvalidGrant,
+                format!("unknown, expired or revoked {what}"),
+            )),
+        },
+    }
+}
+
+/// The grant a single-use record belongs to (a code creates its grant when it is taken).
+trait Grant {
+    fn grant_id(&self) -> String;
+}
+
+impl Grant for CodeRecord {
+    fn grant_id(&self) -> String {
+        new_id()
+    }
+}
+
+impl Grant for RefreshRecord {
+    fn grant_id(&self) -> String {
+        self.grant.clone()
+    }
 }
 
 pub fn key_grant(id: &str) -> String {
