@@ -1,5 +1,7 @@
 //! The Pingora `ProxyHttp` implementation. Its phases only classify, route and delegate:
-//! decisions live in `routes`, `forwarded` and the provider/policy modules.
+//! decisions live in `routes`, `access` (policy and identity), `client` (the sign-in),
+//! `forwarded` and the provider. Every `Ok(true)` from `request_filter` means the response
+//! is written.
 
 pub mod access;
 pub mod auth;
@@ -197,7 +199,6 @@ impl ProxyHttp for Gateway {
             }
         }
         ctx.route = Some(route);
-        ctx.label = self.app.labels.get(route).cloned();
         ctx.facts = Some(facts);
         Ok(false)
     }
