@@ -293,3 +293,113 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
     .await;
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_survive_a_reload_with_redis() {
+    use std::process::{Command, Stdio};
+    let redis = Redis::start();
+    let up = Upstream::start("app").await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\n[session]\nstore = \"redis\"\nredis_url = \"{}\"\n[tokens]\nsigning_key_file = \"{}/k.pem\"\ncreate_key_if_missing = true\n{}\n[[routes]]\nhost = \"app.test\"\nupstreams = [\"{}\"]\n",
+            redis.url(),
+            dir.path().display(),
+            identities(),
+            up.addr
+        ),
+    )
+    .unwrap();
+    let sock = dir.path().join("upgrade.sock");
+    let spawn = |upgrade: bool| {
+        let mut c = Command::new(BIN);
+        c.arg("--config")
+            .arg(&cfg)
+            .arg("--upgrade-sock")
+            .arg(&sock)
+            .arg("--pid-file")
+            .arg(dir.path().join("pid"));
+        if upgrade {
+            c.arg("-u");
+        }
+        c.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut old = spawn(false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "authgate did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("app.test", ([127, 0, 0, 1], port).into())
+        .build()
+        .unwrap();
+    let gw_url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    let r = http.get(gw_url("/login")).send().await.unwrap();
+    let page = http
+        .get(location(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = http
+        .post(gw_url("/login"))
+        .form(&[
+            ("auth", hidden(&page, "auth").unwrap().as_str()),
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+            ("username", "alice"),
+            ("password", ALICE_PW),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = session_pair(&r);
+    let app = format!("http://app.test:{port}/x");
+    assert_eq!(client_get(&app, &cookie).await, 200);
+
+    let mut new = spawn(true);
+    assert!(Command::new("kill")
+        .arg("-QUIT")
+        .arg(old.id().to_string())
+        .status()
+        .unwrap()
+        .success());
+    tokio::task::spawn_blocking(move || old.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    // Only the new process is left; the session made by the old one still works.
+    assert_eq!(client_get(&app, &cookie).await, 200);
+    let _ = new.kill();
+    let _ = new.wait();
+}
+
+async fn client_get(url: &str, cookie: &str) -> u16 {
+    let port = url::Url::parse(url).unwrap().port().unwrap();
+    reqwest::Client::builder()
+        .resolve("app.test", ([127, 0, 0, 1], port).into())
+        .build()
+        .unwrap()
+        .get(url)
+        .header("Cookie", cookie)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
