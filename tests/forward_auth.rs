@@ -4,7 +4,6 @@
 mod common;
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::oidc::*;
 use common::*;
@@ -179,15 +178,9 @@ http {{
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not start: {}",
-            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, "nginx", || {
+        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+    });
     Nginx {
         child,
         port,
@@ -287,15 +280,9 @@ http://app.test:{port}, http://other.test:{port} {{
         ))
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "caddy did not start: {}",
-            std::fs::read_to_string(dir.path().join("caddy.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, "caddy", || {
+        std::fs::read_to_string(dir.path().join("caddy.log")).unwrap_or_default()
+    });
     Caddy {
         child,
         port,

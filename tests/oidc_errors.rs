@@ -644,14 +644,7 @@ async fn login_session_cookie_attributes_and_fresh_id() {
         .text()
         .await
         .unwrap();
-    let r = http
-        .post(gw.url("/login"))
-        .form(&[
-            ("auth", hidden(&page, "auth").unwrap().as_str()),
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("username", "alice"),
-            ("password", ALICE_PW),
-        ])
+    let r = login_post(&http, gw.url("/login"), &page, "alice", ALICE_PW)
         .send()
         .await
         .unwrap();

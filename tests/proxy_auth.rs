@@ -606,17 +606,16 @@ async fn tls_listener_serves_https_and_session_cookies_are_secure() {
         "{login}"
     );
     let page = http.get(&login).send().await.unwrap().text().await.unwrap();
-    let r = http
-        .post(format!("https://localhost:{tls}/login"))
-        .form(&[
-            ("auth", hidden(&page, "auth").unwrap().as_str()),
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("username", "alice"),
-            ("password", ALICE_PW),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = login_post(
+        &http,
+        format!("https://localhost:{tls}/login"),
+        &page,
+        "alice",
+        ALICE_PW,
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     let cookie = set_session_cookie(&r);
     assert!(

@@ -190,13 +190,7 @@ async fn regulation_is_counted_across_instances() {
             let mut login = url::Url::parse(&location(&r)).unwrap();
             login.set_port(Some(gw_port)).unwrap();
             let page = http.get(login).send().await.unwrap().text().await.unwrap();
-            http.post(&url)
-                .form(&[
-                    ("auth", hidden(&page, "auth").unwrap().as_str()),
-                    ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-                    ("username", "alice"),
-                    ("password", pw),
-                ])
+            login_post(&http, &url, &page, "alice", pw)
                 .send()
                 .await
                 .unwrap()
@@ -296,7 +290,7 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_survive_a_reload_with_redis() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let redis = Redis::start();
     let up = Upstream::start("app").await;
     let dir = tempfile::tempdir().unwrap();
@@ -313,32 +307,9 @@ async fn sessions_survive_a_reload_with_redis() {
         ),
     )
     .unwrap();
-    let sock = dir.path().join("upgrade.sock");
-    let spawn = |upgrade: bool| {
-        let mut c = Command::new(BIN);
-        c.arg("--config")
-            .arg(&cfg)
-            .arg("--upgrade-sock")
-            .arg(&sock)
-            .arg("--pid-file")
-            .arg(dir.path().join("pid"));
-        if upgrade {
-            c.arg("-u");
-        }
-        c.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = |upgrade: bool| spawn_upgradable(&cfg, dir.path(), upgrade);
     let mut old = spawn(false);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "authgate did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_port(port, "authgate", String::new);
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -355,14 +326,7 @@ async fn sessions_survive_a_reload_with_redis() {
         .text()
         .await
         .unwrap();
-    let r = http
-        .post(gw_url("/login"))
-        .form(&[
-            ("auth", hidden(&page, "auth").unwrap().as_str()),
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("username", "alice"),
-            ("password", ALICE_PW),
-        ])
+    let r = login_post(&http, gw_url("/login"), &page, "alice", ALICE_PW)
         .send()
         .await
         .unwrap();

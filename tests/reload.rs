@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,35 +25,9 @@ async fn reload_under_load_loses_no_request() {
         ),
     )
     .unwrap();
-    let sock = dir.path().join("upgrade.sock");
-    let spawn = |upgrade: bool| {
-        let mut c = Command::new(BIN);
-        c.arg("--config")
-            .arg(&cfg)
-            .arg("--upgrade-sock")
-            .arg(&sock)
-            .arg("--pid-file")
-            .arg(dir.path().join("pid"));
-        if upgrade {
-            c.arg("-u");
-        }
-        c.stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join(if upgrade { "new.log" } else { "old.log" }))
-                    .unwrap(),
-            ))
-            .spawn()
-            .unwrap()
-    };
+    let spawn = |upgrade: bool| spawn_upgradable(&cfg, dir.path(), upgrade);
     let mut old = spawn(false);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "authgate did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_port(port, "authgate", String::new);
 
     let done = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));

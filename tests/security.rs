@@ -62,10 +62,7 @@ async fn open_redirect_variants_in_start_rd_stay_on_the_host() {
         "/%2F%2Fevil.example",
     ] {
         let http = browser(&gw);
-        let start = format!(
-            "{origin}/.authgate/start?rd={}",
-            form_urlencoded::byte_serialize(rd.as_bytes()).collect::<String>()
-        );
+        let start = format!("{origin}/.authgate/start?rd={}", enc(rd));
         let (url, r) = browse(&http, &gw, &start, "alice", ALICE_PW).await;
         assert!(
             url.starts_with(&format!("{origin}/")),
@@ -113,7 +110,7 @@ async fn redirect_uri_near_misses_get_a_page_never_a_redirect() {
     ] {
         let q = format!(
             "client_id=wiki&response_type=code&redirect_uri={}",
-            form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+            enc(uri)
         );
         let r = client(&gw)
             .get(gw.url(&format!("/oauth2/authorize?{q}")))
@@ -137,7 +134,7 @@ async fn proxy_client_redirect_to_a_foreign_host_is_refused() {
         let q = format!(
             "client_id=authgate-proxy&response_type=code&code_challenge={}&code_challenge_method=S256&redirect_uri={}",
             "a".repeat(43),
-            form_urlencoded::byte_serialize(cb.as_bytes()).collect::<String>()
+            enc(cb)
         );
         let r = client(&gw)
             .get(gw.url(&format!("/oauth2/authorize?{q}")))
@@ -157,10 +154,7 @@ async fn post_logout_redirect_near_misses_are_refused() {
         "//evil.example",
         "https://wiki.test/bye?x=1",
     ] {
-        let q = format!(
-            "client_id=wiki&post_logout_redirect_uri={}",
-            form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
-        );
+        let q = format!("client_id=wiki&post_logout_redirect_uri={}", enc(uri));
         let r = client(&gw)
             .get(gw.url(&format!("/oauth2/logout?{q}")))
             .send()
@@ -380,15 +374,8 @@ async fn session_fixation_cookie_sent_to_login_is_ignored() {
         .unwrap()
         .to_string();
     let page = page.text().await.unwrap();
-    let r = victim
-        .post(gw.url("/login"))
+    let r = login_post(&victim, gw.url("/login"), &page, "alice", ALICE_PW)
         .header("Cookie", format!("{planted}; {csrf_cookie}"))
-        .form(&[
-            ("auth", hidden(&page, "auth").unwrap().as_str()),
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("username", "alice"),
-            ("password", ALICE_PW),
-        ])
         .send()
         .await
         .unwrap();
@@ -416,7 +403,7 @@ async fn code(
     redirect: &str,
     extra: &str,
 ) -> String {
-    let q = format!("client_id={client_id}&redirect_uri={}&response_type=code&scope=openid+offline_access{extra}", form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>());
+    let q = format!("client_id={client_id}&redirect_uri={}&response_type=code&scope=openid+offline_access{extra}", enc(redirect));
     let r = http
         .get(gw.url(&format!("/oauth2/authorize?{q}")))
         .send()
@@ -760,14 +747,7 @@ async fn brute_force_locks_the_user_and_the_ip_with_the_same_message() {
                 .text()
                 .await
                 .unwrap();
-            let r = http
-                .post(&gw_url)
-                .form(&[
-                    ("auth", hidden(&page, "auth").unwrap().as_str()),
-                    ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-                    ("username", user),
-                    ("password", pw),
-                ])
+            let r = login_post(&http, &gw_url, &page, user, pw)
                 .send()
                 .await
                 .unwrap();
@@ -802,14 +782,7 @@ async fn user_enumeration_unknown_user_costs_like_a_known_one() {
             .await
             .unwrap();
         let start = std::time::Instant::now();
-        let r = http
-            .post(gw.url("/login"))
-            .form(&[
-                ("auth", hidden(&page, "auth").unwrap().as_str()),
-                ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-                ("username", user),
-                ("password", "wrong"),
-            ])
+        let r = login_post(&http, gw.url("/login"), &page, user, "wrong")
             .send()
             .await
             .unwrap();

@@ -17,6 +17,39 @@ use tokio::net::TcpListener;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_authgate");
 
+/// Waits up to 20 s for something to listen on `port`; panics with `log()` otherwise.
+pub fn wait_for_port(port: u16, what: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts authgate on `cfg` with its upgrade socket and pid file in `dir` (as systemd does);
+/// with `upgrade`, it takes over the listeners of the one running there (`-u`).
+pub fn spawn_upgradable(cfg: &std::path::Path, dir: &std::path::Path, upgrade: bool) -> Child {
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(cfg)
+        .arg("--upgrade-sock")
+        .arg(dir.join("upgrade.sock"))
+        .arg("--pid-file")
+        .arg(dir.join("pid"));
+    if upgrade {
+        c.arg("-u");
+    }
+    let log = std::fs::File::create(dir.join(if upgrade { "new.log" } else { "old.log" })).unwrap();
+    c.stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap()
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
@@ -74,14 +107,7 @@ impl Gateway {
     }
 
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("authgate did not start; stderr:\n{}", self.stderr());
+        wait_for_port(self.port, "authgate", || self.stderr());
     }
 
     pub fn stderr(&self) -> String {
@@ -354,11 +380,7 @@ impl Redis {
             .spawn()
             .unwrap();
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_port(self.port, "redis-server", String::new);
     }
 }
 

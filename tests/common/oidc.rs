@@ -91,18 +91,34 @@ pub async fn submit_login(
     let page = http.get(login_url).send().await.unwrap();
     assert_eq!(page.status(), 200, "login form at {login_url}");
     let page = page.text().await.unwrap();
-    let auth = hidden(&page, "auth").expect("auth field");
-    let csrf = hidden(&page, "csrf").expect("csrf field");
-    http.post(gw.url("/login"))
-        .form(&[
-            ("auth", auth.as_str()),
-            ("csrf", csrf.as_str()),
-            ("username", user),
-            ("password", password),
-        ])
+    login_post(http, gw.url("/login"), &page, user, password)
         .send()
         .await
         .unwrap()
+}
+
+/// The POST of the login form in `page` (its hidden `auth` and `csrf`) with these credentials,
+/// as a request the caller may still add headers to.
+pub fn login_post(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    page: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
+    let auth = hidden(page, "auth").expect("auth field");
+    let csrf = hidden(page, "csrf").expect("csrf field");
+    http.post(url).form(&[
+        ("auth", auth.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", user),
+        ("password", password),
+    ])
+}
+
+/// `s` form-urlencoded, for building query strings.
+pub fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Follows an authorize URL through the login form; returns the final redirect to the client.
