@@ -313,13 +313,14 @@ async fn keep_alive_to_upstream_reuses_connections() {
     let a = Upstream::start("a").await;
     let gw = Gateway::start(&route(None, "/", &[a.addr], ""));
     let http = client(&gw);
-    for _ in 0..5 {
+    for _ in 0..20 {
         echo(&http, &gw.url("/")).await;
     }
+    // Each of the two worker threads may open its own; beyond that, connections are reused.
     let conns = a.connections.load(std::sync::atomic::Ordering::SeqCst);
     assert!(
-        conns <= 2,
-        "5 sequential requests opened {conns} upstream connections"
+        conns <= 4,
+        "20 sequential requests opened {conns} upstream connections"
     );
 }
 
