@@ -12,7 +12,6 @@ use authgate::keys::{generate, Alg, KeySet};
 use authgate::oidc::grant::{check_code, CodeRecord};
 use authgate::oidc::tokens::{self, IdTokenInput, Subject};
 use authgate::policy;
-use authgate::provider::sessions;
 use criterion::{criterion_group, criterion_main, Criterion};
 use pingora::http::RequestHeader;
 
@@ -43,21 +42,22 @@ public_paths = ["/static/"]
     let balancers = cfg
         .routes
         .iter()
-        .map(|r| authgate::proxy::upstream::build(r).0)
+        .map(|r| authgate::app::upstream::build(r).0)
         .collect();
-    Arc::new(App::new(cfg, balancers).unwrap())
+    let clock = Arc::new(authgate::clock::SystemClock);
+    Arc::new(App::new(cfg, balancers, clock).unwrap())
 }
 
 fn hot_path(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let app = app(dir.path());
-    let now = authgate::session::now();
+    let now = app.now();
     // 10,000 sessions in the store, like a busy gateway.
     let mut cookie = String::new();
     rt.block_on(async {
         for _ in 0..10_000 {
-            let (id, _) = sessions::create(&app, "alice", now).await.unwrap();
+            let (id, _) = app.sessions().create("alice", now).await.unwrap();
             cookie = id;
         }
     });
@@ -69,7 +69,7 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("cookie → session lookup (authenticate)", |b| {
         b.to_async(&rt).iter(|| async {
             black_box(
-                authgate::proxy::auth::authenticate(&app, &req, now)
+                authgate::app::auth::authenticate(&app, &req, &[], now)
                     .await
                     .unwrap()
                     .unwrap(),
@@ -79,7 +79,7 @@ fn hot_path(c: &mut Criterion) {
 
     let route = &app.cfg.routes[0];
     let who = rt
-        .block_on(authgate::proxy::auth::authenticate(&app, &req, now))
+        .block_on(authgate::app::auth::authenticate(&app, &req, &[], now))
         .unwrap()
         .unwrap();
     c.bench_function("policy decision", |b| {
@@ -131,7 +131,7 @@ fn hot_path(c: &mut Criterion) {
         scope: vec!["openid".into()],
         user: "alice".into(),
         sid: "sid".into(),
-        session: "sess:x".into(),
+        session: authgate::session::Key::secret(authgate::session::Kind::Session, "x"),
         auth_time: now,
         expires: now + 60,
     };
@@ -149,12 +149,12 @@ fn hot_path(c: &mut Criterion) {
             })
         },
     );
-    let user = &app.cfg.users["alice"];
+    let user = rt.block_on(app.directory.find("alice")).unwrap().unwrap();
     let scope = vec!["openid".to_string(), "email".to_string()];
     for alg in [Alg::ES256, Alg::RS256, Alg::EdDSA] {
         let keys = KeySet::from_pem(&generate(alg).unwrap()).unwrap();
         let subject = Subject {
-            user,
+            user: &user,
             client_id: "wiki",
             scope: &scope,
             sid: "sid",

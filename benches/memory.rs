@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
+use authgate::clock::{Clock, SystemClock};
+use authgate::secret::{new_id, new_secret};
 use authgate::session::memory::MemoryStore;
-use authgate::session::{key, new_id, new_secret, Records, SessionRecord};
+use authgate::session::{Key, Kind, Records, SessionRecord};
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -17,7 +19,7 @@ fn rss_bytes() -> u64 {
 }
 
 fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
-    let now = authgate::session::now();
+    let now = SystemClock.now();
     rt.block_on(async {
         let records = Records(store);
         for _ in 0..n {
@@ -28,10 +30,13 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
                 expires: now + 43_200,
                 last_seen: now,
                 parent: None,
-                children: Vec::new(),
             };
             records
-                .put(&key("sess", &new_secret()), &r, Duration::from_secs(43_200))
+                .put(
+                    &Key::secret(Kind::Session, &new_secret()),
+                    &r,
+                    Duration::from_secs(43_200),
+                )
                 .await
                 .unwrap();
         }

@@ -8,7 +8,8 @@ use moka::sync::Cache;
 use pingora::http::RequestHeader;
 use serde::Serialize;
 
-use crate::config::{IdentityHeaders, User};
+use crate::config::IdentityHeaders;
+use crate::directory::UserInfo;
 use crate::keys::{KeyError, KeySet};
 use crate::policy::Principal;
 
@@ -16,35 +17,26 @@ use crate::policy::Principal;
 pub const ASSERTION_TTL: u64 = 300;
 const ASSERTION_RENEW_BEFORE: u64 = 60;
 
-/// A signed-in user, resolved against the configured users.
+/// A signed-in user, as the directory knows them.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub user: Arc<str>,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub groups: Vec<String>,
+    pub user: Arc<UserInfo>,
     /// What the assertion cache is keyed by: the session's store key or the token's `jti`.
     pub cache_key: String,
 }
 
 impl Identity {
-    pub fn of(user: &User, cache_key: String) -> Identity {
-        Identity {
-            user: user.username.as_str().into(),
-            email: user.email.clone(),
-            name: user.name.clone(),
-            groups: user.groups.clone(),
-            cache_key,
-        }
+    pub fn of(user: Arc<UserInfo>, cache_key: String) -> Identity {
+        Identity { user, cache_key }
     }
 }
 
 impl Principal for Identity {
     fn username(&self) -> &str {
-        &self.user
+        &self.user.username
     }
     fn groups(&self) -> &[String] {
-        &self.groups
+        &self.user.groups
     }
 }
 
@@ -140,13 +132,14 @@ pub fn strip(req: &mut RequestHeader, reserved: &Reserved) {
 
 /// The headers carrying `who` upstream, with names from the route.
 pub fn headers(names: &IdentityHeaders, who: &Identity, assertion: &str) -> Vec<(String, String)> {
+    let u = &who.user;
     let mut h = vec![
-        (names.user.clone(), who.user.to_string()),
-        (names.preferred_username.clone(), who.user.to_string()),
-        (names.groups.clone(), who.groups.join(",")),
+        (names.user.clone(), u.username.clone()),
+        (names.preferred_username.clone(), u.username.clone()),
+        (names.groups.clone(), u.groups.join(",")),
         (names.assertion.clone(), assertion.to_string()),
     ];
-    if let Some(e) = &who.email {
+    if let Some(e) = &u.email {
         h.push((names.email.clone(), e.clone()));
     }
     h
@@ -203,13 +196,13 @@ impl Assertions {
         let claims = AssertionClaims {
             iss: issuer,
             aud: audience,
-            sub: &who.user,
-            email: who.email.as_deref(),
-            name: who.name.as_deref(),
-            groups: &who.groups,
+            sub: &who.user.username,
+            email: who.user.email.as_deref(),
+            name: who.user.name.as_deref(),
+            groups: &who.user.groups,
             iat: now,
             exp,
-            jti: crate::session::new_id(),
+            jti: crate::secret::new_id(),
         };
         let jwt = keys.sign(&claims, "JWT")?;
         self.cache.insert(cache_key, Arc::new((jwt.clone(), exp)));

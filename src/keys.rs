@@ -17,6 +17,7 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sha2::Digest;
 use thiserror::Error;
 
 use crate::config::Tokens;
@@ -70,6 +71,9 @@ pub struct SigningKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
     jwk: Jwk,
+    /// SHA-256 of the private key: the input from which `secret::Sealer` derives its key,
+    /// so that every instance holding this key opens what another sealed.
+    seed: [u8; 32],
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -147,6 +151,11 @@ impl KeySet {
         Ok(jsonwebtoken::decode::<T>(token, &key.decoding, &v)?.claims)
     }
 
+    /// Key material for `secret::Sealer::derive` (never published, never logged).
+    pub fn sealing_seed(&self) -> &[u8] {
+        &self.active.seed
+    }
+
     /// The public keys, for `/oauth2/jwks`.
     pub fn jwks(&self) -> serde_json::Value {
         let keys: Vec<&Jwk> = std::iter::once(&self.active)
@@ -154,15 +163,6 @@ impl KeySet {
             .map(|k| &k.jwk)
             .collect();
         serde_json::json!({ "keys": keys })
-    }
-
-    pub fn algorithms(&self) -> Vec<&'static str> {
-        let mut algs: Vec<&'static str> = std::iter::once(&self.active)
-            .chain(&self.retired)
-            .map(|k| k.alg.name())
-            .collect();
-        algs.dedup();
-        algs
     }
 }
 
@@ -240,6 +240,7 @@ fn parse_pem(pem: &str, name: &str) -> Result<SigningKey, KeyError> {
         encoding,
         decoding,
         jwk,
+        seed: sha2::Sha256::digest(pem.as_bytes()).into(),
     })
 }
 

@@ -21,22 +21,31 @@
     )
 )]
 
-pub mod app;
-pub mod cli;
+// Layers import one way (ARCHITECTURE.md): bottom (`http`, `config`, `secret`, `clock`,
+// `metrics`, `keys`) → pure rules (`oidc`, `policy`, `routes`, `identity`, `session`, `login`,
+// `directory`) → wiring (`app`) → IO adapters (`provider`, `proxy`, `server`, `cli`, `echo`).
+pub mod clock;
 pub mod config;
-pub mod echo;
 pub mod http;
-pub mod identity;
 pub mod keys;
-pub mod login;
 pub mod metrics;
+pub mod secret;
+
+pub mod directory;
+pub mod identity;
+pub mod login;
 pub mod oidc;
 pub mod policy;
+pub mod routes;
+pub mod session;
+
+pub mod app;
+
+pub mod cli;
+pub mod echo;
 pub mod provider;
 pub mod proxy;
-pub mod secret;
 pub mod server;
-pub mod session;
 
 /// The `client_id` of the built-in proxy client; a configured client may not take it.
 pub const PROXY_CLIENT_ID: &str = "authgate-proxy";

@@ -1,11 +1,11 @@
 //! Prometheus metrics, served on `metrics_listen`: requests by route and status, upstream
 //! latency, sign-ins, tokens issued, active sessions, store errors.
+//!
+//! A bottom-layer module: it knows no other part of authgate. Lower layers are handed its
+//! functions as observers (the store's `ErrorObserver`); the server serves `render`.
 
 use std::sync::LazyLock;
 
-use async_trait::async_trait;
-use pingora::apps::http_app::ServeHttp;
-use pingora::protocols::http::ServerSession;
 use prometheus::{
     register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
     Encoder, HistogramVec, IntCounter, IntCounterVec, IntGauge, TextEncoder,
@@ -100,27 +100,26 @@ pub fn store_error() {
     }
 }
 
-/// `GET /metrics` on the metrics listener; refreshes the session gauge from the store first.
-pub struct MetricsApp {
-    pub app: std::sync::Arc<crate::app::App>,
+/// Sets the live-session gauge.
+pub fn sessions(n: u64) {
+    if let Some(m) = METRICS.as_ref() {
+        m.sessions.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
 }
 
-#[async_trait]
-impl ServeHttp for MetricsApp {
-    async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
-        if let (Ok(n), Some(m)) = (self.app.store.count("sess").await, METRICS.as_ref()) {
-            m.sessions.set(i64::try_from(n).unwrap_or(i64::MAX));
-        }
-        let mut body = Vec::new();
-        let encoder = TextEncoder::new();
-        if let Err(e) = encoder.encode(&prometheus::gather(), &mut body) {
-            log::error!("encoding metrics failed: {e}");
-        }
-        http::Response::builder()
-            .status(200)
-            .header("Content-Type", encoder.format_type())
-            .header("Content-Length", body.len())
-            .body(body)
-            .unwrap_or_default()
+/// `result`: "limited" when a client address went over `[login] rate_limit`.
+pub fn rate_limited() {
+    if let Some(m) = METRICS.as_ref() {
+        m.sign_ins.with_label_values(&["rate_limited"]).inc();
     }
+}
+
+/// The text exposition of every metric, and its content type.
+pub fn render() -> (Vec<u8>, String) {
+    let mut body = Vec::new();
+    let encoder = TextEncoder::new();
+    if let Err(e) = encoder.encode(&prometheus::gather(), &mut body) {
+        log::error!("encoding metrics failed: {e}");
+    }
+    (body, encoder.format_type().to_string())
 }

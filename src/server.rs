@@ -2,13 +2,17 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
 use pingora::services::listening::Service;
 
-use crate::app::App;
+use crate::app::{upstream, App};
 use crate::config::Config;
-use crate::proxy::{upstream, Gateway};
+use crate::proxy::Gateway;
+use crate::session::Kind;
 
 /// Process options that belong to the command line, not the config file.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +73,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         cfg.server.tls_key.clone(),
     );
     let metrics_listen = cfg.server.metrics_listen;
-    let app = Arc::new(App::new(cfg, balancers)?);
+    let app = Arc::new(App::new(cfg, balancers, crate::clock::for_process())?);
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
@@ -93,7 +97,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     if let Some(addr) = metrics_listen {
         let mut metrics = Service::new(
             "metrics".to_string(),
-            crate::metrics::MetricsApp {
+            MetricsApp {
                 app: Arc::clone(&app),
             },
         );
@@ -103,4 +107,25 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     server.add_service(proxy);
     log::info!("authgate listening on {listen:?}");
     server.run_forever()
+}
+
+/// `GET /metrics` on the metrics listener; refreshes the session gauge from the store first.
+struct MetricsApp {
+    app: Arc<App>,
+}
+
+#[async_trait]
+impl ServeHttp for MetricsApp {
+    async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
+        if let Ok(n) = self.app.store.count(Kind::Session).await {
+            crate::metrics::sessions(n);
+        }
+        let (body, content_type) = crate::metrics::render();
+        http::Response::builder()
+            .status(200)
+            .header("Content-Type", content_type)
+            .header("Content-Length", body.len())
+            .body(body)
+            .unwrap_or_default()
+    }
 }

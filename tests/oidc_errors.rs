@@ -281,7 +281,7 @@ async fn authorize_prompt_login_forces_a_fresh_login() {
 async fn authorize_max_age_exceeded_forces_login() {
     let gw = provider("");
     let http = signed_in(&gw).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    gw.advance_clock(2);
     let r = authorize(&http, &gw, &format!("{WIKI}&response_type=code&max_age=1")).await;
     assert!(location(&r).contains("/login?auth="));
     let r = authorize(

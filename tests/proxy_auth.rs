@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::oidc::*;
 use common::*;
 
@@ -19,6 +17,7 @@ fn routes(up: std::net::SocketAddr, extra_session: &str) -> String {
 host = "app.test"
 upstreams = ["{up}"]
 public_paths = ["/static/", "/healthz"]
+bearer_clients = ["wiki"]
 
 [[routes]]
 host = "app2.test"
@@ -325,7 +324,7 @@ async fn session_ends_at_its_absolute_lifetime() {
     let http = browser(&gw);
     let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "alice", ALICE_PW).await;
     assert_eq!(r.status(), 200);
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    gw.advance_clock(3);
     let r = http
         .get(at(&gw, "app.test", "/"))
         .header("Accept", "text/html")
@@ -346,7 +345,7 @@ async fn idle_session_ends_and_activity_keeps_it_alive() {
     let http = browser(&gw);
     browse(&http, &gw, &at(&gw, "app.test", "/"), "alice", ALICE_PW).await;
     for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        gw.advance_clock(1);
         let r = http
             .get(at(&gw, "app.test", "/"))
             .header("Accept", "text/html")
@@ -355,7 +354,7 @@ async fn idle_session_ends_and_activity_keeps_it_alive() {
             .unwrap();
         assert_eq!(r.status(), 200, "active session stays alive");
     }
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    gw.advance_clock(3);
     let r = http
         .get(at(&gw, "app.test", "/"))
         .header("Accept", "text/html")

@@ -7,44 +7,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authgate::session::redis::RedisStore;
-use authgate::session::Store;
+use authgate::session::{Key, Kind, Store};
 use common::oidc::*;
 use common::*;
+
+fn k(name: &str) -> Key {
+    Key::id(Kind::Probe, name)
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn store_contract_against_redis() {
     let redis = Redis::start();
     let s = RedisStore::new(&redis.url(), "test:").unwrap();
-    s.put("a", b"1".to_vec(), Duration::from_secs(60))
+    s.put(&k("a"), b"1".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
-    assert_eq!(s.get("a").await.unwrap(), Some(b"1".to_vec()));
-    assert_eq!(s.take("a").await.unwrap(), Some(b"1".to_vec()));
-    assert_eq!(s.take("a").await.unwrap(), None, "taken at most once");
-    assert_eq!(s.incr("c", Duration::from_millis(300)).await.unwrap(), 1);
-    assert_eq!(s.incr("c", Duration::from_secs(60)).await.unwrap(), 2);
+    assert_eq!(s.get(&k("a")).await.unwrap(), Some(b"1".to_vec()));
+    assert_eq!(s.take(&k("a")).await.unwrap(), Some(b"1".to_vec()));
+    assert_eq!(s.take(&k("a")).await.unwrap(), None, "taken at most once");
+    assert_eq!(
+        s.incr(&k("c"), Duration::from_millis(300)).await.unwrap(),
+        1
+    );
+    assert_eq!(s.incr(&k("c"), Duration::from_secs(60)).await.unwrap(), 2);
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert_eq!(
-        s.incr("c", Duration::from_secs(60)).await.unwrap(),
+        s.incr(&k("c"), Duration::from_secs(60)).await.unwrap(),
         1,
         "the TTL set at creation expired the counter"
     );
-    s.put("e", b"x".to_vec(), Duration::from_millis(100))
+    s.put(&k("e"), b"x".to_vec(), Duration::from_millis(100))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(s.get("e").await.unwrap(), None, "expired");
-    s.put("d", b"x".to_vec(), Duration::from_secs(60))
+    assert_eq!(s.get(&k("e")).await.unwrap(), None, "expired");
+    s.put(&k("d"), b"x".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
-    s.delete("d").await.unwrap();
-    assert_eq!(s.get("d").await.unwrap(), None);
+    s.delete(&k("d")).await.unwrap();
+    assert_eq!(s.get(&k("d")).await.unwrap(), None);
     let other = RedisStore::new(&redis.url(), "other:").unwrap();
-    s.put("k", b"mine".to_vec(), Duration::from_secs(60))
+    s.put(&k("k"), b"mine".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(
-        other.get("k").await.unwrap(),
+        other.get(&k("k")).await.unwrap(),
         None,
         "prefixes keep deployments apart"
     );
@@ -54,14 +61,14 @@ async fn store_contract_against_redis() {
 async fn take_is_atomic_across_connections() {
     let redis = Redis::start();
     let seed = RedisStore::new(&redis.url(), "t:").unwrap();
-    seed.put("code", b"v".to_vec(), Duration::from_secs(60))
+    seed.put(&k("code"), b"v".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let s = Arc::new(RedisStore::new(&redis.url(), "t:").unwrap());
         tasks.push(tokio::spawn(async move {
-            s.take("code").await.unwrap().is_some()
+            s.take(&k("code")).await.unwrap().is_some()
         }));
     }
     let mut winners = 0;

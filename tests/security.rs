@@ -17,6 +17,7 @@ host = "app.test"
 upstreams = ["{up}"]
 public_paths = ["/static/", "/healthz"]
 allow_groups = ["staff", "guests"]
+bearer_clients = ["wiki"]
 
 [[routes]]
 host = "public.test"
@@ -864,4 +865,549 @@ async fn raw_garbage_on_the_socket_never_takes_the_gateway_down() {
         let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
     }
     still_serving(&gw).await;
+}
+
+// --- second round: audience-bound bearer tokens ---
+
+/// A gateway whose `app.test` accepts `wiki`'s tokens, `app2.test` none, behind a trusted
+/// loopback proxy (so tests can speak for many client addresses with `X-Forwarded-For`).
+fn round2_config(up: std::net::SocketAddr, extra: &str) -> String {
+    format!(
+        r#"
+{extra}
+[[clients]]
+client_id = "rs"
+client_secret_sha256 = "{rs}"
+redirect_uris = ["https://rs.test/cb"]
+introspect_any = true
+
+[[clients]]
+client_id = "other"
+client_secret_sha256 = "{rs}"
+redirect_uris = ["https://other.test/cb"]
+
+[[routes]]
+host = "app.test"
+upstreams = ["{up}"]
+bearer_clients = ["wiki"]
+
+[[routes]]
+host = "app2.test"
+upstreams = ["{up}"]
+"#,
+        rs = authgate::oidc::client_auth::hash_secret("rs-secret"),
+    )
+}
+
+/// A provider for the second-round tests: `[server]` gets `trusted_proxies = ["127.0.0.1"]`.
+fn round2(up: std::net::SocketAddr, extra: &str) -> Gateway {
+    let port = free_port();
+    let text = format!(
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\nthreads = 2\ntrusted_proxies = [\"127.0.0.1\"]\n\n[tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n{}\n{}",
+        identities(),
+        round2_config(up, extra)
+    );
+    Gateway::start_on(port, &text)
+}
+
+/// An access token of `wiki` for alice (authorization code flow, confidential client).
+async fn wiki_tokens(gw: &Gateway) -> serde_json::Value {
+    let http = signed_in(gw).await;
+    let c = code(&http, gw, "wiki", "https://wiki.test/cb", "").await;
+    token(
+        gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ],
+        true,
+    )
+    .await
+}
+
+/// An access token of the public client `spa` for alice (PKCE).
+async fn spa_access_token(gw: &Gateway) -> String {
+    let http = signed_in(gw).await;
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let extra = format!("&code_challenge={challenge}&code_challenge_method=S256");
+    let c = code(&http, gw, "spa", "https://spa.test/cb", &extra).await;
+    let t = token(
+        gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", "https://spa.test/cb"),
+            ("client_id", "spa"),
+            ("code_verifier", verifier),
+        ],
+        false,
+    )
+    .await;
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+async fn status_with_bearer(gw: &Gateway, url: &str, token: &str) -> reqwest::Response {
+    client(gw).get(url).bearer_auth(token).send().await.unwrap()
+}
+
+fn assert_invalid_token(r: &reqwest::Response) {
+    assert_eq!(r.status(), 401);
+    let h = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        h.starts_with("Bearer realm=\"authgate\", error=\"invalid_token\""),
+        "{h}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_audience_confusion_a_route_accepts_only_its_bearer_clients() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "");
+    let wiki = wiki_tokens(&gw).await;
+    let wiki = wiki["access_token"].as_str().unwrap();
+    let ok = status_with_bearer(&gw, &at(&gw, "app.test", "/"), wiki).await;
+    assert_eq!(ok.status(), 200);
+    // A route with no bearer_clients accepts no bearer token at all.
+    assert_invalid_token(&status_with_bearer(&gw, &at(&gw, "app2.test", "/"), wiki).await);
+    // A public single-page client's token does not open a route that lists only wiki.
+    let spa = spa_access_token(&gw).await;
+    assert_invalid_token(&status_with_bearer(&gw, &at(&gw, "app.test", "/"), &spa).await);
+    still_serving(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_audience_confusion_an_id_token_is_never_an_access_token() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "");
+    let t = wiki_tokens(&gw).await;
+    let id_token = t["id_token"].as_str().unwrap();
+    assert_invalid_token(&status_with_bearer(&gw, &at(&gw, "app.test", "/"), id_token).await);
+    let r = status_with_bearer(&gw, &gw.url("/oauth2/userinfo"), id_token).await;
+    assert_eq!(r.status(), 401, "typ: JWT is not at+jwt");
+    let access = t["access_token"].as_str().unwrap();
+    let header = access.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["typ"], "at+jwt");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_audience_confusion_forward_auth_applies_the_identified_route() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "");
+    let t = wiki_tokens(&gw).await;
+    let wiki = t["access_token"].as_str().unwrap();
+    let ask = |host: Option<&'static str>| {
+        let mut rb = client(&gw).get(gw.url("/oauth2/auth")).bearer_auth(wiki);
+        if let Some(h) = host {
+            rb = rb
+                .header("X-Forwarded-Host", h)
+                .header("X-Forwarded-Uri", "/x");
+        }
+        rb.send()
+    };
+    assert_eq!(ask(Some("app.test")).await.unwrap().status(), 202);
+    assert_eq!(ask(Some("app2.test")).await.unwrap().status(), 401);
+    assert_eq!(
+        ask(None).await.unwrap().status(),
+        401,
+        "no route identified: no bearer token"
+    );
+    // Session cookies still work without an identified route.
+    let (_, cookie) = signed_in_as(&gw, "alice", ALICE_PW).await;
+    let r = client(&gw)
+        .get(gw.url("/oauth2/auth"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+}
+
+#[test]
+fn token_audience_confusion_check_config_reports_unknown_bearer_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("a.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = [\"127.0.0.1:1\"]\npublic_url = \"http://a.test\"\n[tokens]\nsigning_key_file = \"{}/k.pem\"\ncreate_key_if_missing = true\n[[routes]]\nupstreams = [\"127.0.0.1:2\"]\nbearer_clients = [\"nobody\"]\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["check-config", "--config", cfg.to_str().unwrap()], None);
+    assert_eq!(code, 1);
+    assert!(
+        format!("{out}{err}").contains("routes[0].bearer_clients[0]"),
+        "{out}{err}"
+    );
+}
+
+// --- second round: who may introspect ---
+
+async fn introspect(gw: &Gateway, who: (&str, Option<&str>), token: &str) -> reqwest::Response {
+    let (id, secret) = who;
+    let rb = client(gw).post(gw.url("/oauth2/introspect"));
+    let rb = match secret {
+        Some(s) => rb.basic_auth(id, Some(s)).form(&[("token", token)]),
+        None => rb.form(&[("token", token), ("client_id", id)]),
+    };
+    rb.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn introspection_leak_public_clients_are_refused_and_others_see_their_own() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "");
+    let t = wiki_tokens(&gw).await;
+    let access = t["access_token"].as_str().unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let r = introspect(&gw, ("spa", None), access).await;
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    for token in [access, refresh] {
+        let own: serde_json::Value = introspect(&gw, ("wiki", Some(WIKI_SECRET)), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(own["active"], true);
+        let other: serde_json::Value = introspect(&gw, ("other", Some("rs-secret")), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(other, serde_json::json!({ "active": false }));
+        let rs: serde_json::Value = introspect(&gw, ("rs", Some("rs-secret")), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rs["active"], true, "introspect_any");
+    }
+}
+
+// --- second round: state that floods cannot evict, lockout per real client ---
+
+/// Sends `n` unauthenticated sign-in starts (proxied route, authorize, plain /login) and
+/// failed logins, each from its own client address.
+async fn flood(gw: &Gateway, n: u32) {
+    let c = client(gw);
+    for i in 0..n {
+        let ip = format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256);
+        let url = match i % 3 {
+            0 => at(gw, "app.test", &format!("/page{i}")),
+            1 => gw.url(&format!("/oauth2/authorize?client_id=wiki&response_type=code&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&state=s{i}")),
+            _ => gw.url("/login"),
+        };
+        let r = c
+            .get(url)
+            .header("Accept", "text/html")
+            .header("X-Forwarded-For", &ip)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302, "{ip}");
+    }
+}
+
+async fn survives_a_flood(gw: &Gateway) {
+    let http = browser(gw);
+    let (_, r) = browse(&http, gw, &at(gw, "app.test", "/"), "alice", ALICE_PW).await;
+    assert_eq!(r.status(), 200);
+    flood(gw, 2_000).await;
+    let r = http
+        .get(at(gw, "app.test", "/"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the signed-in user survived the flood");
+    let fresh = browser(gw);
+    let (_, r) = browse(&fresh, gw, &at(gw, "app.test", "/"), "bob", BOB_PW).await;
+    assert_eq!(r.status(), 200, "a fresh user can still sign in");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_flooding_cannot_evict_a_session_memory_store() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "[session]\nmax_entries = 64\n");
+    survives_a_flood(&gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_flooding_writes_nothing_to_the_redis_store() {
+    let redis = Redis::start();
+    let up = Upstream::start("app").await;
+    let gw = round2(
+        up.addr,
+        &format!(
+            "[session]\nstore = \"redis\"\nredis_url = \"{}\"\n",
+            redis.url()
+        ),
+    );
+    survives_a_flood(&gw).await;
+    let keys = redis.keys("*");
+    let state: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.contains(":rate:") && !k.contains(":sess:") && !k.contains(":kids:"))
+        .filter(|k| !k.contains(":code") && !k.contains(":grant:"))
+        .collect();
+    assert!(state.is_empty(), "{state:?}");
+    let sessions = keys.iter().filter(|k| k.contains(":sess:")).count();
+    assert_eq!(
+        sessions, 4,
+        "two users, each a provider and an app session: {keys:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_flooding_sign_in_starts_are_rate_limited_per_client_address() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "[login]\nrate_limit = 3\nrate_window = \"1m\"\n");
+    let c = client(&gw);
+    let start = |ip: &'static str| {
+        c.get(at(&gw, "app.test", "/"))
+            .header("Accept", "text/html")
+            .header("X-Forwarded-For", ip)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(start("198.51.100.1").await.unwrap().status(), 302);
+    }
+    let limited = start("198.51.100.1").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "60");
+    assert_eq!(start("198.51.100.2").await.unwrap().status(), 302);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lockout_denial_of_service_counts_the_client_behind_a_trusted_proxy() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "[login]\nmax_failures = 3\n");
+    let attacker = browser(&gw);
+    for i in 0..5 {
+        let r = attacker
+            .get(gw.url("/login"))
+            .header("X-Forwarded-For", "203.0.113.66")
+            .send()
+            .await
+            .unwrap();
+        let page = attacker.get(location(&r)).send().await.unwrap();
+        let page = page.text().await.unwrap();
+        let r = login_post(
+            &attacker,
+            gw.url("/login"),
+            &page,
+            &format!("guess{i}"),
+            "x",
+        )
+        .header("X-Forwarded-For", "203.0.113.66")
+        .send()
+        .await
+        .unwrap();
+        assert!(matches!(r.status().as_u16(), 401 | 429), "{}", r.status());
+    }
+    // alice, behind the same proxy but from her own address, is not locked out.
+    let http = browser(&gw);
+    let r = http
+        .get(gw.url("/login"))
+        .header("X-Forwarded-For", "198.51.100.20")
+        .send()
+        .await
+        .unwrap();
+    let page = http
+        .get(location(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = login_post(&http, gw.url("/login"), &page, "alice", ALICE_PW)
+        .header("X-Forwarded-For", "198.51.100.20")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let log = gw.stderr();
+    assert!(
+        log.contains("198.51.100.20"),
+        "the access log shows the client address: {log}"
+    );
+}
+
+// --- second round: revocation wins over concurrent writes (both stores) ---
+
+mod revocation {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use authgate::config::SessionCfg;
+    use authgate::session::memory::MemoryStore;
+    use authgate::session::redis::RedisStore;
+    use authgate::session::{Key, Kind, Records, Sessions, Store};
+
+    use super::common::Redis;
+
+    fn cfg() -> SessionCfg {
+        SessionCfg {
+            cookie_name: "s".into(),
+            lifetime: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(600),
+            store: authgate::config::StoreKind::Memory,
+            redis_url: None,
+            key_prefix: "t:".into(),
+            max_entries: 1000,
+        }
+    }
+
+    const NOW: u64 = 1_700_000_000;
+
+    /// A touch that read the session before a logout cannot write it back after.
+    async fn idle_touch_after_logout(store: &dyn Store) {
+        let cfg = cfg();
+        let s = Sessions { store, cfg: &cfg };
+        let (id, _) = s.create("alice", NOW).await.unwrap();
+        let read = s
+            .read(&Key::secret(Kind::Session, &id), NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        s.end(&read.key).await.unwrap();
+        assert!(s.touch(read, NOW + 120).await.unwrap().is_none());
+        assert!(s.lookup(&id, NOW + 120).await.unwrap().is_none());
+    }
+
+    /// App sessions made at once are all recorded, so logout everywhere ends every one; and one
+    /// made after the provider session ended is refused.
+    async fn children_survive_no_logout(store: Arc<dyn Store>) {
+        let cfg = Arc::new(cfg());
+        let s = Sessions {
+            store: store.as_ref(),
+            cfg: &cfg,
+        };
+        let (_, parent) = s.create("alice", NOW).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (store, cfg, key) = (Arc::clone(&store), Arc::clone(&cfg), parent.key.clone());
+            tasks.push(tokio::spawn(async move {
+                let s = Sessions {
+                    store: store.as_ref(),
+                    cfg: &cfg,
+                };
+                s.create_child(&key, NOW).await.unwrap().unwrap().0
+            }));
+        }
+        let mut children = Vec::new();
+        for t in tasks {
+            children.push(t.await.unwrap());
+        }
+        s.end(&parent.key).await.unwrap();
+        for child in &children {
+            assert!(
+                s.lookup(child, NOW).await.unwrap().is_none(),
+                "a child survived"
+            );
+        }
+        assert!(s.create_child(&parent.key, NOW).await.unwrap().is_none());
+    }
+
+    /// A refresh that read its grant before reuse detection revoked it cannot renew it after.
+    async fn refresh_after_revocation(store: &dyn Store) {
+        let records = Records(store);
+        let grant = Key::id(Kind::Grant, "g1");
+        let ttl = Duration::from_secs(3600);
+        records.put(&grant, &"grant", ttl).await.unwrap();
+        let read: Option<String> = records.get(&grant).await.unwrap();
+        assert!(read.is_some());
+        store.revoke(&grant, ttl).await.unwrap();
+        assert!(!records.replace(&grant, &read.unwrap(), ttl).await.unwrap());
+        assert_eq!(records.get::<String>(&grant).await.unwrap(), None);
+    }
+
+    fn redis_store(redis: &Redis) -> Arc<dyn Store> {
+        Arc::new(RedisStore::new(&redis.url(), "t:").unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lost_update_idle_touch_cannot_resurrect_a_logged_out_session() {
+        idle_touch_after_logout(&MemoryStore::new(100)).await;
+        let redis = Redis::start();
+        idle_touch_after_logout(redis_store(&redis).as_ref()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lost_update_concurrent_app_sessions_all_end_at_logout_everywhere() {
+        children_survive_no_logout(Arc::new(MemoryStore::new(1000))).await;
+        let redis = Redis::start();
+        children_survive_no_logout(redis_store(&redis)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lost_update_refresh_cannot_rewrite_a_revoked_grant() {
+        refresh_after_revocation(&MemoryStore::new(100)).await;
+        let redis = Redis::start();
+        refresh_after_revocation(redis_store(&redis).as_ref()).await;
+    }
+}
+
+// --- second round: fail closed, HEAD changes nothing ---
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_open_rp_logout_with_the_store_down_is_503_not_signed_out() {
+    let mut redis = Redis::start();
+    let gw = provider(&format!(
+        "[session]\nstore = \"redis\"\nredis_url = \"{}\"\n",
+        redis.url()
+    ));
+    let (_, cookie) = signed_in_as(&gw, "alice", ALICE_PW).await;
+    redis.kill();
+    let r = client(&gw)
+        .get(gw.url("/oauth2/logout"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(!r.text().await.unwrap().contains("signed out"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsafe_head_on_logout_and_authorize_changes_nothing() {
+    let (_up, gw) = setup().await;
+    let http = browser(&gw);
+    let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "alice", ALICE_PW).await;
+    assert_eq!(r.status(), 200);
+    for url in [
+        gw.url("/oauth2/logout"),
+        at(&gw, "app.test", "/.authgate/logout"),
+        gw.url("/oauth2/authorize?client_id=wiki&response_type=code&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb"),
+    ] {
+        let r = http.head(&url).send().await.unwrap();
+        assert_eq!(r.status(), 405, "{url}");
+        assert!(r.headers().get("allow").is_some());
+    }
+    let r = http
+        .get(at(&gw, "app.test", "/"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "still signed in on the app");
+    let r = http
+        .get(gw.url("/oauth2/authorize?client_id=wiki&response_type=code&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        param(&location(&r), "code").is_some(),
+        "still signed in at the provider"
+    );
 }

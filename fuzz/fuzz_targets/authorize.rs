@@ -9,8 +9,8 @@ use authgate::oidc::authorize::{validate, AuthorizeError};
 use authgate::oidc::clients::Clients;
 use libfuzzer_sys::fuzz_target;
 
-static CFG: LazyLock<Config> = LazyLock::new(|| {
-    authgate::config::from_str(
+static CLIENTS: LazyLock<Clients> = LazyLock::new(|| {
+    let mut cfg: Config = authgate::config::from_str(
         r#"
 [server]
 listen = ["127.0.0.1:1"]
@@ -32,9 +32,9 @@ host = "app.test"
 upstreams = ["127.0.0.1:2"]
 "#,
     )
-    .expect("fuzz config")
+    .expect("fuzz config");
+    Clients::new(&mut cfg)
 });
-static CLIENTS: LazyLock<Clients> = LazyLock::new(|| Clients::new(&CFG));
 
 fuzz_target!(|data: &[u8]| {
     let Ok(p) = Params::parse_bytes(data) else { return };

@@ -57,6 +57,9 @@ pub struct LoginFile {
     pub max_failures: Option<u32>,
     pub failure_window: Option<String>,
     pub lockout: Option<String>,
+    /// Sign-in starts and login POSTs per client address per `rate_window`; 0 turns it off.
+    pub rate_limit: Option<u32>,
+    pub rate_window: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +96,9 @@ pub struct ClientFile {
     /// Issue a refresh token even when `offline_access` is not asked for.
     #[serde(default)]
     pub refresh_tokens: bool,
+    /// A resource server that may introspect any client's tokens.
+    #[serde(default)]
+    pub introspect_any: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +123,9 @@ pub struct RouteFile {
     pub headers: Option<HeadersFile>,
     /// Where `/.authgate/logout` on this host finally sends the browser.
     pub logout_redirect: Option<String>,
+    /// Clients whose access tokens this route accepts as `Authorization: Bearer`.
+    #[serde(default)]
+    pub bearer_clients: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -85,6 +85,9 @@ pub struct Login {
     pub max_failures: u32,
     pub failure_window: Duration,
     pub lockout: Duration,
+    /// Sign-in starts and login POSTs allowed per client address per `rate_window` (0: no limit).
+    pub rate_limit: u32,
+    pub rate_window: Duration,
 }
 
 #[derive(Debug)]
@@ -127,16 +130,26 @@ impl ResponseType {
     }
 }
 
+/// How a client authenticates at the back-channel endpoints (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// No secret: PKCE is required and it may not introspect.
+    Public,
+    /// Holds a secret, known here by its SHA-256.
+    Confidential(SecretHash),
+}
+
 #[derive(Debug)]
 pub struct Client {
     pub client_id: String,
-    /// SHA-256 of the secret; `None` for a public client.
-    pub secret_sha256: Option<SecretHash>,
+    pub kind: ClientKind,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub response_types: Vec<ResponseType>,
     pub require_pkce: bool,
     pub refresh_tokens: bool,
+    /// May introspect tokens issued to other clients (a resource server).
+    pub introspect_any: bool,
 }
 
 /// A client secret's SHA-256; `Debug` does not print it.
@@ -146,12 +159,6 @@ pub struct SecretHash(pub [u8; 32]);
 impl std::fmt::Debug for SecretHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretHash(…)")
-    }
-}
-
-impl Client {
-    pub fn is_public(&self) -> bool {
-        self.secret_sha256.is_none()
     }
 }
 
@@ -199,6 +206,8 @@ pub struct Route {
     pub read_timeout: Duration,
     pub headers: IdentityHeaders,
     pub logout_redirect: Option<Url>,
+    /// Clients whose access tokens open this route; empty: no bearer token does.
+    pub bearer_clients: Vec<String>,
 }
 
 impl Route {

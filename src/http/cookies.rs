@@ -45,9 +45,11 @@ pub fn get(req: &RequestHeader, name: &str) -> Option<String> {
         })
 }
 
-/// The `Cookie` header without the cookies named in `ours`; `None` when nothing is left.
-pub fn without(req: &RequestHeader, ours: &[&str]) -> Option<String> {
-    let kept: Vec<String> = req
+/// The `Cookie` header without authgate's own cookies, whose names all start with `prefix` (the
+/// session cookie name: the session, CSRF and sign-in state cookies); `None` when nothing is
+/// left.
+pub fn without(req: &RequestHeader, prefix: &str) -> Option<String> {
+    let kept: Vec<&str> = req
         .headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -57,9 +59,8 @@ pub fn without(req: &RequestHeader, ours: &[&str]) -> Option<String> {
         .filter(|pair| !pair.is_empty())
         .filter(|pair| {
             let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
-            !ours.contains(&name)
+            !name.starts_with(prefix)
         })
-        .map(str::to_string)
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
@@ -97,9 +98,17 @@ mod tests {
         req.append_header("Cookie", "other=1").unwrap();
         assert_eq!(get(&req, "authgate_session").as_deref(), Some("s1"));
         assert_eq!(
-            without(&req, &["authgate_session"]).as_deref(),
+            without(&req, "authgate_session").as_deref(),
             Some("theme=dark; other=1")
         );
-        assert_eq!(without(&req, &["theme", "authgate_session", "other"]), None);
+        req.append_header(
+            "Cookie",
+            "authgate_session_csrf=x; authgate_session_state_a=y",
+        )
+        .unwrap();
+        assert_eq!(
+            without(&req, "authgate_session").as_deref(),
+            Some("theme=dark; other=1")
+        );
     }
 }

@@ -1,10 +1,7 @@
-//! The one place that maps gateway errors to HTTP: status, page or JSON body, headers.
-//! (OAuth/OIDC protocol errors have their own mapping in `oidc::errors`, as the RFCs fix it.)
+//! What can go wrong in a request authgate answers itself, as data. The one mapping of every
+//! error to a status, headers and a page or JSON body is `app::respond`.
 
 use thiserror::Error;
-
-use super::pages;
-use super::response::Reply;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum GatewayError {
@@ -12,6 +9,8 @@ pub enum GatewayError {
     BadRequest(String),
     #[error("no application is configured at this address")]
     NoRoute,
+    #[error("this address does not answer that method")]
+    MethodNotAllowed(&'static [&'static str]),
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("the request URI is too long")]
@@ -20,6 +19,24 @@ pub enum GatewayError {
     Unauthenticated,
     #[error("you are signed in but not allowed to use this application")]
     Forbidden,
+    #[error("too many sign-in attempts from your address; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("this sign-in request has expired or was already used; go back to the application and try again")]
+    SignInExpired,
+    #[error(
+        "the sign-in form was not submitted from this site or has expired; go back and try again"
+    )]
+    FormExpired,
+    /// The proxy's own sign-in did not complete (a bad or stale callback).
+    #[error("{0}")]
+    SignInFailed(&'static str),
+    /// The provider refused the proxy's sign-in.
+    #[error("{0}")]
+    SignInDenied(&'static str),
+    #[error("{0}")]
+    LogoutRejected(&'static str),
+    #[error("too many sign-ins are in progress; please try again in a moment")]
+    Busy,
     #[error("{0}")]
     Unavailable(String),
     #[error("the application is not reachable right now")]
@@ -31,66 +48,11 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    pub fn status(&self) -> u16 {
-        match self {
-            GatewayError::BadRequest(_) => 400,
-            GatewayError::Unauthenticated => 401,
-            GatewayError::Forbidden => 403,
-            GatewayError::NoRoute => 404,
-            GatewayError::PayloadTooLarge => 413,
-            GatewayError::UriTooLong => 414,
-            GatewayError::Internal => 500,
-            GatewayError::BadGateway => 502,
-            GatewayError::Unavailable(_) => 503,
-            GatewayError::GatewayTimeout => 504,
-        }
-    }
-
-    fn title(&self) -> &'static str {
-        match self {
-            GatewayError::BadRequest(_) => "Bad request",
-            GatewayError::Unauthenticated => "Sign-in required",
-            GatewayError::Forbidden => "Access denied",
-            GatewayError::NoRoute => "Not found",
-            GatewayError::PayloadTooLarge => "Request too large",
-            GatewayError::UriTooLong => "Address too long",
-            GatewayError::Internal => "Internal error",
-            GatewayError::BadGateway => "Bad gateway",
-            GatewayError::Unavailable(_) => "Service unavailable",
-            GatewayError::GatewayTimeout => "Gateway timeout",
-        }
-    }
-
-    fn code(&self) -> &'static str {
-        match self {
-            GatewayError::BadRequest(_) => "bad_request",
-            GatewayError::Unauthenticated => "unauthenticated",
-            GatewayError::Forbidden => "forbidden",
-            GatewayError::NoRoute => "not_found",
-            GatewayError::PayloadTooLarge => "payload_too_large",
-            GatewayError::UriTooLong => "uri_too_long",
-            GatewayError::Internal => "internal_error",
-            GatewayError::BadGateway => "bad_gateway",
-            GatewayError::Unavailable(_) => "unavailable",
-            GatewayError::GatewayTimeout => "gateway_timeout",
-        }
-    }
-
-    /// The response: a page for browsers, `{"error": …}` for API clients.
-    pub fn reply(&self, json: bool) -> Reply {
-        let reply = if json {
-            Reply::json(
-                self.status(),
-                &serde_json::json!({ "error": self.code(), "error_description": self.to_string() }),
-            )
-        } else {
-            pages::error(self.status(), self.title(), &self.to_string())
-        };
-        match self {
-            GatewayError::Unauthenticated => {
-                reply.header("WWW-Authenticate", "Bearer realm=\"authgate\"")
-            }
-            _ => reply,
-        }
+    /// The store or directory could not answer: every such case fails closed with 503.
+    pub fn unavailable(e: &impl std::fmt::Display) -> GatewayError {
+        log::error!("{e}");
+        GatewayError::Unavailable(
+            "sign-in is unavailable right now; please try again shortly".into(),
+        )
     }
 }

@@ -37,6 +37,16 @@ impl Host {
         Some(Host { name, port })
     }
 
+    /// The host of an absolute URL, its explicit port kept (`url` has already dropped a
+    /// default one).
+    pub fn from_url(url: &url::Url) -> Option<Host> {
+        let host = url.host_str()?;
+        Host::parse(&match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        })
+    }
+
     /// `localhost`, `*.localhost`, 127.0.0.0/8 or `[::1]`.
     pub fn is_loopback(&self) -> bool {
         self.name == "localhost"

@@ -3,6 +3,7 @@
 
 pub mod cookies;
 pub mod error;
+pub mod facts;
 pub mod host;
 pub mod pages;
 pub mod params;

@@ -45,13 +45,6 @@ impl Reply {
             .header("Location", location)
             .header("Cache-Control", "no-store")
     }
-
-    pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// Writes `reply` downstream. `HEAD` requests get the headers only.

@@ -20,6 +20,12 @@ pub enum VerifyError {
     Busy,
 }
 
+/// The pool could not be made: without the dummy hash, unknown users would answer faster
+/// than known ones, so authgate refuses to start.
+#[derive(Debug, Error)]
+#[error("cannot prepare the password checker: {0}")]
+pub struct StartError(String);
+
 /// An argon2id PHC string with the crate's default (OWASP) parameters.
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
@@ -53,7 +59,8 @@ pub struct Verifier {
 
 impl Verifier {
     /// `threads` workers and room for `queue` waiting jobs.
-    pub fn new(threads: usize, queue: usize) -> Verifier {
+    pub fn new(threads: usize, queue: usize) -> Result<Verifier, StartError> {
+        let dummy = hash("authgate dummy password").map_err(|e| StartError(e.to_string()))?;
         let (jobs, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -65,11 +72,10 @@ impl Verifier {
                 log::error!("cannot start password worker: {e}");
             }
         }
-        let dummy = hash("authgate dummy password").unwrap_or_default();
-        Verifier {
+        Ok(Verifier {
             jobs,
             dummy: Secret::new(dummy),
-        }
+        })
     }
 
     /// Verifies `password` against `phc`, or against a dummy hash when there is no such user
@@ -132,7 +138,7 @@ mod tests {
 
     #[tokio::test]
     async fn pool_verifies_and_unknown_users_fail() {
-        let v = Verifier::new(1, 4);
+        let v = Verifier::new(1, 4).unwrap();
         let h = Secret::new(hash("pw").unwrap());
         assert_eq!(v.verify(Some(&h), "pw").await, Ok(true));
         assert_eq!(v.verify(Some(&h), "nope").await, Ok(false));
@@ -141,7 +147,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_busy_at_once() {
-        let v = std::sync::Arc::new(Verifier::new(1, 1));
+        let v = std::sync::Arc::new(Verifier::new(1, 1).unwrap());
         let h = Secret::new(hash("pw").unwrap());
         let mut tasks = Vec::new();
         for _ in 0..8 {

@@ -3,17 +3,16 @@
 //! `validate` turns query parameters into an `AuthRequest` or an error that is either shown
 //! to the user (unknown client, bad redirect URI: never redirected, §4.1.2.1) or sent back to
 //! the client. `decide` says whether the user must sign in first. `success_url` and
-//! `AuthorizeError::reply` build the redirects, with `iss` (RFC 9207).
+//! `AuthorizeError::redirect_url` build the redirects, with `iss` (RFC 9207).
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::clients::Clients;
-use super::errors::OAuthError;
+use super::errors::AuthorizeCode;
 use super::pkce;
-use crate::config::ResponseType;
+use crate::config::{Client, ResponseType};
 use crate::http::params::Params;
-use crate::http::{pages, Reply};
 
 /// Scopes authgate understands. `address` and `phone` are accepted and yield no claims.
 pub const SCOPES: &[&str] = &[
@@ -55,10 +54,6 @@ impl AuthRequest {
     pub fn response_type(&self) -> ResponseType {
         ResponseType::parse(&self.response_type).unwrap_or(ResponseType::Code)
     }
-
-    pub fn has_scope(&self, s: &str) -> bool {
-        self.scope.iter().any(|x| x == s)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,42 +65,40 @@ pub enum AuthorizeError {
         redirect_uri: String,
         mode: ResponseMode,
         state: Option<String>,
-        error: OAuthError,
+        error: AuthorizeCode,
         description: String,
     },
 }
 
 impl AuthorizeError {
-    pub fn reply(&self, issuer: &str) -> Reply {
-        match self {
-            AuthorizeError::Page { status, message } => {
-                pages::error(*status, "Sign-in request rejected", message)
-            }
-            AuthorizeError::Redirect {
-                redirect_uri,
-                mode,
-                state,
-                error,
-                description,
-            } => {
-                let mut params = vec![
-                    ("error", error.as_str()),
-                    ("error_description", description.as_str()),
-                ];
-                if let Some(s) = state {
-                    params.push(("state", s));
-                }
-                params.push(("iss", issuer));
-                Reply::redirect(302, &build_url(redirect_uri, *mode, &params))
-            }
-        }
-    }
-
-    pub fn error(&self) -> Option<OAuthError> {
+    pub fn error(&self) -> Option<AuthorizeCode> {
         match self {
             AuthorizeError::Redirect { error, .. } => Some(*error),
             AuthorizeError::Page { .. } => None,
         }
+    }
+
+    /// The redirect carrying this error to the client (§4.1.2.1, with `iss`: RFC 9207).
+    pub fn redirect_url(&self, issuer: &str) -> Option<String> {
+        let AuthorizeError::Redirect {
+            redirect_uri,
+            mode,
+            state,
+            error,
+            description,
+        } = self
+        else {
+            return None;
+        };
+        let mut params = vec![
+            ("error", error.as_str()),
+            ("error_description", description.as_str()),
+        ];
+        if let Some(s) = state {
+            params.push(("state", s));
+        }
+        params.push(("iss", issuer));
+        Some(build_url(redirect_uri, *mode, &params))
     }
 }
 
@@ -116,9 +109,97 @@ fn page(status: u16, message: impl Into<String>) -> AuthorizeError {
     }
 }
 
-/// Validates an authorization request.
+/// Where errors go once the client and its redirect URI are trusted.
+struct ToClient<'a> {
+    redirect_uri: &'a str,
+    mode: ResponseMode,
+    state: Option<String>,
+}
+
+impl ToClient<'_> {
+    fn fail(&self, error: AuthorizeCode, description: impl Into<String>) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            redirect_uri: self.redirect_uri.to_string(),
+            mode: self.mode,
+            state: self.state.clone(),
+            error,
+            description: description.into(),
+        }
+    }
+}
+
+/// Parameters that may appear at most once (RFC 6749 §3.1).
+const SINGLE: &[&str] = &[
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "response_mode",
+    "request",
+    "request_uri",
+    "display",
+    "ui_locales",
+    "id_token_hint",
+    "acr_values",
+];
+
+/// Validates an authorization request, one RFC rule group per step.
 pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeError> {
-    // The client and its redirect URI first: until both are trusted, errors are pages.
+    let (client, redirect_uri) = client_and_redirect(p, clients)?;
+    let parsed_type = p.get("response_type").and_then(ResponseType::parse);
+    let requested_mode = response_mode(p, parsed_type);
+    let to_client = ToClient {
+        redirect_uri: &redirect_uri,
+        mode: requested_mode.unwrap_or_else(|_| default_mode(parsed_type)),
+        // A repeated state is not echoed: which one would be the client's?
+        state: (!p.is_repeated("state"))
+            .then(|| p.get("state").map(str::to_string))
+            .flatten(),
+    };
+    if let Some(name) = p.repeated(SINGLE) {
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidRequest,
+            format!("the parameter {name} is repeated"),
+        ));
+    }
+    unsupported_features(p, &to_client)?;
+    let response_type = response_type(p, client, parsed_type, &to_client)?;
+    if let Err(other) = requested_mode {
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidRequest,
+            format!("response_mode {other:?} is not supported here"),
+        ));
+    }
+    let (scope, nonce) = scope_and_nonce(p, response_type, &to_client)?;
+    let code_challenge = code_challenge(p, client, response_type, &to_client)?;
+    let prompt = prompt(p, &to_client)?;
+    Ok(AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        redirect_uri_given: p.contains("redirect_uri"),
+        response_type: response_type.as_str().to_string(),
+        response_mode: to_client.mode,
+        scope,
+        state: to_client.state.clone(),
+        nonce,
+        code_challenge,
+        prompt_none: prompt.none,
+        prompt_login: prompt.login,
+        max_age: prompt.max_age,
+        login_hint: p.get("login_hint").map(str::to_string),
+    })
+}
+
+/// §4.1.2.1: until the client and its redirect URI are trusted, errors are pages.
+fn client_and_redirect<'c>(
+    p: &Params,
+    clients: &'c Clients,
+) -> Result<(&'c Client, String), AuthorizeError> {
     if p.is_repeated("client_id") || p.is_repeated("redirect_uri") {
         return Err(page(400, "The request repeats client_id or redirect_uri."));
     }
@@ -146,97 +227,76 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
             }
         },
     };
+    Ok((client, redirect_uri))
+}
 
-    let response_type_raw = p.get("response_type");
-    let parsed_type = response_type_raw.and_then(ResponseType::parse);
-    // Tokens never travel in a query (OAuth 2.0 Multiple Response Types §5): `query` may only
-    // be asked for with a code alone; `fragment` always.
-    let default_mode = match parsed_type {
+/// Tokens never travel in a query (OAuth 2.0 Multiple Response Types §5): `query` may only be
+/// asked for with a code alone; `fragment` always.
+fn default_mode(parsed: Option<ResponseType>) -> ResponseMode {
+    match parsed {
         Some(ResponseType::IdToken | ResponseType::CodeIdToken) => ResponseMode::Fragment,
         _ => ResponseMode::Query,
-    };
-    let requested_mode = match p.get("response_mode") {
-        None => Ok(default_mode),
-        Some("fragment") => Ok(ResponseMode::Fragment),
-        Some("query") if default_mode == ResponseMode::Query => Ok(ResponseMode::Query),
-        Some(other) => Err(other),
-    };
-    let mode = requested_mode.unwrap_or(default_mode);
-    let state = if p.is_repeated("state") {
-        None
-    } else {
-        p.get("state").map(str::to_string)
-    };
-    let fail = |error: OAuthError, description: &str| AuthorizeError::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        mode,
-        state: state.clone(),
-        error,
-        description: description.to_string(),
-    };
-
-    const SINGLE: &[&str] = &[
-        "response_type",
-        "scope",
-        "state",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "prompt",
-        "max_age",
-        "login_hint",
-        "response_mode",
-        "request",
-        "request_uri",
-        "display",
-        "ui_locales",
-        "id_token_hint",
-        "acr_values",
-    ];
-    if let Some(name) = p.repeated(SINGLE) {
-        return Err(fail(
-            OAuthError::InvalidRequest,
-            &format!("the parameter {name} is repeated"),
-        ));
     }
+}
+
+fn response_mode(p: &Params, parsed: Option<ResponseType>) -> Result<ResponseMode, &str> {
+    let default = default_mode(parsed);
+    match p.get("response_mode") {
+        None => Ok(default),
+        Some("fragment") => Ok(ResponseMode::Fragment),
+        Some("query") if default == ResponseMode::Query => Ok(ResponseMode::Query),
+        Some(other) => Err(other),
+    }
+}
+
+/// OIDC Core §6: request objects are not supported.
+fn unsupported_features(p: &Params, to_client: &ToClient<'_>) -> Result<(), AuthorizeError> {
     if p.contains("request") {
-        return Err(fail(
-            OAuthError::RequestNotSupported,
+        return Err(to_client.fail(
+            AuthorizeCode::RequestNotSupported,
             "request objects are not supported",
         ));
     }
     if p.contains("request_uri") {
-        return Err(fail(
-            OAuthError::RequestUriNotSupported,
+        return Err(to_client.fail(
+            AuthorizeCode::RequestUriNotSupported,
             "request_uri is not supported",
         ));
     }
-    let Some(raw_type) = response_type_raw else {
-        return Err(fail(
-            OAuthError::InvalidRequest,
-            "response_type is required",
-        ));
+    Ok(())
+}
+
+fn response_type(
+    p: &Params,
+    client: &Client,
+    parsed: Option<ResponseType>,
+    to_client: &ToClient<'_>,
+) -> Result<ResponseType, AuthorizeError> {
+    let Some(raw) = p.get("response_type") else {
+        return Err(to_client.fail(AuthorizeCode::InvalidRequest, "response_type is required"));
     };
-    let Some(response_type) = parsed_type else {
-        return Err(fail(
-            OAuthError::UnsupportedResponseType,
-            &format!("response_type {raw_type:?} is not supported"),
+    let Some(response_type) = parsed else {
+        return Err(to_client.fail(
+            AuthorizeCode::UnsupportedResponseType,
+            format!("response_type {raw:?} is not supported"),
         ));
     };
     if !client.response_types.contains(&response_type) {
-        return Err(fail(
-            OAuthError::UnauthorizedClient,
-            &format!("this client may not use response_type {raw_type:?}"),
+        return Err(to_client.fail(
+            AuthorizeCode::UnauthorizedClient,
+            format!("this client may not use response_type {raw:?}"),
         ));
     }
-    if let Err(other) = requested_mode {
-        return Err(fail(
-            OAuthError::InvalidRequest,
-            &format!("response_mode {other:?} is not supported here"),
-        ));
-    }
+    Ok(response_type)
+}
 
-    // Scope is optional (seed 000); without one, the request is an OpenID request.
+/// §3.3 scope (optional, seed 000: without one the request is an OpenID request) and OIDC
+/// Core §3.2.2.1: nonce is required when an id_token comes from the authorization endpoint.
+fn scope_and_nonce(
+    p: &Params,
+    response_type: ResponseType,
+    to_client: &ToClient<'_>,
+) -> Result<(Vec<String>, Option<String>), AuthorizeError> {
     let scope: Vec<String> = match p.get("scope") {
         None => vec!["openid".to_string()],
         Some(s) => s
@@ -246,71 +306,76 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
             .collect(),
     };
     if let Some(unknown) = scope.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(fail(
-            OAuthError::InvalidScope,
-            &format!("unknown scope {unknown:?}"),
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidScope,
+            format!("unknown scope {unknown:?}"),
         ));
     }
-    let openid = scope.iter().any(|s| s == "openid");
     let wants_id_token = matches!(
         response_type,
         ResponseType::IdToken | ResponseType::CodeIdToken
     );
-    if wants_id_token && !openid {
-        return Err(fail(
-            OAuthError::InvalidScope,
+    if wants_id_token && !scope.iter().any(|s| s == "openid") {
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidScope,
             "an id_token requires the openid scope",
         ));
     }
     let nonce = p.get("nonce").map(str::to_string);
     if wants_id_token && nonce.is_none() {
-        // OIDC Core §3.2.2.1: nonce is REQUIRED when an id_token comes from the authorization endpoint.
-        return Err(fail(
-            OAuthError::InvalidRequest,
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidRequest,
             "nonce is required for this response_type",
         ));
     }
+    Ok((scope, nonce))
+}
 
+/// RFC 7636 with RFC 9700 §2.1.1: S256 only, and required of clients that must use PKCE.
+fn code_challenge(
+    p: &Params,
+    client: &Client,
+    response_type: ResponseType,
+    to_client: &ToClient<'_>,
+) -> Result<Option<String>, AuthorizeError> {
+    let invalid = |why: String| Err(to_client.fail(AuthorizeCode::InvalidRequest, why));
+    let challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return invalid("code_challenge_method without code_challenge".into());
+        }
+        // RFC 7636 §4.3 defaults the method to "plain"; RFC 9700 §2.1.1 rules it out.
+        (Some(_), None | Some("plain")) => {
+            return invalid("code_challenge_method must be S256 (plain is not supported)".into());
+        }
+        (Some(_), Some(m)) if m != "S256" => {
+            return invalid(format!(
+                "code_challenge_method {m:?} is not supported; use S256"
+            ));
+        }
+        (Some(c), Some(_)) if !pkce::well_formed(c) => {
+            return invalid("code_challenge is not 43-128 characters of [A-Za-z0-9-._~]".into());
+        }
+        (Some(c), Some(_)) => Some(c.to_string()),
+    };
     let issues_code = matches!(
         response_type,
         ResponseType::Code | ResponseType::CodeIdToken
     );
-    let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
-        (None, None) => None,
-        (None, Some(_)) => {
-            return Err(fail(
-                OAuthError::InvalidRequest,
-                "code_challenge_method without code_challenge",
-            ))
-        }
-        (Some(_), None | Some("plain")) => {
-            // RFC 7636 §4.3 defaults the method to "plain"; RFC 9700 §2.1.1 rules it out.
-            return Err(fail(
-                OAuthError::InvalidRequest,
-                "code_challenge_method must be S256 (plain is not supported)",
-            ));
-        }
-        (Some(_), Some(m)) if m != "S256" => {
-            return Err(fail(
-                OAuthError::InvalidRequest,
-                &format!("code_challenge_method {m:?} is not supported; use S256"),
-            ));
-        }
-        (Some(c), Some(_)) if !pkce::well_formed(c) => {
-            return Err(fail(
-                OAuthError::InvalidRequest,
-                "code_challenge is not 43-128 characters of [A-Za-z0-9-._~]",
-            ));
-        }
-        (Some(c), Some(_)) => Some(c.to_string()),
-    };
-    if issues_code && client.require_pkce && code_challenge.is_none() {
-        return Err(fail(
-            OAuthError::InvalidRequest,
-            "this client must use PKCE (code_challenge with S256)",
-        ));
+    if issues_code && client.require_pkce && challenge.is_none() {
+        return invalid("this client must use PKCE (code_challenge with S256)".into());
     }
+    Ok(challenge)
+}
 
+struct Prompt {
+    none: bool,
+    login: bool,
+    max_age: Option<u64>,
+}
+
+/// OIDC Core §3.1.2.1: `prompt` and `max_age`.
+fn prompt(p: &Params, to_client: &ToClient<'_>) -> Result<Prompt, AuthorizeError> {
     let prompts: Vec<&str> = p
         .get("prompt")
         .map(|s| s.split(' ').filter(|x| !x.is_empty()).collect())
@@ -319,42 +384,31 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
         .iter()
         .find(|x| !matches!(**x, "none" | "login" | "consent" | "select_account"))
     {
-        return Err(fail(
-            OAuthError::InvalidRequest,
-            &format!("unknown prompt value {unknown:?}"),
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidRequest,
+            format!("unknown prompt value {unknown:?}"),
         ));
     }
-    let prompt_none = prompts.contains(&"none");
-    if prompt_none && prompts.len() > 1 {
-        return Err(fail(
-            OAuthError::InvalidRequest,
+    let none = prompts.contains(&"none");
+    if none && prompts.len() > 1 {
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidRequest,
             "prompt=none cannot be combined with other values",
         ));
     }
     let max_age = match p.get("max_age") {
         None => None,
         Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            fail(
-                OAuthError::InvalidRequest,
+            to_client.fail(
+                AuthorizeCode::InvalidRequest,
                 "max_age must be a non-negative integer",
             )
         })?),
     };
-
-    Ok(AuthRequest {
-        client_id: client.client_id.clone(),
-        redirect_uri: redirect_uri.clone(),
-        redirect_uri_given: p.contains("redirect_uri"),
-        response_type: response_type.as_str().to_string(),
-        response_mode: mode,
-        scope,
-        state,
-        nonce,
-        code_challenge,
-        prompt_none,
-        prompt_login: prompts.contains(&"login") || prompts.contains(&"select_account"),
+    Ok(Prompt {
+        none,
+        login: prompts.contains(&"login") || prompts.contains(&"select_account"),
         max_age,
-        login_hint: p.get("login_hint").map(str::to_string),
     })
 }
 
@@ -386,7 +440,7 @@ pub fn decide(
             redirect_uri: req.redirect_uri.clone(),
             mode: req.response_mode,
             state: req.state.clone(),
-            error: OAuthError::LoginRequired,
+            error: AuthorizeCode::LoginRequired,
             description: "the user is not signed in".into(),
         }),
     }
@@ -441,7 +495,7 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
 
     fn clients() -> Clients {
-        let cfg = config::from_str(
+        let mut cfg = config::from_str(
             r#"
 [server]
 listen = ["127.0.0.1:1"]
@@ -457,14 +511,14 @@ response_types = ["code", "code id_token"]
 "#,
         )
         .unwrap();
-        Clients::new(&cfg)
+        Clients::new(&mut cfg)
     }
 
     fn req(q: &str) -> Result<AuthRequest, AuthorizeError> {
         validate(&Params::parse(q).unwrap(), &clients())
     }
 
-    fn error(q: &str) -> OAuthError {
+    fn error(q: &str) -> AuthorizeCode {
         req(q)
             .unwrap_err()
             .error()
@@ -490,11 +544,11 @@ response_types = ["code", "code id_token"]
         );
         assert_eq!(
             error("client_id=rp&response_type=code+id_token&nonce=n&response_mode=query"),
-            OAuthError::InvalidRequest
+            AuthorizeCode::InvalidRequest
         );
         assert_eq!(
             error("client_id=rp&response_type=code&response_mode=form_post"),
-            OAuthError::InvalidRequest
+            AuthorizeCode::InvalidRequest
         );
         let e = req("client_id=rp&response_type=code+id_token&response_mode=query").unwrap_err();
         assert!(
@@ -537,11 +591,11 @@ response_types = ["code", "code id_token"]
         let none = req("client_id=rp&response_type=code&prompt=none").unwrap();
         assert_eq!(
             decide(&none, None, false, NOW).unwrap_err().error(),
-            Some(OAuthError::LoginRequired)
+            Some(AuthorizeCode::LoginRequired)
         );
         assert_eq!(
             error("client_id=rp&response_type=code&prompt=none+login"),
-            OAuthError::InvalidRequest
+            AuthorizeCode::InvalidRequest
         );
     }
 

@@ -7,8 +7,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::clients::Clients;
-use super::errors::{EndpointError, OAuthError};
-use crate::config::Client;
+use super::errors::{TokenCode, TokenError};
+use crate::config::{Client, ClientKind};
 use crate::http::params::{self, Params};
 use crate::secret::ct_eq;
 
@@ -17,12 +17,12 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn invalid_client(why: &str) -> EndpointError {
-    EndpointError::new(OAuthError::InvalidClient, why)
+fn invalid_client(why: &str) -> TokenError {
+    TokenError::new(TokenCode::InvalidClient, why)
 }
 
 /// `Authorization: Basic` credentials: base64 of `form-urlencoded(id):form-urlencoded(secret)`.
-fn basic(header: &str) -> Result<(String, String), EndpointError> {
+fn basic(header: &str) -> Result<(String, String), TokenError> {
     let (scheme, value) = header
         .trim()
         .split_once(' ')
@@ -48,25 +48,25 @@ pub fn authenticate<'c>(
     authorization: Option<&str>,
     p: &Params,
     clients: &'c Clients,
-) -> Result<&'c Client, EndpointError> {
+) -> Result<&'c Client, TokenError> {
     if p.repeated(&["client_id", "client_secret"]).is_some() {
-        return Err(EndpointError::new(
-            OAuthError::InvalidRequest,
+        return Err(TokenError::new(
+            TokenCode::InvalidRequest,
             "client_id or client_secret is repeated",
         ));
     }
     let basic = authorization.map(basic).transpose()?;
     let post_secret = p.get("client_secret");
     if basic.is_some() && post_secret.is_some() {
-        return Err(EndpointError::new(
-            OAuthError::InvalidRequest,
+        return Err(TokenError::new(
+            TokenCode::InvalidRequest,
             "more than one client authentication method",
         ));
     }
     let (client_id, secret) = match (&basic, p.get("client_id")) {
         (Some((id, _)), Some(form_id)) if id != form_id => {
-            return Err(EndpointError::new(
-                OAuthError::InvalidRequest,
+            return Err(TokenError::new(
+                TokenCode::InvalidRequest,
                 "client_id differs from the authenticated client",
             ));
         }
@@ -78,13 +78,17 @@ pub fn authenticate<'c>(
         .get(client_id)
         .filter(|c| c.client_id != crate::PROXY_CLIENT_ID)
         .ok_or_else(|| invalid_client("unknown client"))?;
-    match (&client.secret_sha256, secret) {
-        (Some(expected), Some(given)) if ct_eq(&Sha256::digest(given.as_bytes()), &expected.0) => {
+    match (&client.kind, secret) {
+        (ClientKind::Confidential(expected), Some(given))
+            if ct_eq(&Sha256::digest(given.as_bytes()), &expected.0) =>
+        {
             Ok(client)
         }
-        (Some(_), Some(_)) => Err(invalid_client("wrong client secret")),
-        (Some(_), None) => Err(invalid_client("this client must authenticate")),
-        (None, None) => Ok(client),
-        (None, Some(_)) => Err(invalid_client("this is a public client: it has no secret")),
+        (ClientKind::Confidential(_), Some(_)) => Err(invalid_client("wrong client secret")),
+        (ClientKind::Confidential(_), None) => Err(invalid_client("this client must authenticate")),
+        (ClientKind::Public, None) => Ok(client),
+        (ClientKind::Public, Some(_)) => {
+            Err(invalid_client("this is a public client: it has no secret"))
+        }
     }
 }

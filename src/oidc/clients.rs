@@ -5,59 +5,54 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use crate::config::{Client, Config, ResponseType};
+use crate::config::{Client, ClientKind, Config, ResponseType};
 use crate::http::host::Host;
 use crate::PROXY_CLIENT_ID;
 
 pub const CALLBACK_PATH: &str = "/.authgate/callback";
 
 pub struct Clients {
+    /// The configured clients, moved out of the config (one registry, no copies).
     map: HashMap<String, Client>,
+    /// The built-in proxy client.
+    proxy: Client,
     /// Hosts whose `/.authgate/callback` may receive the proxy client's codes.
     proxy_hosts: Vec<Host>,
 }
 
 impl Clients {
-    pub fn new(cfg: &Config) -> Clients {
-        let mut map: HashMap<String, Client> = cfg
-            .clients
-            .values()
-            .map(|c| {
-                (
-                    c.client_id.clone(),
-                    Client {
-                        client_id: c.client_id.clone(),
-                        secret_sha256: c.secret_sha256,
-                        redirect_uris: c.redirect_uris.clone(),
-                        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
-                        response_types: c.response_types.clone(),
-                        require_pkce: c.require_pkce,
-                        refresh_tokens: c.refresh_tokens,
-                    },
-                )
-            })
-            .collect();
-        map.insert(
-            PROXY_CLIENT_ID.to_string(),
-            Client {
-                client_id: PROXY_CLIENT_ID.to_string(),
-                secret_sha256: None,
-                redirect_uris: Vec::new(),
-                post_logout_redirect_uris: Vec::new(),
-                response_types: vec![ResponseType::Code],
-                require_pkce: true,
-                refresh_tokens: false,
-            },
-        );
+    /// The registry of `cfg`'s clients, which it takes over, plus the proxy client.
+    pub fn new(cfg: &mut Config) -> Clients {
         let mut proxy_hosts: Vec<Host> = cfg.routes.iter().filter_map(|r| r.host.clone()).collect();
         proxy_hosts.push(Host {
             name: cfg.server.public_host.name.clone(),
             port: None,
         });
-        Clients { map, proxy_hosts }
+        Clients {
+            map: std::mem::take(&mut cfg.clients),
+            proxy: Client {
+                client_id: PROXY_CLIENT_ID.to_string(),
+                kind: ClientKind::Public,
+                redirect_uris: Vec::new(),
+                post_logout_redirect_uris: Vec::new(),
+                response_types: vec![ResponseType::Code],
+                require_pkce: true,
+                refresh_tokens: false,
+                introspect_any: false,
+            },
+            proxy_hosts,
+        }
+    }
+
+    /// The built-in proxy client.
+    pub fn proxy(&self) -> &Client {
+        &self.proxy
     }
 
     pub fn get(&self, client_id: &str) -> Option<&Client> {
+        if client_id == PROXY_CLIENT_ID {
+            return Some(&self.proxy);
+        }
         self.map.get(client_id)
     }
 
@@ -82,11 +77,7 @@ impl Clients {
         if !plain {
             return None;
         }
-        let authority = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str()?),
-            None => url.host_str()?.to_string(),
-        };
-        let host = Host::parse(&authority)?;
+        let host = Host::from_url(&url)?;
         // A loopback name sends the code back to the browser's own machine: as safe as the
         // configured hosts, and what a route without `host` is reached by in development.
         if host.is_loopback() {

@@ -1,114 +1,173 @@
-//! OAuth 2.0 / OpenID Connect error codes: one variant per code, the wire string from one
-//! `match`, and the HTTP status and headers of the token-style endpoints from one function.
+//! OAuth 2.0 / OpenID Connect error codes: one closed enum per endpoint where the RFCs differ,
+//! one variant per code quoting the RFC, and the wire string from one `match` each. The token
+//! endpoint's enum has no `login_required`, so it cannot produce one. Statuses and headers are
+//! decided in `app::respond`, the one place that turns errors into responses.
 
-use crate::http::Reply;
-
+/// Codes of the authorization endpoint (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OAuthError {
-    /// RFC 6749 §4.1.2.1, §5.2: "The request is missing a required parameter, includes an
-    /// invalid parameter value, includes a parameter more than once, or is otherwise malformed."
+pub enum AuthorizeCode {
+    /// "The request is missing a required parameter, includes an invalid parameter value,
+    /// includes a parameter more than once, or is otherwise malformed."
     InvalidRequest,
-    /// §5.2: "Client authentication failed (e.g., unknown client, no client authentication
-    /// included, or unsupported authentication method)."
-    InvalidClient,
-    /// §5.2: "The provided authorization grant (e.g., authorization code, resource owner
-    /// credentials) or refresh token is invalid, expired, revoked, does not match the redirection
-    /// URI used in the authorization request, or was issued to another client."
-    InvalidGrant,
-    /// §4.1.2.1: "The client is not authorized to request an authorization code using this method."
+    /// "The client is not authorized to request an authorization code using this method."
     UnauthorizedClient,
-    /// §5.2: "The authorization grant type is not supported by the authorization server."
-    UnsupportedGrantType,
-    /// §4.1.2.1: "The authorization server does not support obtaining an authorization code using
-    /// this method."
-    UnsupportedResponseType,
-    /// §4.1.2.1: "The requested scope is invalid, unknown, or malformed."
-    InvalidScope,
-    /// §4.1.2.1: "The resource owner or authorization server denied the request."
+    /// "The resource owner or authorization server denied the request."
     AccessDenied,
-    /// §4.1.2.1: "The authorization server encountered an unexpected condition."
+    /// "The authorization server does not support obtaining an authorization code using this
+    /// method."
+    UnsupportedResponseType,
+    /// "The requested scope is invalid, unknown, or malformed."
+    InvalidScope,
+    /// "The authorization server encountered an unexpected condition."
     ServerError,
-    /// §4.1.2.1: "The authorization server is currently unable to handle the request."
+    /// "The authorization server is currently unable to handle the request."
     TemporarilyUnavailable,
-    /// OIDC Core §3.1.2.6: "The Authorization Server requires End-User authentication."
+    /// OIDC Core: "The Authorization Server requires End-User authentication."
     LoginRequired,
-    /// OIDC Core §3.1.2.6: "The request parameter is not supported."
+    /// OIDC Core: "The request parameter is not supported."
     RequestNotSupported,
-    /// OIDC Core §3.1.2.6: "The request_uri parameter is not supported."
+    /// OIDC Core: "The request_uri parameter is not supported."
     RequestUriNotSupported,
-    /// RFC 6750 §3.1: "The access token provided is expired, revoked, malformed, or invalid."
-    InvalidToken,
 }
 
-impl OAuthError {
+impl AuthorizeCode {
     pub fn as_str(self) -> &'static str {
         match self {
-            OAuthError::InvalidRequest => "invalid_request",
-            OAuthError::InvalidClient => "invalid_client",
-            OAuthError::InvalidGrant => "invalid_grant",
-            OAuthError::UnauthorizedClient => "unauthorized_client",
-            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
-            OAuthError::UnsupportedResponseType => "unsupported_response_type",
-            OAuthError::InvalidScope => "invalid_scope",
-            OAuthError::AccessDenied => "access_denied",
-            OAuthError::ServerError => "server_error",
-            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
-            OAuthError::LoginRequired => "login_required",
-            OAuthError::RequestNotSupported => "request_not_supported",
-            OAuthError::RequestUriNotSupported => "request_uri_not_supported",
-            OAuthError::InvalidToken => "invalid_token",
+            AuthorizeCode::InvalidRequest => "invalid_request",
+            AuthorizeCode::UnauthorizedClient => "unauthorized_client",
+            AuthorizeCode::AccessDenied => "access_denied",
+            AuthorizeCode::UnsupportedResponseType => "unsupported_response_type",
+            AuthorizeCode::InvalidScope => "invalid_scope",
+            AuthorizeCode::ServerError => "server_error",
+            AuthorizeCode::TemporarilyUnavailable => "temporarily_unavailable",
+            AuthorizeCode::LoginRequired => "login_required",
+            AuthorizeCode::RequestNotSupported => "request_not_supported",
+            AuthorizeCode::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }
 
-/// An error answered directly (token, introspection, revocation, userinfo endpoints).
+/// Codes of the token endpoint (RFC 6749 §5.2), also used by introspection (RFC 7662 §2.3)
+/// and revocation (RFC 7009 §2.2.1), which defer to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCode {
+    /// "The request is missing a required parameter, includes an unsupported parameter value
+    /// (other than grant type), repeats a parameter, … or is otherwise malformed."
+    InvalidRequest,
+    /// "Client authentication failed (e.g., unknown client, no client authentication
+    /// included, or unsupported authentication method)."
+    InvalidClient,
+    /// "The provided authorization grant … or refresh token is invalid, expired, revoked, does
+    /// not match the redirection URI used in the authorization request, or was issued to
+    /// another client."
+    InvalidGrant,
+    /// "The authenticated client is not authorized to use this authorization grant type."
+    UnauthorizedClient,
+    /// "The authorization grant type is not supported by the authorization server."
+    UnsupportedGrantType,
+    /// "The requested scope is invalid, unknown, malformed, or exceeds the scope granted by
+    /// the resource owner."
+    InvalidScope,
+    /// Not in §5.2: signing failed. Answered 500 with the §4.1.2.1 code.
+    ServerError,
+    /// Not in §5.2: the store is down. Answered 503 with the §4.1.2.1 code.
+    TemporarilyUnavailable,
+}
+
+impl TokenCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenCode::InvalidRequest => "invalid_request",
+            TokenCode::InvalidClient => "invalid_client",
+            TokenCode::InvalidGrant => "invalid_grant",
+            TokenCode::UnauthorizedClient => "unauthorized_client",
+            TokenCode::UnsupportedGrantType => "unsupported_grant_type",
+            TokenCode::InvalidScope => "invalid_scope",
+            TokenCode::ServerError => "server_error",
+            TokenCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// Codes of a protected resource: userinfo and bearer tokens on routes (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceCode {
+    /// "The request is missing a required parameter, includes an unsupported parameter or
+    /// parameter value, repeats the same parameter, uses more than one method for including an
+    /// access token, or is otherwise malformed."
+    InvalidRequest,
+    /// "The access token provided is expired, revoked, malformed, or invalid for other
+    /// reasons."
+    InvalidToken,
+    /// Not in §3.1: the store is down. Answered 503.
+    TemporarilyUnavailable,
+}
+
+impl ResourceCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceCode::InvalidRequest => "invalid_request",
+            ResourceCode::InvalidToken => "invalid_token",
+            ResourceCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// An error answered directly, as JSON, by an endpoint whose codes are `C`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointError {
-    pub error: OAuthError,
+pub struct EndpointError<C> {
+    pub error: C,
     pub description: String,
 }
 
-impl EndpointError {
-    pub fn new(error: OAuthError, description: impl Into<String>) -> EndpointError {
+impl<C> EndpointError<C> {
+    pub fn new(error: C, description: impl Into<String>) -> EndpointError<C> {
         EndpointError {
             error,
             description: description.into(),
         }
     }
+}
 
-    /// RFC 6749 §5.2 (JSON, 400; `invalid_client` 401 with `WWW-Authenticate`), RFC 6750 §3
-    /// for `invalid_token` (401, the error in `WWW-Authenticate: Bearer`).
-    pub fn reply(&self) -> Reply {
-        let status = match self.error {
-            OAuthError::InvalidClient | OAuthError::InvalidToken => 401,
-            OAuthError::ServerError => 500,
-            OAuthError::TemporarilyUnavailable => 503,
-            _ => 400,
-        };
-        let body = serde_json::json!({ "error": self.error.as_str(), "error_description": self.description });
-        let reply = Reply::json(status, &body).header("Pragma", "no-cache");
-        match self.error {
-            OAuthError::InvalidClient => {
-                reply.header("WWW-Authenticate", "Basic realm=\"authgate\"")
-            }
-            OAuthError::InvalidToken => reply.header(
-                "WWW-Authenticate",
-                format!(
-                    "Bearer realm=\"authgate\", error=\"invalid_token\", error_description=\"{}\"",
-                    self.description.replace('"', "'")
-                ),
-            ),
-            _ => reply,
-        }
+pub type TokenError = EndpointError<TokenCode>;
+pub type ResourceError = EndpointError<ResourceCode>;
+
+impl From<crate::session::StoreError> for TokenError {
+    fn from(e: crate::session::StoreError) -> TokenError {
+        log::error!("{e}");
+        TokenError::new(
+            TokenCode::TemporarilyUnavailable,
+            "the session store is unavailable",
+        )
     }
 }
 
-impl From<crate::session::StoreError> for EndpointError {
-    fn from(e: crate::session::StoreError) -> EndpointError {
+impl From<crate::session::StoreError> for ResourceError {
+    fn from(e: crate::session::StoreError) -> ResourceError {
         log::error!("{e}");
-        EndpointError::new(
-            OAuthError::TemporarilyUnavailable,
+        ResourceError::new(
+            ResourceCode::TemporarilyUnavailable,
             "the session store is unavailable",
+        )
+    }
+}
+
+impl From<crate::directory::DirectoryError> for TokenError {
+    fn from(e: crate::directory::DirectoryError) -> TokenError {
+        log::error!("{e}");
+        TokenError::new(
+            TokenCode::TemporarilyUnavailable,
+            "the user directory is unavailable",
+        )
+    }
+}
+
+impl From<crate::directory::DirectoryError> for ResourceError {
+    fn from(e: crate::directory::DirectoryError) -> ResourceError {
+        log::error!("{e}");
+        ResourceError::new(
+            ResourceCode::TemporarilyUnavailable,
+            "the user directory is unavailable",
         )
     }
 }

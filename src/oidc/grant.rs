@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::errors::{EndpointError, OAuthError};
+use super::errors::{TokenCode, TokenError};
 use super::pkce;
 use crate::config::Client;
 use crate::http::params::Params;
@@ -23,7 +23,7 @@ pub struct CodeRecord {
     pub user: String,
     pub sid: String,
     /// Store key of the session the code was issued in.
-    pub session: String,
+    pub session: crate::session::Key,
     pub auth_time: u64,
     pub expires: u64,
 }
@@ -47,8 +47,8 @@ pub struct RefreshRecord {
     pub expires: u64,
 }
 
-fn invalid_grant(why: &str) -> EndpointError {
-    EndpointError::new(OAuthError::InvalidGrant, why)
+fn invalid_grant(why: &str) -> TokenError {
+    TokenError::new(TokenCode::InvalidGrant, why)
 }
 
 /// RFC 6749 §4.1.3 and RFC 7636 §4.6: the code was issued to this client, for this redirect
@@ -60,7 +60,7 @@ pub fn check_code(
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
     now: u64,
-) -> Result<(), EndpointError> {
+) -> Result<(), TokenError> {
     if now >= rec.expires {
         return Err(invalid_grant("the authorization code has expired"));
     }
@@ -105,7 +105,7 @@ pub fn check_refresh(
     client: &Client,
     p: &Params,
     now: u64,
-) -> Result<Vec<String>, EndpointError> {
+) -> Result<Vec<String>, TokenError> {
     if now >= rec.expires {
         return Err(invalid_grant("the refresh token has expired"));
     }
@@ -125,8 +125,8 @@ pub fn check_refresh(
             if asked.iter().all(|x| rec.scope.contains(x)) {
                 Ok(asked)
             } else {
-                Err(EndpointError::new(
-                    OAuthError::InvalidScope,
+                Err(TokenError::new(
+                    TokenCode::InvalidScope,
                     "the requested scope exceeds the original grant",
                 ))
             }
@@ -146,12 +146,13 @@ mod tests {
     fn client(id: &str) -> Client {
         Client {
             client_id: id.into(),
-            secret_sha256: None,
+            kind: crate::config::ClientKind::Public,
             redirect_uris: vec!["https://rp.test/cb".into()],
             post_logout_redirect_uris: vec![],
             response_types: vec![ResponseType::Code],
             require_pkce: true,
             refresh_tokens: false,
+            introspect_any: false,
         }
     }
 
@@ -165,7 +166,7 @@ mod tests {
             scope: vec!["openid".into()],
             user: "alice".into(),
             sid: "s".into(),
-            session: "sess:x".into(),
+            session: crate::session::Key::id(crate::session::Kind::Session, "x"),
             auth_time: NOW - 5,
             expires: NOW + 60,
         }
@@ -175,7 +176,7 @@ mod tests {
         Params::parse(s).unwrap()
     }
 
-    fn err(r: Result<(), EndpointError>) -> OAuthError {
+    fn err(r: Result<(), TokenError>) -> TokenCode {
         r.unwrap_err().error
     }
 
@@ -193,7 +194,7 @@ mod tests {
         let rec = code(None);
         assert_eq!(
             err(check_code(&rec, &client("rp"), Some(CB), None, NOW + 60)),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
         assert_eq!(
             check_code(&rec, &client("rp"), Some(CB), None, NOW + 59),
@@ -211,7 +212,7 @@ mod tests {
                 None,
                 NOW
             )),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
     }
 
@@ -226,11 +227,11 @@ mod tests {
                 None,
                 NOW
             )),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
         assert_eq!(
             err(check_code(&code(None), &c, None, None, NOW)),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
     }
 
@@ -241,15 +242,15 @@ mod tests {
         let wrong = "a".repeat(43);
         assert_eq!(
             err(check_code(&with, &c, Some(CB), Some(&wrong), NOW)),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
         assert_eq!(
             err(check_code(&with, &c, Some(CB), None, NOW)),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
         assert_eq!(
             err(check_code(&code(None), &c, Some(CB), Some(VERIFIER), NOW)),
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
     }
 
@@ -265,20 +266,20 @@ mod tests {
             check_refresh(&rec, &client("rp"), &params(""), NOW + 10)
                 .unwrap_err()
                 .error,
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
         assert!(check_refresh(&rec, &client("rp"), &params(""), NOW + 9).is_ok());
         assert_eq!(
             check_refresh(&rec, &client("x"), &params(""), NOW)
                 .unwrap_err()
                 .error,
-            OAuthError::InvalidGrant
+            TokenCode::InvalidGrant
         );
         assert_eq!(
             check_refresh(&rec, &client("rp"), &params("scope=openid+email"), NOW)
                 .unwrap_err()
                 .error,
-            OAuthError::InvalidScope
+            TokenCode::InvalidScope
         );
     }
 }

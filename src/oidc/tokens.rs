@@ -8,7 +8,7 @@ use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::config::User;
+use crate::directory::UserInfo;
 use crate::keys::{Alg, KeySet};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct AccessClaims {
 /// What an issued token is about.
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
-    pub user: &'a User,
+    pub user: &'a UserInfo,
     pub client_id: &'a str,
     pub scope: &'a [String],
     pub sid: &'a str,
@@ -53,23 +53,33 @@ pub fn access_token(
         scope: s.scope.join(" "),
         exp: now + ttl,
         iat: now,
-        jti: crate::session::new_id(),
+        jti: crate::secret::new_id(),
         sid: s.sid.to_string(),
         gid: s.grant.to_string(),
     };
-    Ok((keys.sign(&claims, "at+jwt")?, claims))
+    Ok((keys.sign(&claims, ACCESS_TOKEN_TYP)?, claims))
 }
 
-/// Verifies an access token's signature, issuer and expiry (not revocation: that needs the store).
+/// The JWT `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Verifies an access token's type, signature, issuer and expiry (not revocation: that needs
+/// the store). RFC 9068 §4: the `typ` header is checked, so an ID token — also a JWT signed by
+/// us — is never taken for an access token.
 pub fn verify_access(keys: &KeySet, issuer: &str, token: &str) -> Option<AccessClaims> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if !header
+        .typ
+        .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP))
+    {
+        return None;
+    }
     let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
     v.set_issuer(&[issuer]);
     v.validate_aud = false;
     v.leeway = 0;
     v.set_required_spec_claims(&["exp", "iss", "sub"]);
-    let claims: AccessClaims = keys.verify(token, &v).ok()?;
-    // An ID token is not an access token, even though both are JWTs signed by us.
-    (!claims.jti.is_empty() && !claims.gid.is_empty()).then_some(claims)
+    keys.verify(token, &v).ok()
 }
 
 /// OIDC Core §3.1.3.6 / §3.3.2.11: left half of the hash of `value`, the hash matching the
@@ -85,7 +95,7 @@ pub fn half_hash(alg: Alg, value: &str) -> String {
 
 /// Identity claims released for `scope` (OIDC Core §5.4), `sub` always.
 pub fn identity_claims(
-    user: &User,
+    user: &UserInfo,
     scope: &[String],
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();

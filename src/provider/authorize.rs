@@ -1,25 +1,29 @@
 //! `GET /oauth2/authorize` (and the seed vendors' paths): validate, then either send the user
 //! to the login form or answer the client with a code and/or an ID token.
+//!
+//! Nothing is stored before a user has signed in: the pending request rides, sealed, in the
+//! login URL (security.md: state flooding).
 
 use serde::{Deserialize, Serialize};
 
-use super::sessions::{self, Found};
 use super::Request;
-use crate::app::App;
+use crate::app::{respond, App};
 use crate::config::ResponseType;
-use crate::http::{pages, Reply};
+use crate::directory::UserInfo;
+use crate::http::{GatewayError, Reply};
 use crate::oidc::authorize::{
     decide, success_url, validate, AuthRequest, AuthorizeError, Decision,
 };
-use crate::oidc::errors::OAuthError;
+use crate::oidc::errors::AuthorizeCode;
 use crate::oidc::grant::CodeRecord;
 use crate::oidc::tokens::{self, IdTokenInput, Subject};
-use crate::session::{key, new_secret, now, Records, StoreError};
+use crate::secret::{new_secret, Purpose};
+use crate::session::{Found, Key, Kind, Records};
 
 /// How long a user has to complete the login form.
 pub const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// A sign-in in progress (stored under `pend:` + hash of its id, which rides in the login URL).
+/// A sign-in in progress: sealed into the `auth` parameter of the login URL.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
     /// The authorization request to resume; `None` for a plain visit to `/login`.
@@ -28,30 +32,20 @@ pub struct Pending {
     pub csrf: String,
 }
 
-pub fn unavailable(e: &StoreError) -> Reply {
-    log::error!("{e}");
-    pages::error(
-        503,
-        "Service unavailable",
-        "Sign-in is unavailable right now. Please try again shortly.",
-    )
-}
-
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     let params = match req.params() {
         Ok(p) => p,
-        Err(e) => return e.reply(false),
+        Err(e) => return respond::gateway(&e, false),
     };
     let auth = match validate(&params, &app.clients) {
         Ok(a) => a,
-        Err(e) => return e.reply(&app.cfg.server.issuer),
+        Err(e) => return respond::authorize(&e, &app.cfg.server.issuer),
     };
-    let t = now();
-    let session = match provider_session(app, req, t).await {
-        Ok(s) => s,
-        Err(e) => return unavailable(&e),
-    };
-    resume(app, &auth, session.as_ref(), false, t).await
+    let now = app.now();
+    match provider_session(app, req, now).await {
+        Ok(session) => resume(app, req, &auth, session.as_ref(), false).await,
+        Err(e) => respond::gateway(&e, false),
+    }
 }
 
 /// The provider session of the browser making `req`, if it has a live one.
@@ -59,11 +53,13 @@ pub async fn provider_session(
     app: &App,
     req: &Request<'_>,
     now: u64,
-) -> Result<Option<Found>, StoreError> {
+) -> Result<Option<Found>, GatewayError> {
     let Some(id) = req.cookie(&app.cfg.session.cookie_name) else {
         return Ok(None);
     };
-    Ok(sessions::lookup(app, &id, now)
+    Ok(app
+        .sessions()
+        .lookup(&id, now)
         .await?
         .filter(|f| f.record.parent.is_none()))
 }
@@ -71,42 +67,48 @@ pub async fn provider_session(
 /// Decides and answers an authorization request; `fresh` when the user just signed in for it.
 pub async fn resume(
     app: &App,
+    req: &Request<'_>,
     auth: &AuthRequest,
     session: Option<&Found>,
     fresh: bool,
-    now: u64,
 ) -> Reply {
     let issuer = &app.cfg.server.issuer;
-    match decide(auth, session.map(|s| s.record.auth_time), fresh, now) {
-        Err(e) => e.reply(issuer),
-        Ok(Decision::Login) => start_login(app, Some(auth.clone())).await,
-        Ok(Decision::Issue) => match session {
-            Some(s) => match issue(app, auth, s, now).await {
-                Ok(url) => Reply::redirect(302, &url),
-                Err(e) => e.reply(issuer),
-            },
-            None => start_login(app, Some(auth.clone())).await,
+    let now = app.now();
+    match (
+        decide(auth, session.map(|s| s.record.auth_time), fresh, now),
+        session,
+    ) {
+        (Err(e), _) => respond::authorize(&e, issuer),
+        (Ok(Decision::Issue), Some(s)) => match issue(app, auth, s, now).await {
+            Ok(url) => Reply::redirect(302, &url),
+            Err(e) => respond::authorize(&e, issuer),
         },
+        (Ok(Decision::Login | Decision::Issue), _) => {
+            start_login(app, req, Some(auth.clone())).await
+        }
     }
 }
 
-/// Stores a pending sign-in and sends the browser to the login form.
-pub async fn start_login(app: &App, request: Option<AuthRequest>) -> Reply {
-    let id = new_secret();
+/// Sends the browser to the login form, the pending request sealed into its URL.
+pub async fn start_login(app: &App, req: &Request<'_>, request: Option<AuthRequest>) -> Reply {
+    if let Err(e) = app.admit(req.facts.client_ip).await {
+        return respond::gateway(&e, false);
+    }
     let pending = Pending {
         request,
         csrf: new_secret(),
     };
-    match Records(app.store.as_ref())
-        .put(&key("pend", &id), &pending, PENDING_TTL)
-        .await
-    {
-        Ok(()) => Reply::redirect(302, &format!("{}/login?auth={id}", app.cfg.server.issuer)),
-        Err(e) => unavailable(&e),
+    let exp = app.now() + PENDING_TTL.as_secs();
+    match app.sealer.seal(Purpose::PendingLogin, &pending, exp) {
+        Some(sealed) => Reply::redirect(
+            302,
+            &format!("{}/login?auth={sealed}", app.cfg.server.issuer),
+        ),
+        None => respond::gateway(&GatewayError::Internal, false),
     }
 }
 
-fn redirect_error(auth: &AuthRequest, error: OAuthError, description: &str) -> AuthorizeError {
+fn redirect_error(auth: &AuthRequest, error: AuthorizeCode, description: &str) -> AuthorizeError {
     AuthorizeError::Redirect {
         redirect_uri: auth.redirect_uri.clone(),
         mode: auth.response_mode,
@@ -123,78 +125,41 @@ async fn issue(
     session: &Found,
     now: u64,
 ) -> Result<String, AuthorizeError> {
-    let server_error = |why: &str| redirect_error(auth, OAuthError::ServerError, why);
-    let user = app
-        .cfg
-        .users
-        .get(&session.record.user)
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| {
-            redirect_error(
+    let user = match app.directory.active(&session.record.user).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return Err(redirect_error(
                 auth,
-                OAuthError::AccessDenied,
+                AuthorizeCode::AccessDenied,
                 "the user account is not available",
-            )
-        })?;
-    let response_type = auth.response_type();
-    let code = if matches!(
-        response_type,
-        ResponseType::Code | ResponseType::CodeIdToken
-    ) {
-        let code = new_secret();
-        let ttl = app.cfg.tokens.code_ttl;
-        let record = CodeRecord {
-            client_id: auth.client_id.clone(),
-            redirect_uri: auth.redirect_uri.clone(),
-            redirect_uri_given: auth.redirect_uri_given,
-            code_challenge: auth.code_challenge.clone(),
-            nonce: auth.nonce.clone(),
-            scope: auth.scope.clone(),
-            user: user.username.clone(),
-            sid: session.record.sid.clone(),
-            session: session.key.clone(),
-            auth_time: session.record.auth_time,
-            expires: now + ttl.as_secs(),
-        };
-        Records(app.store.as_ref())
-            .put(&key("code", &code), &record, ttl)
-            .await
-            .map_err(|e| {
-                redirect_error(auth, OAuthError::TemporarilyUnavailable, &e.to_string())
-            })?;
-        Some(code)
-    } else {
-        None
+            ))
+        }
+        Err(e) => {
+            let why = e.to_string();
+            return Err(redirect_error(
+                auth,
+                AuthorizeCode::TemporarilyUnavailable,
+                &why,
+            ));
+        }
     };
-    let id_token = if matches!(
-        response_type,
-        ResponseType::IdToken | ResponseType::CodeIdToken
-    ) {
-        let subject = Subject {
-            user,
-            client_id: &auth.client_id,
-            scope: &auth.scope,
-            sid: &session.record.sid,
-            auth_time: session.record.auth_time,
-            grant: "",
-        };
-        let input = IdTokenInput {
-            nonce: auth.nonce.as_deref(),
-            access_token: None,
-            code: code.as_deref(),
-        };
-        let token = tokens::id_token(
-            &app.keys,
-            &app.cfg.server.issuer,
-            &subject,
-            &input,
-            app.cfg.tokens.id_token_ttl.as_secs(),
+    let response_type = auth.response_type();
+    let code = match response_type {
+        ResponseType::Code | ResponseType::CodeIdToken => {
+            Some(store_code(app, auth, session, &user, now).await?)
+        }
+        ResponseType::IdToken => None,
+    };
+    let id_token = match response_type {
+        ResponseType::IdToken | ResponseType::CodeIdToken => Some(front_id_token(
+            app,
+            auth,
+            session,
+            &user,
+            code.as_deref(),
             now,
-        )
-        .map_err(|e| server_error(&e.to_string()))?;
-        Some(token)
-    } else {
-        None
+        )?),
+        ResponseType::Code => None,
     };
     Ok(success_url(
         auth,
@@ -202,4 +167,67 @@ async fn issue(
         id_token.as_deref(),
         &app.cfg.server.issuer,
     ))
+}
+
+/// A new authorization code, bound to the request and the session (RFC 6749 §4.1.2).
+async fn store_code(
+    app: &App,
+    auth: &AuthRequest,
+    session: &Found,
+    user: &UserInfo,
+    now: u64,
+) -> Result<String, AuthorizeError> {
+    let code = new_secret();
+    let ttl = Kind::Code.ttl(&app.cfg);
+    let record = CodeRecord {
+        client_id: auth.client_id.clone(),
+        redirect_uri: auth.redirect_uri.clone(),
+        redirect_uri_given: auth.redirect_uri_given,
+        code_challenge: auth.code_challenge.clone(),
+        nonce: auth.nonce.clone(),
+        scope: auth.scope.clone(),
+        user: user.username.clone(),
+        sid: session.record.sid.clone(),
+        session: session.key.clone(),
+        auth_time: session.record.auth_time,
+        expires: now + ttl.as_secs(),
+    };
+    Records(app.store.as_ref())
+        .put(&Key::secret(Kind::Code, &code), &record, ttl)
+        .await
+        .map_err(|e| redirect_error(auth, AuthorizeCode::TemporarilyUnavailable, &e.to_string()))?;
+    Ok(code)
+}
+
+/// The ID token of an implicit or hybrid response (OIDC Core §3.2.2.10, §3.3.2.11).
+fn front_id_token(
+    app: &App,
+    auth: &AuthRequest,
+    session: &Found,
+    user: &UserInfo,
+    code: Option<&str>,
+    now: u64,
+) -> Result<String, AuthorizeError> {
+    let subject = Subject {
+        user,
+        client_id: &auth.client_id,
+        scope: &auth.scope,
+        sid: &session.record.sid,
+        auth_time: session.record.auth_time,
+        grant: "",
+    };
+    let input = IdTokenInput {
+        nonce: auth.nonce.as_deref(),
+        access_token: None,
+        code,
+    };
+    tokens::id_token(
+        &app.keys,
+        &app.cfg.server.issuer,
+        &subject,
+        &input,
+        app.cfg.tokens.id_token_ttl.as_secs(),
+        now,
+    )
+    .map_err(|e| redirect_error(auth, AuthorizeCode::ServerError, &e.to_string()))
 }

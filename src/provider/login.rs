@@ -1,23 +1,18 @@
 //! `/login`: the form (GET) and the sign-in (POST). One message for every failure, a fresh
-//! session id at every success, and a CSRF token tied to the pending request and a cookie.
+//! session id at every success, and a CSRF token sealed with the pending request and set as a
+//! cookie: both must come back.
 
-use super::authorize::{provider_session, resume, start_login, unavailable, Pending, PENDING_TTL};
-use super::sessions;
+use super::authorize::{provider_session, resume, start_login, Pending, PENDING_TTL};
 use super::Request;
-use crate::app::App;
+use crate::app::{respond, App};
+use crate::directory::{DirectoryError, UserInfo};
 use crate::http::pages::{self, LoginPage};
-use crate::http::{cookies, Reply};
-use crate::login::password::VerifyError;
+use crate::http::{cookies, GatewayError, Reply};
 use crate::login::regulation;
-use crate::secret::ct_eq;
-use crate::session::{key, now, Records};
+use crate::secret::{ct_eq, Purpose};
 
 /// The one message for an unknown user, a wrong password, a disabled account or a lockout.
 pub const FAILED: &str = "Invalid username or password.";
-
-fn csrf_cookie(app: &App) -> String {
-    format!("{}_csrf", app.cfg.session.cookie_name)
-}
 
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     if req.method() == "POST" {
@@ -27,27 +22,26 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     }
 }
 
+/// The pending sign-in sealed in `auth`, if it is ours and not expired.
+fn open(app: &App, auth: &str) -> Result<Pending, GatewayError> {
+    app.sealer
+        .open(Purpose::PendingLogin, auth, app.now())
+        .ok_or(GatewayError::SignInExpired)
+}
+
 async fn form(app: &App, req: &Request<'_>) -> Reply {
     let query = match req.query() {
         Ok(q) => q,
-        Err(e) => return e.reply(false),
+        Err(e) => return respond::gateway(&e, false),
     };
     let Some(auth) = query.get("auth") else {
-        // A plain visit: make a pending sign-in without an application to return to.
-        return start_login(app, None).await;
+        // A plain visit: a pending sign-in without an application to return to.
+        return start_login(app, req, None).await;
     };
-    match Records(app.store.as_ref())
-        .get::<Pending>(&key("pend", auth))
-        .await
-    {
-        Ok(Some(pending)) => render(app, auth, &pending, "", None, 200),
-        Ok(None) => expired(),
-        Err(e) => unavailable(&e),
+    match open(app, auth) {
+        Ok(pending) => render(app, auth, &pending, "", None, 200),
+        Err(e) => respond::gateway(&e, false),
     }
-}
-
-fn expired() -> Reply {
-    pages::error(400, "Sign-in expired", "This sign-in request has expired or was already used. Go back to the application and try again.")
 }
 
 fn render(
@@ -58,15 +52,8 @@ fn render(
     error: Option<&str>,
     status: u16,
 ) -> Reply {
-    let hint = pending
-        .request
-        .as_ref()
-        .and_then(|r| r.login_hint.as_deref());
-    let client = pending
-        .request
-        .as_ref()
-        .map(|r| r.client_id.as_str())
-        .filter(|c| *c != crate::PROXY_CLIENT_ID);
+    let request = pending.request.as_ref();
+    let hint = request.and_then(|r| r.login_hint.as_deref());
     let page = LoginPage {
         auth,
         csrf: &pending.csrf,
@@ -75,13 +62,15 @@ fn render(
         } else {
             username
         },
-        client,
+        client: request
+            .map(|r| r.client_id.as_str())
+            .filter(|c| *c != crate::PROXY_CLIENT_ID),
         error,
     };
     pages::render(status, &page).header(
         "Set-Cookie",
         cookies::set(
-            &csrf_cookie(app),
+            &app.csrf_cookie,
             &pending.csrf,
             app.cfg.server.secure_cookies(),
             Some(PENDING_TTL),
@@ -92,88 +81,94 @@ fn render(
 async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
     let form = match req.form() {
         Ok(f) => f,
-        Err(e) => return e.reply(false),
+        Err(e) => return respond::gateway(&e, false),
     };
-    let Some(auth) = form.get("auth") else {
-        return expired();
-    };
-    let pending_key = key("pend", auth);
-    let records = Records(app.store.as_ref());
-    let pending = match records.get::<Pending>(&pending_key).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return expired(),
-        Err(e) => return unavailable(&e),
+    let auth = form.get("auth").unwrap_or("");
+    let pending = match open(app, auth) {
+        Ok(p) => p,
+        Err(e) => return respond::gateway(&e, false),
     };
     let csrf_ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), pending.csrf.as_bytes()));
-    if !csrf_ok(form.get("csrf")) || !csrf_ok(req.cookie(&csrf_cookie(app)).as_deref()) {
-        return pages::error(403, "Sign-in form expired", "The sign-in form was not submitted from this site or has expired. Go back and try again.");
+    if !csrf_ok(form.get("csrf")) || !csrf_ok(req.cookie(&app.csrf_cookie).as_deref()) {
+        return respond::gateway(&GatewayError::FormExpired, false);
     }
     let username = form.get("username").unwrap_or("");
+    let failed = |status| render(app, auth, &pending, username, Some(FAILED), status);
     let password = form.get("password").unwrap_or("");
     if username.is_empty() || password.is_empty() {
-        return render(app, auth, &pending, username, Some(FAILED), 400);
+        return failed(400);
     }
+    match check_password(app, req, username, password).await {
+        Ok(Checked::Ok(user)) => signed_in(app, req, &pending, &user).await,
+        Ok(Checked::Locked) => failed(429),
+        Ok(Checked::Wrong) => failed(401),
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+enum Checked {
+    Ok(std::sync::Arc<UserInfo>),
+    Wrong,
+    Locked,
+}
+
+/// Rate limit, lockout, the password, and the failure count: every store or directory error
+/// on the way fails closed.
+async fn check_password(
+    app: &App,
+    req: &Request<'_>,
+    username: &str,
+    password: &str,
+) -> Result<Checked, GatewayError> {
     let ip = req.facts.client_ip;
-    match regulation::locked(app.store.as_ref(), username, ip).await {
-        Ok(false) => {}
-        Ok(true) => {
-            crate::metrics::sign_in("locked");
-            return render(app, auth, &pending, username, Some(FAILED), 429);
-        }
-        Err(e) => return unavailable(&e),
+    app.admit(ip).await?;
+    let counters = app.counters.as_ref();
+    if regulation::locked(counters, username, ip).await? {
+        crate::metrics::sign_in("locked");
+        return Ok(Checked::Locked);
     }
-    let user = app.cfg.users.get(username);
-    let ok = match app
-        .passwords
-        .verify(user.map(|u| &u.password_hash), password)
-        .await
-    {
-        Ok(ok) => ok && user.is_some_and(|u| !u.disabled),
-        Err(VerifyError::Busy) => {
-            return pages::error(
-                503,
-                "Busy",
-                "Too many sign-ins are in progress. Please try again in a moment.",
-            )
-            .header("Retry-After", "1")
+    match app.directory.verify_password(username, password).await {
+        Ok(Some(user)) => {
+            crate::metrics::sign_in("ok");
+            regulation::succeeded(counters, username).await?;
+            Ok(Checked::Ok(user))
         }
-    };
-    crate::metrics::sign_in(if ok { "ok" } else { "failed" });
-    if !ok {
-        if let Err(e) = regulation::failed(app.store.as_ref(), &app.cfg.login, username, ip).await {
-            return unavailable(&e);
+        Ok(None) => {
+            crate::metrics::sign_in("failed");
+            regulation::failed(counters, &app.cfg.login, username, ip).await?;
+            let from = ip.map(|i| i.to_string()).unwrap_or_default();
+            log::info!("sign-in failed for a user from {from}");
+            Ok(Checked::Wrong)
         }
-        log::info!(
-            "sign-in failed for a user from {}",
-            ip.map(|i| i.to_string()).unwrap_or_default()
-        );
-        return render(app, auth, &pending, username, Some(FAILED), 401);
+        Err(e @ (DirectoryError::Busy | DirectoryError::Unavailable(_))) => Err(e.into()),
     }
-    let t = now();
-    // Session fixation: whatever session the browser had is ended, and a new id is issued.
-    if let Ok(Some(old)) = provider_session(app, req, t).await {
-        let _ = sessions::end(app, &old.key).await;
-    }
+}
+
+/// The password was right: a new session (whatever the browser had is ended first: session
+/// fixation), then back to the application.
+async fn signed_in(app: &App, req: &Request<'_>, pending: &Pending, user: &UserInfo) -> Reply {
+    let now = app.now();
     let created = async {
-        regulation::succeeded(app.store.as_ref(), username).await?;
-        app.store.delete(&pending_key).await?;
-        sessions::create(app, username, t).await
+        if let Some(old) = provider_session(app, req, now).await? {
+            app.sessions().end(&old.key).await?;
+        }
+        Ok::<_, GatewayError>(app.sessions().create(&user.username, now).await?)
     };
     let (id, session) = match created.await {
         Ok(s) => s,
-        Err(e) => return unavailable(&e),
+        Err(e) => return respond::gateway(&e, false),
     };
     let secure = app.cfg.server.secure_cookies();
     let reply = match &pending.request {
-        Some(request) => resume(app, request, Some(&session), true, t).await,
+        Some(request) => resume(app, req, request, Some(&session), true).await,
         None => pages::message(
             200,
             "Signed in",
-            &format!("You are signed in as {username}."),
+            &format!("You are signed in as {}.", user.username),
             None,
         ),
     };
     reply
-        .header("Set-Cookie", sessions::cookie(app, &id, secure))
-        .header("Set-Cookie", cookies::clear(&csrf_cookie(app), secure))
+        .header("Set-Cookie", app.session_cookie(&id, secure))
+        .header("Set-Cookie", cookies::clear(&app.csrf_cookie, secure))
 }

@@ -5,18 +5,16 @@ mod authorize;
 mod forward_auth;
 mod login;
 mod resources;
-pub mod sessions;
 mod token;
-
-pub use resources::live_access_token;
 
 use bytes::Bytes;
 use pingora::http::RequestHeader;
 
-use crate::app::App;
+use crate::app::{respond, App};
+use crate::http::facts::Facts;
 use crate::http::params::Params;
 use crate::http::{cookies, GatewayError, Reply};
-use crate::proxy::routes::Facts;
+use crate::oidc::errors::{TokenCode, TokenError};
 
 /// Bodies of `/login` and `/oauth2/*` are small forms.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -74,6 +72,12 @@ impl Endpoint {
         }
     }
 
+    /// Whether a `HEAD` is answered like a `GET`. Endpoints whose `GET` can write (issue a
+    /// code, end a session) answer `HEAD` with 405: HEAD never changes state.
+    fn head_is_safe(self) -> bool {
+        !matches!(self, Endpoint::Authorize | Endpoint::Logout)
+    }
+
     /// Whether the handler reads a form body.
     pub fn reads_body(self) -> bool {
         !matches!(
@@ -113,6 +117,12 @@ impl Request<'_> {
             .map_err(|e| GatewayError::BadRequest(format!("form body: {e}")))
     }
 
+    /// The form body of a back-channel request, a malformed one being `invalid_request`.
+    pub fn token_form(&self) -> Result<Params, TokenError> {
+        self.form()
+            .map_err(|e| TokenError::new(TokenCode::InvalidRequest, e.to_string()))
+    }
+
     /// Query for GET, form for POST: endpoints that accept both (authorize, logout, userinfo).
     pub fn params(&self) -> Result<Params, GatewayError> {
         if self.header.method == http::Method::POST {
@@ -133,13 +143,14 @@ impl Request<'_> {
 
 /// Answers a provider request.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
-    if !endpoint.methods().contains(&req.method()) && req.method() != "HEAD" {
-        return crate::http::pages::error(
-            405,
-            "Method not allowed",
-            "This endpoint does not answer that method.",
-        )
-        .header("Allow", endpoint.methods().join(", "));
+    let method = req.method();
+    let allowed = if method == "HEAD" {
+        endpoint.head_is_safe() && endpoint.methods().contains(&"GET")
+    } else {
+        endpoint.methods().contains(&method)
+    };
+    if !allowed {
+        return respond::gateway(&GatewayError::MethodNotAllowed(endpoint.methods()), false);
     }
     match endpoint {
         Endpoint::Authorize => authorize::handle(app, req).await,

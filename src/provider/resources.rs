@@ -1,144 +1,145 @@
 //! The provider's other endpoints: userinfo, introspection (RFC 7662), revocation (RFC 7009),
 //! RP-initiated logout, discovery and readiness.
 
-use std::sync::Arc;
-
 use super::authorize::provider_session;
-use super::sessions;
-use super::token::{key_grant, revoke_grant};
 use super::Request;
-use crate::app::App;
-use crate::http::{cookies, pages, Reply};
+use crate::app::auth::{bearer, live_access_token};
+use crate::app::grants::revoke_grant;
+use crate::app::{respond, App};
+use crate::config::{Client, ClientKind};
+use crate::http::{cookies, pages, GatewayError, Reply};
 use crate::oidc::authorize::{build_url, ResponseMode, SCOPES};
 use crate::oidc::client_auth;
-use crate::oidc::errors::{EndpointError, OAuthError};
+use crate::oidc::errors::{ResourceCode, ResourceError, TokenCode, TokenError};
 use crate::oidc::grant::{GrantRecord, RefreshRecord};
-use crate::oidc::tokens::{self, AccessClaims};
-use crate::session::{key, now, Records, StoreError};
-
-/// An access token that verifies and whose grant is still alive.
-/// A verified signature is remembered (`App::verified_tokens`) so that bearer traffic does not
-/// pay an ECDSA/RSA verification per request; expiry and revocation are checked every time.
-pub async fn live_access_token(
-    app: &App,
-    token: &str,
-) -> Result<Option<Arc<AccessClaims>>, StoreError> {
-    let claims = match app.verified_tokens.get(token) {
-        Some(c) => c,
-        None => {
-            let Some(c) = tokens::verify_access(&app.keys, &app.cfg.server.issuer, token) else {
-                return Ok(None);
-            };
-            let c = Arc::new(c);
-            app.verified_tokens
-                .insert(token.to_string(), Arc::clone(&c));
-            c
-        }
-    };
-    if claims.exp <= now() {
-        return Ok(None);
-    }
-    let alive = app.store.get(&key_grant(&claims.gid)).await?.is_some();
-    Ok(alive.then_some(claims))
-}
-
-/// The bearer token of a request: `Authorization: Bearer` (RFC 6750 §2.1).
-pub fn bearer(req: &Request<'_>) -> Option<String> {
-    let h = req.header_str("authorization")?;
-    let (scheme, token) = h.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
-}
+use crate::oidc::tokens;
+use crate::session::{Key, Kind, Records};
 
 pub async fn userinfo(app: &App, req: &Request<'_>) -> Reply {
-    let invalid = |why: &str| EndpointError::new(OAuthError::InvalidToken, why).reply();
+    match user_claims(app, req).await {
+        Ok(Some(claims)) => Reply::json(200, &claims),
+        Ok(None) => respond::no_token(),
+        Err(e) => respond::resource(&e),
+    }
+}
+
+/// The claims for the access token of `req`; `None` when it carries no token at all.
+async fn user_claims(
+    app: &App,
+    req: &Request<'_>,
+) -> Result<Option<serde_json::Value>, ResourceError> {
+    let invalid = |why: &str| ResourceError::new(ResourceCode::InvalidToken, why);
     // RFC 6750 §2.2: the form body may carry the token on POST.
     let form_token = req
         .form()
         .ok()
         .and_then(|f| f.get("access_token").map(str::to_string));
-    let token = match (bearer(req), form_token) {
-        (Some(_), Some(_)) => return EndpointError::new(OAuthError::InvalidRequest, "more than one access token").reply(),
-        (Some(t), None) | (None, Some(t)) => t,
-        (None, None) => {
-            return Reply::json(401, &serde_json::json!({ "error": "invalid_token", "error_description": "no access token" }))
-                .header("WWW-Authenticate", "Bearer realm=\"authgate\"")
+    let token = match (bearer(req.header), form_token.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ResourceError::new(
+                ResourceCode::InvalidRequest,
+                "more than one access token",
+            ))
         }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => return Ok(None),
     };
-    let claims = match live_access_token(app, &token).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return invalid("the access token is invalid, expired or revoked"),
-        Err(e) => return EndpointError::from(e).reply(),
-    };
-    let Some(user) = app.cfg.users.get(&claims.sub).filter(|u| !u.disabled) else {
-        return invalid("the user account is not available");
-    };
+    let claims = live_access_token(app, token)
+        .await?
+        .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
+    let user = app
+        .directory
+        .active(&claims.sub)
+        .await?
+        .ok_or_else(|| invalid("the user account is not available"))?;
     let scope: Vec<String> = claims.scope.split(' ').map(str::to_string).collect();
-    Reply::json(
-        200,
-        &serde_json::Value::Object(tokens::identity_claims(user, &scope)),
-    )
+    Ok(Some(serde_json::Value::Object(tokens::identity_claims(
+        &user, &scope,
+    ))))
 }
 
 pub async fn introspect(app: &App, req: &Request<'_>) -> Reply {
     match introspection(app, req).await {
         Ok(v) => Reply::json(200, &v),
-        Err(e) => e.reply(),
+        Err(e) => respond::token(&e),
     }
 }
 
-async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value, EndpointError> {
-    let p = req
-        .form()
-        .map_err(|e| EndpointError::new(OAuthError::InvalidRequest, e.to_string()))?;
-    client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
+/// RFC 7662. Public clients may not introspect; a confidential client sees only its own
+/// tokens, unless it is a resource server (`introspect_any`): anything else is inactive.
+async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
+    let p = req.token_form()?;
+    let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
+    if client.kind == ClientKind::Public {
+        return Err(TokenError::new(
+            TokenCode::InvalidClient,
+            "public clients may not introspect",
+        ));
+    }
     let token = p
         .get("token")
-        .ok_or_else(|| EndpointError::new(OAuthError::InvalidRequest, "token is required"))?;
+        .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "token is required"))?;
+    let visible = |owner: &str| client.introspect_any || owner == client.client_id;
     if let Some(c) = live_access_token(app, token).await? {
-        return Ok(serde_json::json!({
-            "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id, "username": c.sub,
-            "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "jti": c.jti, "sid": c.sid,
-        }));
-    }
-    let records = Records(app.store.as_ref());
-    if let Some(rt) = records.get::<RefreshRecord>(&key("rt", token)).await? {
-        if let Some(g) = records.get::<GrantRecord>(&key_grant(&rt.grant)).await? {
-            if now() < rt.expires {
-                return Ok(serde_json::json!({
-                    "active": true, "token_type": "refresh_token", "scope": rt.scope.join(" "), "client_id": rt.client_id,
-                    "username": g.user, "sub": g.user, "exp": rt.expires, "iss": app.cfg.server.issuer,
-                }));
-            }
+        if visible(&c.client_id) {
+            return Ok(serde_json::json!({
+                "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id, "username": c.sub,
+                "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "jti": c.jti, "sid": c.sid,
+            }));
         }
     }
+    if let Some(v) = refresh_introspection(app, client, token).await? {
+        return Ok(v);
+    }
     Ok(serde_json::json!({ "active": false }))
+}
+
+async fn refresh_introspection(
+    app: &App,
+    client: &Client,
+    token: &str,
+) -> Result<Option<serde_json::Value>, TokenError> {
+    let records = Records(app.store.as_ref());
+    let Some(rt) = records
+        .get::<RefreshRecord>(&Key::secret(Kind::Refresh, token))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !(client.introspect_any || rt.client_id == client.client_id) || app.now() >= rt.expires {
+        return Ok(None);
+    }
+    let grant = records
+        .get::<GrantRecord>(&Key::id(Kind::Grant, &rt.grant))
+        .await?;
+    Ok(grant.map(|g| serde_json::json!({
+        "active": true, "token_type": "refresh_token", "scope": rt.scope.join(" "), "client_id": rt.client_id,
+        "username": g.user, "sub": g.user, "exp": rt.expires, "iss": app.cfg.server.issuer,
+    })))
 }
 
 pub async fn revoke(app: &App, req: &Request<'_>) -> Reply {
     match revocation(app, req).await {
         Ok(()) => Reply::new(200).header("Cache-Control", "no-store"),
-        Err(e) => e.reply(),
+        Err(e) => respond::token(&e),
     }
 }
 
-async fn revocation(app: &App, req: &Request<'_>) -> Result<(), EndpointError> {
-    let p = req
-        .form()
-        .map_err(|e| EndpointError::new(OAuthError::InvalidRequest, e.to_string()))?;
+async fn revocation(app: &App, req: &Request<'_>) -> Result<(), TokenError> {
+    let p = req.token_form()?;
     let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
     let token = p
         .get("token")
-        .ok_or_else(|| EndpointError::new(OAuthError::InvalidRequest, "token is required"))?;
+        .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "token is required"))?;
     // RFC 7009 §2.1: revoking either token of a grant revokes the grant; a token of another
     // client, or an unknown one, is answered 200 all the same (§2.2).
+    let rt_key = Key::secret(Kind::Refresh, token);
     if let Some(rt) = Records(app.store.as_ref())
-        .get::<RefreshRecord>(&key("rt", token))
+        .get::<RefreshRecord>(&rt_key)
         .await?
     {
         if rt.client_id == client.client_id {
-            app.store.delete(&key("rt", token)).await?;
+            app.store.delete(&rt_key).await?;
             revoke_grant(app, &rt.grant).await?;
         }
     } else if let Some(c) = tokens::verify_access(&app.keys, &app.cfg.server.issuer, token) {
@@ -149,64 +150,27 @@ async fn revocation(app: &App, req: &Request<'_>) -> Result<(), EndpointError> {
     Ok(())
 }
 
-/// OpenID Connect RP-Initiated Logout 1.0.
+/// OpenID Connect RP-Initiated Logout 1.0. A store error is a 503, never "signed out".
 pub async fn logout(app: &App, req: &Request<'_>) -> Reply {
-    let p = match req.params() {
-        Ok(p) => p,
-        Err(e) => return e.reply(false),
-    };
-    let issuer = &app.cfg.server.issuer;
-    let hint = p
-        .get("id_token_hint")
-        .map(|t| tokens::verify_id_token_hint(&app.keys, issuer, t));
-    if matches!(hint, Some(None)) {
-        return pages::error(
-            400,
-            "Sign-out rejected",
-            "The id_token_hint was not issued by this provider.",
-        );
+    match sign_out(app, req).await {
+        Ok(reply) => reply.header(
+            "Set-Cookie",
+            cookies::clear(
+                &app.cfg.session.cookie_name,
+                app.cfg.server.secure_cookies(),
+            ),
+        ),
+        Err(e) => respond::gateway(&e, false),
     }
-    let hint_client = hint
-        .flatten()
-        .and_then(|c| c.get("aud").and_then(|a| a.as_str()).map(str::to_string));
-    let client_id = match (hint_client, p.get("client_id")) {
-        (Some(h), Some(c)) if h != c => {
-            return pages::error(
-                400,
-                "Sign-out rejected",
-                "client_id does not match the id_token_hint.",
-            )
-        }
-        (Some(h), _) => Some(h),
-        (None, c) => c.map(str::to_string),
-    };
-    let target = match p.get("post_logout_redirect_uri") {
-        None => None,
-        Some(uri) => {
-            let registered = client_id
-                .as_deref()
-                .and_then(|c| app.clients.get(c))
-                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
-            if !registered {
-                return pages::error(
-                    400,
-                    "Sign-out rejected",
-                    "The post_logout_redirect_uri is not registered for this application.",
-                );
-            }
-            Some(uri.to_string())
-        }
-    };
-    if let Ok(Some(s)) = provider_session(app, req, now()).await {
-        if let Err(e) = sessions::end(app, &s.key).await {
-            return super::authorize::unavailable(&e);
-        }
+}
+
+async fn sign_out(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let p = req.params()?;
+    let target = logout_target(app, &p)?;
+    if let Some(s) = provider_session(app, req, app.now()).await? {
+        app.sessions().end(&s.key).await?;
     }
-    let clear = cookies::clear(
-        &app.cfg.session.cookie_name,
-        app.cfg.server.secure_cookies(),
-    );
-    let reply = match target {
+    Ok(match target {
         Some(uri) => {
             let state: Vec<(&str, &str)> = p
                 .get("state")
@@ -218,8 +182,45 @@ pub async fn logout(app: &App, req: &Request<'_>) -> Reply {
             Some(u) => Reply::redirect(302, u.as_str()),
             None => pages::message(200, "Signed out", "You are signed out.", None),
         },
+    })
+}
+
+/// RP-Initiated Logout §2–3: `id_token_hint` must be ours, `client_id` must agree with it, and
+/// `post_logout_redirect_uri` must be registered for that client, exactly.
+fn logout_target(
+    app: &App,
+    p: &crate::http::params::Params,
+) -> Result<Option<String>, GatewayError> {
+    let issuer = &app.cfg.server.issuer;
+    let hint = match p.get("id_token_hint") {
+        None => None,
+        Some(t) => Some(tokens::verify_id_token_hint(&app.keys, issuer, t).ok_or(
+            GatewayError::LogoutRejected("The id_token_hint was not issued by this provider."),
+        )?),
     };
-    reply.header("Set-Cookie", clear)
+    let hint_client = hint.and_then(|c| c.get("aud").and_then(|a| a.as_str()).map(str::to_string));
+    let client_id = match (hint_client, p.get("client_id")) {
+        (Some(h), Some(c)) if h != c => {
+            return Err(GatewayError::LogoutRejected(
+                "client_id does not match the id_token_hint.",
+            ))
+        }
+        (Some(h), _) => Some(h),
+        (None, c) => c.map(str::to_string),
+    };
+    let Some(uri) = p.get("post_logout_redirect_uri") else {
+        return Ok(None);
+    };
+    let registered = client_id
+        .as_deref()
+        .and_then(|c| app.clients.get(c))
+        .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+    if !registered {
+        return Err(GatewayError::LogoutRejected(
+            "The post_logout_redirect_uri is not registered for this application.",
+        ));
+    }
+    Ok(Some(uri.to_string()))
 }
 
 pub fn discovery(app: &App) -> Reply {
@@ -258,7 +259,7 @@ pub fn discovery(app: &App) -> Reply {
 
 /// Ready: the store answers and every route has a healthy upstream.
 pub async fn readyz(app: &App) -> Reply {
-    let store_ok = app.store.get("readyz").await.is_ok();
+    let store_ok = app.store.get(&Key::id(Kind::Probe, "readyz")).await.is_ok();
     let routes_down: Vec<String> = app
         .cfg
         .routes

@@ -1,30 +1,31 @@
 //! `POST /oauth2/token`: the `authorization_code` and `refresh_token` grants (RFC 6749 §4.1.3,
 //! §6), with single-use codes and rotating refresh tokens.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use super::Request;
-use crate::app::App;
-use crate::config::{Client, User};
+use crate::app::grants::{redeem_code, take_once, CodeProof};
+use crate::app::{respond, App};
+use crate::config::Client;
+use crate::directory::UserInfo;
 use crate::http::params::Params;
 use crate::http::Reply;
 use crate::oidc::client_auth;
-use crate::oidc::errors::{EndpointError, OAuthError};
-use crate::oidc::grant::{check_code, check_refresh, CodeRecord, GrantRecord, RefreshRecord};
+use crate::oidc::errors::{TokenCode, TokenError};
+use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
 use crate::oidc::tokens::{self, IdTokenInput, Subject};
-use crate::session::{key, new_id, new_secret, now, Records};
+use crate::secret::new_secret;
+use crate::session::{Key, Kind, Records};
 
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     match token(app, req).await {
         Ok(body) => Reply::json(200, &body).header("Pragma", "no-cache"),
-        Err(e) => e.reply(),
+        Err(e) => respond::token(&e),
     }
 }
 
-async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, EndpointError> {
-    let p = req
-        .form()
-        .map_err(|e| EndpointError::new(OAuthError::InvalidRequest, e.to_string()))?;
+async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
+    let p = req.token_form()?;
     let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
     if let Some(name) = p.repeated(&[
         "grant_type",
@@ -34,21 +35,22 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, Endpoi
         "refresh_token",
         "scope",
     ]) {
-        return Err(EndpointError::new(
-            OAuthError::InvalidRequest,
+        return Err(TokenError::new(
+            TokenCode::InvalidRequest,
             format!("the parameter {name} is repeated"),
         ));
     }
     let grant = p.get("grant_type");
+    let now = app.now();
     let body = match grant {
-        Some("authorization_code") => authorization_code(app, client, &p, now()).await,
-        Some("refresh_token") => refresh(app, client, &p, now()).await,
-        Some(other) => Err(EndpointError::new(
-            OAuthError::UnsupportedGrantType,
+        Some("authorization_code") => authorization_code(app, client, &p, now).await,
+        Some("refresh_token") => refresh(app, client, &p, now).await,
+        Some(other) => Err(TokenError::new(
+            TokenCode::UnsupportedGrantType,
             format!("grant_type {other:?} is not supported"),
         )),
-        None => Err(EndpointError::new(
-            OAuthError::InvalidRequest,
+        None => Err(TokenError::new(
+            TokenCode::InvalidRequest,
             "grant_type is required",
         )),
     };
@@ -58,17 +60,10 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, Endpoi
     body
 }
 
-fn user<'a>(app: &'a App, name: &str) -> Result<&'a User, EndpointError> {
-    app.cfg
-        .users
-        .get(name)
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| {
-            EndpointError::new(
-                OAuthError::InvalidGrant,
-                "the user account is not available",
-            )
-        })
+async fn user(app: &App, name: &str) -> Result<Arc<UserInfo>, TokenError> {
+    app.directory.active(name).await?.ok_or_else(|| {
+        TokenError::new(TokenCode::InvalidGrant, "the user account is not available")
+    })
 }
 
 async fn authorization_code(
@@ -76,19 +71,15 @@ async fn authorization_code(
     client: &Client,
     p: &Params,
     now: u64,
-) -> Result<serde_json::Value, EndpointError> {
+) -> Result<serde_json::Value, TokenError> {
     let code = p
         .get("code")
-        .ok_or_else(|| EndpointError::new(OAuthError::InvalidRequest, "code is required"))?;
-    let (rec, grant_id): (CodeRecord, _) =
-        take_once(app, "code", code, "authorization code").await?;
-    check_code(
-        &rec,
-        client,
-        p.get("redirect_uri"),
-        p.get("code_verifier"),
-        now,
-    )?;
+        .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "code is required"))?;
+    let proof = CodeProof {
+        redirect_uri: p.get("redirect_uri"),
+        verifier: p.get("code_verifier"),
+    };
+    let (rec, grant_id) = redeem_code(app, code, client, &proof, now).await?;
     let grant = GrantRecord {
         client_id: client.client_id.clone(),
         user: rec.user.clone(),
@@ -96,16 +87,17 @@ async fn authorization_code(
         sid: rec.sid.clone(),
         auth_time: rec.auth_time,
     };
-    issue(
-        app,
-        client,
-        &grant_id,
-        &grant,
-        &rec.scope,
-        rec.nonce.as_deref(),
-        now,
-    )
-    .await
+    let key = Key::id(Kind::Grant, &grant_id);
+    Records(app.store.as_ref())
+        .put(&key, &grant, Kind::Grant.ttl(&app.cfg))
+        .await?;
+    let issued = Issued {
+        id: &grant_id,
+        grant: &grant,
+        scope: &rec.scope,
+        nonce: rec.nonce.as_deref(),
+    };
+    issue(app, client, &issued, now).await
 }
 
 async fn refresh(
@@ -113,164 +105,109 @@ async fn refresh(
     client: &Client,
     p: &Params,
     now: u64,
-) -> Result<serde_json::Value, EndpointError> {
-    let token = p.get("refresh_token").ok_or_else(|| {
-        EndpointError::new(OAuthError::InvalidRequest, "refresh_token is required")
-    })?;
-    let (rec, _): (RefreshRecord, _) = take_once(app, "rt", token, "refresh token").await?;
+) -> Result<serde_json::Value, TokenError> {
+    let token = p
+        .get("refresh_token")
+        .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "refresh_token is required"))?;
+    let (rec, _): (RefreshRecord, _) =
+        take_once(app, Kind::Refresh, token, "refresh token").await?;
     let scope = check_refresh(&rec, client, p, now)?;
-    let grant = Records(app.store.as_ref())
-        .get::<GrantRecord>(&key_grant(&rec.grant))
-        .await?
-        .ok_or_else(|| EndpointError::new(OAuthError::InvalidGrant, "the grant was revoked"))?;
-    issue(app, client, &rec.grant, &grant, &scope, None, now).await
-}
-
-/// Takes a single-use record — an authorization code or a refresh token — and marks it used,
-/// remembering the grant it belongs to. When it is already gone but was used before, that grant
-/// is revoked: RFC 6749 §4.1.2 (a code used twice) and RFC 9700 §4.14.2 (a rotated refresh
-/// token reused).
-async fn take_once<T: serde::de::DeserializeOwned + Grant>(
-    app: &App,
-    namespace: &str,
-    secret: &str,
-    what: &str,
-) -> Result<(T, String), EndpointError> {
+    let revoked = || TokenError::new(TokenCode::InvalidGrant, "the grant was revoked");
     let records = Records(app.store.as_ref());
-    let used_key = key(&format!("{namespace}-used"), secret);
-    match records.take::<T>(&key(namespace, secret)).await? {
-        Some(rec) => {
-            let grant = rec.grant_id();
-            let ttl = app
-                .cfg
-                .tokens
-                .refresh_token_ttl
-                .max(app.cfg.tokens.access_token_ttl);
-            records.put(&used_key, &grant, ttl).await?;
-            Ok((rec, grant))
-        }
-        None => match records.get::<String>(&used_key).await? {
-            Some(grant) => {
-                revoke_grant(app, &grant).await?;
-                log::warn!("{what} used twice: its grant is revoked");
-                Err(EndpointError::new(
-                    OAuthError::InvalidGrant,
-                    format!("the {what} was already used; tokens issued from it are revoked"),
-                ))
-            }
-            None => Err(EndpointError::new(
-                OAuthError::InvalidGrant,
-                format!("unknown, expired or revoked {what}"),
-            )),
-        },
+    let key = Key::id(Kind::Grant, &rec.grant);
+    let grant = records
+        .get::<GrantRecord>(&key)
+        .await?
+        .ok_or_else(revoked)?;
+    // Renewed only while it stands: reuse detection may have revoked it since it was read.
+    if !records
+        .replace(&key, &grant, Kind::Grant.ttl(&app.cfg))
+        .await?
+    {
+        return Err(revoked());
     }
+    let issued = Issued {
+        id: &rec.grant,
+        grant: &grant,
+        scope: &scope,
+        nonce: None,
+    };
+    issue(app, client, &issued, now).await
 }
 
-/// The grant a single-use record belongs to (a code creates its grant when it is taken).
-trait Grant {
-    fn grant_id(&self) -> String;
+/// A grant being answered: its id and record, the scope of these tokens, the nonce of the
+/// authorization request (code exchange only).
+struct Issued<'a> {
+    id: &'a str,
+    grant: &'a GrantRecord,
+    scope: &'a [String],
+    nonce: Option<&'a str>,
 }
 
-impl Grant for CodeRecord {
-    fn grant_id(&self) -> String {
-        new_id()
-    }
-}
-
-impl Grant for RefreshRecord {
-    fn grant_id(&self) -> String {
-        self.grant.clone()
-    }
-}
-
-pub fn key_grant(id: &str) -> String {
-    format!("grant:{id}")
-}
-
-/// Deletes a grant: every access token that names it stops being accepted, and its refresh
-/// token cannot be exchanged any more.
-pub async fn revoke_grant(app: &App, id: &str) -> Result<(), crate::session::StoreError> {
-    app.store.delete(&key_grant(id)).await
-}
-
+/// The token response for a grant that stands (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 async fn issue(
     app: &App,
     client: &Client,
-    grant_id: &str,
-    grant: &GrantRecord,
-    scope: &[String],
-    nonce: Option<&str>,
+    issued: &Issued<'_>,
     now: u64,
-) -> Result<serde_json::Value, EndpointError> {
+) -> Result<serde_json::Value, TokenError> {
     let t = &app.cfg.tokens;
     let issuer = &app.cfg.server.issuer;
-    let user = user(app, &grant.user)?;
+    let user = user(app, &issued.grant.user).await?;
     let subject = Subject {
-        user,
+        user: &user,
         client_id: &client.client_id,
-        scope,
-        sid: &grant.sid,
-        auth_time: grant.auth_time,
-        grant: grant_id,
+        scope: issued.scope,
+        sid: &issued.grant.sid,
+        auth_time: issued.grant.auth_time,
+        grant: issued.id,
     };
     let server_error =
-        |e: crate::keys::KeyError| EndpointError::new(OAuthError::ServerError, e.to_string());
-    let (access, _) = tokens::access_token(
-        &app.keys,
-        issuer,
-        &subject,
-        t.access_token_ttl.as_secs(),
-        now,
-    )
-    .map_err(server_error)?;
-    let records = Records(app.store.as_ref());
-    let wants_refresh = scope.iter().any(|s| s == "offline_access") || client.refresh_tokens;
-    let grant_ttl = if wants_refresh {
-        t.refresh_token_ttl.max(t.access_token_ttl)
-    } else {
-        t.access_token_ttl
-    };
-    records
-        .put(
-            &key_grant(grant_id),
-            grant,
-            grant_ttl + Duration::from_secs(60),
-        )
-        .await?;
+        |e: crate::keys::KeyError| TokenError::new(TokenCode::ServerError, e.to_string());
+    let ttl = t.access_token_ttl.as_secs();
+    let (access, _) =
+        tokens::access_token(&app.keys, issuer, &subject, ttl, now).map_err(server_error)?;
     let mut body = serde_json::Map::new();
     body.insert("access_token".into(), access.clone().into());
     body.insert("token_type".into(), "Bearer".into());
-    body.insert("expires_in".into(), t.access_token_ttl.as_secs().into());
-    body.insert("scope".into(), scope.join(" ").into());
+    body.insert("expires_in".into(), ttl.into());
+    body.insert("scope".into(), issued.scope.join(" ").into());
+    let wants_refresh = issued.scope.iter().any(|s| s == "offline_access") || client.refresh_tokens;
     if wants_refresh {
-        let refresh = new_secret();
-        let rec = RefreshRecord {
-            grant: grant_id.to_string(),
-            client_id: client.client_id.clone(),
-            scope: scope.to_vec(),
-            expires: now + t.refresh_token_ttl.as_secs(),
-        };
-        records
-            .put(&key("rt", &refresh), &rec, t.refresh_token_ttl)
-            .await?;
+        let refresh = new_refresh_token(app, client, issued, now).await?;
         body.insert("refresh_token".into(), refresh.into());
     }
-    if scope.iter().any(|s| s == "openid") {
+    if issued.scope.iter().any(|s| s == "openid") {
         let input = IdTokenInput {
-            nonce,
+            nonce: issued.nonce,
             access_token: Some(&access),
             code: None,
         };
-        let id_token = tokens::id_token(
-            &app.keys,
-            issuer,
-            &subject,
-            &input,
-            t.id_token_ttl.as_secs(),
-            now,
-        )
-        .map_err(server_error)?;
+        let ttl = t.id_token_ttl.as_secs();
+        let id_token = tokens::id_token(&app.keys, issuer, &subject, &input, ttl, now)
+            .map_err(server_error)?;
         body.insert("id_token".into(), id_token.into());
     }
     Ok(serde_json::Value::Object(body))
+}
+
+/// A new refresh token of the grant (the one it replaces was taken: RFC 9700 §4.14.2).
+async fn new_refresh_token(
+    app: &App,
+    client: &Client,
+    issued: &Issued<'_>,
+    now: u64,
+) -> Result<String, TokenError> {
+    let refresh = new_secret();
+    let ttl = Kind::Refresh.ttl(&app.cfg);
+    let rec = RefreshRecord {
+        grant: issued.id.to_string(),
+        client_id: client.client_id.clone(),
+        scope: issued.scope.to_vec(),
+        expires: now + ttl.as_secs(),
+    };
+    Records(app.store.as_ref())
+        .put(&Key::secret(Kind::Refresh, &refresh), &rec, ttl)
+        .await?;
+    Ok(refresh)
 }

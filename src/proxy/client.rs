@@ -1,22 +1,24 @@
-//! The proxy as an OpenID client of the built-in provider, in-process: it starts the sign-in
-//! (state and PKCE kept server-side), takes the code at `/.authgate/callback`, sets the
-//! host-only app-session cookie, and ends sessions at `/.authgate/logout`.
+//! The proxy as an OpenID client of the built-in provider, in-process: it starts the sign-in,
+//! takes the code at `/.authgate/callback`, sets the host-only app-session cookie, and ends
+//! sessions at `/.authgate/logout`.
 //!
-//! The browser is only ever sent back to the URL saved under `state` — never to one from the
-//! query (security.md: open redirect after login).
+//! Nothing is stored before sign-in: `state`, the PKCE verifier and the return URL ride in a
+//! sealed, short-lived cookie on the application's host, named after the state (security.md:
+//! state flooding). The browser is only ever sent back to the URL sealed there — never to one
+//! from the query (security.md: open redirect after login).
 
 use serde::{Deserialize, Serialize};
 
-use super::routes::Facts;
-use crate::app::App;
+use crate::app::grants::{redeem_code, CodeProof};
+use crate::app::{respond, App};
+use crate::http::facts::{Facts, Scheme};
 use crate::http::params::Params;
 use crate::http::{cookies, pages, GatewayError, Reply};
 use crate::oidc::authorize::{build_url, ResponseMode};
 use crate::oidc::clients::CALLBACK_PATH;
-use crate::oidc::grant::{check_code, CodeRecord};
 use crate::oidc::pkce;
-use crate::provider::sessions;
-use crate::session::{key, new_secret, now, Records, StoreError};
+use crate::secret::{ct_eq, new_secret, Purpose};
+use crate::session::{Key, Kind};
 use crate::PROXY_CLIENT_ID;
 
 pub const LOGOUT_PATH: &str = "/.authgate/logout";
@@ -28,15 +30,18 @@ const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 /// What the proxy remembers between sending the browser off and its return.
 #[derive(Debug, Serialize, Deserialize)]
 struct PendingState {
+    state: String,
     return_url: String,
     redirect_uri: String,
     verifier: String,
     host: String,
 }
 
-fn unavailable(e: &StoreError) -> Reply {
-    log::error!("{e}");
-    GatewayError::Unavailable("sign-in is unavailable right now".into()).reply(false)
+/// The cookie holding the sign-in started with `state`: one per sign-in, so that two tabs
+/// signing in at once do not overwrite each other.
+fn state_cookie(app: &App, state: &str) -> String {
+    let tag = state.get(..12).unwrap_or(state);
+    format!("{}_state_{tag}", app.cfg.session.cookie_name)
 }
 
 /// The origin (`scheme://host[:port]`) the browser used.
@@ -55,22 +60,21 @@ pub fn request_url(facts: &Facts) -> String {
 /// Sends the browser to the provider's authorize endpoint, to come back to `return_url`.
 /// `see_other` answers non-GET requests with 303 so that the browser follows with GET.
 pub async fn start_sign_in(app: &App, facts: &Facts, return_url: String, see_other: bool) -> Reply {
-    let state = new_secret();
-    let verifier = new_secret();
-    let redirect_uri = format!("{}{CALLBACK_PATH}", origin(facts));
+    if let Err(e) = app.admit(facts.client_ip).await {
+        return respond::gateway(&e, false);
+    }
     let pending = PendingState {
+        state: new_secret(),
         return_url,
-        redirect_uri: redirect_uri.clone(),
-        verifier: verifier.clone(),
+        redirect_uri: format!("{}{CALLBACK_PATH}", origin(facts)),
+        verifier: new_secret(),
         host: facts.host.authority(),
     };
-    if let Err(e) = Records(app.store.as_ref())
-        .put(&key("pstate", &state), &pending, STATE_TTL)
-        .await
-    {
-        return unavailable(&e);
-    }
-    let challenge = pkce::challenge(&verifier);
+    let exp = app.now() + STATE_TTL.as_secs();
+    let Some(sealed) = app.sealer.seal(Purpose::ProxyState, &pending, exp) else {
+        return respond::gateway(&GatewayError::Internal, false);
+    };
+    let challenge = pkce::challenge(&pending.verifier);
     let authorize = build_url(
         &format!("{}/oauth2/authorize", app.cfg.server.issuer),
         ResponseMode::Query,
@@ -78,75 +82,100 @@ pub async fn start_sign_in(app: &App, facts: &Facts, return_url: String, see_oth
             ("client_id", PROXY_CLIENT_ID),
             ("response_type", "code"),
             ("scope", "openid"),
-            ("redirect_uri", &redirect_uri),
-            ("state", &state),
+            ("redirect_uri", &pending.redirect_uri),
+            ("state", &pending.state),
             ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
         ],
     );
-    pages::redirect(if see_other { 303 } else { 302 }, &authorize)
+    let secure = facts.scheme == Scheme::Https;
+    let cookie = cookies::set(
+        &state_cookie(app, &pending.state),
+        &sealed,
+        secure,
+        Some(STATE_TTL),
+    );
+    pages::redirect(if see_other { 303 } else { 302 }, &authorize).header("Set-Cookie", cookie)
 }
 
 /// `/.authgate/callback`: exchange the code in-process and set the app session.
-pub async fn callback(app: &App, facts: &Facts) -> Reply {
-    let bad = |msg: &str| pages::error(400, "Sign-in failed", msg);
-    let Ok(p) = Params::parse(facts.query.as_deref().unwrap_or("")) else {
-        return bad("The sign-in response is malformed.");
+pub async fn callback(app: &App, req: &pingora::http::RequestHeader, facts: &Facts) -> Reply {
+    let p = match Params::parse(facts.query.as_deref().unwrap_or("")) {
+        Ok(p) => p,
+        Err(_) => {
+            return respond::gateway(
+                &GatewayError::SignInFailed("The sign-in response is malformed."),
+                false,
+            )
+        }
     };
-    let Some(state) = p.get("state") else {
-        return bad("The sign-in response has no state.");
+    let state = p.get("state").unwrap_or("");
+    let cookie = state_cookie(app, state);
+    let secure = facts.scheme == Scheme::Https;
+    let reply = match complete(app, req, facts, &p, &cookie).await {
+        Ok(reply) => reply,
+        Err(e) => respond::gateway(&e, false),
     };
-    let records = Records(app.store.as_ref());
-    let pending = match records.take::<PendingState>(&key("pstate", state)).await {
-        Ok(Some(s)) if s.host == facts.host.authority() => s,
-        Ok(_) => return bad("This sign-in has expired or was already completed. Go back to the application and try again."),
-        Err(e) => return unavailable(&e),
-    };
+    reply.header("Set-Cookie", cookies::clear(&cookie, secure))
+}
+
+async fn complete(
+    app: &App,
+    req: &pingora::http::RequestHeader,
+    facts: &Facts,
+    p: &Params,
+    cookie: &str,
+) -> Result<Reply, GatewayError> {
+    let expired = GatewayError::SignInFailed(
+        "This sign-in has expired or was already completed. Go back to the application and try again.",
+    );
+    let now = app.now();
+    let pending: PendingState = cookies::get(req, cookie)
+        .and_then(|sealed| app.sealer.open(Purpose::ProxyState, &sealed, now))
+        .filter(|s: &PendingState| {
+            ct_eq(s.state.as_bytes(), p.get("state").unwrap_or("").as_bytes())
+                && s.host == facts.host.authority()
+        })
+        .ok_or(expired)?;
     if let Some(error) = p.get("error") {
-        let message = match error {
+        return Err(GatewayError::SignInDenied(match error {
             "access_denied" => "Access was denied.",
             _ => "The sign-in did not complete.",
-        };
-        return pages::error(403, "Sign-in failed", message);
+        }));
     }
-    let Some(code) = p.get("code") else {
-        return bad("The sign-in response has no code.");
+    let code = p.get("code").ok_or(GatewayError::SignInFailed(
+        "The sign-in response has no code.",
+    ))?;
+    let proof = CodeProof {
+        redirect_uri: Some(&pending.redirect_uri),
+        verifier: Some(&pending.verifier),
     };
-    let t = now();
-    let record = match records.take::<CodeRecord>(&key("code", code)).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return bad("The sign-in code has expired or was already used."),
-        Err(e) => return unavailable(&e),
-    };
-    let Some(proxy_client) = app.clients.get(PROXY_CLIENT_ID) else {
-        return GatewayError::Internal.reply(false);
-    };
-    if check_code(
-        &record,
-        proxy_client,
-        Some(&pending.redirect_uri),
-        Some(&pending.verifier),
-        t,
-    )
-    .is_err()
-    {
-        return bad("The sign-in code does not belong to this sign-in.");
-    }
-    let secure = facts.scheme == super::routes::Scheme::Https;
+    let (record, _) = redeem_code(app, code, app.clients.proxy(), &proof, now)
+        .await
+        .map_err(|e| match e.error {
+            crate::oidc::errors::TokenCode::TemporarilyUnavailable => {
+                GatewayError::Unavailable(e.description)
+            }
+            _ => GatewayError::SignInFailed("The sign-in code has expired or was already used."),
+        })?;
     let reply = Reply::redirect(302, &pending.return_url);
     if facts.host.name == app.cfg.server.public_host.name {
         // Same host as the provider: its session cookie already serves the app.
-        return reply;
+        return Ok(reply);
     }
-    match sessions::create_child(app, &record.session, t).await {
-        Ok(Some((id, _))) => reply.header("Set-Cookie", sessions::cookie(app, &id, secure)),
-        Ok(None) => bad("Your session ended during sign-in. Please try again."),
-        Err(e) => unavailable(&e),
+    match app.sessions().create_child(&record.session, now).await? {
+        Some((id, _)) => {
+            let secure = facts.scheme == Scheme::Https;
+            Ok(reply.header("Set-Cookie", app.session_cookie(&id, secure)))
+        }
+        None => Err(GatewayError::SignInFailed(
+            "Your session ended during sign-in. Please try again.",
+        )),
     }
 }
 
 /// `/.authgate/logout`: ends the session everywhere, then shows the login page (or the
-/// route's configured page).
+/// route's configured page). A store error is a 503, never "signed out".
 pub async fn logout(
     app: &App,
     facts: &Facts,
@@ -154,8 +183,8 @@ pub async fn logout(
     logout_redirect: Option<&str>,
 ) -> Reply {
     if let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) {
-        if let Err(e) = sessions::end(app, &key("sess", &id)).await {
-            return unavailable(&e);
+        if let Err(e) = app.sessions().end(&Key::secret(Kind::Session, &id)).await {
+            return respond::gateway(&e.into(), false);
         }
     }
     let target = logout_redirect
@@ -170,10 +199,7 @@ pub async fn logout(
         .unwrap_or_else(|| format!("{}/login", app.cfg.server.issuer));
     Reply::redirect(302, &target).header(
         "Set-Cookie",
-        cookies::clear(
-            &app.cfg.session.cookie_name,
-            facts.scheme == super::routes::Scheme::Https,
-        ),
+        cookies::clear(&app.cfg.session.cookie_name, facts.scheme == Scheme::Https),
     )
 }
 
@@ -202,10 +228,7 @@ fn same_host_target(facts: &Facts, rd: &str) -> Option<String> {
         });
     }
     let url = url::Url::parse(rd).ok()?;
-    let host = crate::http::host::Host::parse(&match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str()?),
-        None => url.host_str()?.to_string(),
-    })?;
+    let host = crate::http::host::Host::from_url(&url)?;
     (url.scheme() == facts.scheme.as_str()
         && host == facts.host
         && url.username().is_empty()

@@ -3,11 +3,11 @@
 
 use pingora::http::RequestHeader;
 
-use super::routes::Facts;
+use crate::http::facts::Facts;
 
 /// Sets the forwarded headers on the request going upstream.
 pub fn apply(req: &mut RequestHeader, facts: &Facts) -> pingora::Result<()> {
-    let peer = facts.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let peer = facts.peer.map(|ip| ip.to_string()).unwrap_or_default();
     let existing = |name: &str| {
         req.headers
             .get(name)

@@ -4,11 +4,8 @@
 //! is written.
 
 pub mod access;
-pub mod auth;
 pub mod client;
 pub mod forwarded;
-pub mod routes;
-pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,10 +19,11 @@ use pingora::{Error, ErrorSource, ErrorType};
 
 use bytes::Bytes;
 
-use crate::app::App;
+use crate::app::{respond, App};
+use crate::directory::UserInfo;
+use crate::http::facts::{self, Facts};
 use crate::http::{self, GatewayError};
 use crate::provider;
-use routes::Facts;
 
 pub struct Gateway {
     pub app: Arc<App>,
@@ -41,7 +39,7 @@ pub struct Ctx {
     /// Identity headers for the upstream, decided in `request_filter`.
     identity: Vec<(String, String)>,
     /// Who the request was from, for the access log.
-    user: Option<std::sync::Arc<str>>,
+    user: Option<Arc<UserInfo>>,
     /// What answered: a route's label, or authgate itself.
     label: Option<std::sync::Arc<str>>,
     started: Option<std::time::Instant>,
@@ -51,7 +49,7 @@ pub struct Ctx {
 impl Gateway {
     /// Writes an error reply; `Ok(true)` means the response is written.
     async fn fail(&self, session: &mut Session, ctx: &Ctx, e: GatewayError) -> Result<bool> {
-        http::send(session, e.reply(ctx.json)).await?;
+        http::send(session, respond::gateway(&e, ctx.json)).await?;
         Ok(true)
     }
 }
@@ -60,8 +58,19 @@ impl Gateway {
     /// The proxy client's own endpoints, on every host.
     async fn client_endpoint(&self, session: &Session, facts: &Facts) -> Option<http::Reply> {
         let app = &self.app;
-        Some(match facts.path.as_str() {
-            crate::oidc::clients::CALLBACK_PATH => client::callback(app, facts).await,
+        let req = session.req_header();
+        let path = facts.path.as_str();
+        let writes = matches!(
+            path,
+            crate::oidc::clients::CALLBACK_PATH | client::LOGOUT_PATH
+        );
+        if writes && req.method == ::http::Method::HEAD {
+            // HEAD never changes state: it neither completes a sign-in nor ends a session.
+            let e = GatewayError::MethodNotAllowed(&["GET", "POST"]);
+            return Some(respond::gateway(&e, false));
+        }
+        Some(match path {
+            crate::oidc::clients::CALLBACK_PATH => client::callback(app, req, facts).await,
             client::START_PATH => client::start(app, facts).await,
             client::LOGOUT_PATH => {
                 let route = app
@@ -71,7 +80,7 @@ impl Gateway {
                 let target = route
                     .and_then(|r| r.logout_redirect.as_ref())
                     .map(|u| u.as_str());
-                client::logout(app, facts, session.req_header(), target).await
+                client::logout(app, facts, req, target).await
             }
             _ => return None,
         })
@@ -161,11 +170,11 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         ctx.started = Some(std::time::Instant::now());
         ctx.json = http::wants_json(session.req_header());
-        let facts = match routes::classify(
+        let facts = match facts::classify(
             session.req_header(),
             peer_ip(session),
             is_tls(session),
-            &self.app.cfg.server,
+            &self.app.cfg.server.trusted_proxies,
         ) {
             Ok(f) => f,
             Err(e) => return self.fail(session, ctx, e).await,
@@ -255,6 +264,8 @@ impl ProxyHttp for Gateway {
         req: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
+        // Only authgate speaks for the user: strip what the client claimed, on every request.
+        crate::identity::strip(req, &self.app.reserved);
         let Some(facts) = &ctx.facts else {
             return Ok(());
         };
@@ -267,14 +278,7 @@ impl ProxyHttp for Gateway {
             Error::explain(ErrorType::InternalError, "normalised URI does not parse")
         })?);
         forwarded::apply(req, facts)?;
-        // Only authgate speaks for the user: strip what the client claimed, add ours.
-        crate::identity::strip(req, &self.app.reserved);
-        let cfg = &self.app.cfg.session;
-        let ours = [
-            cfg.cookie_name.as_str(),
-            &format!("{}_csrf", cfg.cookie_name),
-        ];
-        match crate::http::cookies::without(req, &ours) {
+        match crate::http::cookies::without(req, &self.app.cfg.session.cookie_name) {
             Some(rest) => req.insert_header(::http::header::COOKIE, rest)?,
             None => req
                 .remove_header(&::http::header::COOKIE)
@@ -307,13 +311,17 @@ impl ProxyHttp for Gateway {
             log::info!(
                 target: "access",
                 "{} {} {} route={} status={} ms={:.1} user={}",
-                peer_ip(session).map(|i| i.to_string()).unwrap_or_default(),
+                ctx.facts
+                    .as_ref()
+                    .map_or(peer_ip(session), |f| f.client_ip)
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
                 req.method,
                 ctx.facts.as_ref().map_or(req.uri.path(), |f| f.path.as_str()),
                 label,
                 status,
                 ctx.started.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0),
-                ctx.user.as_deref().unwrap_or("-"),
+                ctx.user.as_ref().map_or("-", |u| u.username.as_str()),
             );
         }
     }
@@ -344,12 +352,13 @@ impl ProxyHttp for Gateway {
         };
         let code = match error {
             Some(err) => {
-                let status = err.status();
+                let status = respond::status(&err);
                 if session.response_written().is_none() {
                     // This connection is not reused: say so, so that clients do not send the
                     // next request into a socket about to close.
                     session.set_keepalive(None);
-                    if let Err(write) = http::send(session, err.reply(ctx.json)).await {
+                    if let Err(write) = http::send(session, respond::gateway(&err, ctx.json)).await
+                    {
                         log::debug!("could not write the error page: {write}");
                     }
                 }

@@ -1,31 +1,47 @@
 //! The in-memory store: a moka cache with per-entry TTLs. It is the default store and the test
-//! double for the contract in `super::Store`.
+//! double for the contract in `super::Store`. Conditional writes, counters and sets go through
+//! moka's `and_compute_with`, which runs atomically per key.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 use moka::Expiry;
 use sha2::Digest;
 
-use super::{Store, StoreError};
+use super::{Key, Kind, Store, StoreError};
+
+#[derive(Clone)]
+enum Value {
+    Bytes(Arc<[u8]>),
+    Set(Arc<[String]>),
+    Tombstone,
+}
 
 #[derive(Clone)]
 struct Entry {
-    value: std::sync::Arc<[u8]>,
+    value: Value,
     expires: Instant,
+}
+
+impl Entry {
+    fn live(self, now: Instant) -> Option<Entry> {
+        (self.expires > now).then_some(self)
+    }
 }
 
 struct ByEntry;
 
-impl Expiry<Key, Entry> for ByEntry {
-    fn expire_after_create(&self, _k: &Key, v: &Entry, now: Instant) -> Option<Duration> {
+impl Expiry<Compact, Entry> for ByEntry {
+    fn expire_after_create(&self, _k: &Compact, v: &Entry, now: Instant) -> Option<Duration> {
         Some(v.expires.saturating_duration_since(now))
     }
 
     fn expire_after_update(
         &self,
-        _k: &Key,
+        _k: &Compact,
         v: &Entry,
         now: Instant,
         _current: Option<Duration>,
@@ -37,7 +53,7 @@ impl Expiry<Key, Entry> for ByEntry {
 /// Keys are kept in 16 bytes instead of a ~50-byte heap string per entry: 4 bytes of SHA-256
 /// of the namespace (so `count` can find one), then 12 bytes of SHA-256 of the whole key. Keys
 /// are already hashes of 256-bit secrets; 96 bits leave no practical room for collisions.
-type Key = [u8; 16];
+type Compact = [u8; 16];
 
 fn tag(namespace: &str) -> [u8; 4] {
     let d = sha2::Sha256::digest(namespace.as_bytes());
@@ -46,18 +62,17 @@ fn tag(namespace: &str) -> [u8; 4] {
     t
 }
 
-fn compact(key: &str) -> Key {
-    let namespace = key.split_once(':').map_or(key, |(ns, _)| ns);
-    let whole = sha2::Sha256::digest(key.as_bytes());
+fn compact(key: &Key) -> Compact {
+    let whole = sha2::Sha256::digest(key.as_str().as_bytes());
     let mut k = [0u8; 16];
     let (head, tail) = k.split_at_mut(4);
-    head.copy_from_slice(&tag(namespace));
+    head.copy_from_slice(&tag(key.namespace()));
     tail.copy_from_slice(whole.get(..12).unwrap_or(&[0u8; 12]));
     k
 }
 
 pub struct MemoryStore {
-    cache: Cache<Key, Entry>,
+    cache: Cache<Compact, Entry>,
 }
 
 impl MemoryStore {
@@ -76,121 +91,213 @@ impl MemoryStore {
         self.cache.entry_count()
     }
 
-    fn live(e: Entry) -> Option<Vec<u8>> {
-        (e.expires > Instant::now()).then(|| e.value.to_vec())
+    fn entry(&self, key: &Key) -> Option<Entry> {
+        self.cache
+            .get(&compact(key))
+            .and_then(|e| e.live(Instant::now()))
+    }
+
+    /// Runs `f` on the live entry at `key` (if any), atomically for that key.
+    fn compute(&self, key: &Key, f: impl FnOnce(Option<Entry>) -> Op<Entry>) {
+        let now = Instant::now();
+        self.cache
+            .entry(compact(key))
+            .and_compute_with(|existing| f(existing.and_then(|e| e.into_value().live(now))));
+    }
+}
+
+fn bytes(e: Entry) -> Option<Vec<u8>> {
+    match e.value {
+        Value::Bytes(b) => Some(b.to_vec()),
+        Value::Set(_) | Value::Tombstone => None,
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
-        self.cache.insert(
-            compact(key),
-            Entry {
-                value: value.into(),
-                expires: Instant::now() + ttl,
-            },
-        );
+    async fn put(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+        let entry = Entry {
+            value: Value::Bytes(value.into()),
+            expires: Instant::now() + ttl,
+        };
+        self.cache.insert(compact(key), entry);
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.cache.get(&compact(key)).and_then(Self::live))
+    async fn replace(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError> {
+        let mut replaced = false;
+        self.compute(key, |existing| match existing.map(|e| e.value) {
+            Some(Value::Bytes(_)) => {
+                replaced = true;
+                Op::Put(Entry {
+                    value: Value::Bytes(value.into()),
+                    expires: Instant::now() + ttl,
+                })
+            }
+            _ => Op::Nop,
+        });
+        Ok(replaced)
     }
 
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        // moka's remove is atomic: only one caller gets the entry back.
-        Ok(self.cache.remove(&compact(key)).and_then(Self::live))
+    async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entry(key).and_then(bytes))
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut taken = None;
+        self.compute(key, |existing| match existing {
+            // A tombstone stays where it is.
+            None
+            | Some(Entry {
+                value: Value::Tombstone,
+                ..
+            }) => Op::Nop,
+            Some(e) => {
+                taken = bytes(e);
+                Op::Remove
+            }
+        });
+        Ok(taken)
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.cache.invalidate(&compact(key));
         Ok(())
     }
 
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
-        use moka::ops::compute::Op;
-        let now = Instant::now();
-        let result = self.cache.entry(compact(key)).and_compute_with(|existing| {
-            let current = existing
-                .map(|e| e.into_value())
-                .filter(|e| e.expires > now)
-                .map(|e| {
-                    (
-                        std::str::from_utf8(&e.value)
-                            .ok()
-                            .and_then(|s| s.parse::<u64>().ok())
-                            .unwrap_or(0),
-                        e.expires,
-                    )
-                });
-            let (count, expires) = match current {
-                Some((n, exp)) => (n.saturating_add(1), exp),
-                None => (1, now + ttl),
+    async fn revoke(&self, key: &Key, ttl: Duration) -> Result<(), StoreError> {
+        let entry = Entry {
+            value: Value::Tombstone,
+            expires: Instant::now() + ttl,
+        };
+        self.cache.insert(compact(key), entry);
+        Ok(())
+    }
+
+    async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64, StoreError> {
+        let mut count = 1;
+        self.compute(key, |existing| {
+            let (n, expires) = match existing {
+                Some(Entry {
+                    value: Value::Bytes(b),
+                    expires,
+                }) => (counter(&b), expires),
+                _ => (0, Instant::now() + ttl),
             };
+            count = n.saturating_add(1);
             Op::Put(Entry {
-                value: count.to_string().into_bytes().into(),
+                value: Value::Bytes(count.to_string().into_bytes().into()),
                 expires,
             })
         });
-        let count = result
-            .into_entry()
-            .and_then(|e| {
-                std::str::from_utf8(&e.into_value().value)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-            })
-            .unwrap_or(1);
         Ok(count)
     }
 
-    async fn count(&self, namespace: &str) -> Result<u64, StoreError> {
-        let tag = tag(namespace);
+    async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError> {
+        self.compute(key, |existing| {
+            let (mut members, expires) = match existing {
+                Some(Entry {
+                    value: Value::Set(s),
+                    expires,
+                }) => (s.to_vec(), expires),
+                _ => (Vec::new(), Instant::now() + ttl),
+            };
+            members.push(member.to_string());
+            Op::Put(Entry {
+                value: Value::Set(members.into()),
+                expires,
+            })
+        });
+        Ok(())
+    }
+
+    async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError> {
+        Ok(match self.entry(key).map(|e| e.value) {
+            Some(Value::Set(s)) => s.to_vec(),
+            _ => Vec::new(),
+        })
+    }
+
+    async fn count(&self, kind: Kind) -> Result<u64, StoreError> {
+        let tag = tag(kind.prefix());
         let now = Instant::now();
         let n = self
             .cache
             .iter()
             .filter(|(k, v)| k.starts_with(&tag) && v.expires > now)
+            .filter(|(_, v)| matches!(v.value, Value::Bytes(_)))
             .count();
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
+}
+
+fn counter(b: &[u8]) -> u64 {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn k(s: &str) -> Key {
+        Key::id(Kind::Probe, s)
+    }
+
     #[tokio::test]
     async fn contract() {
         let s = MemoryStore::new(100);
-        s.put("a", b"1".to_vec(), Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert_eq!(s.get("a").await.unwrap(), Some(b"1".to_vec()));
-        assert_eq!(s.take("a").await.unwrap(), Some(b"1".to_vec()));
-        assert_eq!(s.take("a").await.unwrap(), None, "taken at most once");
-        assert_eq!(s.incr("c", Duration::from_secs(60)).await.unwrap(), 1);
-        assert_eq!(s.incr("c", Duration::from_secs(60)).await.unwrap(), 2);
-        s.put("e", b"x".to_vec(), Duration::from_millis(30))
+        let minute = Duration::from_secs(60);
+        s.put(&k("a"), b"1".to_vec(), minute).await.unwrap();
+        assert_eq!(s.get(&k("a")).await.unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.take(&k("a")).await.unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.take(&k("a")).await.unwrap(), None, "taken at most once");
+        assert_eq!(s.incr(&k("c"), minute).await.unwrap(), 1);
+        assert_eq!(s.incr(&k("c"), minute).await.unwrap(), 2);
+        s.put(&k("e"), b"x".to_vec(), Duration::from_millis(30))
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(60)).await;
-        assert_eq!(s.get("e").await.unwrap(), None, "expired");
-        s.delete("c").await.unwrap();
-        assert_eq!(s.get("c").await.unwrap(), None);
+        assert_eq!(s.get(&k("e")).await.unwrap(), None, "expired");
+        s.delete(&k("c")).await.unwrap();
+        assert_eq!(s.get(&k("c")).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn replace_and_revoke() {
+        let s = MemoryStore::new(100);
+        let minute = Duration::from_secs(60);
+        assert!(!s.replace(&k("r"), b"1".to_vec(), minute).await.unwrap());
+        assert_eq!(s.get(&k("r")).await.unwrap(), None, "replace never creates");
+        s.put(&k("r"), b"1".to_vec(), minute).await.unwrap();
+        assert!(s.replace(&k("r"), b"2".to_vec(), minute).await.unwrap());
+        assert_eq!(s.get(&k("r")).await.unwrap(), Some(b"2".to_vec()));
+        s.revoke(&k("r"), minute).await.unwrap();
+        assert_eq!(s.get(&k("r")).await.unwrap(), None);
+        assert!(!s.replace(&k("r"), b"3".to_vec(), minute).await.unwrap());
+        assert_eq!(s.take(&k("r")).await.unwrap(), None);
+        assert!(
+            !s.replace(&k("r"), b"4".to_vec(), minute).await.unwrap(),
+            "take leaves a tombstone in place"
+        );
+        s.add_member(&k("set"), "a", minute).await.unwrap();
+        s.add_member(&k("set"), "b", minute).await.unwrap();
+        assert_eq!(s.members(&k("set")).await.unwrap(), ["a", "b"]);
     }
 
     #[tokio::test]
     async fn take_is_atomic_under_contention() {
         let s = std::sync::Arc::new(MemoryStore::new(100));
-        s.put("code", b"v".to_vec(), Duration::from_secs(60))
+        s.put(&k("code"), b"v".to_vec(), Duration::from_secs(60))
             .await
             .unwrap();
         let mut tasks = Vec::new();
         for _ in 0..16 {
             let s = std::sync::Arc::clone(&s);
             tasks.push(tokio::spawn(async move {
-                s.take("code").await.unwrap().is_some()
+                s.take(&k("code")).await.unwrap().is_some()
             }));
         }
         let mut winners = 0;

@@ -1,22 +1,29 @@
-//! Shared state: sessions, codes, pending logins, grants, counters — behind one small store
+//! Shared state: sessions, codes, grants, refresh tokens, counters — behind one small store
 //! trait so that memory (moka) and Redis behave the same.
 //!
-//! Every secret the browser or a client holds (session ids, codes, refresh tokens) is stored
-//! under the SHA-256 of its value, so a dump of the store yields nothing usable.
+//! Keys are typed: a `Key` can only be made from a `Kind`, so a misspelt namespace is a compile
+//! error. Every secret the browser or a client holds (session ids, codes, refresh tokens) is
+//! stored under the SHA-256 of its value, so a dump of the store yields nothing usable.
+//! Nothing here knows HTTP, the provider or the proxy.
 
 pub mod memory;
 pub mod redis;
+mod sessions;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::config::Config;
+
+pub use sessions::{Found, SessionRecord, Sessions};
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -26,43 +33,186 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<StoreError> for crate::http::GatewayError {
+    fn from(e: StoreError) -> crate::http::GatewayError {
+        crate::http::GatewayError::unavailable(&e)
+    }
+}
+
+/// Told about every failed store operation (metrics count them); passed in, so that the store
+/// knows nothing of what observes it.
+pub type ErrorObserver = Arc<dyn Fn() + Send + Sync>;
+
+/// The kinds of record in the store: each has its key namespace and its longest lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A provider or app session, under the hash of its cookie value.
+    Session,
+    /// The app sessions made from a provider session (a set of session keys).
+    Children,
+    /// An authorization code, under its hash.
+    Code,
+    /// The grant an already redeemed code created (for replay detection).
+    CodeUsed,
+    /// A refresh token, under its hash.
+    Refresh,
+    /// The grant of an already rotated refresh token (for reuse detection).
+    RefreshUsed,
+    /// A grant, under its id: access tokens naming it are live while it is.
+    Grant,
+    FailUser,
+    FailIp,
+    LockUser,
+    LockIp,
+    /// Sign-in starts and login POSTs of one client address in the current window.
+    Rate,
+    /// The key `/readyz` reads to see that the store answers.
+    Probe,
+}
+
+impl Kind {
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Kind::Session => "sess",
+            Kind::Children => "kids",
+            Kind::Code => "code",
+            Kind::CodeUsed => "code-used",
+            Kind::Refresh => "rt",
+            Kind::RefreshUsed => "rt-used",
+            Kind::Grant => "grant",
+            Kind::FailUser => "fail-user",
+            Kind::FailIp => "fail-ip",
+            Kind::LockUser => "lock-user",
+            Kind::LockIp => "lock-ip",
+            Kind::Rate => "rate",
+            Kind::Probe => "readyz",
+        }
+    }
+
+    /// The longest a record of this kind lives, which is also how long its revocation
+    /// tombstone is kept.
+    pub fn ttl(self, cfg: &Config) -> Duration {
+        let t = &cfg.tokens;
+        let longest_grant = t.refresh_token_ttl.max(t.access_token_ttl) + Duration::from_secs(60);
+        match self {
+            Kind::Session | Kind::Children => cfg.session.lifetime,
+            Kind::Code => t.code_ttl,
+            Kind::Refresh => t.refresh_token_ttl,
+            Kind::CodeUsed | Kind::RefreshUsed | Kind::Grant => longest_grant,
+            Kind::FailUser | Kind::FailIp => cfg.login.failure_window,
+            Kind::LockUser | Kind::LockIp => cfg.login.lockout,
+            Kind::Rate => cfg.login.rate_window,
+            Kind::Probe => Duration::from_secs(1),
+        }
+    }
+}
+
+/// A store key: a kind's namespace, then the hash of a secret or a plain id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Key(String);
+
+impl Key {
+    /// The key of a secret the browser or a client holds: only its SHA-256 is stored.
+    pub fn secret(kind: Kind, secret: &str) -> Key {
+        Key(format!(
+            "{}:{}",
+            kind.prefix(),
+            URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+        ))
+    }
+
+    /// The key of a value that is not a credential (a grant id, a username, an address).
+    pub fn id(kind: Kind, id: &str) -> Key {
+        Key(format!("{}:{id}", kind.prefix()))
+    }
+
+    /// The set of app sessions made from the session at `session`.
+    pub fn children_of(session: &Key) -> Key {
+        let id = session.0.split_once(':').map_or("", |(_, id)| id);
+        Key::id(Kind::Children, id)
+    }
+
+    /// A key read back from the store (a member of a `Children` set).
+    fn stored(key: String) -> Key {
+        Key(key)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The namespace, the part before the first `:`.
+    pub fn namespace(&self) -> &str {
+        self.0.split_once(':').map_or(&self.0, |(ns, _)| ns)
+    }
+}
+
 /// The store contract. Implementations must keep these invariants:
 /// - a value is never returned after its TTL has passed;
 /// - `take` is atomic: of any number of concurrent callers (on any instance), at most one
 ///   receives a given value — this is what makes codes and refresh tokens single-use;
-/// - `incr` is atomic and the TTL is set only when the counter is created.
+/// - `replace` writes only over a live, unrevoked value, atomically: an update that raced with
+///   a deletion or revocation never brings the record back;
+/// - after `revoke`, the key reads as absent and cannot be replaced until the tombstone's TTL
+///   has passed: revocation always wins;
+/// - `incr` is atomic and the TTL is set only when the counter is created;
+/// - `add_member` is atomic: concurrent additions to one set are all kept.
 #[async_trait]
 pub trait Store: Send + Sync {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError>;
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    async fn delete(&self, key: &str) -> Result<(), StoreError>;
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
-    /// How many live keys are in `namespace` (for metrics; may walk the whole store).
-    async fn count(&self, namespace: &str) -> Result<u64, StoreError>;
+    async fn put(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError>;
+    /// Writes over an existing live value only; `false` when there was none (or a tombstone).
+    async fn replace(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError>;
+    async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn delete(&self, key: &Key) -> Result<(), StoreError>;
+    /// Replaces whatever is at `key` with a tombstone kept for `ttl`.
+    async fn revoke(&self, key: &Key, ttl: Duration) -> Result<(), StoreError>;
+    async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64, StoreError>;
+    /// Adds `member` to the set at `key`, which lives `ttl` from its creation.
+    async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError>;
+    async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError>;
+    /// How many live records of `kind` there are (for metrics; may walk the whole store).
+    async fn count(&self, kind: Kind) -> Result<u64, StoreError>;
 }
 
-/// Typed access to the store: JSON records under namespaced keys.
+/// What a tombstone holds in stores that keep bytes: records are JSON, which never starts with
+/// a NUL byte, so no record can be mistaken for one.
+pub const TOMBSTONE: &[u8] = b"\0revoked";
+
+/// Typed access to the store: JSON records under typed keys.
 pub struct Records<'a>(pub &'a dyn Store);
 
 impl Records<'_> {
     pub async fn put<T: Serialize>(
         &self,
-        key: &str,
+        key: &Key,
         value: &T,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.0.put(key, bytes, ttl).await
+        self.0.put(key, encode(value)?, ttl).await
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    pub async fn replace<T: Serialize>(
+        &self,
+        key: &Key,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.0.replace(key, encode(value)?, ttl).await
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         decode(self.0.get(key).await?)
     }
 
-    pub async fn take<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    pub async fn take<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         decode(self.0.take(key).await?)
     }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
@@ -74,64 +224,19 @@ fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, Stor
     }
 }
 
-/// A new 256-bit secret from the OS RNG, base64url without padding (43 characters).
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A new 128-bit identifier (not a credential: `sid`, `jti`, grant ids).
-pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The store key of a secret: `namespace:` + SHA-256 of the secret.
-pub fn key(namespace: &str, secret: &str) -> String {
-    format!(
-        "{namespace}:{}",
-        URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
-    )
-}
-
-/// Current time in seconds since the epoch: the one clock of the I/O layer. Protocol rules
-/// take `now` as an argument.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// A signed-in user's session. The provider session lives on the `public_url` host; an app
-/// session on another host has `parent` set to the provider session's key.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SessionRecord {
-    pub user: String,
-    /// The `sid` claim: identifies the session without being its secret.
-    pub sid: String,
-    pub auth_time: u64,
-    /// Absolute end (`lifetime` after sign-in).
-    pub expires: u64,
-    /// Last time the session was seen, updated at most once a minute.
-    pub last_seen: u64,
-    /// Store key of the provider session this app session was made from.
-    #[serde(default)]
-    pub parent: Option<String>,
-    /// Store keys of the app sessions made from this provider session.
-    #[serde(default)]
-    pub children: Vec<String>,
-}
-
-impl SessionRecord {
-    /// Alive at `now`: before its absolute end and not idle for longer than `idle`.
-    pub fn alive(&self, now: u64, idle: Duration) -> bool {
-        now < self.expires && now.saturating_sub(self.last_seen) < idle.as_secs()
-    }
-
-    /// Seconds the record must stay in the store.
-    pub fn ttl(&self, now: u64) -> Duration {
-        Duration::from_secs(self.expires.saturating_sub(now).max(1))
+    #[test]
+    fn keys_hash_secrets_and_keep_namespaces() {
+        let k = Key::secret(Kind::Session, "cookie value");
+        assert!(k.as_str().starts_with("sess:"));
+        assert!(!k.as_str().contains("cookie"));
+        assert_eq!(k.namespace(), "sess");
+        assert_eq!(Key::id(Kind::Grant, "g1").as_str(), "grant:g1");
+        let kids = Key::children_of(&k);
+        assert_eq!(kids.namespace(), "kids");
+        assert_eq!(&kids.as_str()[5..], &k.as_str()[5..]);
     }
 }

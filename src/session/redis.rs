@@ -1,7 +1,7 @@
 //! The Redis store, for several instances sharing one state. Same contract as memory:
-//! TTLs are Redis's own, `take` is `GETDEL` (atomic across instances), `incr` is a script
-//! that sets the TTL only when it creates the counter. Every call has a short timeout, so an
-//! unreachable Redis makes requests fail closed quickly instead of hanging.
+//! TTLs are Redis's own; `take`, `replace`, `incr` and `add_member` are small Lua scripts, each
+//! atomic across instances; a tombstone is the value `TOMBSTONE`. Every call has a short
+//! timeout, so an unreachable Redis makes requests fail closed quickly instead of hanging.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use super::{Store, StoreError};
+use super::{ErrorObserver, Key, Kind, Store, StoreError, TOMBSTONE};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -19,11 +19,39 @@ pub struct RedisStore {
     /// Made on first use, inside the runtime that serves requests (the manager spawns its
     /// reconnecting task there).
     conn: OnceCell<ConnectionManager>,
+    scripts: Scripts,
+    on_error: Option<ErrorObserver>,
+}
+
+struct Scripts {
     incr: redis::Script,
+    replace: redis::Script,
+    take: redis::Script,
+    add_member: redis::Script,
+}
+
+impl Scripts {
+    fn new() -> Scripts {
+        Scripts {
+            incr: redis::Script::new(
+                "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
+            ),
+            // ARGV: value, ttl ms, tombstone. Only a live, unrevoked string is overwritten.
+            replace: redis::Script::new(
+                "local v = redis.call('GET', KEYS[1]) if v == false or v == ARGV[3] then return 0 end redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1",
+            ),
+            // ARGV: tombstone. A tombstone is never taken away.
+            take: redis::Script::new(
+                "local v = redis.call('GET', KEYS[1]) if v == false or v == ARGV[1] then return false end redis.call('DEL', KEYS[1]) return v",
+            ),
+            add_member: redis::Script::new(
+                "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1",
+            ),
+        }
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    crate::metrics::store_error();
     StoreError::Unavailable(e.to_string())
 }
 
@@ -37,14 +65,26 @@ impl RedisStore {
             client,
             prefix: prefix.to_string(),
             conn: OnceCell::new(),
-            incr: redis::Script::new(
-                "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
-            ),
+            scripts: Scripts::new(),
+            on_error: None,
         })
     }
 
-    fn key(&self, k: &str) -> String {
-        format!("{}{k}", self.prefix)
+    /// Calls `observer` on every failed operation.
+    pub fn observed(mut self, observer: ErrorObserver) -> RedisStore {
+        self.on_error = Some(observer);
+        self
+    }
+
+    fn key(&self, k: &Key) -> String {
+        format!("{}{}", self.prefix, k.as_str())
+    }
+
+    fn failed(&self, e: impl std::fmt::Display) -> StoreError {
+        if let Some(observe) = &self.on_error {
+            observe();
+        }
+        unavailable(e)
     }
 
     async fn conn(&self) -> Result<ConnectionManager, StoreError> {
@@ -57,7 +97,7 @@ impl RedisStore {
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_millis(200));
                 ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-                    .map_err(unavailable)
+                    .map_err(|e| self.failed(e))
             })
             .await?;
         Ok(conn.clone())
@@ -66,8 +106,25 @@ impl RedisStore {
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn().await?;
         match tokio::time::timeout(TIMEOUT, cmd.query_async::<T>(&mut conn)).await {
-            Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(unavailable("redis did not answer in time")),
+            Ok(r) => r.map_err(|e| self.failed(e)),
+            Err(_) => Err(self.failed("redis did not answer in time")),
+        }
+    }
+
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        key: &Key,
+        args: &[&[u8]],
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn().await?;
+        let mut invocation = script.key(self.key(key));
+        for a in args {
+            invocation.arg(*a);
+        }
+        match tokio::time::timeout(TIMEOUT, invocation.invoke_async::<T>(&mut conn)).await {
+            Ok(r) => r.map_err(|e| self.failed(e)),
+            Err(_) => Err(self.failed("redis did not answer in time")),
         }
     }
 }
@@ -76,9 +133,14 @@ fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
+/// A value read back, with a tombstone read as absent.
+fn live(v: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    v.filter(|b| b != TOMBSTONE)
+}
+
 #[async_trait]
 impl Store for RedisStore {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+    async fn put(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
         self.run::<()>(
             redis::cmd("SET")
                 .arg(self.key(key))
@@ -89,20 +151,56 @@ impl Store for RedisStore {
         .await
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(redis::cmd("GET").arg(self.key(key))).await
+    async fn replace(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl = millis(ttl).to_string();
+        let n: u8 = self
+            .script(
+                &self.scripts.replace,
+                key,
+                &[&value, ttl.as_bytes(), TOMBSTONE],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(redis::cmd("GETDEL").arg(self.key(key))).await
+    async fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(live(self.run(redis::cmd("GET").arg(self.key(key))).await?))
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn take(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        self.script(&self.scripts.take, key, &[TOMBSTONE]).await
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.run::<()>(redis::cmd("DEL").arg(self.key(key))).await
     }
 
-    async fn count(&self, namespace: &str) -> Result<u64, StoreError> {
-        let pattern = format!("{}{namespace}:*", self.prefix);
+    async fn revoke(&self, key: &Key, ttl: Duration) -> Result<(), StoreError> {
+        self.put(key, TOMBSTONE.to_vec(), ttl).await
+    }
+
+    async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64, StoreError> {
+        let ttl = millis(ttl).to_string();
+        self.script(&self.scripts.incr, key, &[ttl.as_bytes()])
+            .await
+    }
+
+    async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError> {
+        let ttl = millis(ttl).to_string();
+        self.script::<()>(
+            &self.scripts.add_member,
+            key,
+            &[member.as_bytes(), ttl.as_bytes()],
+        )
+        .await
+    }
+
+    async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError> {
+        self.run(redis::cmd("SMEMBERS").arg(self.key(key))).await
+    }
+
+    async fn count(&self, kind: Kind) -> Result<u64, StoreError> {
+        let pattern = format!("{}{}:*", self.prefix, kind.prefix());
         let mut cursor: u64 = 0;
         let mut n: u64 = 0;
         loop {
@@ -121,16 +219,6 @@ impl Store for RedisStore {
                 return Ok(n);
             }
             cursor = next;
-        }
-    }
-
-    async fn incr(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut invocation = self.incr.key(self.key(key));
-        invocation.arg(millis(ttl));
-        match tokio::time::timeout(TIMEOUT, invocation.invoke_async::<u64>(&mut conn)).await {
-            Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(unavailable("redis did not answer in time")),
         }
     }
 }

@@ -94,6 +94,7 @@ impl Gateway {
                 std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
             ))
             .env("RUST_LOG", "warn,access=info")
+            .env("AUTHGATE_TEST_CLOCK_FILE", dir.path().join("clock"))
             .spawn()
             .unwrap();
         let gw = Gateway {
@@ -112,6 +113,17 @@ impl Gateway {
 
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Moves the gateway's clock `seconds` forward (debug builds read the offset from a file
+    /// on every look at the clock): time passes in tests without sleeping.
+    pub fn advance_clock(&self, seconds: u64) {
+        let file = self.dir.path().join("clock");
+        let now: u64 = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        std::fs::write(file, (now + seconds).to_string()).unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -344,6 +356,19 @@ impl Redis {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The keys matching `pattern`, read with `redis-cli`.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "--raw", "KEYS", pattern])
+            .output()
+            .expect("redis-cli (package redis-tools, installed with redis-server)");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn kill(&mut self) {

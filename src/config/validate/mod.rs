@@ -91,6 +91,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         .filter_map(|(i, r)| build_route(&mut p, i, r))
         .collect();
     check_overlaps(&mut p, &routes);
+    check_bearer_clients(&mut p, &routes, &clients);
     let demo = demo.and_then(|d| match d.echo_listen.parse() {
         Ok(echo_listen) => Some(Demo { echo_listen }),
         Err(_) => {
@@ -346,12 +347,7 @@ fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
         );
         return None;
     }
-    let authority = match (public_url.host_str(), public_url.port()) {
-        (Some(h), Some(port)) => format!("{h}:{port}"),
-        (Some(h), None) => h.to_string(),
-        _ => String::new(),
-    };
-    let Some(public_host) = Host::parse(&authority) else {
+    let Some(public_host) = Host::from_url(&public_url) else {
         p.add(
             "server.public_url",
             format!("{:?} has a host authgate cannot match", s.public_url),
@@ -505,6 +501,13 @@ fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
             l.lockout.as_deref(),
             Duration::from_secs(900),
         ),
+        rate_limit: l.rate_limit.unwrap_or(300),
+        rate_window: duration(
+            p,
+            "login.rate_window",
+            l.rate_window.as_deref(),
+            Duration::from_secs(60),
+        ),
     })
 }
 
@@ -578,24 +581,9 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
                 format!("{:?} is reserved for the built-in proxy", c.client_id),
             );
         }
-        let secret_sha256 = match &c.client_secret_sha256 {
-            None => None,
-            Some(h) => {
-                let mut buf = [0u8; 32];
-                if h.len() == 64
-                    && h.bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                    && hex::decode_to_slice(h, &mut buf).is_ok()
-                {
-                    Some(SecretHash(buf))
-                } else {
-                    p.add(
-                        format!("{path}.client_secret_sha256"),
-                        "must be 64 lowercase hex digits (`authgate hash-secret`)",
-                    );
-                    None
-                }
-            }
+        let kind = match &c.client_secret_sha256 {
+            None => ClientKind::Public,
+            Some(h) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
         };
         if c.redirect_uris.is_empty() {
             p.add(
@@ -625,7 +613,13 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
                 ),
             }
         }
-        let public = c.client_secret_sha256.is_none();
+        let public = kind == ClientKind::Public;
+        if public && c.introspect_any {
+            p.add(
+                format!("{path}.introspect_any"),
+                "a public client (no secret) may not introspect",
+            );
+        }
         if public && c.require_pkce == Some(false) {
             p.add(
                 format!("{path}.require_pkce"),
@@ -643,16 +637,48 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
             c.client_id.clone(),
             Client {
                 client_id: c.client_id,
-                secret_sha256,
+                kind,
                 redirect_uris: c.redirect_uris,
                 post_logout_redirect_uris: c.post_logout_redirect_uris,
                 response_types,
                 require_pkce: public || c.require_pkce.unwrap_or(false),
                 refresh_tokens: c.refresh_tokens,
+                introspect_any: c.introspect_any,
             },
         );
     }
     out
+}
+
+/// `client_secret_sha256`: 64 lowercase hex digits. A malformed one is reported and the client
+/// is kept as confidential with a hash nothing matches, so it can never authenticate.
+fn secret_hash(p: &mut Problems, path: &str, h: &str) -> ClientKind {
+    let mut buf = [0u8; 32];
+    let ok = h.len() == 64
+        && h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && hex::decode_to_slice(h, &mut buf).is_ok();
+    if !ok {
+        p.add(
+            path,
+            "must be 64 lowercase hex digits (`authgate hash-secret`)",
+        );
+    }
+    ClientKind::Confidential(SecretHash(buf))
+}
+
+/// `routes[i].bearer_clients[j]` must name a registered client.
+fn check_bearer_clients(p: &mut Problems, routes: &[Route], clients: &HashMap<String, Client>) {
+    for r in routes {
+        for (j, c) in r.bearer_clients.iter().enumerate() {
+            if !clients.contains_key(c) {
+                p.add(
+                    format!("routes[{}].bearer_clients[{j}]", r.index),
+                    format!("{c:?} is not a registered client_id"),
+                );
+            }
+        }
+    }
 }
 
 /// Reads and validates `path`.

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{absolute_url, duration, upstream_addr, Problems};
-use crate::config::file::RouteFile;
+use crate::config::file::{HeadersFile, RouteFile};
 use crate::config::model::{Auth, IdentityHeaders, Route};
 use crate::http::host::Host;
 use crate::http::path;
@@ -32,6 +32,28 @@ fn prefix(p: &mut Problems, path: &str, s: &str) -> String {
         Err(e) => p.add(path, format!("{s:?}: {e}")),
     }
     s.to_string()
+}
+
+/// `routes[i].headers`: the names of the identity headers, defaults as in the contract.
+fn identity_headers(p: &mut Problems, path: &str, h: HeadersFile) -> IdentityHeaders {
+    let d = IdentityHeaders::default();
+    IdentityHeaders {
+        user: header_name(p, &format!("{path}.headers.user"), h.user, &d.user),
+        email: header_name(p, &format!("{path}.headers.email"), h.email, &d.email),
+        groups: header_name(p, &format!("{path}.headers.groups"), h.groups, &d.groups),
+        preferred_username: header_name(
+            p,
+            &format!("{path}.headers.preferred_username"),
+            h.preferred_username,
+            &d.preferred_username,
+        ),
+        assertion: header_name(
+            p,
+            &format!("{path}.headers.assertion"),
+            h.assertion,
+            &d.assertion,
+        ),
+    }
 }
 
 pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Route> {
@@ -91,25 +113,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
             );
         }
     }
-    let h = r.headers.unwrap_or_default();
-    let d = IdentityHeaders::default();
-    let headers = IdentityHeaders {
-        user: header_name(p, &format!("{path}.headers.user"), h.user, &d.user),
-        email: header_name(p, &format!("{path}.headers.email"), h.email, &d.email),
-        groups: header_name(p, &format!("{path}.headers.groups"), h.groups, &d.groups),
-        preferred_username: header_name(
-            p,
-            &format!("{path}.headers.preferred_username"),
-            h.preferred_username,
-            &d.preferred_username,
-        ),
-        assertion: header_name(
-            p,
-            &format!("{path}.headers.assertion"),
-            h.assertion,
-            &d.assertion,
-        ),
-    };
+    let headers = identity_headers(p, &path, r.headers.unwrap_or_default());
     let logout_redirect = r
         .logout_redirect
         .as_deref()
@@ -144,6 +148,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         ),
         headers,
         logout_redirect,
+        bearer_clients: r.bearer_clients,
     };
     if r.host.is_some() && route.host.is_none() {
         return None;

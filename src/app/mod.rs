@@ -1,0 +1,165 @@
+//! Everything a running authgate shares between requests, built once from the validated config:
+//! the wiring layer. It joins the pure rules (`oidc`, `policy`, `identity`, `session`,
+//! `directory`) to the stores, keys and clock; the IO adapters (`provider`, `proxy`, `server`)
+//! only ever see an `App`.
+
+pub mod auth;
+pub mod grants;
+pub mod respond;
+pub mod upstream;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::{Config, Route, StoreKind};
+use crate::directory::{Directory, TomlUsers};
+use crate::http::GatewayError;
+use crate::identity::{Assertions, Reserved};
+use crate::keys::{KeyError, KeySet};
+use crate::login::password::{self, Verifier};
+use crate::login::regulation;
+use crate::oidc::clients::Clients;
+use crate::oidc::tokens::AccessClaims;
+use crate::routes::RouteTable;
+use crate::secret::Sealer;
+use crate::session::memory::MemoryStore;
+use crate::session::redis::RedisStore;
+use crate::session::{Sessions, Store};
+use upstream::Balancer;
+
+/// Failed-login counters and rate-limit windows live apart from sessions, in a space of their
+/// own this size (memory store): a flood of them can evict only each other.
+const COUNTER_ENTRIES: u64 = 100_000;
+
+pub struct App {
+    pub cfg: Config,
+    pub clock: Arc<dyn Clock>,
+    pub routes: RouteTable,
+    /// One balancer per route, same index as `cfg.routes`.
+    pub balancers: Vec<Balancer>,
+    pub keys: KeySet,
+    pub clients: Clients,
+    /// Sessions, codes, grants and refresh tokens.
+    pub store: Arc<dyn Store>,
+    /// Failed-login counters, lockouts and rate-limit windows.
+    pub counters: Arc<dyn Store>,
+    pub directory: Arc<dyn Directory>,
+    /// Seals the state of sign-ins in progress into cookies and URLs.
+    pub sealer: Sealer,
+    pub assertions: Assertions,
+    /// Identity header names clients may never send.
+    pub reserved: Reserved,
+    /// Access tokens whose signature has been verified, by token (expiry and revocation are
+    /// still checked on every use).
+    pub verified_tokens: moka::sync::Cache<String, Arc<AccessClaims>>,
+    /// Route labels for logs and metrics, same index as `cfg.routes`.
+    pub labels: Vec<Arc<str>>,
+    /// The label of requests authgate answers itself.
+    pub authgate_label: Arc<str>,
+    /// The login form's CSRF cookie name (`{cookie_name}_csrf`).
+    pub csrf_cookie: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("session store: {0}")]
+    Store(String),
+    #[error(transparent)]
+    Passwords(#[from] password::StartError),
+}
+
+/// The session store and the counter space of `cfg`.
+fn stores(cfg: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Store>), StartError> {
+    Ok(match cfg.session.store {
+        StoreKind::Memory => (
+            Arc::new(MemoryStore::new(cfg.session.max_entries)),
+            Arc::new(MemoryStore::new(COUNTER_ENTRIES)),
+        ),
+        StoreKind::Redis => {
+            let url = cfg
+                .session
+                .redis_url
+                .as_ref()
+                .map(|u| u.expose())
+                .unwrap_or_default();
+            let store = RedisStore::new(url, &cfg.session.key_prefix)
+                .map_err(|e| StartError::Store(e.to_string()))?
+                .observed(Arc::new(crate::metrics::store_error));
+            let store: Arc<dyn Store> = Arc::new(store);
+            (Arc::clone(&store), store)
+        }
+    })
+}
+
+impl App {
+    pub fn new(
+        mut cfg: Config,
+        balancers: Vec<Balancer>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<App, StartError> {
+        let keys = KeySet::load(&cfg.tokens)?;
+        let (store, counters) = stores(&cfg)?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Half the cores at most: sign-in floods must leave CPU to proxying.
+        let passwords = Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?);
+        Ok(App {
+            clock,
+            assertions: Assertions::default(),
+            verified_tokens: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(300))
+                .build(),
+            labels: cfg.routes.iter().map(|r| Arc::from(r.label())).collect(),
+            authgate_label: Arc::from("authgate"),
+            reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
+            routes: RouteTable::new(&cfg.routes),
+            clients: Clients::new(&mut cfg),
+            directory: Arc::new(TomlUsers::new(cfg.users.values(), passwords)),
+            sealer: Sealer::derive(keys.sealing_seed()),
+            csrf_cookie: format!("{}_csrf", cfg.session.cookie_name),
+            cfg,
+            balancers,
+            keys,
+            store,
+            counters,
+        })
+    }
+
+    pub fn route(&self, i: usize) -> Option<&Route> {
+        self.cfg.routes.get(i)
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions {
+            store: self.store.as_ref(),
+            cfg: &self.cfg.session,
+        }
+    }
+
+    /// Counts a sign-in start or login POST from `ip` against `[login] rate_limit`.
+    pub async fn admit(&self, ip: Option<std::net::IpAddr>) -> Result<(), GatewayError> {
+        match regulation::rate(self.counters.as_ref(), &self.cfg.login, ip).await? {
+            None => Ok(()),
+            Some(retry_after) => {
+                crate::metrics::rate_limited();
+                Err(GatewayError::RateLimited { retry_after })
+            }
+        }
+    }
+
+    /// The `Set-Cookie` value carrying session id `id` (host-only, for the session's lifetime).
+    pub fn session_cookie(&self, id: &str, secure: bool) -> String {
+        crate::http::cookies::set(
+            &self.cfg.session.cookie_name,
+            id,
+            secure,
+            Some(self.cfg.session.lifetime),
+        )
+    }
+}

@@ -1,0 +1,72 @@
+//! Where users come from: the `Directory` seam. Login, token, userinfo, policy and the proxy
+//! ask a `Directory`; they never know whether the answer came from the TOML file or, later, a
+//! directory server or an upstream provider.
+//!
+//! A directory must not decide policy (that is `policy`'s) nor count failures (that is
+//! `login::regulation`'s): it only knows users, passwords and groups.
+
+mod toml_users;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+pub use toml_users::TomlUsers;
+
+/// A user as every part of authgate sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub groups: Vec<String>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DirectoryError {
+    /// Too many password checks are in progress: answer 503 now rather than later.
+    #[error("too many sign-ins in progress")]
+    Busy,
+    /// The directory cannot answer; a security decision that needs it fails closed.
+    #[error("the user directory is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<DirectoryError> for crate::http::GatewayError {
+    fn from(e: DirectoryError) -> crate::http::GatewayError {
+        match e {
+            DirectoryError::Busy => crate::http::GatewayError::Busy,
+            DirectoryError::Unavailable(_) => crate::http::GatewayError::unavailable(&e),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// The user called `username`, disabled or not; `None` when there is no such user.
+    async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError>;
+
+    /// The user, when `password` is theirs and the account is enabled. Unknown users, wrong
+    /// passwords and disabled accounts all answer `None`, and cost the same time.
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Arc<UserInfo>>, DirectoryError>;
+
+    /// The groups of `username` (empty for an unknown user).
+    async fn groups(&self, username: &str) -> Result<Vec<String>, DirectoryError> {
+        Ok(self
+            .find(username)
+            .await?
+            .map(|u| u.groups.clone())
+            .unwrap_or_default())
+    }
+
+    /// The user, only while the account is enabled: what every token and session check asks.
+    async fn active(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        Ok(self.find(username).await?.filter(|u| !u.disabled))
+    }
+}

@@ -1,0 +1,144 @@
+//! The facts about a request that every decision uses, computed once: canonical host,
+//! normalised path, scheme, and the client's address (from trusted `X-Forwarded-For` only).
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use pingora::http::RequestHeader;
+
+use super::host::Host;
+use super::path;
+use super::GatewayError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// What authgate needs to know about a request, computed once.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub host: Host,
+    /// The normalised path: policy decides on it and it is what the upstream receives.
+    pub path: String,
+    pub query: Option<String>,
+    /// The address the connection came from.
+    pub peer: Option<IpAddr>,
+    /// The client's address: the peer, or behind trusted proxies the nearest untrusted address
+    /// of `X-Forwarded-For`. Lockout, rate limits and the access log key on it.
+    pub client_ip: Option<IpAddr>,
+    /// The peer is in `trusted_proxies`: its `X-Forwarded-*` are believed.
+    pub trusted: bool,
+    /// The scheme the browser used (from the listener, or `X-Forwarded-Proto` of a trusted peer).
+    pub scheme: Scheme,
+}
+
+pub const MAX_QUERY: usize = 8 * 1024;
+
+/// Classifies a request. Errors are the request's fault (400/414).
+pub fn classify(
+    req: &RequestHeader,
+    peer: Option<IpAddr>,
+    tls: bool,
+    trusted_proxies: &[IpNet],
+) -> Result<Facts, GatewayError> {
+    let raw_host = req
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri.authority().map(|a| a.as_str()))
+        .ok_or_else(|| GatewayError::BadRequest("the request has no Host".into()))?;
+    let host = Host::parse(raw_host).ok_or_else(|| {
+        GatewayError::BadRequest("the Host header is not a valid host name".into())
+    })?;
+    let query = req.uri.query().map(str::to_string);
+    if query.as_ref().is_some_and(|q| q.len() > MAX_QUERY) {
+        return Err(GatewayError::UriTooLong);
+    }
+    let path =
+        path::normalize(req.uri.path()).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let is_trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    let trusted = peer.is_some_and(|ip| is_trusted(&ip));
+    let forwarded_https = trusted
+        && req
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let scheme = if tls || forwarded_https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    Ok(Facts {
+        host,
+        path,
+        query,
+        peer,
+        client_ip: if trusted {
+            forwarded_client(req, &is_trusted).or(peer)
+        } else {
+            peer
+        },
+        trusted,
+        scheme,
+    })
+}
+
+/// The nearest address in `X-Forwarded-For` that is not a trusted proxy, read from the right
+/// (each proxy appends the address it saw; only the trusted ones' entries can be believed).
+fn forwarded_client(req: &RequestHeader, is_trusted: &impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
+    let chain: Vec<IpAddr> = req
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    chain
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or_else(|| chain.first())
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(peer: &str, xff: Option<&str>) -> Facts {
+        let mut req = RequestHeader::build("GET", b"/a/../b", None).unwrap();
+        req.insert_header("Host", "App.Test.").unwrap();
+        if let Some(x) = xff {
+            req.insert_header("X-Forwarded-For", x).unwrap();
+        }
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        classify(&req, Some(peer.parse().unwrap()), false, &trusted).unwrap()
+    }
+
+    #[test]
+    fn client_address_comes_from_trusted_forwarded_for_only() {
+        let f = facts("10.0.0.1", Some("198.51.100.7, 10.0.0.2"));
+        assert_eq!(f.client_ip, Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(f.peer, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(f.path, "/b");
+        assert_eq!(f.host.name, "app.test");
+        let spoofed = facts("203.0.113.9", Some("198.51.100.7"));
+        assert_eq!(spoofed.client_ip, Some("203.0.113.9".parse().unwrap()));
+        let garbage = facts("10.0.0.1", Some("not-an-ip"));
+        assert_eq!(garbage.client_ip, Some("10.0.0.1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,167 @@
+//! Session lifecycle on top of the store: create at sign-in, look up from a cookie (sliding the
+//! idle timeout at most once a minute), make app sessions from a provider session, and end
+//! them all at sign-out.
+//!
+//! Revocation always wins: `end` writes tombstones before it reads the children, every update
+//! is a conditional `replace`, and a new app session checks its parent again after registering
+//! itself, so no interleaving of a touch, a new child and a sign-out leaves a session alive.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Key, Kind, Records, Store, StoreError};
+use crate::config::SessionCfg;
+use crate::secret::{new_id, new_secret};
+
+/// A signed-in user's session. The provider session lives on the `public_url` host; an app
+/// session on another host has `parent` set to the provider session's key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: String,
+    /// The `sid` claim: identifies the session without being its secret.
+    pub sid: String,
+    pub auth_time: u64,
+    /// Absolute end (`lifetime` after sign-in).
+    pub expires: u64,
+    /// Last time the session was seen, updated at most once a minute.
+    pub last_seen: u64,
+    /// Store key of the provider session this app session was made from.
+    #[serde(default)]
+    pub parent: Option<Key>,
+}
+
+impl SessionRecord {
+    /// Alive at `now`: before its absolute end and not idle for longer than `idle`.
+    pub fn alive(&self, now: u64, idle: Duration) -> bool {
+        now < self.expires && now.saturating_sub(self.last_seen) < idle.as_secs()
+    }
+
+    /// Seconds the record must stay in the store.
+    pub fn ttl(&self, now: u64) -> Duration {
+        Duration::from_secs(self.expires.saturating_sub(now).max(1))
+    }
+}
+
+/// A session found from a cookie.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub key: Key,
+    pub record: SessionRecord,
+}
+
+/// The sessions of one store under one `[session]` configuration.
+pub struct Sessions<'a> {
+    pub store: &'a dyn Store,
+    pub cfg: &'a SessionCfg,
+}
+
+impl Sessions<'_> {
+    /// Sessions are written back for `last_seen` at most once a minute — or, with a short idle
+    /// timeout, often enough that an active session never idles out.
+    fn touch_every(&self) -> u64 {
+        (self.cfg.idle_timeout.as_secs() / 2).clamp(1, 60)
+    }
+
+    /// The live session at `key`, without touching it.
+    pub async fn read(&self, key: &Key, now: u64) -> Result<Option<Found>, StoreError> {
+        let record = Records(self.store).get::<SessionRecord>(key).await?;
+        Ok(record
+            .filter(|r| r.alive(now, self.cfg.idle_timeout))
+            .map(|record| Found {
+                key: key.clone(),
+                record,
+            }))
+    }
+
+    /// The live session whose id is `cookie_value`, if any, its idle timeout slid forward.
+    pub async fn lookup(&self, cookie_value: &str, now: u64) -> Result<Option<Found>, StoreError> {
+        let Some(found) = self
+            .read(&Key::secret(Kind::Session, cookie_value), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if now.saturating_sub(found.record.last_seen) < self.touch_every() {
+            return Ok(Some(found));
+        }
+        self.touch(found, now).await
+    }
+
+    /// Writes `last_seen = now` back, unless the session ended since it was read.
+    pub async fn touch(&self, mut found: Found, now: u64) -> Result<Option<Found>, StoreError> {
+        found.record.last_seen = now;
+        let ttl = found.record.ttl(now);
+        let kept = Records(self.store)
+            .replace(&found.key, &found.record, ttl)
+            .await?;
+        Ok(kept.then_some(found))
+    }
+
+    /// Creates a provider session for `user`; returns the cookie value (the only copy of the id).
+    pub async fn create(&self, user: &str, now: u64) -> Result<(String, Found), StoreError> {
+        let id = new_secret();
+        let record = SessionRecord {
+            user: user.to_string(),
+            sid: new_id(),
+            auth_time: now,
+            expires: now + self.cfg.lifetime.as_secs(),
+            last_seen: now,
+            parent: None,
+        };
+        let key = Key::secret(Kind::Session, &id);
+        Records(self.store)
+            .put(&key, &record, record.ttl(now))
+            .await?;
+        Ok((id, Found { key, record }))
+    }
+
+    /// Creates an app session under the provider session at `parent` (same user, same end).
+    pub async fn create_child(
+        &self,
+        parent: &Key,
+        now: u64,
+    ) -> Result<Option<(String, SessionRecord)>, StoreError> {
+        let Some(found) = self.read(parent, now).await? else {
+            return Ok(None);
+        };
+        let id = new_secret();
+        let child_key = Key::secret(Kind::Session, &id);
+        let child = SessionRecord {
+            last_seen: now,
+            parent: Some(parent.clone()),
+            ..found.record.clone()
+        };
+        Records(self.store)
+            .put(&child_key, &child, child.ttl(now))
+            .await?;
+        self.store
+            .add_member(
+                &Key::children_of(parent),
+                child_key.as_str(),
+                found.record.ttl(now),
+            )
+            .await?;
+        // A sign-out that revoked the parent before seeing this child must still end it.
+        if self.touch(found, now).await?.is_none() {
+            self.store.revoke(&child_key, self.cfg.lifetime).await?;
+            return Ok(None);
+        }
+        Ok(Some((id, child)))
+    }
+
+    /// Ends the session at `key`, its provider session and every app session made from it.
+    pub async fn end(&self, key: &Key) -> Result<(), StoreError> {
+        let record = Records(self.store).get::<SessionRecord>(key).await?;
+        let root = record.and_then(|r| r.parent).unwrap_or_else(|| key.clone());
+        let lifetime = self.cfg.lifetime;
+        // Tombstones first: from here on no child can be added and no touch can write back.
+        self.store.revoke(&root, lifetime).await?;
+        self.store.revoke(key, lifetime).await?;
+        let children = Key::children_of(&root);
+        for child in self.store.members(&children).await? {
+            self.store.revoke(&Key::stored(child), lifetime).await?;
+        }
+        self.store.delete(&children).await
+    }
+}
