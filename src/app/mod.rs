@@ -70,13 +70,18 @@ pub enum StartError {
     Passwords(#[from] password::StartError),
 }
 
-/// The session store and the counter space of `cfg`.
-fn stores(cfg: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Store>), StartError> {
+/// The session store and the counter space of a configuration.
+struct Stores {
+    records: Arc<dyn Store>,
+    counters: Arc<dyn Store>,
+}
+
+fn stores(cfg: &Config) -> Result<Stores, StartError> {
     Ok(match cfg.session.store {
-        StoreKind::Memory => (
-            Arc::new(MemoryStore::new(cfg.session.max_entries)),
-            Arc::new(MemoryStore::new(COUNTER_ENTRIES)),
-        ),
+        StoreKind::Memory => Stores {
+            records: Arc::new(MemoryStore::new(cfg.session.max_entries)),
+            counters: Arc::new(MemoryStore::new(COUNTER_ENTRIES)),
+        },
         StoreKind::Redis => {
             let url = cfg
                 .session
@@ -88,7 +93,10 @@ fn stores(cfg: &Config) -> Result<(Arc<dyn Store>, Arc<dyn Store>), StartError> 
                 .map_err(|e| StartError::Store(e.to_string()))?
                 .observed(Arc::new(crate::metrics::store_error));
             let store: Arc<dyn Store> = Arc::new(store);
-            (Arc::clone(&store), store)
+            Stores {
+                records: Arc::clone(&store),
+                counters: store,
+            }
         }
     })
 }
@@ -100,7 +108,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<App, StartError> {
         let keys = KeySet::load(&cfg.tokens)?;
-        let (store, counters) = stores(&cfg)?;
+        let Stores { records, counters } = stores(&cfg)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Half the cores at most: sign-in floods must leave CPU to proxying.
         let passwords = Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?);
@@ -122,7 +130,7 @@ impl App {
             cfg,
             balancers,
             keys,
-            store,
+            store: records,
             counters,
         })
     }

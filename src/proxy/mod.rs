@@ -40,6 +40,8 @@ pub struct Ctx {
     identity: Vec<(String, String)>,
     /// Who the request was from, for the access log.
     user: Option<Arc<UserInfo>>,
+    /// The client's address (from trusted `X-Forwarded-For`), for the access log.
+    client_ip: Option<std::net::IpAddr>,
     /// What answered: a route's label, or authgate itself.
     label: Option<std::sync::Arc<str>>,
     started: Option<std::time::Instant>,
@@ -180,6 +182,7 @@ impl ProxyHttp for Gateway {
             Err(e) => return self.fail(session, ctx, e).await,
         };
         ctx.label = Some(Arc::clone(&self.app.authgate_label));
+        ctx.client_ip = facts.client_ip;
         if let Some(reply) = self.client_endpoint(session, &facts).await {
             http::send(session, reply).await?;
             return Ok(true);
@@ -311,9 +314,8 @@ impl ProxyHttp for Gateway {
             log::info!(
                 target: "access",
                 "{} {} {} route={} status={} ms={:.1} user={}",
-                ctx.facts
-                    .as_ref()
-                    .map_or(peer_ip(session), |f| f.client_ip)
+                ctx.client_ip
+                    .or_else(|| peer_ip(session))
                     .map(|i| i.to_string())
                     .unwrap_or_default(),
                 req.method,
