@@ -66,35 +66,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         server.add_service(echo);
     }
 
-    let listen = cfg.server.listen.clone();
-    let tls = (
-        cfg.server.tls_listen.clone(),
-        cfg.server.tls_cert.clone(),
-        cfg.server.tls_key.clone(),
-    );
-    let metrics_listen = cfg.server.metrics_listen;
     let app = Arc::new(App::new(cfg, balancers, crate::clock::for_process())?);
-
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway {
-            app: Arc::clone(&app),
-        },
-        "authgate",
-    );
-    for addr in &listen {
-        proxy.add_tcp(&addr.to_string());
-    }
-    if let (tls_listen, Some(cert), Some(key)) = tls {
-        let (cert, key) = (
-            cert.to_string_lossy().into_owned(),
-            key.to_string_lossy().into_owned(),
-        );
-        for addr in &tls_listen {
-            proxy.add_tls(&addr.to_string(), &cert, &key)?;
-        }
-    }
-    if let Some(addr) = metrics_listen {
+    let proxy = proxy_service(&server, &app)?;
+    if let Some(addr) = app.cfg.server.metrics_listen {
         let mut metrics = Service::new(
             "metrics".to_string(),
             MetricsApp {
@@ -105,8 +79,33 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         server.add_service(metrics);
     }
     server.add_service(proxy);
-    log::info!("authgate listening on {listen:?}");
+    log::info!("authgate listening on {:?}", app.cfg.server.listen);
     server.run_forever()
+}
+
+/// The proxy service on every plain and TLS listener of the configuration.
+fn proxy_service(
+    server: &Server,
+    app: &Arc<App>,
+) -> anyhow::Result<Service<pingora::proxy::HttpProxy<Gateway>>> {
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway {
+            app: Arc::clone(app),
+        },
+        "authgate",
+    );
+    let s = &app.cfg.server;
+    for addr in &s.listen {
+        proxy.add_tcp(&addr.to_string());
+    }
+    if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
+        let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+        for addr in &s.tls_listen {
+            proxy.add_tls(&addr.to_string(), &cert, &key)?;
+        }
+    }
+    Ok(proxy)
 }
 
 /// `GET /metrics` on the metrics listener; refreshes the session gauge from the store first.

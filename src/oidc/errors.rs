@@ -132,42 +132,29 @@ impl<C> EndpointError<C> {
 pub type TokenError = EndpointError<TokenCode>;
 pub type ResourceError = EndpointError<ResourceCode>;
 
-impl From<crate::session::StoreError> for TokenError {
-    fn from(e: crate::session::StoreError) -> TokenError {
+/// Codes that can say the service cannot answer right now (a store or directory failure).
+pub trait Unavailable: Copy {
+    const UNAVAILABLE: Self;
+}
+
+impl Unavailable for TokenCode {
+    const UNAVAILABLE: TokenCode = TokenCode::TemporarilyUnavailable;
+}
+
+impl Unavailable for ResourceCode {
+    const UNAVAILABLE: ResourceCode = ResourceCode::TemporarilyUnavailable;
+}
+
+impl<C: Unavailable> From<crate::session::StoreError> for EndpointError<C> {
+    fn from(e: crate::session::StoreError) -> EndpointError<C> {
         log::error!("{e}");
-        TokenError::new(
-            TokenCode::TemporarilyUnavailable,
-            "the session store is unavailable",
-        )
+        EndpointError::new(C::UNAVAILABLE, "the session store is unavailable")
     }
 }
 
-impl From<crate::session::StoreError> for ResourceError {
-    fn from(e: crate::session::StoreError) -> ResourceError {
+impl<C: Unavailable> From<crate::directory::DirectoryError> for EndpointError<C> {
+    fn from(e: crate::directory::DirectoryError) -> EndpointError<C> {
         log::error!("{e}");
-        ResourceError::new(
-            ResourceCode::TemporarilyUnavailable,
-            "the session store is unavailable",
-        )
-    }
-}
-
-impl From<crate::directory::DirectoryError> for TokenError {
-    fn from(e: crate::directory::DirectoryError) -> TokenError {
-        log::error!("{e}");
-        TokenError::new(
-            TokenCode::TemporarilyUnavailable,
-            "the user directory is unavailable",
-        )
-    }
-}
-
-impl From<crate::directory::DirectoryError> for ResourceError {
-    fn from(e: crate::directory::DirectoryError) -> ResourceError {
-        log::error!("{e}");
-        ResourceError::new(
-            ResourceCode::TemporarilyUnavailable,
-            "the user directory is unavailable",
-        )
+        EndpointError::new(C::UNAVAILABLE, "the user directory is unavailable")
     }
 }

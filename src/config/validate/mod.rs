@@ -266,23 +266,13 @@ fn readable(p: &mut Problems, path: &str, file: &str) -> PathBuf {
     PathBuf::from(file)
 }
 
-fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
-    let listen: Vec<SocketAddr> = s
-        .listen
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| socket_addr(p, &format!("server.listen[{i}]"), a))
-        .collect();
-    let tls_listen: Vec<SocketAddr> = s
-        .tls_listen
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| socket_addr(p, &format!("server.tls_listen[{i}]"), a))
-        .collect();
-    if s.listen.is_empty() && s.tls_listen.is_empty() {
-        p.add("server.listen", "no listener: set listen or tls_listen");
-    }
-    let (tls_cert, tls_key) = match (&s.tls_cert, &s.tls_key, tls_listen.is_empty()) {
+/// `server.tls_cert` and `tls_key`: both or neither, and only with `tls_listen`.
+fn tls_files(
+    p: &mut Problems,
+    s: &ServerFile,
+    no_tls_listener: bool,
+) -> (Option<PathBuf>, Option<PathBuf>) {
+    match (&s.tls_cert, &s.tls_key, no_tls_listener) {
         (Some(c), Some(k), false) => (
             Some(readable(p, "server.tls_cert", c)),
             Some(readable(p, "server.tls_key", k)),
@@ -299,10 +289,12 @@ fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
             );
             (None, None)
         }
-    };
-    let trusted_proxies = s
-        .trusted_proxies
-        .iter()
+    }
+}
+
+/// `server.trusted_proxies`: addresses or CIDR networks.
+fn trusted_proxies(p: &mut Problems, nets: &[String]) -> Vec<ipnet::IpNet> {
+    nets.iter()
         .enumerate()
         .filter_map(|(i, n)| {
             let parsed = n
@@ -317,7 +309,27 @@ fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
             }
             parsed
         })
+        .collect()
+}
+
+fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
+    let listen: Vec<SocketAddr> = s
+        .listen
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| socket_addr(p, &format!("server.listen[{i}]"), a))
         .collect();
+    let tls_listen: Vec<SocketAddr> = s
+        .tls_listen
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| socket_addr(p, &format!("server.tls_listen[{i}]"), a))
+        .collect();
+    if s.listen.is_empty() && s.tls_listen.is_empty() {
+        p.add("server.listen", "no listener: set listen or tls_listen");
+    }
+    let (tls_cert, tls_key) = tls_files(p, &s, tls_listen.is_empty());
+    let trusted_proxies = trusted_proxies(p, &s.trusted_proxies);
     let metrics_listen = s
         .metrics_listen
         .as_deref()
@@ -565,6 +577,26 @@ fn build_users(p: &mut Problems, users: Vec<(String, UserFile)>) -> HashMap<Stri
     out
 }
 
+/// `clients[i].response_types`, `["code"]` when absent.
+fn response_types(p: &mut Problems, path: &str, given: Option<&[String]>) -> Vec<ResponseType> {
+    let code = ["code".to_string()];
+    given
+        .unwrap_or(&code)
+        .iter()
+        .enumerate()
+        .filter_map(|(j, rt)| {
+            let parsed = ResponseType::parse(rt);
+            if parsed.is_none() {
+                p.add(
+                    format!("{path}.response_types[{j}]"),
+                    format!("{rt:?}: expected \"code\", \"id_token\" or \"code id_token\""),
+                );
+            }
+            parsed
+        })
+        .collect()
+}
+
 fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap<String, Client> {
     let mut out = HashMap::new();
     for (i, c) in clients {
@@ -597,22 +629,7 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
         for (j, u) in c.post_logout_redirect_uris.iter().enumerate() {
             absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
         }
-        let mut response_types = Vec::new();
-        for (j, rt) in c
-            .response_types
-            .clone()
-            .unwrap_or_else(|| vec!["code".into()])
-            .iter()
-            .enumerate()
-        {
-            match ResponseType::parse(rt) {
-                Some(t) => response_types.push(t),
-                None => p.add(
-                    format!("{path}.response_types[{j}]"),
-                    format!("{rt:?}: expected \"code\", \"id_token\" or \"code id_token\""),
-                ),
-            }
-        }
+        let response_types = response_types(p, &path, c.response_types.as_deref());
         let public = kind == ClientKind::Public;
         if public && c.introspect_any {
             p.add(

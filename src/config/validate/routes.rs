@@ -58,36 +58,14 @@ fn identity_headers(p: &mut Problems, path: &str, h: HeadersFile) -> IdentityHea
 
 pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Route> {
     let path = format!("routes[{i}]");
-    let host = match &r.host {
-        None => None,
-        Some(h) => match Host::parse(h) {
-            Some(host) => Some(host),
-            None => {
-                p.add(
-                    format!("{path}.host"),
-                    format!("{h:?} is not a host name (name or name:port)"),
-                );
-                None
-            }
-        },
-    };
+    // A bad host is reported; the rest of the route is still checked for its own problems.
+    let host = r.host.as_deref().map(|h| route_host(p, &path, h));
     let path_prefix = prefix(
         p,
         &format!("{path}.path_prefix"),
         r.path_prefix.as_deref().unwrap_or("/"),
     );
-    if r.upstreams.is_empty() {
-        p.add(
-            format!("{path}.upstreams"),
-            "at least one upstream (host:port) is required",
-        );
-    }
-    let upstreams: Vec<SocketAddr> = r
-        .upstreams
-        .iter()
-        .enumerate()
-        .filter_map(|(j, u)| upstream_addr(p, &format!("{path}.upstreams[{j}]"), u))
-        .collect();
+    let upstreams = upstreams(p, &path, &r.upstreams);
     let auth = match r.auth.as_deref() {
         None | Some("required") => Auth::Required,
         Some("public") => Auth::Public,
@@ -120,7 +98,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         .and_then(|u| absolute_url(p, &format!("{path}.logout_redirect"), u));
     let route = Route {
         index: i,
-        host,
+        host: host.clone().flatten(),
         path_prefix,
         upstreams,
         auth,
@@ -150,10 +128,34 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         logout_redirect,
         bearer_clients: r.bearer_clients,
     };
-    if r.host.is_some() && route.host.is_none() {
-        return None;
+    (host != Some(None)).then_some(route)
+}
+
+/// `routes[i].host`: a host name, or `None` (reported) when it is not one.
+fn route_host(p: &mut Problems, path: &str, h: &str) -> Option<Host> {
+    let host = Host::parse(h);
+    if host.is_none() {
+        p.add(
+            format!("{path}.host"),
+            format!("{h:?} is not a host name (name or name:port)"),
+        );
     }
-    Some(route)
+    host
+}
+
+/// `routes[i].upstreams`: at least one `host:port`.
+fn upstreams(p: &mut Problems, path: &str, given: &[String]) -> Vec<SocketAddr> {
+    if given.is_empty() {
+        p.add(
+            format!("{path}.upstreams"),
+            "at least one upstream (host:port) is required",
+        );
+    }
+    given
+        .iter()
+        .enumerate()
+        .filter_map(|(j, u)| upstream_addr(p, &format!("{path}.upstreams[{j}]"), u))
+        .collect()
 }
 
 pub(super) fn check_overlaps(p: &mut Problems, routes: &[Route]) {
