@@ -4,6 +4,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use authgate::app::auth::Bearer;
 use authgate::app::App;
 use authgate::config;
 use authgate::http::path;
@@ -69,7 +70,7 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("cookie → session lookup (authenticate)", |b| {
         b.to_async(&rt).iter(|| async {
             black_box(
-                authgate::app::auth::authenticate(&app, &req, &[], now)
+                authgate::app::auth::authenticate(&app, &req, Bearer::Ignored, now)
                     .await
                     .unwrap()
                     .unwrap(),
@@ -79,7 +80,12 @@ fn hot_path(c: &mut Criterion) {
 
     let route = &app.cfg.routes[0];
     let who = rt
-        .block_on(authgate::app::auth::authenticate(&app, &req, &[], now))
+        .block_on(authgate::app::auth::authenticate(
+            &app,
+            &req,
+            Bearer::Ignored,
+            now,
+        ))
         .unwrap()
         .unwrap();
     c.bench_function("policy decision", |b| {

@@ -97,14 +97,13 @@ const NONCE_LEN: usize = 12;
 impl Sealer {
     /// A sealer whose key is derived from `ikm` (the signing key's private bytes): every
     /// instance with the same signing key opens what another sealed.
-    pub fn derive(ikm: &[u8]) -> Sealer {
+    pub fn derive(ikm: &[u8]) -> Result<Sealer, hkdf::InvalidLength> {
         let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"authgate sealer"), ikm);
         let mut key = [0u8; 32];
-        // 32 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
-        let _ = hk.expand(b"aes-256-gcm", &mut key);
-        Sealer {
+        hk.expand(b"aes-256-gcm", &mut key)?;
+        Ok(Sealer {
             cipher: Aes256Gcm::new(&key.into()),
-        }
+        })
     }
 
     /// Seals `value` until `exp`; the result is base64url, safe in a URL or a cookie.
@@ -151,7 +150,7 @@ mod tests {
 
     #[test]
     fn sealed_values_open_only_for_their_purpose_key_and_time() {
-        let a = Sealer::derive(b"key material a");
+        let a = Sealer::derive(b"key material a").unwrap();
         let sealed = a.seal(Purpose::ProxyState, &"v", 100).unwrap();
         assert_eq!(
             a.open::<String>(Purpose::ProxyState, &sealed, 99)
@@ -160,7 +159,7 @@ mod tests {
         );
         assert_eq!(a.open::<String>(Purpose::ProxyState, &sealed, 100), None);
         assert_eq!(a.open::<String>(Purpose::PendingLogin, &sealed, 1), None);
-        let b = Sealer::derive(b"key material b");
+        let b = Sealer::derive(b"key material b").unwrap();
         assert_eq!(b.open::<String>(Purpose::ProxyState, &sealed, 1), None);
         let mut tampered = sealed.into_bytes();
         let last = tampered.len() - 2;

@@ -74,15 +74,24 @@ pub async fn live_access_token(
     Ok(alive.then_some(claims))
 }
 
-/// The identity of the request, `None` if it carries none. A bearer token counts only when it
-/// was issued to one of `bearer_clients` (RFC 9068 §4: the audience is checked).
+/// Which bearer tokens a request may use.
+#[derive(Debug, Clone, Copy)]
+pub enum Bearer<'a> {
+    /// Access tokens issued to these clients (RFC 9068 §4: the audience is checked); any other
+    /// bearer token is `InvalidToken`.
+    From(&'a [String]),
+    /// None: an `Authorization` header is not looked at, only the session cookie.
+    Ignored,
+}
+
+/// The identity of the request, `None` if it carries none.
 pub async fn authenticate(
     app: &App,
     req: &RequestHeader,
-    bearer_clients: &[String],
+    accepted: Bearer<'_>,
     now: u64,
 ) -> Result<Option<Identity>, AuthError> {
-    if let Some(token) = bearer(req) {
+    if let (Bearer::From(bearer_clients), Some(token)) = (accepted, bearer(req)) {
         let claims = live_access_token(app, token)
             .await?
             .filter(|c| bearer_clients.contains(&c.client_id))

@@ -68,6 +68,8 @@ pub enum StartError {
     Store(String),
     #[error(transparent)]
     Passwords(#[from] password::StartError),
+    #[error("cannot derive the sealing key: {0}")]
+    Sealer(String),
 }
 
 /// The session store and the counter space of a configuration.
@@ -125,7 +127,8 @@ impl App {
             routes: RouteTable::new(&cfg.routes),
             clients: Clients::new(&mut cfg),
             directory: Arc::new(TomlUsers::new(cfg.users.values(), passwords)),
-            sealer: Sealer::derive(keys.sealing_seed()),
+            sealer: Sealer::derive(keys.sealing_seed())
+                .map_err(|e| StartError::Sealer(e.to_string()))?,
             csrf_cookie: format!("{}_csrf", cfg.session.cookie_name),
             cfg,
             balancers,

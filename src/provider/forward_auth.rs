@@ -6,11 +6,12 @@
 //! ignored, and only "is this a signed-in user" is answered.
 
 use super::Request;
-use crate::app::auth::{authenticate, AuthError};
+use crate::app::auth::{authenticate, AuthError, Bearer};
 use crate::app::{respond, App};
 use crate::config::IdentityHeaders;
 use crate::http::host::Host;
 use crate::http::{path, GatewayError, Reply};
+use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::policy::{self, Access};
 
 /// The original request as the front proxy reports it.
@@ -48,10 +49,16 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
         .and_then(|o| app.routes.find(&app.cfg.routes, &o.host, &o.path))
         .and_then(|i| app.route(i));
     // Without an identified route, no bearer token is accepted; session cookies still are.
-    let bearer_clients = route.map_or(&[][..], |r| &r.bearer_clients);
-    let who = match authenticate(app, req.header, bearer_clients, now).await {
+    let accepted = route.map_or(Bearer::Ignored, |r| Bearer::From(&r.bearer_clients));
+    let who = match authenticate(app, req.header, accepted, now).await {
         Ok(w) => w,
-        Err(AuthError::InvalidToken) => None,
+        Err(AuthError::InvalidToken) => {
+            let e = ResourceError::new(
+                ResourceCode::InvalidToken,
+                "the access token is invalid, expired, revoked or not for this application",
+            );
+            return respond::resource(&e);
+        }
         Err(AuthError::Unavailable(e)) => return respond::gateway(&e, true),
     };
     let access = match (route, &target) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pingora::http::RequestHeader;
 
 use super::client;
-use crate::app::auth::{authenticate, AuthError};
+use crate::app::auth::{authenticate, AuthError, Bearer};
 use crate::app::{respond, App};
 use crate::config::Route;
 use crate::directory::UserInfo;
@@ -14,7 +14,7 @@ use crate::http::facts::Facts;
 use crate::http::{GatewayError, Reply};
 use crate::identity::Identity;
 use crate::oidc::errors::{ResourceCode, ResourceError};
-use crate::policy::{self, Access};
+use crate::policy;
 
 pub enum Outcome {
     /// Proxy the request, adding these headers; `user` is who it is from, if anyone.
@@ -45,7 +45,7 @@ pub async fn check(
         return PUBLIC;
     }
     let now = app.now();
-    let who = match authenticate(app, req, &route.bearer_clients, now).await {
+    let who = match authenticate(app, req, Bearer::From(&route.bearer_clients), now).await {
         Ok(w) => w,
         Err(AuthError::InvalidToken) => {
             let e = ResourceError::new(
@@ -57,14 +57,11 @@ pub async fn check(
         // Fail closed: without the store nobody is known to be signed in.
         Err(AuthError::Unavailable(e)) => return Outcome::Respond(respond::gateway(&e, json)),
     };
-    match (policy::decide(route, &facts.path, who.as_ref()), who) {
-        (Access::Public, _) => PUBLIC,
-        (Access::Allow, Some(who)) => pass(app, route, facts, who, now, json),
-        (Access::Deny, _) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
-        (Access::Login | Access::Allow, _) if json => {
-            Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true))
-        }
-        (Access::Login | Access::Allow, _) => {
+    match who {
+        Some(who) if policy::allowed(route, &who) => pass(app, route, facts, who, now, json),
+        Some(_) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
+        None if json => Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true)),
+        None => {
             let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
             Outcome::Respond(
                 client::start_sign_in(app, facts, client::request_url(facts), see_other).await,
