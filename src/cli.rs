@@ -55,6 +55,21 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The `[ldap]` directory, step by step.
+    Ldap {
+        #[command(subcommand)]
+        command: LdapCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LdapCommand {
+    /// Read a password on stdin and sign `--user` in against the directory, printing each step
+    /// (search, groups, bind).
+    Test {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -119,6 +134,12 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             println!("{}", crate::oidc::client_auth::hash_secret(&secret));
             Ok(0)
         }
+        Command::Ldap {
+            command: LdapCommand::Test { user },
+        } => {
+            let path = need_config(&cli)?;
+            ldap_test(&path, user)
+        }
         Command::GenKey { out, alg, force } => {
             crate::keys::write_new(out, (*alg).into(), *force)?;
             eprintln!(
@@ -129,6 +150,73 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `authgate ldap test`: what an operator runs first when directory sign-ins fail.
+fn ldap_test(path: &Path, user: &str) -> anyhow::Result<i32> {
+    let cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(1);
+        }
+    };
+    let Some(ldap) = cfg.ldap else {
+        eprintln!("{}: there is no [ldap] table", path.display());
+        return Ok(1);
+    };
+    eprint!("password for {user}: ");
+    let password = read_stdin_line()?;
+    println!(
+        "directory: {}",
+        ldap.urls
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "search: {} under {}",
+        ldap.user_filter
+            .replace("{username}", &ldap3::ldap_escape(user)),
+        ldap.base_dn
+    );
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::SystemClock);
+    let dir = crate::directory::ldap::LdapDirectory::new(ldap, clock, None)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let Some(found) = dir.lookup(user).await? else {
+            println!("search: no single entry matches: a sign-in would fail");
+            return Ok(1);
+        };
+        println!("search: found {}", found.dn);
+        let u = &found.user;
+        println!(
+            "user: {} email={} name={} disabled={}",
+            u.username,
+            u.email.as_deref().unwrap_or("-"),
+            u.name.as_deref().unwrap_or("-"),
+            u.disabled
+        );
+        println!(
+            "groups: {}",
+            if u.groups.is_empty() {
+                "(none)".to_string()
+            } else {
+                u.groups.join(", ")
+            }
+        );
+        let ok = dir.bind(&found.dn, &password).await?;
+        println!(
+            "bind as {}: {}",
+            found.dn,
+            if ok { "ok" } else { "invalid credentials" }
+        );
+        Ok(if ok && !u.disabled { 0 } else { 1 })
+    })
 }
 
 fn need_config(cli: &Cli) -> anyhow::Result<PathBuf> {
@@ -154,6 +242,12 @@ fn check_config(path: &Path) -> i32 {
     });
     match checked {
         Ok(cfg) => {
+            if cfg.ldap.is_some() && !cfg.users.is_empty() {
+                eprintln!(
+                    "warning: users and [ldap]: a local user wins over a directory user of the same name ({} local user(s))",
+                    cfg.users.len()
+                );
+            }
             println!(
                 "{}: ok ({} route(s), {} user(s), {} client(s), listening on {})",
                 path.display(),

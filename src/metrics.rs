@@ -18,6 +18,8 @@ pub struct Metrics {
     pub tokens: IntCounterVec,
     pub sessions: IntGauge,
     pub store_errors: IntCounter,
+    pub directory_requests: IntCounterVec,
+    pub directory_seconds: HistogramVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -49,6 +51,17 @@ fn build() -> Result<Metrics, prometheus::Error> {
         sessions: register_int_gauge!(
             "authgate_active_sessions",
             "Live sessions in the store (provider and app sessions)"
+        )?,
+        directory_requests: register_int_counter_vec!(
+            "authgate_directory_requests_total",
+            "Requests to the LDAP directory, by result",
+            &["result"]
+        )?,
+        directory_seconds: register_histogram_vec!(
+            "authgate_directory_seconds",
+            "Time an LDAP directory request took",
+            &["result"],
+            vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
         )?,
         store_errors: register_int_counter!(
             "authgate_store_errors_total",
@@ -97,6 +110,16 @@ pub fn token_issued(grant: &str) {
 pub fn store_error() {
     if let Some(m) = METRICS.as_ref() {
         m.store_errors.inc();
+    }
+}
+
+/// One directory request: `result` is `ok`, `not_found` or `error`.
+pub fn directory_request(result: &str, seconds: f64) {
+    if let Some(m) = METRICS.as_ref() {
+        m.directory_requests.with_label_values(&[result]).inc();
+        m.directory_seconds
+            .with_label_values(&[result])
+            .observe(seconds);
     }
 }
 

@@ -109,6 +109,12 @@ pub async fn authenticate(
     let Some(found) = app.sessions().lookup(&id, now).await? else {
         return Ok(None);
     };
-    let user = app.directory.active(&found.record.user).await?;
-    Ok(user.map(|u| Identity::of(u, found.key.as_str().to_string())))
+    match app.directory.active(&found.record.user).await? {
+        Some(u) => Ok(Some(Identity::of(u, found.key.as_str().to_string()))),
+        None => {
+            // Removed or disabled since sign-in: the session ends here, everywhere.
+            app.sessions().end(&found.key).await?;
+            Ok(None)
+        }
+    }
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Config, Route, StoreKind};
-use crate::directory::{Directory, TomlUsers};
+use crate::directory::ldap::LdapDirectory;
+use crate::directory::{Chain, Directory, DirectoryError, TomlUsers};
 use crate::http::GatewayError;
 use crate::identity::{Assertions, Reserved};
 use crate::keys::{KeyError, KeySet};
@@ -70,6 +71,8 @@ pub enum StartError {
     Passwords(#[from] password::StartError),
     #[error("cannot derive the sealing key: {0}")]
     Sealer(String),
+    #[error("[ldap]: {0}")]
+    Directory(#[from] DirectoryError),
 }
 
 /// The session store and the counter space of a configuration.
@@ -103,6 +106,26 @@ fn stores(cfg: &Config) -> Result<Stores, StartError> {
     })
 }
 
+/// The local users, then the `[ldap]` directory if there is one (which the config hands over).
+fn directory(
+    cfg: &mut Config,
+    passwords: Arc<Verifier>,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<dyn Directory>, StartError> {
+    let ldap = match cfg.ldap.take() {
+        Some(l) => Some(LdapDirectory::new(
+            l,
+            Arc::clone(clock),
+            Some(Arc::new(crate::metrics::directory_request)),
+        )?),
+        None => None,
+    };
+    Ok(Arc::new(Chain {
+        local: TomlUsers::new(cfg.users.values(), passwords),
+        ldap,
+    }))
+}
+
 impl App {
     pub fn new(
         mut cfg: Config,
@@ -114,6 +137,7 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Half the cores at most: sign-in floods must leave CPU to proxying.
         let passwords = Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?);
+        let directory = directory(&mut cfg, passwords, &clock)?;
         Ok(App {
             clock,
             assertions: Assertions::default(),
@@ -126,7 +150,7 @@ impl App {
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
             routes: RouteTable::new(&cfg.routes),
             clients: Clients::new(&mut cfg),
-            directory: Arc::new(TomlUsers::new(cfg.users.values(), passwords)),
+            directory,
             sealer: Sealer::derive(keys.sealing_seed())
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
             csrf_cookie: format!("{}_csrf", cfg.session.cookie_name),

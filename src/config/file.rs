@@ -138,6 +138,41 @@ pub struct HeadersFile {
     pub assertion: Option<String>,
 }
 
+/// `[ldap]`: directory users (OpenLDAP, 389-DS, Active Directory).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapFile {
+    pub url: Option<String>,
+    /// Tried in order when one is down.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub starttls: bool,
+    pub bind_dn: String,
+    pub bind_password_file: String,
+    pub base_dn: String,
+    pub user_filter: Option<String>,
+    pub group_base_dn: Option<String>,
+    pub group_filter: Option<String>,
+    pub ca_file: Option<String>,
+    pub timeout: Option<String>,
+    pub pool_size: Option<usize>,
+    /// How long a directory answer about a user is trusted before it is asked again.
+    pub recheck: Option<String>,
+    #[serde(default)]
+    pub attributes: LdapAttributesFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapAttributesFile {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub group_name: Option<String>,
+    pub member_of: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemoFile {

@@ -21,6 +21,7 @@ pub struct Config {
     pub users: HashMap<String, User>,
     pub clients: HashMap<String, Client>,
     pub routes: Vec<Route>,
+    pub ldap: Option<Ldap>,
     pub demo: Option<Demo>,
 }
 
@@ -218,6 +219,36 @@ impl Route {
             None => format!("*{}", self.path_prefix),
         }
     }
+}
+
+/// `[ldap]`, validated.
+#[derive(Debug)]
+pub struct Ldap {
+    /// `ldap://` or `ldaps://` URLs, tried in order.
+    pub urls: Vec<Url>,
+    pub starttls: bool,
+    pub bind_dn: String,
+    pub bind_password: Secret,
+    pub base_dn: String,
+    /// Contains `{username}`, replaced by the RFC 4515-escaped username.
+    pub user_filter: String,
+    pub group_base_dn: Option<String>,
+    /// Contains `{dn}`, replaced by the escaped DN of the user.
+    pub group_filter: String,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub pool_size: usize,
+    pub recheck: Duration,
+    pub attributes: LdapAttributes,
+}
+
+#[derive(Debug)]
+pub struct LdapAttributes {
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    pub group_name: String,
+    pub member_of: Option<String>,
 }
 
 #[derive(Debug)]

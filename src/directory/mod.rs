@@ -5,6 +5,7 @@
 //! A directory must not decide policy (that is `policy`'s) nor count failures (that is
 //! `login::regulation`'s): it only knows users, passwords and groups.
 
+pub mod ldap;
 mod toml_users;
 
 use std::sync::Arc;
@@ -38,7 +39,12 @@ impl From<DirectoryError> for crate::http::GatewayError {
     fn from(e: DirectoryError) -> crate::http::GatewayError {
         match e {
             DirectoryError::Busy => crate::http::GatewayError::Busy,
-            DirectoryError::Unavailable(_) => crate::http::GatewayError::unavailable(&e),
+            DirectoryError::Unavailable(_) => {
+                log::error!("{e}");
+                crate::http::GatewayError::Unavailable(
+                    "the user directory is unavailable right now; please try again shortly".into(),
+                )
+            }
         }
     }
 }
@@ -68,5 +74,60 @@ pub trait Directory: Send + Sync {
     /// The user, only while the account is enabled: what every token and session check asks.
     async fn active(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         Ok(self.find(username).await?.filter(|u| !u.disabled))
+    }
+
+    /// Like `active`, but asking the source itself rather than any cache: a refresh token's
+    /// use re-checks its user.
+    async fn recheck(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        self.active(username).await
+    }
+
+    /// Whether the directory can answer (for `/readyz`).
+    async fn ready(&self) -> bool {
+        true
+    }
+}
+
+/// The local users first, then the directory server: a local user with the same name wins.
+pub struct Chain {
+    pub local: TomlUsers,
+    pub ldap: Option<ldap::LdapDirectory>,
+}
+
+#[async_trait]
+impl Directory for Chain {
+    async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        match (self.local.find(username).await?, &self.ldap) {
+            (Some(u), _) => Ok(Some(u)),
+            (None, Some(ldap)) => ldap.find(username).await,
+            (None, None) => Ok(None),
+        }
+    }
+
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        match &self.ldap {
+            Some(ldap) if !self.local.knows(username) => {
+                ldap.verify_password(username, password).await
+            }
+            _ => self.local.verify_password(username, password).await,
+        }
+    }
+
+    async fn recheck(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        match &self.ldap {
+            Some(ldap) if !self.local.knows(username) => ldap.recheck(username).await,
+            _ => self.local.recheck(username).await,
+        }
+    }
+
+    async fn ready(&self) -> bool {
+        match &self.ldap {
+            Some(ldap) => ldap.ready().await,
+            None => true,
+        }
     }
 }

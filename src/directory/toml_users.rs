@@ -38,6 +38,11 @@ impl TomlUsers {
             .collect();
         TomlUsers { users, passwords }
     }
+
+    /// Whether `username` is one of the file's users.
+    pub fn knows(&self, username: &str) -> bool {
+        self.users.contains_key(username)
+    }
 }
 
 #[async_trait]

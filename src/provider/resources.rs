@@ -268,9 +268,15 @@ pub async fn readyz(app: &App) -> Reply {
         .filter(|(_, b)| b.select(b"", 256).is_none())
         .map(|(r, _)| r.label())
         .collect();
-    let ok = store_ok && routes_down.is_empty();
+    let directory_ok = app.directory.ready().await;
+    let ok = store_ok && directory_ok && routes_down.is_empty();
     Reply::json(
         if ok { 200 } else { 503 },
-        &serde_json::json!({ "status": if ok { "ready" } else { "not ready" }, "store": store_ok, "routes_down": routes_down }),
+        &serde_json::json!({
+            "status": if ok { "ready" } else { "not ready" },
+            "store": store_ok,
+            "directory": directory_ok,
+            "routes_down": routes_down,
+        }),
     )
 }

@@ -60,8 +60,10 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
     body
 }
 
+/// The grant's user, asked of the directory itself (not a cache): a refresh re-checks that the
+/// user still exists and is enabled.
 async fn user(app: &App, name: &str) -> Result<Arc<UserInfo>, TokenError> {
-    app.directory.active(name).await?.ok_or_else(|| {
+    app.directory.recheck(name).await?.ok_or_else(|| {
         TokenError::new(TokenCode::InvalidGrant, "the user account is not available")
     })
 }

@@ -334,6 +334,7 @@ pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     )
 }
 
+pub mod ldap;
 pub mod oidc;
 
 /// A real redis-server on an ephemeral loopback port, killed on drop.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+mod ldap;
 mod routes;
 
 use super::file::*;
@@ -27,6 +28,7 @@ const TOP_LEVEL: &[&str] = &[
     "users_file",
     "clients",
     "routes",
+    "ldap",
     "demo",
 ];
 
@@ -68,6 +70,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let tokens: TokensFile = opt_section(&mut p, &table, "tokens").unwrap_or_default();
     let login: LoginFile = opt_section(&mut p, &table, "login").unwrap_or_default();
     let demo: Option<DemoFile> = opt_section(&mut p, &table, "demo");
+    let ldap: Option<LdapFile> = opt_section(&mut p, &table, "ldap");
     let routes: Vec<(usize, RouteFile)> = array(&mut p, &table, "routes", "routes");
     let clients: Vec<(usize, ClientFile)> = array(&mut p, &table, "clients", "clients");
     let mut users: Vec<(String, UserFile)> = array(&mut p, &table, "users", "users")
@@ -91,6 +94,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         .filter_map(|(i, r)| build_route(&mut p, i, r))
         .collect();
     check_overlaps(&mut p, &routes);
+    let ldap = ldap.and_then(|l| ldap::build_ldap(&mut p, l));
     check_bearer_clients(&mut p, &routes, &clients);
     let demo = demo.and_then(|d| match d.echo_listen.parse() {
         Ok(echo_listen) => Some(Demo { echo_listen }),
@@ -112,6 +116,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
             users,
             clients,
             routes,
+            ldap,
             demo,
         }),
         _ => Err(ConfigError { problems: p.0 }),
