@@ -58,7 +58,11 @@ fn hot_path(c: &mut Criterion) {
     let mut cookie = String::new();
     rt.block_on(async {
         for _ in 0..10_000 {
-            let (id, _) = app.sessions().create("alice", now).await.unwrap();
+            let (id, _) = app
+                .sessions()
+                .create("alice", vec!["pwd".into()], now)
+                .await
+                .unwrap();
             cookie = id;
         }
     });
@@ -140,6 +144,7 @@ fn hot_path(c: &mut Criterion) {
         session: authgate::session::Key::secret(authgate::session::Kind::Session, "x"),
         auth_time: now,
         expires: now + 60,
+        amr: vec!["pwd".into()],
     };
     c.bench_function(
         "code exchange checks (client, redirect_uri, PKCE S256)",
@@ -166,6 +171,7 @@ fn hot_path(c: &mut Criterion) {
             sid: "sid",
             auth_time: now,
             grant: "g",
+            amr: &[],
         };
         c.bench_function(&format!("id_token signing {}", alg.name()), |b| {
             b.iter(|| {

@@ -30,6 +30,7 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
                 expires: now + 43_200,
                 last_seen: now,
                 parent: None,
+                amr: vec!["pwd".into()],
             };
             records
                 .put(

@@ -23,11 +23,22 @@ pub struct Identity {
     pub user: Arc<UserInfo>,
     /// What the assertion cache is keyed by: the session's store key or the token's `jti`.
     pub cache_key: String,
+    /// How the user authenticated (RFC 8176).
+    pub amr: Vec<String>,
 }
 
 impl Identity {
-    pub fn of(user: Arc<UserInfo>, cache_key: String) -> Identity {
-        Identity { user, cache_key }
+    pub fn of(user: Arc<UserInfo>, cache_key: String, amr: Vec<String>) -> Identity {
+        Identity {
+            user,
+            cache_key,
+            amr,
+        }
+    }
+
+    /// A second factor was used.
+    pub fn mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
     }
 }
 
@@ -158,6 +169,8 @@ struct AssertionClaims<'a> {
     iat: u64,
     exp: u64,
     jti: String,
+    #[serde(flatten)]
+    authentication: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Signed assertions, one per (session, audience), reused until shortly before they expire.
@@ -203,6 +216,7 @@ impl Assertions {
             iat: now,
             exp,
             jti: crate::secret::new_id(),
+            authentication: crate::oidc::tokens::authentication_claims(&who.amr),
         };
         let jwt = keys.sign(&claims, "JWT")?;
         self.cache.insert(cache_key, Arc::new((jwt.clone(), exp)));

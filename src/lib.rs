@@ -38,6 +38,7 @@ pub mod oidc;
 pub mod policy;
 pub mod routes;
 pub mod session;
+pub mod storage;
 
 pub mod app;
 

@@ -69,6 +69,12 @@ pub enum Purpose {
     ProxyState,
     /// The provider's pending authorization request behind the login form.
     PendingLogin,
+    /// A password-checked sign-in waiting for its second factor.
+    SecondFactor,
+    /// A TOTP seed being enrolled (shown on the page, not yet stored).
+    Enrolment,
+    /// A secret at rest in the durable storage (TOTP seeds, passkeys).
+    StoredSecret,
 }
 
 impl Purpose {
@@ -76,6 +82,9 @@ impl Purpose {
         match self {
             Purpose::ProxyState => b"authgate proxy-state v1",
             Purpose::PendingLogin => b"authgate pending-login v1",
+            Purpose::SecondFactor => b"authgate second-factor v1",
+            Purpose::Enrolment => b"authgate enrolment v1",
+            Purpose::StoredSecret => b"authgate stored-secret v1",
         }
     }
 }

@@ -1274,7 +1274,7 @@ mod revocation {
     async fn idle_touch_after_logout(store: &dyn Store) {
         let cfg = cfg();
         let s = Sessions { store, cfg: &cfg };
-        let (id, _) = s.create("alice", NOW).await.unwrap();
+        let (id, _) = s.create("alice", vec!["pwd".into()], NOW).await.unwrap();
         let read = s
             .read(&Key::secret(Kind::Session, &id), NOW)
             .await
@@ -1293,7 +1293,7 @@ mod revocation {
             store: store.as_ref(),
             cfg: &cfg,
         };
-        let (_, parent) = s.create("alice", NOW).await.unwrap();
+        let (_, parent) = s.create("alice", vec!["pwd".into()], NOW).await.unwrap();
         let mut tasks = Vec::new();
         for _ in 0..16 {
             let (store, cfg, key) = (Arc::clone(&store), Arc::clone(&cfg), parent.key.clone());

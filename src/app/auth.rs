@@ -101,7 +101,11 @@ pub async fn authenticate(
             .active(&claims.sub)
             .await?
             .ok_or(AuthError::InvalidToken)?;
-        return Ok(Some(Identity::of(user, claims.jti.clone())));
+        return Ok(Some(Identity::of(
+            user,
+            claims.jti.clone(),
+            claims.amr.clone(),
+        )));
     }
     let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) else {
         return Ok(None);
@@ -110,7 +114,11 @@ pub async fn authenticate(
         return Ok(None);
     };
     match app.directory.active(&found.record.user).await? {
-        Some(u) => Ok(Some(Identity::of(u, found.key.as_str().to_string()))),
+        Some(u) => Ok(Some(Identity::of(
+            u,
+            found.key.as_str().to_string(),
+            found.record.amr,
+        ))),
         None => {
             // Removed or disabled since sign-in: the session ends here, everywhere.
             app.sessions().end(&found.key).await?;

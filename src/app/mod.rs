@@ -11,7 +11,7 @@ pub mod upstream;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{Config, Route, StoreKind};
+use crate::config::{Config, Route, SecondFactor, StoreKind};
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::{Chain, Directory, DirectoryError, TomlUsers};
 use crate::http::GatewayError;
@@ -26,7 +26,9 @@ use crate::secret::Sealer;
 use crate::session::memory::MemoryStore;
 use crate::session::redis::RedisStore;
 use crate::session::{Sessions, Store};
+use crate::storage::{generate_key_file, Storage, StorageError, StorageKey};
 use upstream::Balancer;
+use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 /// Failed-login counters and rate-limit windows live apart from sessions, in a space of their
 /// own this size (memory store): a flood of them can evict only each other.
@@ -59,6 +61,10 @@ pub struct App {
     pub authgate_label: Arc<str>,
     /// The login form's CSRF cookie name (`{cookie_name}_csrf`).
     pub csrf_cookie: String,
+    /// Enrolled second factors, when `[storage]` is configured.
+    pub storage: Option<Arc<Storage>>,
+    /// Passkeys: the relying party is the public host, the origin `public_url`.
+    pub webauthn: Option<Webauthn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +79,8 @@ pub enum StartError {
     Sealer(String),
     #[error("[ldap]: {0}")]
     Directory(#[from] DirectoryError),
+    #[error("[storage]: {0}")]
+    Storage(#[from] StorageError),
 }
 
 /// The session store and the counter space of a configuration.
@@ -104,6 +112,41 @@ fn stores(cfg: &Config) -> Result<Stores, StartError> {
             }
         }
     })
+}
+
+/// The durable storage of `[storage]`, its key created first when the demo asks for it.
+fn storage(cfg: &Config) -> Result<Option<Arc<Storage>>, StartError> {
+    let Some(s) = &cfg.storage else {
+        return Ok(None);
+    };
+    if s.create_key_if_missing && !s.encryption_key_file.exists() {
+        generate_key_file(&s.encryption_key_file, false)
+            .map_err(|e| StorageError::Key(format!("{}: {e}", s.encryption_key_file.display())))?;
+        log::warn!(
+            "created a new storage key at {}",
+            s.encryption_key_file.display()
+        );
+    }
+    let key = StorageKey::load(&s.encryption_key_file)?;
+    Ok(Some(Arc::new(Storage::prepare(&s.url, &key)?)))
+}
+
+/// The WebAuthn relying party: the public host (without port) and `public_url`. A host that
+/// cannot be an RP id (an IP address) leaves passkeys off; TOTP still works.
+fn webauthn(cfg: &Config) -> Option<Webauthn> {
+    if cfg.login.second_factor == SecondFactor::Off || cfg.storage.is_none() {
+        return None;
+    }
+    let rp_id = cfg.server.public_host.name.as_str();
+    let built = WebauthnBuilder::new(rp_id, &cfg.server.public_url)
+        .and_then(|b| b.rp_name("authgate").build());
+    match built {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log::warn!("passkeys are off: {rp_id} cannot be a WebAuthn relying party ({e})");
+            None
+        }
+    }
 }
 
 /// The local users, then the `[ldap]` directory if there is one (which the config hands over).
@@ -138,6 +181,8 @@ impl App {
         // Half the cores at most: sign-in floods must leave CPU to proxying.
         let passwords = Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?);
         let directory = directory(&mut cfg, passwords, &clock)?;
+        let storage = storage(&cfg)?;
+        let webauthn = webauthn(&cfg);
         Ok(App {
             clock,
             assertions: Assertions::default(),
@@ -154,6 +199,8 @@ impl App {
             sealer: Sealer::derive(keys.sealing_seed())
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
             csrf_cookie: format!("{}_csrf", cfg.session.cookie_name),
+            storage,
+            webauthn,
             cfg,
             balancers,
             keys,

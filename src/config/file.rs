@@ -60,6 +60,19 @@ pub struct LoginFile {
     /// Sign-in starts and login POSTs per client address per `rate_window`; 0 turns it off.
     pub rate_limit: Option<u32>,
     pub rate_window: Option<String>,
+    /// "off" (default), "optional" or "required".
+    pub second_factor: Option<String>,
+    pub totp_issuer: Option<String>,
+}
+
+/// `[storage]`: the durable database of enrolled factors.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageFile {
+    pub url: Option<String>,
+    pub encryption_key_file: Option<String>,
+    /// Demo convenience: write a new key when the file does not exist.
+    pub create_key_if_missing: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +112,9 @@ pub struct ClientFile {
     /// A resource server that may introspect any client's tokens.
     #[serde(default)]
     pub introspect_any: bool,
+    /// Users of this relying party must have used a second factor.
+    #[serde(default)]
+    pub require_second_factor: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +142,9 @@ pub struct RouteFile {
     /// Clients whose access tokens this route accepts as `Authorization: Bearer`.
     #[serde(default)]
     pub bearer_clients: Vec<String>,
+    /// Step-up: a session signed in with a password alone goes through the second factor.
+    #[serde(default)]
+    pub require_second_factor: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -21,6 +21,7 @@ pub struct Config {
     pub users: HashMap<String, User>,
     pub clients: HashMap<String, Client>,
     pub routes: Vec<Route>,
+    pub storage: Option<StorageCfg>,
     pub ldap: Option<Ldap>,
     pub demo: Option<Demo>,
 }
@@ -89,6 +90,27 @@ pub struct Login {
     /// Sign-in starts and login POSTs allowed per client address per `rate_window` (0: no limit).
     pub rate_limit: u32,
     pub rate_window: Duration,
+    pub second_factor: SecondFactor,
+    pub totp_issuer: String,
+}
+
+/// `[login] second_factor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// No second factor is asked or offered.
+    Off,
+    /// Users may enrol; whoever has a factor is asked for it.
+    Optional,
+    /// Everyone must enrol at their next sign-in.
+    Required,
+}
+
+/// `[storage]`, validated.
+#[derive(Debug)]
+pub struct StorageCfg {
+    pub url: String,
+    pub encryption_key_file: PathBuf,
+    pub create_key_if_missing: bool,
 }
 
 #[derive(Debug)]
@@ -151,6 +173,7 @@ pub struct Client {
     pub refresh_tokens: bool,
     /// May introspect tokens issued to other clients (a resource server).
     pub introspect_any: bool,
+    pub require_second_factor: bool,
 }
 
 /// A client secret's SHA-256; `Debug` does not print it.
@@ -209,6 +232,7 @@ pub struct Route {
     pub logout_redirect: Option<Url>,
     /// Clients whose access tokens open this route; empty: no bearer token does.
     pub bearer_clients: Vec<String>,
+    pub require_second_factor: bool,
 }
 
 impl Route {

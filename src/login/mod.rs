@@ -2,3 +2,4 @@
 
 pub mod password;
 pub mod regulation;
+pub mod totp;

@@ -86,6 +86,8 @@ mod tests {
             lockout: Duration::from_secs(60),
             rate_limit,
             rate_window: Duration::from_secs(60),
+            second_factor: crate::config::SecondFactor::Off,
+            totp_issuer: "authgate".into(),
         }
     }
 

@@ -39,6 +39,7 @@ impl Clients {
                 require_pkce: true,
                 refresh_tokens: false,
                 introspect_any: false,
+                require_second_factor: false,
             },
             proxy_hosts,
         }

@@ -26,6 +26,9 @@ pub struct CodeRecord {
     pub session: crate::session::Key,
     pub auth_time: u64,
     pub expires: u64,
+    /// How the user authenticated in the session the code was issued in (RFC 8176).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// Tokens issued from one code (stored under `grant:` + id).
@@ -36,6 +39,8 @@ pub struct GrantRecord {
     pub scope: Vec<String>,
     pub sid: String,
     pub auth_time: u64,
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// One refresh token (stored under `rt:` + hash of the token; taken on use).
@@ -153,6 +158,7 @@ mod tests {
             require_pkce: true,
             refresh_tokens: false,
             introspect_any: false,
+            require_second_factor: false,
         }
     }
 
@@ -169,6 +175,7 @@ mod tests {
             session: crate::session::Key::id(crate::session::Kind::Session, "x"),
             auth_time: NOW - 5,
             expires: NOW + 60,
+            amr: vec!["pwd".into()],
         }
     }
 

@@ -24,6 +24,21 @@ pub struct AccessClaims {
     pub sid: String,
     /// The grant this token belongs to: revoking the grant revokes the token.
     pub gid: String,
+    /// How the user authenticated (RFC 8176).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+/// `amr` and, when a second factor was used, `acr = "mfa"` (RFC 8176; OIDC Core §2).
+pub fn authentication_claims(amr: &[String]) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    if !amr.is_empty() {
+        m.insert("amr".into(), amr.to_vec().into());
+    }
+    if amr.iter().any(|a| a == "mfa") {
+        m.insert("acr".into(), "mfa".into());
+    }
+    m
 }
 
 /// What an issued token is about.
@@ -35,6 +50,7 @@ pub struct Subject<'a> {
     pub sid: &'a str,
     pub auth_time: u64,
     pub grant: &'a str,
+    pub amr: &'a [String],
 }
 
 /// An access token and its claims.
@@ -56,6 +72,7 @@ pub fn access_token(
         jti: crate::secret::new_id(),
         sid: s.sid.to_string(),
         gid: s.grant.to_string(),
+        amr: s.amr.to_vec(),
     };
     Ok((keys.sign(&claims, ACCESS_TOKEN_TYP)?, claims))
 }
@@ -141,6 +158,7 @@ pub fn id_token(
     claims.insert("iat".into(), now.into());
     claims.insert("auth_time".into(), s.auth_time.into());
     claims.insert("sid".into(), s.sid.into());
+    claims.extend(authentication_claims(s.amr));
     if let Some(n) = extra.nonce {
         claims.insert("nonce".into(), n.into());
     }

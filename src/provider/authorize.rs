@@ -191,6 +191,7 @@ async fn store_code(
         session: session.key.clone(),
         auth_time: session.record.auth_time,
         expires: now + ttl.as_secs(),
+        amr: session.record.amr.clone(),
     };
     Records(app.store.as_ref())
         .put(&Key::secret(Kind::Code, &code), &record, ttl)
@@ -215,6 +216,7 @@ fn front_id_token(
         sid: &session.record.sid,
         auth_time: session.record.auth_time,
         grant: "",
+        amr: &session.record.amr,
     };
     let input = IdTokenInput {
         nonce: auth.nonce.as_deref(),

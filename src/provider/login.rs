@@ -152,7 +152,11 @@ async fn signed_in(app: &App, req: &Request<'_>, pending: &Pending, user: &UserI
         if let Some(old) = provider_session(app, req, now).await? {
             app.sessions().end(&old.key).await?;
         }
-        Ok::<_, GatewayError>(app.sessions().create(&user.username, now).await?)
+        Ok::<_, GatewayError>(
+            app.sessions()
+                .create(&user.username, vec!["pwd".into()], now)
+                .await?,
+        )
     };
     let (id, session) = match created.await {
         Ok(s) => s,

@@ -53,9 +53,9 @@ async fn user_claims(
         .await?
         .ok_or_else(|| invalid("the user account is not available"))?;
     let scope: Vec<String> = claims.scope.split(' ').map(str::to_string).collect();
-    Ok(Some(serde_json::Value::Object(tokens::identity_claims(
-        &user, &scope,
-    ))))
+    let mut body = tokens::identity_claims(&user, &scope);
+    body.extend(tokens::authentication_claims(&claims.amr));
+    Ok(Some(serde_json::Value::Object(body)))
 }
 
 pub async fn introspect(app: &App, req: &Request<'_>) -> Reply {

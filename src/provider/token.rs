@@ -88,6 +88,7 @@ async fn authorization_code(
         scope: rec.scope.clone(),
         sid: rec.sid.clone(),
         auth_time: rec.auth_time,
+        amr: rec.amr.clone(),
     };
     let key = Key::id(Kind::Grant, &grant_id);
     Records(app.store.as_ref())
@@ -163,6 +164,7 @@ async fn issue(
         sid: &issued.grant.sid,
         auth_time: issued.grant.auth_time,
         grant: issued.id,
+        amr: &issued.grant.amr,
     };
     let server_error =
         |e: crate::keys::KeyError| TokenError::new(TokenCode::ServerError, e.to_string());

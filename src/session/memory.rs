@@ -199,7 +199,7 @@ impl Store for MemoryStore {
                 Some(Entry {
                     value: Value::Set(s),
                     expires,
-                }) => (s.to_vec(), expires),
+                }) => (s.to_vec(), expires.max(Instant::now() + ttl)),
                 _ => (Vec::new(), Instant::now() + ttl),
             };
             members.push(member.to_string());
@@ -207,6 +207,20 @@ impl Store for MemoryStore {
                 value: Value::Set(members.into()),
                 expires,
             })
+        });
+        Ok(())
+    }
+
+    async fn remove_member(&self, key: &Key, member: &str) -> Result<(), StoreError> {
+        self.compute(key, |existing| match existing {
+            Some(Entry {
+                value: Value::Set(s),
+                expires,
+            }) => Op::Put(Entry {
+                value: Value::Set(s.iter().filter(|m| *m != member).cloned().collect()),
+                expires,
+            }),
+            _ => Op::Nop,
         });
         Ok(())
     }

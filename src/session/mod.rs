@@ -50,6 +50,10 @@ pub enum Kind {
     Session,
     /// The app sessions made from a provider session (a set of session keys).
     Children,
+    /// The provider sessions of one user (a set of session keys), to end the others.
+    UserSessions,
+    /// A WebAuthn ceremony in progress (its server-side state, for minutes).
+    Ceremony,
     /// An authorization code, under its hash.
     Code,
     /// The grant an already redeemed code created (for replay detection).
@@ -75,6 +79,8 @@ impl Kind {
         match self {
             Kind::Session => "sess",
             Kind::Children => "kids",
+            Kind::UserSessions => "user-sess",
+            Kind::Ceremony => "webauthn",
             Kind::Code => "code",
             Kind::CodeUsed => "code-used",
             Kind::Refresh => "rt",
@@ -95,7 +101,8 @@ impl Kind {
         let t = &cfg.tokens;
         let longest_grant = t.refresh_token_ttl.max(t.access_token_ttl) + Duration::from_secs(60);
         match self {
-            Kind::Session | Kind::Children => cfg.session.lifetime,
+            Kind::Session | Kind::Children | Kind::UserSessions => cfg.session.lifetime,
+            Kind::Ceremony => Duration::from_secs(300),
             Kind::Code => t.code_ttl,
             Kind::Refresh => t.refresh_token_ttl,
             Kind::CodeUsed | Kind::RefreshUsed | Kind::Grant => longest_grant,
@@ -157,7 +164,8 @@ impl Key {
 /// - after `revoke`, the key reads as absent and cannot be replaced until the tombstone's TTL
 ///   has passed: revocation always wins;
 /// - `incr` is atomic and the TTL is set only when the counter is created;
-/// - `add_member` is atomic: concurrent additions to one set are all kept.
+/// - `add_member` is atomic: concurrent additions to one set are all kept; removing a member
+///   that is not there is no error.
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn put(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError>;
@@ -169,9 +177,10 @@ pub trait Store: Send + Sync {
     /// Replaces whatever is at `key` with a tombstone kept for `ttl`.
     async fn revoke(&self, key: &Key, ttl: Duration) -> Result<(), StoreError>;
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64, StoreError>;
-    /// Adds `member` to the set at `key`, which lives `ttl` from its creation.
+    /// Adds `member` to the set at `key`, which then lives at least `ttl` from now.
     async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError>;
     async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError>;
+    async fn remove_member(&self, key: &Key, member: &str) -> Result<(), StoreError>;
     /// How many live records of `kind` there are (for metrics; may walk the whole store).
     async fn count(&self, kind: Kind) -> Result<u64, StoreError>;
 }

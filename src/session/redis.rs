@@ -45,7 +45,7 @@ impl Scripts {
                 "local v = redis.call('GET', KEYS[1]) if v == false or v == ARGV[1] then return false end redis.call('DEL', KEYS[1]) return v",
             ),
             add_member: redis::Script::new(
-                "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1",
+                "redis.call('SADD', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 1",
             ),
         }
     }
@@ -193,6 +193,11 @@ impl Store for RedisStore {
             &[member.as_bytes(), ttl.as_bytes()],
         )
         .await
+    }
+
+    async fn remove_member(&self, key: &Key, member: &str) -> Result<(), StoreError> {
+        self.run::<()>(redis::cmd("SREM").arg(self.key(key)).arg(member))
+            .await
     }
 
     async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError> {

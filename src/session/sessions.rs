@@ -29,6 +29,16 @@ pub struct SessionRecord {
     /// Store key of the provider session this app session was made from.
     #[serde(default)]
     pub parent: Option<Key>,
+    /// How the user authenticated (RFC 8176): `pwd`, then `otp` or `hwk` and `mfa`.
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+impl SessionRecord {
+    /// A second factor was used in this session.
+    pub fn mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
+    }
 }
 
 impl SessionRecord {
@@ -98,8 +108,14 @@ impl Sessions<'_> {
         Ok(kept.then_some(found))
     }
 
-    /// Creates a provider session for `user`; returns the cookie value (the only copy of the id).
-    pub async fn create(&self, user: &str, now: u64) -> Result<(String, Found), StoreError> {
+    /// Creates a provider session for `user`, authenticated by `amr`; returns the cookie value
+    /// (the only copy of the id).
+    pub async fn create(
+        &self,
+        user: &str,
+        amr: Vec<String>,
+        now: u64,
+    ) -> Result<(String, Found), StoreError> {
         let id = new_secret();
         let record = SessionRecord {
             user: user.to_string(),
@@ -108,12 +124,45 @@ impl Sessions<'_> {
             expires: now + self.cfg.lifetime.as_secs(),
             last_seen: now,
             parent: None,
+            amr,
         };
         let key = Key::secret(Kind::Session, &id);
         Records(self.store)
             .put(&key, &record, record.ttl(now))
             .await?;
+        let mine = Key::secret(Kind::UserSessions, user);
+        self.store
+            .add_member(&mine, key.as_str(), self.cfg.lifetime)
+            .await?;
         Ok((id, Found { key, record }))
+    }
+
+    /// Records a second factor in a live provider session (step-up); `None` if it ended.
+    pub async fn upgrade(
+        &self,
+        mut found: Found,
+        amr: Vec<String>,
+        now: u64,
+    ) -> Result<Option<Found>, StoreError> {
+        found.record.amr = amr;
+        self.touch(found, now).await
+    }
+
+    /// Ends every provider session of `user` but `keep` (and their app sessions); returns how
+    /// many were ended.
+    pub async fn end_others(&self, user: &str, keep: &Key) -> Result<usize, StoreError> {
+        let mine = Key::secret(Kind::UserSessions, user);
+        let mut ended = 0;
+        for member in self.store.members(&mine).await? {
+            let key = Key::stored(member);
+            if &key == keep {
+                continue;
+            }
+            self.end(&key).await?;
+            self.store.remove_member(&mine, key.as_str()).await?;
+            ended += 1;
+        }
+        Ok(ended)
     }
 
     /// Creates an app session under the provider session at `parent` (same user, same end).

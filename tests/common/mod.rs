@@ -336,6 +336,7 @@ pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
 
 pub mod ldap;
 pub mod oidc;
+pub mod postgres;
 
 /// A real redis-server on an ephemeral loopback port, killed on drop.
 pub struct Redis {

@@ -29,6 +29,7 @@ const TOP_LEVEL: &[&str] = &[
     "clients",
     "routes",
     "ldap",
+    "storage",
     "demo",
 ];
 
@@ -71,17 +72,10 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let login: LoginFile = opt_section(&mut p, &table, "login").unwrap_or_default();
     let demo: Option<DemoFile> = opt_section(&mut p, &table, "demo");
     let ldap: Option<LdapFile> = opt_section(&mut p, &table, "ldap");
+    let storage: Option<StorageFile> = opt_section(&mut p, &table, "storage");
     let routes: Vec<(usize, RouteFile)> = array(&mut p, &table, "routes", "routes");
     let clients: Vec<(usize, ClientFile)> = array(&mut p, &table, "clients", "clients");
-    let mut users: Vec<(String, UserFile)> = array(&mut p, &table, "users", "users")
-        .into_iter()
-        .map(|(i, u)| (format!("users[{i}]"), u))
-        .collect();
-    match table.get("users_file") {
-        None => {}
-        Some(toml::Value::String(file)) => users.extend(read_users_file(&mut p, file)),
-        Some(_) => p.add("users_file", "must be a string (a path)"),
-    }
+    let users = users_tables(&mut p, &table);
 
     let server = server.and_then(|s| build_server(&mut p, s));
     let session = build_session(&mut p, session);
@@ -95,6 +89,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         .collect();
     check_overlaps(&mut p, &routes);
     let ldap = ldap.and_then(|l| ldap::build_ldap(&mut p, l));
+    let storage = storage.map(|s| build_storage(&mut p, s));
     check_bearer_clients(&mut p, &routes, &clients);
     let demo = demo.and_then(|d| match d.echo_listen.parse() {
         Ok(echo_listen) => Some(Demo { echo_listen }),
@@ -107,8 +102,8 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         }
     });
 
-    match (server, session, tokens, login) {
-        (Some(server), Some(session), Some(tokens), Some(login)) if p.0.is_empty() => Ok(Config {
+    let cfg = match (server, session, tokens, login) {
+        (Some(server), Some(session), Some(tokens), Some(login)) => Config {
             server,
             session,
             tokens,
@@ -116,11 +111,32 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
             users,
             clients,
             routes,
+            storage,
             ldap,
             demo,
-        }),
-        _ => Err(ConfigError { problems: p.0 }),
+        },
+        _ => return Err(ConfigError { problems: p.0 }),
+    };
+    check_second_factor(&mut p, &cfg);
+    if p.0.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigError { problems: p.0 })
     }
+}
+
+/// `[[users]]` and the tables of `users_file`, each with its key path.
+fn users_tables(p: &mut Problems, table: &toml::Table) -> Vec<(String, UserFile)> {
+    let mut users: Vec<(String, UserFile)> = array(p, table, "users", "users")
+        .into_iter()
+        .map(|(i, u)| (format!("users[{i}]"), u))
+        .collect();
+    match table.get("users_file") {
+        None => {}
+        Some(toml::Value::String(file)) => users.extend(read_users_file(p, file)),
+        Some(_) => p.add("users_file", "must be a string (a path)"),
+    }
+    users
 }
 
 fn section<T: DeserializeOwned>(p: &mut Problems, path: &str, v: &toml::Value) -> Option<T> {
@@ -525,6 +541,19 @@ fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
             l.rate_window.as_deref(),
             Duration::from_secs(60),
         ),
+        second_factor: match l.second_factor.as_deref() {
+            None | Some("off") => SecondFactor::Off,
+            Some("optional") => SecondFactor::Optional,
+            Some("required") => SecondFactor::Required,
+            Some(other) => {
+                p.add(
+                    "login.second_factor",
+                    format!("{other:?}: expected \"off\", \"optional\" or \"required\""),
+                );
+                SecondFactor::Off
+            }
+        },
+        totp_issuer: l.totp_issuer.unwrap_or_else(|| "authgate".into()),
     })
 }
 
@@ -666,6 +695,7 @@ fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap
                 require_pkce: public || c.require_pkce.unwrap_or(false),
                 refresh_tokens: c.refresh_tokens,
                 introspect_any: c.introspect_any,
+                require_second_factor: c.require_second_factor,
             },
         );
     }
@@ -687,6 +717,71 @@ fn secret_hash(p: &mut Problems, path: &str, h: &str) -> ClientKind {
         );
     }
     ClientKind::Confidential(SecretHash(buf))
+}
+
+/// `[storage]`: `sqlite://` or `postgres://`, and the key file (or the demo's promise to make one).
+fn build_storage(p: &mut Problems, s: StorageFile) -> StorageCfg {
+    let url = s.url.unwrap_or_else(|| "sqlite://authgate.db".into());
+    if !["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        p.add(
+            "storage.url",
+            format!("{url:?}: expected sqlite://PATH or postgres://…"),
+        );
+    }
+    let create = s.create_key_if_missing.unwrap_or(false);
+    let file = PathBuf::from(
+        s.encryption_key_file
+            .unwrap_or_else(|| "conf/keys/storage.key".into()),
+    );
+    if !create && !file.exists() {
+        p.add(
+            "storage.encryption_key_file",
+            format!(
+                "{} does not exist: create it with `authgate gen-key --kind storage --out {}`",
+                file.display(),
+                file.display()
+            ),
+        );
+    }
+    StorageCfg {
+        url,
+        encryption_key_file: file,
+        create_key_if_missing: create,
+    }
+}
+
+/// A second factor can only be required where one can be enrolled.
+fn check_second_factor(p: &mut Problems, cfg: &Config) {
+    let possible = cfg.login.second_factor != SecondFactor::Off && cfg.storage.is_some();
+    if cfg.login.second_factor != SecondFactor::Off && cfg.storage.is_none() {
+        p.add(
+            "login.second_factor",
+            "needs a [storage] table (where enrolled factors are kept)",
+        );
+    }
+    for r in cfg
+        .routes
+        .iter()
+        .filter(|r| r.require_second_factor && !possible)
+    {
+        p.add(
+            format!("routes[{}].require_second_factor", r.index),
+            "needs [login] second_factor = \"optional\" or \"required\" and a [storage] table",
+        );
+    }
+    for c in cfg
+        .clients
+        .values()
+        .filter(|c| c.require_second_factor && !possible)
+    {
+        p.add(
+            format!("clients({}).require_second_factor", c.client_id),
+            "needs [login] second_factor = \"optional\" or \"required\" and a [storage] table",
+        );
+    }
 }
 
 /// `routes[i].bearer_clients[j]` must name a registered client.

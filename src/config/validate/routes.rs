@@ -127,6 +127,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         headers,
         logout_redirect,
         bearer_clients: r.bearer_clients,
+        require_second_factor: r.require_second_factor,
     };
     (host != Some(None)).then_some(route)
 }
