@@ -45,21 +45,48 @@ pub enum Command {
     HashPassword,
     /// Read a client secret on stdin, print what `client_secret_sha256` takes.
     HashSecret,
-    /// Write a new signing key (PKCS#8 PEM, mode 0600).
+    /// Write a new signing key (PKCS#8 PEM, mode 0600), or with `--kind storage` the
+    /// `[storage] encryption_key_file`.
     GenKey {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        #[arg(long, value_enum, default_value_t = KeyKind::Signing)]
+        kind: KeyKind,
         #[arg(long, value_enum, default_value_t = AlgArg::ES256)]
         alg: AlgArg,
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
     },
+    /// Users' second factors in `[storage]`.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// The `[ldap]` directory, step by step.
     Ldap {
         #[command(subcommand)]
         command: LdapCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MfaCommand {
+    /// List users and their factors (never a secret).
+    List,
+    /// Remove every factor and recovery code of a user (a lost phone).
+    Reset {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KeyKind {
+    /// A token signing key (`[tokens] signing_key_file`).
+    Signing,
+    /// The key that seals secrets in the database (`[storage] encryption_key_file`).
+    Storage,
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,7 +167,24 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             let path = need_config(&cli)?;
             ldap_test(&path, user)
         }
-        Command::GenKey { out, alg, force } => {
+        Command::Mfa { command } => {
+            let path = need_config(&cli)?;
+            mfa(&path, command)
+        }
+        Command::GenKey {
+            out,
+            kind: KeyKind::Storage,
+            force,
+            ..
+        } => {
+            crate::storage::generate_key_file(out, *force)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            eprintln!("wrote a new storage key to {} (mode 0600)", out.display());
+            Ok(0)
+        }
+        Command::GenKey {
+            out, alg, force, ..
+        } => {
             crate::keys::write_new(out, (*alg).into(), *force)?;
             eprintln!(
                 "wrote a new {:?} signing key to {} (mode 0600)",
@@ -150,6 +194,46 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `authgate mfa list|reset`: works while the service runs (SQLite waits on its lock).
+fn mfa(path: &Path, command: &MfaCommand) -> anyhow::Result<i32> {
+    let cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(1);
+        }
+    };
+    let Some(s) = cfg.storage else {
+        eprintln!("{}: there is no [storage] table", path.display());
+        return Ok(1);
+    };
+    let key = crate::storage::StorageKey::load(&s.encryption_key_file)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let storage = crate::storage::Storage::open(&s.url, &key).await?;
+        match command {
+            MfaCommand::List => {
+                for f in storage.all_factors().await? {
+                    let used = f
+                        .last_used_at
+                        .map_or("never".to_string(), |t| t.to_string());
+                    println!(
+                        "{}\t{:?}\t{}\tadded {}\tlast used {used}",
+                        f.username, f.kind, f.name, f.created_at
+                    );
+                }
+            }
+            MfaCommand::Reset { user } => {
+                let n = storage.reset(user).await?;
+                println!("removed {n} factor(s) and the recovery codes of {user}");
+            }
+        }
+        Ok(0)
+    })
 }
 
 /// `authgate ldap test`: what an operator runs first when directory sign-ins fail.

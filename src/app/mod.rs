@@ -213,6 +213,11 @@ impl App {
         self.cfg.routes.get(i)
     }
 
+    /// Whether `route` is served only to sessions that used a second factor.
+    pub fn needs_second_factor(&self, route: &Route) -> bool {
+        route.require_second_factor || self.cfg.login.second_factor == SecondFactor::Required
+    }
+
     pub fn now(&self) -> u64 {
         self.clock.now()
     }

@@ -122,7 +122,7 @@ pub fn token(e: &TokenError) -> Reply {
 pub fn resource(e: &ResourceError) -> Reply {
     let status = match e.error {
         ResourceCode::InvalidRequest => 400,
-        ResourceCode::InvalidToken => 401,
+        ResourceCode::InvalidToken | ResourceCode::InsufficientUserAuthentication => 401,
         ResourceCode::TemporarilyUnavailable => 503,
     };
     let reply = json_error(status, e.error.as_str(), &e.description);

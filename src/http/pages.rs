@@ -17,12 +17,29 @@ input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.
 input:focus,button:focus{outline:3px solid #7aa7ff;outline-offset:1px}\
 button{margin-top:1.4rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#1f5eff;color:#fff;font-size:1rem;font-weight:600;cursor:pointer}\
 .error{background:#fdecea;color:#8a1c12;border:1px solid #f5c2bd;padding:.6rem .8rem;border-radius:6px}\
-.status{color:#5f6368;font-size:.9rem}.muted{color:#5f6368;font-size:.9rem}";
+.status{color:#5f6368;font-size:.9rem}.muted{color:#5f6368;font-size:.9rem}\
+h2{font-size:1.1rem;margin:1.6rem 0 .5rem}code{word-break:break-all;font-size:.85rem}ol,ul{padding-left:1.2rem}\
+.factor form{display:inline}.factor button{width:auto;margin:.3rem 0 0;padding:.3rem .7rem;font-size:.85rem;background:#8a1c12}";
+
+/// The one script authgate serves (`/assets/webauthn.js`): the WebAuthn ceremonies.
+pub const WEBAUTHN_JS: &str = include_str!("assets/webauthn.js");
+
+static SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| {
+    let hash =
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(WEBAUTHN_JS.as_bytes()));
+    format!("sha256-{hash}")
+});
+
+/// The `integrity` of the script tag: the CSP allows that script by this hash and nothing else.
+pub fn script_integrity() -> &'static str {
+    SCRIPT_HASH.as_str()
+}
 
 static CSP: LazyLock<String> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'sha256-{hash}'; script-src '{}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+        script_integrity()
     )
 });
 
@@ -64,6 +81,58 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub username: &'a str,
     pub client: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage<'a> {
+    pub username: &'a str,
+    pub mfa: &'a str,
+    pub csrf: &'a str,
+    pub passkey: bool,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "enrol.html")]
+pub struct EnrolPage<'a> {
+    pub username: &'a str,
+    pub qr: Option<&'a str>,
+    pub secret: &'a str,
+    pub uri: &'a str,
+    pub enrol: &'a str,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery.html")]
+pub struct RecoveryPage<'a> {
+    pub codes: &'a [String],
+    pub cont: &'a str,
+}
+
+/// One line of the account page's factor list.
+pub struct FactorRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub added: String,
+    pub used: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub username: &'a str,
+    pub csrf: &'a str,
+    pub enabled: bool,
+    pub passkeys: bool,
+    pub has_totp: bool,
+    pub factors: &'a [FactorRow],
+    pub codes_left: i64,
+    pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }
 

@@ -48,6 +48,9 @@ pub struct AuthRequest {
     pub prompt_login: bool,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// `acr_values` asks for `mfa`: a second factor must have been used.
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 impl AuthRequest {
@@ -192,6 +195,9 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
         prompt_login: prompt.login,
         max_age: prompt.max_age,
         login_hint: p.get("login_hint").map(str::to_string),
+        mfa: p
+            .get("acr_values")
+            .is_some_and(|v| v.split(' ').any(|a| a == "mfa")),
     })
 }
 

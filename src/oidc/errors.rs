@@ -99,6 +99,9 @@ pub enum ResourceCode {
     /// "The access token provided is expired, revoked, malformed, or invalid for other
     /// reasons."
     InvalidToken,
+    /// RFC 9470 §3: "The authentication event associated with the access token presented with
+    /// the request does not meet the authentication requirements of the protected resource."
+    InsufficientUserAuthentication,
     /// Not in §3.1: the store is down. Answered 503.
     TemporarilyUnavailable,
 }
@@ -108,6 +111,7 @@ impl ResourceCode {
         match self {
             ResourceCode::InvalidRequest => "invalid_request",
             ResourceCode::InvalidToken => "invalid_token",
+            ResourceCode::InsufficientUserAuthentication => "insufficient_user_authentication",
             ResourceCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }

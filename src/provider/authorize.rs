@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Request;
+use super::{second_factor, Request};
 use crate::app::{respond, App};
 use crate::config::ResponseType;
 use crate::directory::UserInfo;
@@ -30,6 +30,9 @@ pub struct Pending {
     pub request: Option<AuthRequest>,
     /// The form's CSRF token, also set as a cookie: both must come back.
     pub csrf: String,
+    /// Where to go after signing in without an authorization request (a path on this host).
+    #[serde(default)]
+    pub return_to: Option<String>,
 }
 
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
@@ -79,25 +82,50 @@ pub async fn resume(
         session,
     ) {
         (Err(e), _) => respond::authorize(&e, issuer),
-        (Ok(Decision::Issue), Some(s)) => match issue(app, auth, s, now).await {
-            Ok(url) => Reply::redirect(302, &url),
-            Err(e) => respond::authorize(&e, issuer),
-        },
+        (Ok(Decision::Issue), Some(s)) => {
+            if let Some(reply) = step_up_if_needed(app, auth, s).await {
+                return reply;
+            }
+            match issue(app, auth, s, now).await {
+                Ok(url) => Reply::redirect(302, &url),
+                Err(e) => respond::authorize(&e, issuer),
+            }
+        }
         (Ok(Decision::Login | Decision::Issue), _) => {
             start_login(app, req, Some(auth.clone())).await
         }
     }
 }
 
+/// The second factor (or enrolment) a password-only session must pass before this request is
+/// answered: the client's rule, `acr_values=mfa`, or `second_factor = "required"`.
+async fn step_up_if_needed(app: &App, auth: &AuthRequest, session: &Found) -> Option<Reply> {
+    if session.record.mfa() {
+        return None;
+    }
+    let wanted = second_factor::request_wants_mfa(app, Some(auth));
+    if !wanted && app.cfg.login.second_factor != crate::config::SecondFactor::Required {
+        return None;
+    }
+    let pending = second_factor::pending_for(Some(auth.clone()), None);
+    second_factor::step_up(app, session, pending, wanted).await
+}
+
 /// Sends the browser to the login form, the pending request sealed into its URL.
 pub async fn start_login(app: &App, req: &Request<'_>, request: Option<AuthRequest>) -> Reply {
-    if let Err(e) = app.admit(req.facts.client_ip).await {
-        return respond::gateway(&e, false);
-    }
     let pending = Pending {
         request,
         csrf: new_secret(),
+        return_to: None,
     };
+    send_to_login(app, req, pending).await
+}
+
+/// Sends the browser to the login form for `pending`.
+pub async fn send_to_login(app: &App, req: &Request<'_>, pending: Pending) -> Reply {
+    if let Err(e) = app.admit(req.facts.client_ip).await {
+        return respond::gateway(&e, false);
+    }
     let exp = app.now() + PENDING_TTL.as_secs();
     match app.sealer.seal(Purpose::PendingLogin, &pending, exp) {
         Some(sealed) => Reply::redirect(

@@ -66,8 +66,12 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
         _ if who.is_some() => Access::Allow,
         _ => Access::Login,
     };
+    let step_up = route.is_some_and(|r| app.needs_second_factor(r));
     match (access, who) {
         (Access::Public, _) => Reply::new(202),
+        (Access::Allow, Some(who)) if step_up && !who.mfa() => {
+            respond::gateway(&GatewayError::Unauthenticated, true)
+        }
         (Access::Allow, Some(who)) => {
             let audience = target.as_ref().map_or_else(
                 || app.cfg.server.public_host.authority(),

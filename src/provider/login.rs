@@ -2,7 +2,8 @@
 //! session id at every success, and a CSRF token sealed with the pending request and set as a
 //! cookie: both must come back.
 
-use super::authorize::{provider_session, resume, start_login, Pending, PENDING_TTL};
+use super::authorize::{start_login, Pending, PENDING_TTL};
+use super::second_factor;
 use super::Request;
 use crate::app::{respond, App};
 use crate::directory::{DirectoryError, UserInfo};
@@ -99,7 +100,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
         return failed(400);
     }
     match check_password(app, req, username, password).await {
-        Ok(Checked::Ok(user)) => signed_in(app, req, &pending, &user).await,
+        Ok(Checked::Ok(user)) => second_factor::after_password(app, req, pending, &user).await,
         Ok(Checked::Locked) => failed(429),
         Ok(Checked::Wrong) => failed(401),
         Err(e) => respond::gateway(&e, false),
@@ -142,37 +143,4 @@ async fn check_password(
         }
         Err(e @ (DirectoryError::Busy | DirectoryError::Unavailable(_))) => Err(e.into()),
     }
-}
-
-/// The password was right: a new session (whatever the browser had is ended first: session
-/// fixation), then back to the application.
-async fn signed_in(app: &App, req: &Request<'_>, pending: &Pending, user: &UserInfo) -> Reply {
-    let now = app.now();
-    let created = async {
-        if let Some(old) = provider_session(app, req, now).await? {
-            app.sessions().end(&old.key).await?;
-        }
-        Ok::<_, GatewayError>(
-            app.sessions()
-                .create(&user.username, vec!["pwd".into()], now)
-                .await?,
-        )
-    };
-    let (id, session) = match created.await {
-        Ok(s) => s,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let secure = app.cfg.server.secure_cookies();
-    let reply = match &pending.request {
-        Some(request) => resume(app, req, request, Some(&session), true).await,
-        None => pages::message(
-            200,
-            "Signed in",
-            &format!("You are signed in as {}.", user.username),
-            None,
-        ),
-    };
-    reply
-        .header("Set-Cookie", app.session_cookie(&id, secure))
-        .header("Set-Cookie", cookies::clear(&app.csrf_cookie, secure))
 }

@@ -1,10 +1,13 @@
 //! The provider's HTTP side: which path is which endpoint, and the handlers that run the
 //! sans-IO rules of `oidc` against the store, the keys and the clock.
 
+mod account;
 mod authorize;
 mod forward_auth;
 mod login;
+mod passkeys;
 mod resources;
+mod second_factor;
 mod token;
 
 use bytes::Bytes;
@@ -33,6 +36,13 @@ pub enum Endpoint {
     ForwardAuth,
     Healthz,
     Readyz,
+    SecondFactor,
+    Enrol,
+    Continue,
+    PasskeyStart,
+    PasskeyFinish,
+    Account,
+    Script,
 }
 
 impl Endpoint {
@@ -56,6 +66,13 @@ impl Endpoint {
             "/oauth2/auth" => Endpoint::ForwardAuth,
             "/healthz" => Endpoint::Healthz,
             "/readyz" => Endpoint::Readyz,
+            "/login/second-factor" => Endpoint::SecondFactor,
+            "/login/enrol" => Endpoint::Enrol,
+            "/login/continue" => Endpoint::Continue,
+            "/login/passkey/start" => Endpoint::PasskeyStart,
+            "/login/passkey/finish" => Endpoint::PasskeyFinish,
+            "/account" | "/account/passkey/start" | "/account/passkey/finish" => Endpoint::Account,
+            "/assets/webauthn.js" => Endpoint::Script,
             _ => return None,
         })
     }
@@ -64,9 +81,22 @@ impl Endpoint {
     fn methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::Authorize => &["GET", "POST"],
-            Endpoint::Login | Endpoint::Userinfo | Endpoint::Logout => &["GET", "POST"],
-            Endpoint::Token | Endpoint::Revoke | Endpoint::Introspect => &["POST"],
-            Endpoint::Jwks | Endpoint::Discovery | Endpoint::Healthz | Endpoint::Readyz => &["GET"],
+            Endpoint::Login | Endpoint::Userinfo | Endpoint::Logout | Endpoint::Account => {
+                &["GET", "POST"]
+            }
+            Endpoint::Token
+            | Endpoint::Revoke
+            | Endpoint::Introspect
+            | Endpoint::SecondFactor
+            | Endpoint::Enrol
+            | Endpoint::Continue
+            | Endpoint::PasskeyStart
+            | Endpoint::PasskeyFinish => &["POST"],
+            Endpoint::Jwks
+            | Endpoint::Discovery
+            | Endpoint::Healthz
+            | Endpoint::Readyz
+            | Endpoint::Script => &["GET"],
             // nginx auth_request keeps the original method.
             Endpoint::ForwardAuth => &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         }
@@ -87,6 +117,7 @@ impl Endpoint {
                 | Endpoint::ForwardAuth
                 | Endpoint::Healthz
                 | Endpoint::Readyz
+                | Endpoint::Script
         )
     }
 }
@@ -167,5 +198,16 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::ForwardAuth => forward_auth::handle(app, req).await,
         Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
         Endpoint::Readyz => resources::readyz(app).await,
+        Endpoint::SecondFactor => second_factor::verify(app, req).await,
+        Endpoint::Enrol => second_factor::confirm_enrolment(app, req).await,
+        Endpoint::Continue => second_factor::continue_after_codes(app, req).await,
+        Endpoint::PasskeyStart => passkeys::start_authentication(app, req).await,
+        Endpoint::PasskeyFinish => passkeys::finish_authentication(app, req).await,
+        Endpoint::Account => account::handle(app, req).await,
+        Endpoint::Script => Reply::new(200)
+            .header("Content-Type", "text/javascript; charset=utf-8")
+            .header("Cache-Control", "public, max-age=3600")
+            .header("X-Content-Type-Options", "nosniff")
+            .body(crate::http::pages::WEBAUTHN_JS),
     }
 }

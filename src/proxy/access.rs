@@ -57,14 +57,39 @@ pub async fn check(
         // Fail closed: without the store nobody is known to be signed in.
         Err(AuthError::Unavailable(e)) => return Outcome::Respond(respond::gateway(&e, json)),
     };
+    let step_up = who
+        .as_ref()
+        .is_some_and(|w| !w.mfa() && app.needs_second_factor(route));
+    if step_up && crate::app::auth::bearer(req).is_some() {
+        let e = ResourceError::new(
+            ResourceCode::InsufficientUserAuthentication,
+            "this application requires a second factor",
+        );
+        return Outcome::Respond(respond::resource(&e));
+    }
     match who {
+        Some(_) if step_up && json => {
+            Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true))
+        }
+        Some(_) if step_up => {
+            let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
+            let url = client::request_url(facts);
+            Outcome::Respond(client::start_sign_in(app, facts, url, see_other, true).await)
+        }
         Some(who) if policy::allowed(route, &who) => pass(app, route, facts, who, now, json),
         Some(_) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
         None if json => Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true)),
         None => {
             let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
             Outcome::Respond(
-                client::start_sign_in(app, facts, client::request_url(facts), see_other).await,
+                client::start_sign_in(
+                    app,
+                    facts,
+                    client::request_url(facts),
+                    see_other,
+                    app.needs_second_factor(route),
+                )
+                .await,
             )
         }
     }

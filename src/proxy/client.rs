@@ -59,7 +59,14 @@ pub fn request_url(facts: &Facts) -> String {
 
 /// Sends the browser to the provider's authorize endpoint, to come back to `return_url`.
 /// `see_other` answers non-GET requests with 303 so that the browser follows with GET.
-pub async fn start_sign_in(app: &App, facts: &Facts, return_url: String, see_other: bool) -> Reply {
+/// With `mfa`, the provider is asked for a second factor (`acr_values=mfa`): a step-up.
+pub async fn start_sign_in(
+    app: &App,
+    facts: &Facts,
+    return_url: String,
+    see_other: bool,
+    mfa: bool,
+) -> Reply {
     if let Err(e) = app.admit(facts.client_ip).await {
         return respond::gateway(&e, false);
     }
@@ -75,18 +82,22 @@ pub async fn start_sign_in(app: &App, facts: &Facts, return_url: String, see_oth
         return respond::gateway(&GatewayError::Internal, false);
     };
     let challenge = pkce::challenge(&pending.verifier);
+    let mut params = vec![
+        ("client_id", PROXY_CLIENT_ID),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("redirect_uri", pending.redirect_uri.as_str()),
+        ("state", pending.state.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if mfa {
+        params.push(("acr_values", "mfa"));
+    }
     let authorize = build_url(
         &format!("{}/oauth2/authorize", app.cfg.server.issuer),
         ResponseMode::Query,
-        &[
-            ("client_id", PROXY_CLIENT_ID),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("redirect_uri", &pending.redirect_uri),
-            ("state", &pending.state),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ],
+        &params,
     );
     let secure = facts.scheme == Scheme::Https;
     let cookie = cookies::set(
@@ -213,7 +224,15 @@ pub async fn start(app: &App, facts: &Facts) -> Reply {
         Some(u) => u,
         None => format!("{}/", origin(facts)),
     };
-    start_sign_in(app, facts, return_url, false).await
+    // The route the user is going to decides whether a second factor is needed.
+    let path =
+        url::Url::parse(&return_url).map_or_else(|_| "/".to_string(), |u| u.path().to_string());
+    let mfa = app
+        .routes
+        .find(&app.cfg.routes, &facts.host, &path)
+        .and_then(|i| app.route(i))
+        .is_some_and(|r| app.needs_second_factor(r));
+    start_sign_in(app, facts, return_url, false, mfa).await
 }
 
 /// `rd` as an absolute URL on the request's own origin, or `None`. Accepts a path

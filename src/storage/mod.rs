@@ -8,6 +8,8 @@
 
 mod key;
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyPoolOptions;
@@ -139,26 +141,23 @@ impl Storage {
         })
     }
 
-    /// Brings the schema up to date on a runtime of its own, then returns a storage whose
-    /// connections are made on first use, inside whichever runtime serves the request.
+    /// Opens the storage from outside any runtime (the server's start-up): the schema is
+    /// brought up to date and the pool's housekeeping runs on a small runtime of its own, which
+    /// lives as long as the process; queries run on whichever runtime serves the request.
     pub fn prepare(url: &str, key: &StorageKey) -> Result<Storage, StorageError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-        rt.block_on(async {
-            let migrated = Storage::open(url, key).await?;
-            migrated.pool.close().await;
-            Ok::<_, StorageError>(())
-        })?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_lazy(&sqlite_create_mode(url))?;
-        Ok(Storage {
-            pool,
-            sealer: key.sealer()?,
-        })
+        static HOUSEKEEPING: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+        let rt = HOUSEKEEPING
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("storage")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| StorageError::Unavailable(e.clone()))?;
+        rt.block_on(Storage::open(url, key))
     }
 
     fn seal(&self, secret: &[u8]) -> Result<String, StorageError> {

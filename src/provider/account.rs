@@ -1,0 +1,158 @@
+//! `/account` on the public host: the signed-in user's factors and sessions. Add or replace the
+//! authenticator app, add a passkey, remove a factor (never the last one while a second factor
+//! is required), new recovery codes, sign out the other sessions.
+//!
+//! Every form carries a CSRF token derived from the session's store key, which the browser
+//! never sees: a page on another site cannot know it.
+
+use sha2::{Digest, Sha256};
+
+use super::authorize::{provider_session, send_to_login};
+use super::second_factor::{self, new_recovery_codes, pending_for, recovery_page, Waiting};
+use super::{passkeys, Request};
+use crate::app::{respond, App};
+use crate::config::SecondFactor;
+use crate::http::pages::{self, AccountPage, FactorRow};
+use crate::http::params::Params;
+use crate::http::{GatewayError, Reply};
+use crate::login::totp;
+use crate::secret::ct_eq;
+use crate::session::Found;
+use crate::storage::{Factor, FactorKind};
+
+pub const PATH: &str = "/account";
+
+fn csrf(session: &Found) -> String {
+    hex::encode(Sha256::digest(
+        format!("account {}", session.key.as_str()).as_bytes(),
+    ))
+}
+
+/// `GET,POST /account`, and the passkey registration steps under it.
+pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
+    let session = match provider_session(app, req, app.now()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let pending = pending_for(None, Some(PATH.to_string()));
+            return send_to_login(app, req, pending).await;
+        }
+        Err(e) => return respond::gateway(&e, false),
+    };
+    if req.method() != "POST" {
+        return page(app, &session, None, None).await;
+    }
+    let form = match req.form() {
+        Ok(f) => f,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    if !form
+        .get("csrf")
+        .is_some_and(|c| ct_eq(c.as_bytes(), csrf(&session).as_bytes()))
+    {
+        return respond::gateway(&GatewayError::FormExpired, false);
+    }
+    match act(app, &session, &req.facts.path, &form).await {
+        Ok(reply) => reply,
+        Err(e) => respond::gateway(&e, req.facts.path.ends_with("/start")),
+    }
+}
+
+async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Reply, GatewayError> {
+    let user = session.record.user.as_str();
+    let store = app.storage.as_ref().filter(|_| enabled(app));
+    let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
+    match (path, form.get("action"), store) {
+        ("/account/passkey/start", _, Some(_)) => passkeys::start_registration(app, user).await,
+        ("/account/passkey/finish", _, Some(_)) => {
+            passkeys::finish_registration(app, user, form).await?;
+            Ok(page(app, session, Some("Passkey added."), None).await)
+        }
+        (PATH, Some("add-totp"), Some(_)) => {
+            let waiting = Waiting {
+                username: user.to_string(),
+                pending: pending_for(None, Some(PATH.to_string())),
+                session: Some(session.key.clone()),
+            };
+            Ok(second_factor::enrol_page(
+                app,
+                waiting,
+                totp::new_seed(),
+                None,
+            ))
+        }
+        (PATH, Some("remove"), Some(s)) => {
+            let factors = s.factors(user).await.map_err(unavailable)?;
+            let last = factors.len() <= 1;
+            if last && app.cfg.login.second_factor == SecondFactor::Required {
+                let why = "Second factors are required here: add another before removing this one.";
+                return Ok(page(app, session, None, Some(why)).await);
+            }
+            s.remove(user, form.get("id").unwrap_or(""))
+                .await
+                .map_err(unavailable)?;
+            Ok(page(app, session, Some("Factor removed."), None).await)
+        }
+        (PATH, Some("recovery-codes"), Some(s)) => {
+            let codes = new_recovery_codes(s, user, now).await?;
+            let pending = pending_for(None, Some(PATH.to_string()));
+            Ok(recovery_page(app, &pending, &codes, None))
+        }
+        (PATH, Some("end-others"), _) => {
+            let n = app.sessions().end_others(user, &session.key).await?;
+            let msg = format!("Signed out {n} other session(s).");
+            Ok(page(app, session, Some(&msg), None).await)
+        }
+        _ => Err(GatewayError::BadRequest("unknown account action".into())),
+    }
+}
+
+fn enabled(app: &App) -> bool {
+    app.storage.is_some() && app.cfg.login.second_factor != SecondFactor::Off
+}
+
+fn date(seconds: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn row(f: Factor) -> FactorRow {
+    FactorRow {
+        kind: match f.kind {
+            FactorKind::Totp => "authenticator app",
+            FactorKind::Passkey => "passkey",
+        },
+        added: date(f.created_at),
+        used: f.last_used_at.map_or_else(|| "never".to_string(), date),
+        name: f.name,
+        id: f.id,
+    }
+}
+
+async fn page(app: &App, session: &Found, notice: Option<&str>, error: Option<&str>) -> Reply {
+    let user = &session.record.user;
+    let (factors, codes_left) = match app.storage.as_ref().filter(|_| enabled(app)) {
+        Some(s) => match (s.factors(user).await, s.recovery_codes_left(user).await) {
+            (Ok(f), Ok(n)) => (f, n),
+            (Err(e), _) | (_, Err(e)) => {
+                return respond::gateway(&GatewayError::unavailable(&e), false)
+            }
+        },
+        None => (Vec::new(), 0),
+    };
+    let has_totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
+    let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
+    let token = csrf(session);
+    let view = AccountPage {
+        username: user,
+        csrf: &token,
+        enabled: enabled(app),
+        passkeys: app.webauthn.is_some(),
+        has_totp,
+        factors: &rows,
+        codes_left,
+        notice,
+        error,
+    };
+    pages::render(if error.is_some() { 400 } else { 200 }, &view)
+}

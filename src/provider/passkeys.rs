@@ -1,0 +1,199 @@
+//! Passkeys (WebAuthn) through `webauthn-rs`: registration on `/account`, and use on the
+//! second-factor page. The ceremony state stays on the server for five minutes (the store,
+//! `Kind::Ceremony`), taken once; the page only carries its random id.
+
+use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::{
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Uuid,
+};
+
+use super::second_factor::{self, Waiting};
+use super::Request;
+use crate::app::{respond, App};
+use crate::http::params::Params;
+use crate::http::{GatewayError, Reply};
+use crate::secret::{new_secret, Purpose};
+use crate::session::{Key, Kind, Records};
+use crate::storage::FactorKind;
+
+#[derive(Serialize, Deserialize)]
+struct Ceremony<S> {
+    username: String,
+    state: S,
+}
+
+/// A stable WebAuthn user handle for `username` (not the name itself: it is not secret, but
+/// need not be shown to authenticators).
+fn user_handle(username: &str) -> Uuid {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("authgate user {username}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(digest.get(..16).unwrap_or(&[0u8; 16]));
+    Uuid::from_bytes(bytes)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::unavailable(&e)
+}
+
+fn refused(why: &'static str) -> GatewayError {
+    GatewayError::SignInFailed(why)
+}
+
+async fn keep<S: Serialize>(app: &App, username: &str, state: S) -> Result<String, GatewayError> {
+    let id = new_secret();
+    let ceremony = Ceremony {
+        username: username.to_string(),
+        state,
+    };
+    Records(app.store.as_ref())
+        .put(
+            &Key::secret(Kind::Ceremony, &id),
+            &ceremony,
+            Kind::Ceremony.ttl(&app.cfg),
+        )
+        .await?;
+    Ok(id)
+}
+
+async fn take<S: serde::de::DeserializeOwned>(
+    app: &App,
+    form: &Params,
+    username: &str,
+) -> Result<S, GatewayError> {
+    let id = form.get("ceremony").unwrap_or("");
+    let ceremony: Ceremony<S> = Records(app.store.as_ref())
+        .take(&Key::secret(Kind::Ceremony, id))
+        .await?
+        .ok_or(refused(
+            "The passkey ceremony has expired. Please try again.",
+        ))?;
+    if ceremony.username != username {
+        return Err(refused("The passkey ceremony belongs to someone else."));
+    }
+    Ok(ceremony.state)
+}
+
+fn webauthn(app: &App) -> Result<&webauthn_rs::Webauthn, GatewayError> {
+    app.webauthn.as_ref().ok_or(GatewayError::BadRequest(
+        "passkeys are not enabled here".into(),
+    ))
+}
+
+/// The user's passkeys, with their factor ids.
+async fn passkeys(app: &App, username: &str) -> Result<Vec<(String, Passkey)>, GatewayError> {
+    let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+    let opened = store
+        .opened(username, FactorKind::Passkey)
+        .await
+        .map_err(unavailable)?;
+    Ok(opened
+        .into_iter()
+        .filter_map(|o| Some((o.factor.id, serde_json::from_slice(&o.secret).ok()?)))
+        .collect())
+}
+
+fn json_ceremony(ceremony: &str, options: &impl Serialize) -> Reply {
+    Reply::json(
+        200,
+        &serde_json::json!({ "ceremony": ceremony, "options": options }),
+    )
+}
+
+/// `POST /account/passkey/start` for the signed-in `username`.
+pub async fn start_registration(app: &App, username: &str) -> Result<Reply, GatewayError> {
+    let existing = passkeys(app, username).await?;
+    let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
+    let (options, state): (_, PasskeyRegistration) = webauthn(app)?
+        .start_passkey_registration(user_handle(username), username, username, Some(exclude))
+        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let id = keep(app, username, state).await?;
+    Ok(json_ceremony(&id, &options))
+}
+
+/// `POST /account/passkey/finish`: stores the new passkey.
+pub async fn finish_registration(
+    app: &App,
+    username: &str,
+    form: &Params,
+) -> Result<(), GatewayError> {
+    let state: PasskeyRegistration = take(app, form, username).await?;
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_str(form.get("credential").unwrap_or(""))
+            .map_err(|_| refused("The passkey answer is malformed."))?;
+    let passkey = webauthn(app)?
+        .finish_passkey_registration(&credential, &state)
+        .map_err(|_| refused("The passkey could not be verified."))?;
+    let json = serde_json::to_vec(&passkey).map_err(|_| GatewayError::Internal)?;
+    let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+    let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+    store
+        .add(username, FactorKind::Passkey, "Passkey", &json, now)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+fn waiting(app: &App, req: &Request<'_>, form: &Params) -> Result<Waiting, GatewayError> {
+    second_factor::opened(
+        app,
+        req,
+        form,
+        "mfa",
+        Purpose::SecondFactor,
+        |w: &Waiting| &w.pending.csrf,
+    )
+}
+
+/// `POST /login/passkey/start`: the options for the waiting user's passkeys.
+pub async fn start_authentication(app: &App, req: &Request<'_>) -> Reply {
+    let run = async {
+        let form = req.form()?;
+        let waiting = waiting(app, req, &form)?;
+        app.admit(req.facts.client_ip).await?;
+        let keys: Vec<Passkey> = passkeys(app, &waiting.username)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let (options, state): (_, PasskeyAuthentication) = webauthn(app)?
+            .start_passkey_authentication(&keys)
+            .map_err(|_| refused("This account has no passkey."))?;
+        let id = keep(app, &waiting.username, state).await?;
+        Ok::<_, GatewayError>(json_ceremony(&id, &options))
+    };
+    run.await.unwrap_or_else(|e| respond::gateway(&e, true))
+}
+
+/// `POST /login/passkey/finish`: a verified passkey completes the sign-in (`amr` `hwk`).
+pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Reply {
+    let run = async {
+        let form = req.form()?;
+        let waiting = waiting(app, req, &form)?;
+        let state: PasskeyAuthentication = take(app, &form, &waiting.username).await?;
+        let credential: PublicKeyCredential =
+            serde_json::from_str(form.get("credential").unwrap_or(""))
+                .map_err(|_| refused("The passkey answer is malformed."))?;
+        let result = webauthn(app)?
+            .finish_passkey_authentication(&credential, &state)
+            .map_err(|_| refused("The passkey could not be verified."))?;
+        // The signature counter moves on: store it, so a cloned key shows.
+        let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+        let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+        for (id, mut key) in passkeys(app, &waiting.username).await? {
+            if key.update_credential(&result).is_some() {
+                let json = serde_json::to_vec(&key).map_err(|_| GatewayError::Internal)?;
+                store
+                    .passkey_used(&id, &json, now)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok::<_, GatewayError>(waiting)
+    };
+    match run.await {
+        Ok(waiting) => second_factor::complete(app, req, waiting, &["pwd", "hwk", "mfa"]).await,
+        Err(e) => respond::gateway(&e, false),
+    }
+}

@@ -1,0 +1,485 @@
+//! The second factor on the built-in login: after the password (or, for a step-up, on a
+//! password-only session), whoever must or may use one is asked for a TOTP code, a recovery
+//! code or a passkey, or is made to enrol. Only then is the session made (or upgraded) with
+//! `amr` `["pwd","otp"|"hwk","mfa"]`, and the sign-in resumes.
+//!
+//! Between the steps nothing is stored: the state rides sealed in the form (`mfa`, `enrol`,
+//! `cont`), bound to the CSRF cookie of the login form. Wrong codes count towards the lockout.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::authorize::{provider_session, resume, Pending, PENDING_TTL};
+use super::Request;
+use crate::app::{respond, App};
+use crate::config::SecondFactor;
+use crate::directory::UserInfo;
+use crate::http::pages::{self, EnrolPage, RecoveryPage, SecondFactorPage};
+use crate::http::{cookies, GatewayError, Reply};
+use crate::login::{regulation, totp};
+use crate::oidc::authorize::AuthRequest;
+use crate::secret::{ct_eq, new_secret, Purpose};
+use crate::session::{Found, Key};
+use crate::storage::{FactorKind, Storage};
+
+/// A sign-in whose first factor is done, waiting for its second.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Waiting {
+    pub username: String,
+    /// What to do once done.
+    pub pending: Pending,
+    /// The provider session to upgrade (a step-up); `None` makes a new one.
+    pub session: Option<Key>,
+}
+
+/// An authenticator app being enrolled: the seed is shown on the page until confirmed.
+#[derive(Debug, Serialize, Deserialize)]
+struct Enrolment {
+    waiting: Waiting,
+    seed: Vec<u8>,
+}
+
+/// What a user must do next.
+pub enum Need {
+    /// Nothing: a password is enough here.
+    Nothing,
+    /// Use one of their factors.
+    Ask { passkey: bool },
+    /// Enrol a factor first.
+    Enrol,
+}
+
+pub const INVALID_CODE: &str = "That code is not valid. Try the current one, or a recovery code.";
+
+fn storage(app: &App) -> Result<&Arc<Storage>, GatewayError> {
+    app.storage.as_ref().ok_or(GatewayError::Internal)
+}
+
+/// Whether this authorization request needs a second factor (the client's rule, or
+/// `acr_values=mfa`), beyond what `[login] second_factor` says for everyone.
+pub fn request_wants_mfa(app: &App, request: Option<&AuthRequest>) -> bool {
+    request.is_some_and(|r| {
+        r.mfa
+            || app
+                .clients
+                .get(&r.client_id)
+                .is_some_and(|c| c.require_second_factor)
+    })
+}
+
+/// What `username` must do before a session with `required` (a step-up or the client's rule)
+/// is theirs.
+pub async fn need(app: &App, username: &str, required: bool) -> Result<Need, GatewayError> {
+    let policy = app.cfg.login.second_factor;
+    let Some(storage) = app.storage.as_ref().filter(|_| policy != SecondFactor::Off) else {
+        return Ok(Need::Nothing);
+    };
+    let factors = storage
+        .factors(username)
+        .await
+        .map_err(|e| GatewayError::unavailable(&e))?;
+    let has_passkey = factors.iter().any(|f| f.kind == FactorKind::Passkey);
+    Ok(
+        match (
+            factors.is_empty(),
+            required || policy == SecondFactor::Required,
+        ) {
+            (false, _) => Need::Ask {
+                passkey: has_passkey && app.webauthn.is_some(),
+            },
+            (true, true) => Need::Enrol,
+            (true, false) => Need::Nothing,
+        },
+    )
+}
+
+/// Seals `waiting` for the next form.
+fn seal<T: Serialize>(app: &App, purpose: Purpose, value: &T) -> Result<String, GatewayError> {
+    let exp = app.now() + PENDING_TTL.as_secs();
+    app.sealer
+        .seal(purpose, value, exp)
+        .ok_or(GatewayError::Internal)
+}
+
+/// The second-factor page for `waiting`.
+pub fn ask(app: &App, waiting: &Waiting, passkey: bool, error: Option<&str>, status: u16) -> Reply {
+    let mfa = match seal(app, Purpose::SecondFactor, waiting) {
+        Ok(s) => s,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let page = SecondFactorPage {
+        username: &waiting.username,
+        mfa: &mfa,
+        csrf: &waiting.pending.csrf,
+        passkey,
+        error,
+    };
+    with_csrf_cookie(app, pages::render(status, &page), &waiting.pending.csrf)
+}
+
+/// The enrolment page: a new seed (or the one being confirmed) for `waiting`.
+pub fn enrol_page(app: &App, waiting: Waiting, seed: Vec<u8>, error: Option<&str>) -> Reply {
+    let issuer = &app.cfg.login.totp_issuer;
+    let uri = totp::uri(&seed, issuer, &waiting.username);
+    let secret = totp::base32(&seed);
+    let csrf = waiting.pending.csrf.clone();
+    let username = waiting.username.clone();
+    let sealed = match seal(app, Purpose::Enrolment, &Enrolment { waiting, seed }) {
+        Ok(s) => s,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let qr = totp::qr_data_url(&uri);
+    let page = EnrolPage {
+        username: &username,
+        qr: qr.as_deref(),
+        secret: &secret,
+        uri: &uri,
+        enrol: &sealed,
+        csrf: &csrf,
+        error,
+    };
+    let status = if error.is_some() { 401 } else { 200 };
+    with_csrf_cookie(app, pages::render(status, &page), &csrf)
+}
+
+fn with_csrf_cookie(app: &App, reply: Reply, csrf: &str) -> Reply {
+    let cookie = cookies::set(
+        &app.csrf_cookie,
+        csrf,
+        app.cfg.server.secure_cookies(),
+        Some(PENDING_TTL),
+    );
+    reply.header("Set-Cookie", cookie)
+}
+
+/// After a right password: ask for the second factor, make the user enrol, or sign them in.
+pub async fn after_password(
+    app: &App,
+    req: &Request<'_>,
+    pending: Pending,
+    user: &UserInfo,
+) -> Reply {
+    let required = request_wants_mfa(app, pending.request.as_ref());
+    let waiting = Waiting {
+        username: user.username.clone(),
+        pending,
+        session: None,
+    };
+    match need(app, &user.username, required).await {
+        Ok(Need::Nothing) => complete(app, req, waiting, &["pwd"]).await,
+        Ok(Need::Ask { passkey }) => ask(app, &waiting, passkey, None, 200),
+        Ok(Need::Enrol) => enrol_page(app, waiting, totp::new_seed(), None),
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+/// The sealed state of a second-factor form, checked against its CSRF token and cookie.
+pub(super) fn opened<T: serde::de::DeserializeOwned>(
+    app: &App,
+    req: &Request<'_>,
+    form: &crate::http::params::Params,
+    field: &str,
+    purpose: Purpose,
+    csrf_of: impl Fn(&T) -> &str,
+) -> Result<T, GatewayError> {
+    let state: T = app
+        .sealer
+        .open(purpose, form.get(field).unwrap_or(""), app.now())
+        .ok_or(GatewayError::SignInExpired)?;
+    let expected = csrf_of(&state).as_bytes().to_vec();
+    let ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), &expected));
+    if !ok(form.get("csrf")) || !ok(req.cookie(&app.csrf_cookie).as_deref()) {
+        return Err(GatewayError::FormExpired);
+    }
+    Ok(state)
+}
+
+/// `POST /login/second-factor`: a TOTP code or a recovery code.
+pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
+    let form = match req.form() {
+        Ok(f) => f,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let waiting: Waiting = match opened(
+        app,
+        req,
+        &form,
+        "mfa",
+        Purpose::SecondFactor,
+        |w: &Waiting| &w.pending.csrf,
+    ) {
+        Ok(w) => w,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let code = form.get("otp").unwrap_or("");
+    let status = match check_code(app, req, &waiting.username, code).await {
+        Ok(Checked::Right) => return complete(app, req, waiting, &["pwd", "otp", "mfa"]).await,
+        Ok(Checked::Wrong) => 401,
+        Ok(Checked::Locked) => 429,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let passkey = matches!(
+        need(app, &waiting.username, true).await,
+        Ok(Need::Ask { passkey: true })
+    );
+    ask(app, &waiting, passkey, Some(INVALID_CODE), status)
+}
+
+enum Checked {
+    Right,
+    Wrong,
+    Locked,
+}
+
+/// Rate limit, lockout, then the code: a TOTP step used once, or an unused recovery code.
+/// A wrong code counts as a failed sign-in.
+async fn check_code(
+    app: &App,
+    req: &Request<'_>,
+    username: &str,
+    code: &str,
+) -> Result<Checked, GatewayError> {
+    let ip = req.facts.client_ip;
+    app.admit(ip).await?;
+    let counters = app.counters.as_ref();
+    if regulation::locked(counters, username, ip).await? {
+        crate::metrics::sign_in("locked");
+        return Ok(Checked::Locked);
+    }
+    let store = storage(app)?;
+    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
+    let now = app.now();
+    let seconds = i64::try_from(now).unwrap_or(i64::MAX);
+    let mut ok = false;
+    for f in store
+        .opened(username, FactorKind::Totp)
+        .await
+        .map_err(unavailable)?
+    {
+        if let Some(step) = totp::matching_step(&f.secret, code, now) {
+            let step = i64::try_from(step).unwrap_or(i64::MAX);
+            ok = store
+                .use_step(&f.factor.id, step, seconds)
+                .await
+                .map_err(unavailable)?;
+            break;
+        }
+    }
+    if !ok && !code.trim().is_empty() && !code.trim().bytes().all(|b| b.is_ascii_digit()) {
+        ok = store
+            .use_recovery_code(username, code, seconds)
+            .await
+            .map_err(unavailable)?;
+    }
+    crate::metrics::sign_in(if ok { "ok" } else { "failed" });
+    if ok {
+        regulation::succeeded(counters, username).await?;
+        return Ok(Checked::Right);
+    }
+    regulation::failed(counters, &app.cfg.login, username, ip).await?;
+    Ok(Checked::Wrong)
+}
+
+/// `POST /login/enrol`: the first code from the new authenticator confirms it; then the
+/// recovery codes are shown once.
+pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Reply {
+    let form = match req.form() {
+        Ok(f) => f,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let enrolment: Enrolment = match opened(
+        app,
+        req,
+        &form,
+        "enrol",
+        Purpose::Enrolment,
+        |e: &Enrolment| &e.waiting.pending.csrf,
+    ) {
+        Ok(e) => e,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let now = app.now();
+    let Some(step) = totp::matching_step(&enrolment.seed, form.get("otp").unwrap_or(""), now)
+    else {
+        return enrol_page(app, enrolment.waiting, enrolment.seed, Some(INVALID_CODE));
+    };
+    match enrolled(app, &enrolment, step, now).await {
+        Ok(codes) => {
+            let done = complete_session(app, req, &enrolment.waiting, &["pwd", "otp", "mfa"]).await;
+            match done {
+                Ok((_, cookie)) => recovery_page(app, &enrolment.waiting.pending, &codes, cookie),
+                Err(e) => respond::gateway(&e, false),
+            }
+        }
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+/// Stores the confirmed seed (its first step already used) and new recovery codes.
+async fn enrolled(
+    app: &App,
+    e: &Enrolment,
+    step: u64,
+    now: u64,
+) -> Result<Vec<String>, GatewayError> {
+    let store = storage(app)?;
+    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
+    let seconds = i64::try_from(now).unwrap_or(i64::MAX);
+    let user = &e.waiting.username;
+    let id = store
+        .add(
+            user,
+            FactorKind::Totp,
+            "Authenticator app",
+            &e.seed,
+            seconds,
+        )
+        .await
+        .map_err(unavailable)?;
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    store
+        .use_step(&id, step, seconds)
+        .await
+        .map_err(unavailable)?;
+    new_recovery_codes(store, user, seconds).await
+}
+
+/// Ten new recovery codes for `user` (the old ones stop working).
+pub async fn new_recovery_codes(
+    store: &Storage,
+    user: &str,
+    now: i64,
+) -> Result<Vec<String>, GatewayError> {
+    let codes = totp::new_recovery_codes();
+    store
+        .set_recovery_codes(user, &codes, now)
+        .await
+        .map_err(|e| GatewayError::unavailable(&e))?;
+    Ok(codes)
+}
+
+/// The page listing new recovery codes, with a button that continues where the user was going.
+pub fn recovery_page(
+    app: &App,
+    pending: &Pending,
+    codes: &[String],
+    cookie: Option<String>,
+) -> Reply {
+    let cont = match seal(app, Purpose::PendingLogin, pending) {
+        Ok(c) => c,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let reply = pages::render(200, &RecoveryPage { codes, cont: &cont });
+    match cookie {
+        Some(c) => reply.header("Set-Cookie", c),
+        None => reply,
+    }
+}
+
+/// `POST /login/continue`: on from the recovery codes to where the sign-in was going.
+pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Reply {
+    let form = match req.form() {
+        Ok(f) => f,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let Some(pending) = app.sealer.open::<Pending>(
+        Purpose::PendingLogin,
+        form.get("cont").unwrap_or(""),
+        app.now(),
+    ) else {
+        return respond::gateway(&GatewayError::SignInExpired, false);
+    };
+    match provider_session(app, req, app.now()).await {
+        Ok(Some(session)) => proceed(app, req, &pending, &session).await,
+        Ok(None) => respond::gateway(&GatewayError::SignInExpired, false),
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+/// Makes (or upgrades) the session of `waiting` with `amr`; with the cookie to set when a
+/// new session was made.
+async fn complete_session(
+    app: &App,
+    req: &Request<'_>,
+    waiting: &Waiting,
+    amr: &[&str],
+) -> Result<(Found, Option<String>), GatewayError> {
+    let now = app.now();
+    let amr: Vec<String> = amr.iter().map(|m| m.to_string()).collect();
+    let sessions = app.sessions();
+    if let Some(key) = &waiting.session {
+        let found = sessions
+            .read(key, now)
+            .await?
+            .ok_or(GatewayError::SignInExpired)?;
+        let upgraded = sessions.upgrade(found, amr, now).await?;
+        return Ok((upgraded.ok_or(GatewayError::SignInExpired)?, None));
+    }
+    // Session fixation: whatever session the browser had is ended, and a new id is issued.
+    if let Some(old) = provider_session(app, req, now).await? {
+        sessions.end(&old.key).await?;
+    }
+    let (id, found) = sessions.create(&waiting.username, amr, now).await?;
+    let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
+    Ok((found, Some(cookie)))
+}
+
+/// Signs `waiting` in with `amr` and goes on to where the sign-in was going.
+pub async fn complete(app: &App, req: &Request<'_>, waiting: Waiting, amr: &[&str]) -> Reply {
+    let (session, cookie) = match complete_session(app, req, &waiting, amr).await {
+        Ok(done) => done,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let reply = proceed(app, req, &waiting.pending, &session).await;
+    let secure = app.cfg.server.secure_cookies();
+    let reply = reply.header("Set-Cookie", cookies::clear(&app.csrf_cookie, secure));
+    match cookie {
+        Some(c) => reply.header("Set-Cookie", c),
+        None => reply,
+    }
+}
+
+/// On to where the sign-in was going: the authorization request, a page, or a message.
+async fn proceed(app: &App, req: &Request<'_>, pending: &Pending, session: &Found) -> Reply {
+    match (&pending.request, &pending.return_to) {
+        (Some(request), _) => resume(app, req, request, Some(session), true).await,
+        (None, Some(path)) => Reply::redirect(303, &format!("{}{path}", app.cfg.server.issuer)),
+        (None, None) => pages::message(
+            200,
+            "Signed in",
+            &format!("You are signed in as {}.", session.record.user),
+            Some("/account"),
+        ),
+    }
+}
+
+/// A step-up on a live password-only session: the second-factor page (or enrolment) for its
+/// user, continuing to `pending` afterwards.
+pub async fn step_up(
+    app: &App,
+    session: &Found,
+    pending: Pending,
+    required: bool,
+) -> Option<Reply> {
+    let waiting = Waiting {
+        username: session.record.user.clone(),
+        pending,
+        session: Some(session.key.clone()),
+    };
+    match need(app, &session.record.user, required).await {
+        Ok(Need::Nothing) => None,
+        Ok(Need::Ask { passkey }) => Some(ask(app, &waiting, passkey, None, 200)),
+        Ok(Need::Enrol) => Some(enrol_page(app, waiting, totp::new_seed(), None)),
+        Err(e) => Some(respond::gateway(&e, false)),
+    }
+}
+
+/// A new pending state for a step-up of `request`.
+pub fn pending_for(request: Option<AuthRequest>, return_to: Option<String>) -> Pending {
+    Pending {
+        request,
+        csrf: new_secret(),
+        return_to,
+    }
+}

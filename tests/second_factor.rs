@@ -1,0 +1,385 @@
+//! The second factor end to end, on the real binary with a real SQLite file (and PostgreSQL in
+//! tests/storage.rs): TOTP enrolment from `/account`, codes computed here from the secret shown,
+//! replay, recovery codes used once, lockout after wrong codes, `required` forcing enrolment,
+//! step-up on a route, `amr`/`acr` checked by the `openidconnect` relying party, and factors
+//! surviving a restart.
+
+mod common;
+
+use authgate::login::totp;
+use authgate::storage::{FactorKind, Storage, StorageKey};
+use common::oidc::*;
+use common::*;
+
+const SEED: &[u8] = b"alice's totp seed 20";
+
+fn config(dir: &std::path::Path, policy: &str, up: std::net::SocketAddr) -> String {
+    format!(
+        "[login]\nsecond_factor = \"{policy}\"\n\n[storage]\nurl = \"sqlite://{d}/authgate.db\"\n\
+         encryption_key_file = \"{d}/storage.key\"\ncreate_key_if_missing = true\n\n\
+         [[routes]]\nhost = \"app.test\"\nupstreams = [\"{up}\"]\n\n\
+         [[routes]]\nhost = \"app2.test\"\nupstreams = [\"{up}\"]\nrequire_second_factor = true\n",
+        d = dir.display()
+    )
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let from = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {page}"))
+        + start.len();
+    let to = page[from..].find(end).unwrap() + from;
+    &page[from..to]
+}
+
+/// Signs in with a password; the response to the password POST.
+async fn password(http: &reqwest::Client, gw: &Gateway, user: &str, pw: &str) -> String {
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    let r = submit_login(http, gw, &location(&r), user, pw).await;
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+/// Answers the second-factor page `page` with `otp`.
+async fn answer(http: &reqwest::Client, gw: &Gateway, page: &str, otp: &str) -> reqwest::Response {
+    assert!(page.contains("name=\"otp\""), "{page}");
+    http.post(gw.url("/login/second-factor"))
+        .form(&[
+            ("mfa", hidden(page, "mfa").unwrap().as_str()),
+            ("csrf", hidden(page, "csrf").unwrap().as_str()),
+            ("otp", otp),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Confirms the enrolment page `page`; returns the seed shown and the recovery-codes page.
+async fn enrol(http: &reqwest::Client, gw: &Gateway, page: &str, at: u64) -> (Vec<u8>, String) {
+    assert!(page.contains("otpauth://totp/"), "{page}");
+    assert!(page.contains("id=\"totp-qr\""));
+    let secret = between(page, "<code id=\"totp-secret\">", "<");
+    let seed = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .unwrap();
+    let r = http
+        .post(gw.url("/login/enrol"))
+        .form(&[
+            ("enrol", hidden(page, "enrol").unwrap().as_str()),
+            ("csrf", hidden(page, "csrf").unwrap().as_str()),
+            ("otp", totp::code_at(&seed, at).as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (seed, r.text().await.unwrap())
+}
+
+fn recovery_codes(page: &str) -> Vec<String> {
+    let list = between(page, "<ol id=\"recovery-codes\">", "</ol>");
+    list.split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn totp_enrolment_replay_recovery_codes_and_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    let http = browser(&gw);
+    assert!(password(&http, &gw, "alice", ALICE_PW)
+        .await
+        .contains("Signed in"));
+    let account = http
+        .get(gw.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&account, "csrf").unwrap();
+    let add = [("csrf", csrf.as_str()), ("action", "add-totp")];
+    let page = http
+        .post(gw.url("/account"))
+        .form(&add)
+        .send()
+        .await
+        .unwrap();
+    let page = page.text().await.unwrap();
+    let (seed, codes_page) = enrol(&http, &gw, &page, now()).await;
+    let codes = recovery_codes(&codes_page);
+    assert_eq!(codes.len(), 10);
+    let cont = hidden(&codes_page, "cont").unwrap();
+    let r = http
+        .post(gw.url("/login/continue"))
+        .form(&[("cont", cont)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), gw.url("/account"));
+    // Signing in again asks for the second factor; the code already used is refused.
+    let http = browser(&gw);
+    let page2 = password(&http, &gw, "alice", ALICE_PW).await;
+    let replay = answer(&http, &gw, &page2, &totp::code_at(&seed, now())).await;
+    assert_eq!(replay.status(), 401, "a step is used once");
+    gw.advance_clock(30);
+    let next = answer(&http, &gw, &page2, &totp::code_at(&seed, now() + 30)).await;
+    assert_eq!(next.status(), 200);
+    assert!(next
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("authgate_session=")));
+    // A recovery code works once.
+    let code = &codes[0];
+    let page = password(&http, &gw, "alice", ALICE_PW).await;
+    assert_eq!(answer(&http, &gw, &page, code).await.status(), 200);
+    let again = password(&http, &gw, "alice", ALICE_PW).await;
+    assert_eq!(
+        answer(&http, &gw, &again, code).await.status(),
+        401,
+        "used once"
+    );
+    // Wrong codes count towards the lockout: then even the right code is refused.
+    for _ in 0..5 {
+        let r = answer(&http, &gw, &again, "000000").await;
+        assert!(matches!(r.status().as_u16(), 401 | 429));
+    }
+    gw.advance_clock(30);
+    let locked = answer(&http, &gw, &again, &totp::code_at(&seed, now() + 60)).await;
+    assert_eq!(locked.status(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn second_factor_required_forces_enrolment_before_any_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "required", up.addr));
+    let http = browser(&gw);
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    let r = submit_login(&http, &gw, &location(&r), "bob", BOB_PW).await;
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("authgate_session=")),
+        "no session before enrolment"
+    );
+    let page = r.text().await.unwrap();
+    let (_, codes_page) = enrol(&http, &gw, &page, now()).await;
+    assert!(codes_page.contains("id=\"recovery-codes\""));
+    let cont = hidden(&codes_page, "cont").unwrap();
+    let r = http
+        .post(gw.url("/login/continue"))
+        .form(&[("cont", cont)])
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(body.contains("signed in as bob"), "{body}");
+}
+
+fn assertion_claims(echo: &Echo) -> serde_json::Value {
+    let jwt = echo.header("x-authgate-assertion").unwrap();
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn step_up_sends_a_password_only_session_through_the_second_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    let http = browser(&gw);
+    let at = |host: &str| format!("http://{host}:{}/report?x=1", gw.port);
+    let (_, r) = browse(&http, &gw, &at("app.test"), "bob", BOB_PW).await;
+    let e: Echo = r.json().await.unwrap();
+    assert_eq!(assertion_claims(&e)["amr"], serde_json::json!(["pwd"]));
+    // The step-up route: proxy → authorize (acr_values=mfa) → enrolment, as bob has no factor.
+    let r = http
+        .get(at("app2.test"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let authorize = location(&r);
+    assert!(authorize.contains("acr_values=mfa"), "{authorize}");
+    let page = http
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, codes_page) = enrol(&http, &gw, &page, now()).await;
+    let cont = hidden(&codes_page, "cont").unwrap();
+    let r = http
+        .post(gw.url("/login/continue"))
+        .form(&[("cont", cont)])
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&r);
+    assert!(callback.starts_with(&format!("http://app2.test:{}/.authgate/callback", gw.port)));
+    let r = http.get(&callback).send().await.unwrap();
+    assert_eq!(
+        location(&r),
+        at("app2.test"),
+        "back to the URL first asked for"
+    );
+    let r = http
+        .get(at("app2.test"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let claims = assertion_claims(&r.json().await.unwrap());
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "mfa");
+}
+
+async fn seed_alice(dir: &std::path::Path) {
+    let key = StorageKey::load(&dir.join("storage.key")).unwrap();
+    let url = format!("sqlite://{}/authgate.db", dir.display());
+    let s = Storage::open(&url, &key).await.unwrap();
+    s.add("alice", FactorKind::Totp, "phone", SEED, 0)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amr_and_acr_reach_the_relying_party_and_factors_survive_a_restart() {
+    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::{
+        AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+        IssuerUrl, Nonce, OAuth2TokenResponse, RedirectUrl, TokenResponse,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let first = provider(&config(dir.path(), "optional", up.addr));
+    seed_alice(dir.path()).await;
+    drop(first);
+    // A new process on the same database: alice's factor is still there.
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    let rp_http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &rp_http)
+        .await
+        .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new("wiki".into()),
+        Some(ClientSecret::new(WIKI_SECRET.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new("https://wiki.test/cb".into()).unwrap());
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_auth_context_value(AuthenticationContextClass::new("mfa".into()))
+        .url();
+    let http = browser(&gw);
+    let r = http.get(url.as_str()).send().await.unwrap();
+    let r = submit_login(&http, &gw, &location(&r), "alice", ALICE_PW).await;
+    let page = r.text().await.unwrap();
+    let r = answer(&http, &gw, &page, &totp::code_at(SEED, now())).await;
+    let code = param(&location(&r), "code").unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .request_async(&rp_http)
+        .await
+        .unwrap();
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&client.id_token_verifier(), &nonce)
+        .unwrap();
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(claims.auth_context_ref().unwrap().as_str(), "mfa");
+    let info: serde_json::Value = client_of(&gw)
+        .get(gw.url("/oauth2/userinfo"))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["acr"], "mfa");
+}
+
+fn client_of(gw: &Gateway) -> reqwest::Client {
+    client(gw)
+}
+
+#[test]
+fn mfa_list_and_reset_work_while_the_service_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let up = rt.block_on(Upstream::start("app"));
+    let cfg_text = config(dir.path(), "optional", up.addr);
+    let gw = provider(&cfg_text);
+    rt.block_on(seed_alice(dir.path()));
+    let (code, out, _) = run_cli(
+        &[
+            "mfa",
+            "list",
+            "--config",
+            gw.dir.path().join("authgate.toml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("alice") && out.contains("Totp") && out.contains("phone"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&String::from_utf8_lossy(SEED).to_string()),
+        "no secret listed"
+    );
+    let (code, out, _) = run_cli(
+        &[
+            "mfa",
+            "reset",
+            "--user",
+            "alice",
+            "--config",
+            gw.dir.path().join("authgate.toml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("removed 1 factor"), "{out}");
+    let page = rt.block_on(password(&browser(&gw), &gw, "alice", ALICE_PW));
+    assert!(
+        page.contains("Signed in"),
+        "no factor left: a password alone"
+    );
+}
