@@ -383,3 +383,79 @@ fn mfa_list_and_reset_work_while_the_service_runs() {
         "no factor left: a password alone"
     );
 }
+
+/// The account page's POST with `action` (and its CSRF token from the page).
+async fn account_action(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = http.get(gw.url("/account")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let mut form = vec![("csrf", csrf.as_str()), ("action", action)];
+    form.extend_from_slice(extra);
+    http.post(gw.url("/account"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn account_keeps_the_last_factor_renews_codes_and_ends_other_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "required", up.addr));
+    let http = browser(&gw);
+    let page = password(&http, &gw, "bob", BOB_PW).await;
+    let (seed, codes_page) = enrol(&http, &gw, &page, now()).await;
+    let old_codes = recovery_codes(&codes_page);
+    // A second browser signs in too (with a recovery code).
+    let other = browser(&gw);
+    let page = password(&other, &gw, "bob", BOB_PW).await;
+    assert_eq!(
+        answer(&other, &gw, &page, &old_codes[0]).await.status(),
+        200
+    );
+    let other_account = other.get(gw.url("/account")).send().await.unwrap();
+    assert_eq!(other_account.status(), 200);
+    // The last factor stays while one is required.
+    let account = http
+        .get(gw.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let id = between(&account, "name=\"id\" value=\"", "\"").to_string();
+    let r = account_action(&http, &gw, "remove", &[("id", &id)]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("add another before removing"));
+    // New recovery codes: the old ones stop working.
+    let r = account_action(&http, &gw, "recovery-codes", &[]).await;
+    let new_codes = recovery_codes(&r.text().await.unwrap());
+    assert_eq!(new_codes.len(), 10);
+    let third = browser(&gw);
+    let page = password(&third, &gw, "bob", BOB_PW).await;
+    assert_eq!(
+        answer(&third, &gw, &page, &old_codes[1]).await.status(),
+        401
+    );
+    // Signing out the other sessions ends the second browser's, not this one.
+    let r = account_action(&http, &gw, "end-others", &[]).await;
+    assert!(r.text().await.unwrap().contains("Signed out"));
+    let gone = other.get(gw.url("/account")).send().await.unwrap();
+    assert_eq!(gone.status(), 302, "the other session ended");
+    assert_eq!(
+        http.get(gw.url("/account")).send().await.unwrap().status(),
+        200
+    );
+    assert!(!seed.is_empty());
+}

@@ -35,13 +35,32 @@ pub fn script_integrity() -> &'static str {
     SCRIPT_HASH.as_str()
 }
 
-static CSP: LazyLock<String> = LazyLock::new(|| {
+fn csp(script: bool) -> String {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    let script = if script {
+        format!(" script-src '{}'; connect-src 'self';", script_integrity())
+    } else {
+        String::new()
+    };
     format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; script-src '{}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
-        script_integrity()
+        "default-src 'none'; style-src 'sha256-{hash}';{script} img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
     )
-});
+}
+
+/// The CSP of every page: no script at all.
+static CSP: LazyLock<String> = LazyLock::new(|| csp(false));
+/// The CSP of the pages with a WebAuthn ceremony: authgate's one script, by its hash.
+static CSP_WITH_SCRIPT: LazyLock<String> = LazyLock::new(|| csp(true));
+
+/// A page that runs `/assets/webauthn.js`: its CSP allows that script, and no other.
+pub fn allow_script(mut reply: Reply) -> Reply {
+    for (name, value) in &mut reply.headers {
+        if name.eq_ignore_ascii_case("Content-Security-Policy") {
+            *value = CSP_WITH_SCRIPT.clone();
+        }
+    }
+    reply
+}
 
 /// Headers every page of ours carries (security.md: XSS / clickjacking on own pages).
 pub fn page_headers(reply: Reply) -> Reply {

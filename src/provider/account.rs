@@ -154,5 +154,10 @@ async fn page(app: &App, session: &Found, notice: Option<&str>, error: Option<&s
         notice,
         error,
     };
-    pages::render(if error.is_some() { 400 } else { 200 }, &view)
+    let reply = pages::render(if error.is_some() { 400 } else { 200 }, &view);
+    if view.passkeys && view.enabled {
+        pages::allow_script(reply)
+    } else {
+        reply
+    }
 }

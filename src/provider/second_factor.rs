@@ -115,7 +115,13 @@ pub fn ask(app: &App, waiting: &Waiting, passkey: bool, error: Option<&str>, sta
         passkey,
         error,
     };
-    with_csrf_cookie(app, pages::render(status, &page), &waiting.pending.csrf)
+    let reply = pages::render(status, &page);
+    let reply = if passkey {
+        pages::allow_script(reply)
+    } else {
+        reply
+    };
+    with_csrf_cookie(app, reply, &waiting.pending.csrf)
 }
 
 /// The enrolment page: a new seed (or the one being confirmed) for `waiting`.
