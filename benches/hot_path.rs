@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use authgate::app::auth::Bearer;
+use authgate::app::auth::Accepts;
 use authgate::app::App;
 use authgate::config;
 use authgate::http::path;
@@ -74,7 +74,7 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("cookie → session lookup (authenticate)", |b| {
         b.to_async(&rt).iter(|| async {
             black_box(
-                authgate::app::auth::authenticate(&app, &req, Bearer::Ignored, now)
+                authgate::app::auth::authenticate(&app, &req, Accepts::cookies(), now)
                     .await
                     .unwrap()
                     .unwrap(),
@@ -87,7 +87,7 @@ fn hot_path(c: &mut Criterion) {
         .block_on(authgate::app::auth::authenticate(
             &app,
             &req,
-            Bearer::Ignored,
+            Accepts::cookies(),
             now,
         ))
         .unwrap()

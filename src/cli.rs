@@ -63,6 +63,11 @@ pub enum Command {
         #[command(subcommand)]
         command: MfaCommand,
     },
+    /// Users' app passwords in `[storage]`.
+    AppPasswords {
+        #[command(subcommand)]
+        command: AppPasswordCommand,
+    },
     /// The `[ldap]` directory, step by step.
     Ldap {
         #[command(subcommand)]
@@ -78,6 +83,22 @@ pub enum MfaCommand {
     Reset {
         #[arg(long, value_name = "NAME")]
         user: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppPasswordCommand {
+    /// List app passwords (never the passwords), of one user or everyone.
+    List {
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Revoke a user's app password `--id`, or all of them.
+    Revoke {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        #[arg(long)]
+        id: Option<String>,
     },
 }
 
@@ -169,71 +190,116 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Mfa { command } => {
             let path = need_config(&cli)?;
-            mfa(&path, command)
+            match open_storage(&path)? {
+                Some((rt, storage)) => rt.block_on(mfa(&storage, command)),
+                None => Ok(1),
+            }
+        }
+        Command::AppPasswords { command } => {
+            let path = need_config(&cli)?;
+            match open_storage(&path)? {
+                Some((rt, storage)) => rt.block_on(app_passwords(&storage, command)),
+                None => Ok(1),
+            }
         }
         Command::GenKey {
             out,
-            kind: KeyKind::Storage,
+            kind,
+            alg,
             force,
-            ..
-        } => {
-            crate::storage::generate_key_file(out, *force)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-            eprintln!("wrote a new storage key to {} (mode 0600)", out.display());
-            Ok(0)
-        }
-        Command::GenKey {
-            out, alg, force, ..
-        } => {
-            crate::keys::write_new(out, (*alg).into(), *force)?;
-            eprintln!(
-                "wrote a new {:?} signing key to {} (mode 0600)",
-                Alg::from(*alg),
-                out.display()
-            );
-            Ok(0)
-        }
+        } => gen_key(out, *kind, *alg, *force),
     }
 }
 
-/// `authgate mfa list|reset`: works while the service runs (SQLite waits on its lock).
-fn mfa(path: &Path, command: &MfaCommand) -> anyhow::Result<i32> {
+/// `authgate gen-key`: a signing key, or the storage key.
+fn gen_key(out: &Path, kind: KeyKind, alg: AlgArg, force: bool) -> anyhow::Result<i32> {
+    match kind {
+        KeyKind::Storage => {
+            crate::storage::generate_key_file(out, force)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            eprintln!("wrote a new storage key to {} (mode 0600)", out.display());
+        }
+        KeyKind::Signing => {
+            crate::keys::write_new(out, alg.into(), force)?;
+            let alg = Alg::from(alg);
+            eprintln!(
+                "wrote a new {alg:?} signing key to {} (mode 0600)",
+                out.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// The `[storage]` of the config at `path`, with a runtime to use it on; `None` (after saying
+/// why) when there is none. Works while the service runs (SQLite waits on its lock).
+fn open_storage(
+    path: &Path,
+) -> anyhow::Result<Option<(tokio::runtime::Runtime, crate::storage::Storage)>> {
     let cfg = match config::load(path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}: {e}", path.display());
-            return Ok(1);
+            return Ok(None);
         }
     };
     let Some(s) = cfg.storage else {
         eprintln!("{}: there is no [storage] table", path.display());
-        return Ok(1);
+        return Ok(None);
     };
     let key = crate::storage::StorageKey::load(&s.encryption_key_file)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
-        let storage = crate::storage::Storage::open(&s.url, &key).await?;
-        match command {
-            MfaCommand::List => {
-                for f in storage.all_factors().await? {
-                    let used = f
-                        .last_used_at
-                        .map_or("never".to_string(), |t| t.to_string());
-                    println!(
-                        "{}\t{:?}\t{}\tadded {}\tlast used {used}",
-                        f.username, f.kind, f.name, f.created_at
-                    );
-                }
-            }
-            MfaCommand::Reset { user } => {
-                let n = storage.reset(user).await?;
-                println!("removed {n} factor(s) and the recovery codes of {user}");
+    let storage = rt.block_on(crate::storage::Storage::open(&s.url, &key))?;
+    Ok(Some((rt, storage)))
+}
+
+/// `authgate mfa list|reset`.
+async fn mfa(storage: &crate::storage::Storage, command: &MfaCommand) -> anyhow::Result<i32> {
+    match command {
+        MfaCommand::List => {
+            for f in storage.all_factors().await? {
+                let used = f
+                    .last_used_at
+                    .map_or("never".to_string(), |t| t.to_string());
+                println!(
+                    "{}\t{:?}\t{}\tadded {}\tlast used {used}",
+                    f.username, f.kind, f.name, f.created_at
+                );
             }
         }
-        Ok(0)
-    })
+        MfaCommand::Reset { user } => {
+            let n = storage.reset(user).await?;
+            println!("removed {n} factor(s) and the recovery codes of {user}");
+        }
+    }
+    Ok(0)
+}
+
+/// `authgate app-passwords list|revoke`.
+async fn app_passwords(
+    storage: &crate::storage::Storage,
+    command: &AppPasswordCommand,
+) -> anyhow::Result<i32> {
+    match command {
+        AppPasswordCommand::List { user } => {
+            for a in storage.app_passwords(user.as_deref()).await? {
+                let used = a
+                    .last_used_at
+                    .map_or("never".to_string(), |t| t.to_string());
+                println!(
+                    "{}\t{}\t{}\tadded {}\tlast used {used}",
+                    a.username, a.id, a.name, a.created_at
+                );
+            }
+        }
+        AppPasswordCommand::Revoke { user, id } => {
+            let n = storage.revoke_app_passwords(user, id.as_deref()).await?;
+            println!("revoked {n} app password(s) of {user}");
+        }
+    }
+    Ok(0)
 }
 
 /// `authgate ldap test`: what an operator runs first when directory sign-ins fail.

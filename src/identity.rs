@@ -40,6 +40,11 @@ impl Identity {
     pub fn mfa(&self) -> bool {
         self.amr.iter().any(|m| m == "mfa")
     }
+
+    /// Authenticated by an app password (`amr` `app`).
+    pub fn via_app_password(&self) -> bool {
+        self.amr.iter().any(|m| m == "app")
+    }
 }
 
 impl Principal for Identity {

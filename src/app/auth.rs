@@ -9,6 +9,7 @@ use super::App;
 use crate::directory::DirectoryError;
 use crate::http::cookies;
 use crate::identity::Identity;
+use crate::login::regulation;
 use crate::oidc::tokens::{self, AccessClaims};
 use crate::session::{Key, Kind, StoreError};
 
@@ -17,6 +18,9 @@ pub enum AuthError {
     /// A bearer token was sent and is not valid here: 401 `invalid_token`, never a login
     /// redirect.
     InvalidToken,
+    /// An `Authorization: Basic` app password was sent and is not valid: 401 with a Basic
+    /// challenge.
+    InvalidBasic,
     /// The store or the directory cannot answer: fail closed.
     Unavailable(crate::http::GatewayError),
 }
@@ -84,14 +88,35 @@ pub enum Bearer<'a> {
     Ignored,
 }
 
+/// What a request may authenticate with, besides a session cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepts<'a> {
+    pub bearer: Bearer<'a>,
+    /// `Authorization: Basic user:app-password` (the route's `app_passwords`).
+    pub app_passwords: bool,
+    /// The client's address: wrong app passwords count towards its lockout.
+    pub client_ip: Option<std::net::IpAddr>,
+}
+
+impl Accepts<'_> {
+    /// A session cookie only.
+    pub fn cookies() -> Accepts<'static> {
+        Accepts {
+            bearer: Bearer::Ignored,
+            app_passwords: false,
+            client_ip: None,
+        }
+    }
+}
+
 /// The identity of the request, `None` if it carries none.
 pub async fn authenticate(
     app: &App,
     req: &RequestHeader,
-    accepted: Bearer<'_>,
+    accepts: Accepts<'_>,
     now: u64,
 ) -> Result<Option<Identity>, AuthError> {
-    if let (Bearer::From(bearer_clients), Some(token)) = (accepted, bearer(req)) {
+    if let (Bearer::From(bearer_clients), Some(token)) = (accepts.bearer, bearer(req)) {
         let claims = live_access_token(app, token)
             .await?
             .filter(|c| bearer_clients.contains(&c.client_id))
@@ -106,6 +131,11 @@ pub async fn authenticate(
             claims.jti.clone(),
             claims.amr.clone(),
         )));
+    }
+    if let (true, Some((user, password))) = (accepts.app_passwords, basic(req)) {
+        return app_password(app, &user, &password, accepts.client_ip, now)
+            .await
+            .map(Some);
     }
     let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) else {
         return Ok(None);
@@ -125,4 +155,73 @@ pub async fn authenticate(
             Ok(None)
         }
     }
+}
+
+/// The user and password of `Authorization: Basic …` (RFC 7617), if that is the scheme used.
+pub fn basic(req: &RequestHeader) -> Option<(String, String)> {
+    use base64::Engine;
+    let h = req
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, value) = h.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
+    let (user, password) = String::from_utf8(raw)
+        .ok()?
+        .split_once(':')
+        .map(|(u, p)| (u.to_string(), p.to_string()))?;
+    Some((user, password))
+}
+
+/// An app password: checked against the storage at most once a second per credential (so a
+/// revocation is seen within a second on every instance), never a user's main password.
+/// Wrong ones count towards the lockout and the rate limit.
+async fn app_password(
+    app: &App,
+    user: &str,
+    password: &str,
+    ip: Option<std::net::IpAddr>,
+    now: u64,
+) -> Result<Identity, AuthError> {
+    let cache_key = crate::storage::app_password_hash(&format!("{user}\0{password}"));
+    let id = match app.verified_app_passwords.get(&cache_key) {
+        Some(id) => Some(id),
+        None => {
+            let counters = app.counters.as_ref();
+            if regulation::locked(counters, user, ip).await? {
+                return Err(AuthError::InvalidBasic);
+            }
+            let store = app.storage.as_ref().ok_or(AuthError::InvalidBasic)?;
+            let seconds = i64::try_from(now).unwrap_or(i64::MAX);
+            let found = store
+                .use_app_password(user, password, seconds)
+                .await
+                .map_err(|e| AuthError::Unavailable(crate::http::GatewayError::unavailable(&e)))?;
+            if let Some(id) = &found {
+                app.verified_app_passwords.insert(cache_key, id.clone());
+            } else {
+                regulation::failed(counters, &app.cfg.login, user, ip).await?;
+                // Over the rate limit or not, the answer is the same 401.
+                let _ = app.admit(ip).await;
+            }
+            found
+        }
+    };
+    let id = id.ok_or(AuthError::InvalidBasic)?;
+    let info = app
+        .directory
+        .active(user)
+        .await?
+        .ok_or(AuthError::InvalidBasic)?;
+    Ok(Identity::of(
+        info,
+        format!("app:{id}"),
+        vec!["app".to_string()],
+    ))
 }

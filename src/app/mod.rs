@@ -55,6 +55,8 @@ pub struct App {
     /// Access tokens whose signature has been verified, by token (expiry and revocation are
     /// still checked on every use).
     pub verified_tokens: moka::sync::Cache<String, Arc<AccessClaims>>,
+    /// App passwords verified in the last second, by hash of user and password: the id.
+    pub verified_app_passwords: moka::sync::Cache<String, String>,
     /// Route labels for logs and metrics, same index as `cfg.routes`.
     pub labels: Vec<Arc<str>>,
     /// The label of requests authgate answers itself.
@@ -189,6 +191,10 @@ impl App {
             verified_tokens: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(300))
+                .build(),
+            verified_app_passwords: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(1))
                 .build(),
             labels: cfg.routes.iter().map(|r| Arc::from(r.label())).collect(),
             authgate_label: Arc::from("authgate"),

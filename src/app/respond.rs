@@ -16,7 +16,7 @@ pub fn status(e: &GatewayError) -> u16 {
         | GatewayError::SignInExpired
         | GatewayError::SignInFailed(_)
         | GatewayError::LogoutRejected(_) => 400,
-        GatewayError::Unauthenticated => 401,
+        GatewayError::Unauthenticated | GatewayError::BasicRequired => 401,
         GatewayError::Forbidden | GatewayError::FormExpired | GatewayError::SignInDenied(_) => 403,
         GatewayError::NoRoute => 404,
         GatewayError::MethodNotAllowed(_) => 405,
@@ -34,7 +34,9 @@ pub fn status(e: &GatewayError) -> u16 {
 fn gateway_names(e: &GatewayError) -> (&'static str, &'static str) {
     match e {
         GatewayError::BadRequest(_) => ("Bad request", "bad_request"),
-        GatewayError::Unauthenticated => ("Sign-in required", "unauthenticated"),
+        GatewayError::Unauthenticated | GatewayError::BasicRequired => {
+            ("Sign-in required", "unauthenticated")
+        }
         GatewayError::Forbidden => ("Access denied", "forbidden"),
         GatewayError::NoRoute => ("Not found", "not_found"),
         GatewayError::MethodNotAllowed(_) => ("Method not allowed", "method_not_allowed"),
@@ -70,6 +72,10 @@ pub fn gateway(e: &GatewayError, json: bool) -> Reply {
         GatewayError::Unauthenticated => {
             reply.header("WWW-Authenticate", "Bearer realm=\"authgate\"")
         }
+        GatewayError::BasicRequired => reply.header(
+            "WWW-Authenticate",
+            "Basic realm=\"authgate\", charset=\"UTF-8\"",
+        ),
         GatewayError::MethodNotAllowed(allowed) => reply.header("Allow", allowed.join(", ")),
         GatewayError::RateLimited { retry_after } => {
             reply.header("Retry-After", retry_after.to_string())

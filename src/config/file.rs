@@ -145,6 +145,16 @@ pub struct RouteFile {
     /// Step-up: a session signed in with a password alone goes through the second factor.
     #[serde(default)]
     pub require_second_factor: bool,
+    /// "none" (default) or "basic": credentials towards the upstream.
+    pub upstream_auth: Option<String>,
+    /// Template of the upstream Basic user: `{username}`, `{email}`, or a fixed name.
+    pub upstream_basic_user: Option<String>,
+    pub upstream_basic_password_file: Option<String>,
+    /// Accept `Authorization: Basic user:app-password` from clients.
+    #[serde(default)]
+    pub app_passwords: bool,
+    #[serde(default)]
+    pub app_passwords_satisfy_second_factor: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

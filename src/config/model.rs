@@ -233,6 +233,34 @@ pub struct Route {
     /// Clients whose access tokens open this route; empty: no bearer token does.
     pub bearer_clients: Vec<String>,
     pub require_second_factor: bool,
+    /// `Authorization: Basic` built for the upstream, when `upstream_auth = "basic"`.
+    pub upstream_basic: Option<UpstreamBasic>,
+    pub app_passwords: bool,
+    pub app_passwords_satisfy_second_factor: bool,
+}
+
+/// Credentials authgate sends to an upstream that only knows HTTP Basic.
+#[derive(Debug)]
+pub struct UpstreamBasic {
+    /// With `{username}` and `{email}` replaced by the signed-in user's.
+    pub user_template: String,
+    pub password: Secret,
+}
+
+impl UpstreamBasic {
+    /// The `Authorization` value for `username` (and `email`, empty when unknown).
+    pub fn header(&self, username: &str, email: Option<&str>) -> String {
+        use base64::Engine;
+        let user = self
+            .user_template
+            .replace("{username}", username)
+            .replace("{email}", email.unwrap_or(""));
+        let pair = format!("{user}:{}", self.password.expose());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
 }
 
 impl Route {

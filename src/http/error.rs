@@ -17,6 +17,9 @@ pub enum GatewayError {
     UriTooLong,
     #[error("sign-in is required")]
     Unauthenticated,
+    /// A client of an `app_passwords` route sent no valid app password.
+    #[error("a valid app password is required (HTTP Basic)")]
+    BasicRequired,
     #[error("you are signed in but not allowed to use this application")]
     Forbidden,
     #[error("too many sign-in attempts from your address; try again in {retry_after} s")]

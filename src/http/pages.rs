@@ -151,6 +151,9 @@ pub struct AccountPage<'a> {
     pub has_totp: bool,
     pub factors: &'a [FactorRow],
     pub codes_left: i64,
+    pub app_passwords_enabled: bool,
+    pub app_passwords: &'a [FactorRow],
+    pub new_app_password: Option<&'a str>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }

@@ -98,6 +98,28 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             let pending = pending_for(None, Some(PATH.to_string()));
             Ok(recovery_page(app, &pending, &codes, None))
         }
+        (PATH, Some("new-app-password"), _) => {
+            let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+            let name = form.get("name").map(str::trim).filter(|n| !n.is_empty());
+            let password = new_app_password();
+            store
+                .add_app_password(user, name.unwrap_or("app"), &password, now)
+                .await
+                .map_err(unavailable)?;
+            let notes = Notes {
+                new_app_password: Some(&password),
+                ..Notes::default()
+            };
+            Ok(render(app, session, notes).await)
+        }
+        (PATH, Some("revoke-app-password"), _) => {
+            let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+            store
+                .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
+                .await
+                .map_err(unavailable)?;
+            Ok(page(app, session, Some("App password revoked."), None).await)
+        }
         (PATH, Some("end-others"), _) => {
             let n = app.sessions().end_others(user, &session.key).await?;
             let msg = format!("Signed out {n} other session(s).");
@@ -129,16 +151,63 @@ fn row(f: Factor) -> FactorRow {
     }
 }
 
+/// What the account page says beyond its lists.
+#[derive(Default)]
+struct Notes<'a> {
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    new_app_password: Option<&'a str>,
+}
+
 async fn page(app: &App, session: &Found, notice: Option<&str>, error: Option<&str>) -> Reply {
+    let notes = Notes {
+        notice,
+        error,
+        new_app_password: None,
+    };
+    render(app, session, notes).await
+}
+
+/// A new app password: 160 random bits, base32 in groups of four.
+fn new_app_password() -> String {
+    let b32 = totp::base32(&totp::new_seed());
+    let chars: Vec<char> = b32.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+async fn lists(app: &App, user: &str) -> Result<(Vec<Factor>, i64, Vec<FactorRow>), GatewayError> {
+    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
+    let Some(s) = app.storage.as_ref() else {
+        return Ok((Vec::new(), 0, Vec::new()));
+    };
+    let apps = s.app_passwords(Some(user)).await.map_err(unavailable)?;
+    let apps = apps
+        .into_iter()
+        .map(|a| FactorRow {
+            kind: "app password",
+            added: date(a.created_at),
+            used: a.last_used_at.map_or_else(|| "never".to_string(), date),
+            name: a.name,
+            id: a.id,
+        })
+        .collect();
+    if !enabled(app) {
+        return Ok((Vec::new(), 0, apps));
+    }
+    let factors = s.factors(user).await.map_err(unavailable)?;
+    let left = s.recovery_codes_left(user).await.map_err(unavailable)?;
+    Ok((factors, left, apps))
+}
+
+async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
     let user = &session.record.user;
-    let (factors, codes_left) = match app.storage.as_ref().filter(|_| enabled(app)) {
-        Some(s) => match (s.factors(user).await, s.recovery_codes_left(user).await) {
-            (Ok(f), Ok(n)) => (f, n),
-            (Err(e), _) | (_, Err(e)) => {
-                return respond::gateway(&GatewayError::unavailable(&e), false)
-            }
-        },
-        None => (Vec::new(), 0),
+    let (factors, codes_left, apps) = match lists(app, user).await {
+        Ok(l) => l,
+        Err(e) => return respond::gateway(&e, false),
     };
     let has_totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
@@ -151,10 +220,13 @@ async fn page(app: &App, session: &Found, notice: Option<&str>, error: Option<&s
         has_totp,
         factors: &rows,
         codes_left,
-        notice,
-        error,
+        app_passwords_enabled: app.storage.is_some(),
+        app_passwords: &apps,
+        new_app_password: notes.new_app_password,
+        notice: notes.notice,
+        error: notes.error,
     };
-    let reply = pages::render(if error.is_some() { 400 } else { 200 }, &view);
+    let reply = pages::render(if notes.error.is_some() { 400 } else { 200 }, &view);
     if view.passkeys && view.enabled {
         pages::allow_script(reply)
     } else {

@@ -6,7 +6,7 @@
 //! ignored, and only "is this a signed-in user" is answered.
 
 use super::Request;
-use crate::app::auth::{authenticate, AuthError, Bearer};
+use crate::app::auth::{authenticate, Accepts, AuthError, Bearer};
 use crate::app::{respond, App};
 use crate::config::IdentityHeaders;
 use crate::http::host::Host;
@@ -49,8 +49,12 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
         .and_then(|o| app.routes.find(&app.cfg.routes, &o.host, &o.path))
         .and_then(|i| app.route(i));
     // Without an identified route, no bearer token is accepted; session cookies still are.
-    let accepted = route.map_or(Bearer::Ignored, |r| Bearer::From(&r.bearer_clients));
-    let who = match authenticate(app, req.header, accepted, now).await {
+    let accepts = route.map_or(Accepts::cookies(), |r| Accepts {
+        bearer: Bearer::From(&r.bearer_clients),
+        app_passwords: r.app_passwords,
+        client_ip: req.facts.client_ip,
+    });
+    let who = match authenticate(app, req.header, accepts, now).await {
         Ok(w) => w,
         Err(AuthError::InvalidToken) => {
             let e = ResourceError::new(
@@ -58,6 +62,9 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
                 "the access token is invalid, expired, revoked or not for this application",
             );
             return respond::resource(&e);
+        }
+        Err(AuthError::InvalidBasic) => {
+            return respond::gateway(&GatewayError::BasicRequired, true)
         }
         Err(AuthError::Unavailable(e)) => return respond::gateway(&e, true),
     };

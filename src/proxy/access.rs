@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pingora::http::RequestHeader;
 
 use super::client;
-use crate::app::auth::{authenticate, AuthError, Bearer};
+use crate::app::auth::{authenticate, Accepts, AuthError, Bearer};
 use crate::app::{respond, App};
 use crate::config::Route;
 use crate::directory::UserInfo;
@@ -21,6 +21,8 @@ pub enum Outcome {
     Pass {
         headers: Vec<(String, String)>,
         user: Option<Arc<UserInfo>>,
+        /// Remove the client's `Authorization` (it carried an app password).
+        strip_authorization: bool,
     },
     /// Answer with this instead.
     Respond(Reply),
@@ -29,6 +31,7 @@ pub enum Outcome {
 const PUBLIC: Outcome = Outcome::Pass {
     headers: Vec::new(),
     user: None,
+    strip_authorization: false,
 };
 
 pub async fn check(
@@ -45,54 +48,82 @@ pub async fn check(
         return PUBLIC;
     }
     let now = app.now();
-    let who = match authenticate(app, req, Bearer::From(&route.bearer_clients), now).await {
+    let who = match who(app, req, facts, route, json, now).await {
+        Ok(w) => w,
+        Err(reply) => return Outcome::Respond(reply),
+    };
+    let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
+    let sign_in = |mfa: bool| async move {
+        let url = client::request_url(facts);
+        Outcome::Respond(client::start_sign_in(app, facts, url, see_other, mfa).await)
+    };
+    match who {
+        Some(w) if needs_step_up(app, route, &w) && json => {
+            Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true))
+        }
+        Some(w) if needs_step_up(app, route, &w) => sign_in(true).await,
+        Some(who) if policy::allowed(route, &who) => pass(app, route, facts, who, now, json),
+        Some(_) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
+        None if json => Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true)),
+        None => sign_in(app.needs_second_factor(route)).await,
+    }
+}
+
+/// A session without a second factor on a route that wants one. An app password counts as
+/// one only where the route says so.
+fn needs_step_up(app: &App, route: &Route, who: &Identity) -> bool {
+    let app_password_enough = who.via_app_password() && route.app_passwords_satisfy_second_factor;
+    !who.mfa() && !app_password_enough && app.needs_second_factor(route)
+}
+
+/// Who the request is from; an answer instead when its credentials are refused: a bad bearer
+/// token or app password, or one without the second factor this route needs (a token or an
+/// app password cannot go through a step-up).
+async fn who(
+    app: &App,
+    req: &RequestHeader,
+    facts: &Facts,
+    route: &Route,
+    json: bool,
+    now: u64,
+) -> Result<Option<Identity>, Reply> {
+    let accepts = Accepts {
+        bearer: Bearer::From(&route.bearer_clients),
+        app_passwords: route.app_passwords,
+        client_ip: facts.client_ip,
+    };
+    let invalid_token =
+        |why: &str| respond::resource(&ResourceError::new(ResourceCode::InvalidToken, why));
+    let who = match authenticate(app, req, accepts, now).await {
         Ok(w) => w,
         Err(AuthError::InvalidToken) => {
-            let e = ResourceError::new(
-                ResourceCode::InvalidToken,
+            return Err(invalid_token(
                 "the access token is invalid, expired, revoked or not for this application",
-            );
-            return Outcome::Respond(respond::resource(&e));
+            ))
+        }
+        Err(AuthError::InvalidBasic) => {
+            return Err(respond::gateway(&GatewayError::BasicRequired, json))
         }
         // Fail closed: without the store nobody is known to be signed in.
-        Err(AuthError::Unavailable(e)) => return Outcome::Respond(respond::gateway(&e, json)),
+        Err(AuthError::Unavailable(e)) => return Err(respond::gateway(&e, json)),
     };
-    let step_up = who
-        .as_ref()
-        .is_some_and(|w| !w.mfa() && app.needs_second_factor(route));
-    if step_up && crate::app::auth::bearer(req).is_some() {
+    let Some(w) = who else {
+        return Ok(None);
+    };
+    if !needs_step_up(app, route, &w) {
+        return Ok(Some(w));
+    }
+    if w.via_app_password() {
+        return Err(respond::gateway(&GatewayError::BasicRequired, json));
+    }
+    if crate::app::auth::bearer(req).is_some() {
         let e = ResourceError::new(
             ResourceCode::InsufficientUserAuthentication,
             "this application requires a second factor",
         );
-        return Outcome::Respond(respond::resource(&e));
+        return Err(respond::resource(&e));
     }
-    match who {
-        Some(_) if step_up && json => {
-            Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true))
-        }
-        Some(_) if step_up => {
-            let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
-            let url = client::request_url(facts);
-            Outcome::Respond(client::start_sign_in(app, facts, url, see_other, true).await)
-        }
-        Some(who) if policy::allowed(route, &who) => pass(app, route, facts, who, now, json),
-        Some(_) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
-        None if json => Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true)),
-        None => {
-            let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
-            Outcome::Respond(
-                client::start_sign_in(
-                    app,
-                    facts,
-                    client::request_url(facts),
-                    see_other,
-                    app.needs_second_factor(route),
-                )
-                .await,
-            )
-        }
-    }
+    Ok(Some(w))
 }
 
 /// Lets `who` through with the route's identity headers and a signed assertion.
@@ -102,10 +133,19 @@ fn pass(app: &App, route: &Route, facts: &Facts, who: Identity, now: u64, json: 
         .assertions
         .get(&app.keys, &app.cfg.server.issuer, &audience, &who, now)
     {
-        Ok(assertion) => Outcome::Pass {
-            headers: crate::identity::headers(&route.headers, &who, &assertion),
-            user: Some(who.user),
-        },
+        Ok(assertion) => {
+            let mut headers = crate::identity::headers(&route.headers, &who, &assertion);
+            if let Some(basic) = &route.upstream_basic {
+                let value = basic.header(&who.user.username, who.user.email.as_deref());
+                headers.push(("Authorization".to_string(), value));
+            }
+            Outcome::Pass {
+                headers,
+                user: Some(who.user),
+                // The app password was for authgate: it never reaches the upstream.
+                strip_authorization: who.amr.iter().any(|m| m == "app"),
+            }
+        }
         Err(e) => {
             log::error!("signing an assertion failed: {e}");
             Outcome::Respond(respond::gateway(&GatewayError::Internal, json))

@@ -40,6 +40,8 @@ pub struct Ctx {
     identity: Vec<(String, String)>,
     /// Who the request was from, for the access log.
     user: Option<Arc<UserInfo>>,
+    /// The client's `Authorization` is not for the upstream.
+    strip_authorization: bool,
     /// The client's address (from trusted `X-Forwarded-For`), for the access log.
     client_ip: Option<std::net::IpAddr>,
     /// What answered: a route's label, or authgate itself.
@@ -201,9 +203,14 @@ impl ProxyHttp for Gateway {
         };
         ctx.label = self.app.labels.get(route).cloned();
         match access::check(&self.app, session.req_header(), &facts, route, ctx.json).await {
-            access::Outcome::Pass { headers, user } => {
+            access::Outcome::Pass {
+                headers,
+                user,
+                strip_authorization,
+            } => {
                 ctx.identity = headers;
                 ctx.user = user;
+                ctx.strip_authorization = strip_authorization;
             }
             access::Outcome::Respond(reply) => {
                 http::send(session, reply).await?;
@@ -281,6 +288,14 @@ impl ProxyHttp for Gateway {
             Error::explain(ErrorType::InternalError, "normalised URI does not parse")
         })?);
         forwarded::apply(req, facts)?;
+        let upstream_basic = ctx
+            .route
+            .and_then(|i| self.app.route(i))
+            .is_some_and(|r| r.upstream_basic.is_some());
+        if ctx.strip_authorization || upstream_basic {
+            // Only authgate's credentials reach an upstream that takes Basic auth from us.
+            req.remove_header(&::http::header::AUTHORIZATION);
+        }
         match crate::http::cookies::without(req, &self.app.cfg.session.cookie_name) {
             Some(rest) => req.insert_header(::http::header::COOKIE, rest)?,
             None => req

@@ -765,6 +765,16 @@ fn check_second_factor(p: &mut Problems, cfg: &Config) {
     for r in cfg
         .routes
         .iter()
+        .filter(|r| r.app_passwords && cfg.storage.is_none())
+    {
+        p.add(
+            format!("routes[{}].app_passwords", r.index),
+            "needs a [storage] table (where app passwords are kept)",
+        );
+    }
+    for r in cfg
+        .routes
+        .iter()
         .filter(|r| r.require_second_factor && !possible)
     {
         p.add(

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use super::{absolute_url, duration, upstream_addr, Problems};
 use crate::config::file::{HeadersFile, RouteFile};
-use crate::config::model::{Auth, IdentityHeaders, Route};
+use crate::config::model::{Auth, IdentityHeaders, Route, UpstreamBasic};
 use crate::http::host::Host;
 use crate::http::path;
+use crate::secret::Secret;
 
 fn header_name(p: &mut Problems, path: &str, v: Option<String>, default: &str) -> String {
     match v {
@@ -91,6 +92,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
             );
         }
     }
+    let upstream_basic = upstream_basic(p, &path, &r);
     let headers = identity_headers(p, &path, r.headers.unwrap_or_default());
     let logout_redirect = r
         .logout_redirect
@@ -128,8 +130,69 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         logout_redirect,
         bearer_clients: r.bearer_clients,
         require_second_factor: r.require_second_factor,
+        upstream_basic,
+        app_passwords: r.app_passwords,
+        app_passwords_satisfy_second_factor: r.app_passwords_satisfy_second_factor,
     };
     (host != Some(None)).then_some(route)
+}
+
+/// `upstream_auth`, `upstream_basic_user` (its placeholders known) and the password file.
+fn upstream_basic(p: &mut Problems, path: &str, r: &RouteFile) -> Option<UpstreamBasic> {
+    match r.upstream_auth.as_deref() {
+        None | Some("none") => {
+            if r.upstream_basic_user.is_some() || r.upstream_basic_password_file.is_some() {
+                p.add(
+                    format!("{path}.upstream_auth"),
+                    "set upstream_auth = \"basic\" to use upstream_basic_*",
+                );
+            }
+            return None;
+        }
+        Some("basic") => {}
+        Some(other) => {
+            p.add(
+                format!("{path}.upstream_auth"),
+                format!("{other:?}: expected \"none\" or \"basic\""),
+            );
+            return None;
+        }
+    }
+    let template = r
+        .upstream_basic_user
+        .clone()
+        .unwrap_or_else(|| "{username}".into());
+    let mut rest = template.as_str();
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        let placeholder = &rest[start..end];
+        if !matches!(placeholder, "{username}" | "{email}") {
+            p.add(
+                format!("{path}.upstream_basic_user"),
+                format!("{placeholder:?} is not a placeholder: use {{username}} or {{email}}"),
+            );
+        }
+        rest = &rest[end..];
+    }
+    let password = match &r.upstream_basic_password_file {
+        None => Secret::new(""),
+        Some(file) => match std::fs::read_to_string(file) {
+            Ok(s) => Secret::new(s.trim_end_matches(['\n', '\r'])),
+            Err(e) => {
+                p.add(
+                    format!("{path}.upstream_basic_password_file"),
+                    format!("cannot read {file:?}: {e}"),
+                );
+                Secret::new("")
+            }
+        },
+    };
+    Some(UpstreamBasic {
+        user_template: template,
+        password,
+    })
 }
 
 /// `routes[i].host`: a host name, or `None` (reported) when it is not one.
