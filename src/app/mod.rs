@@ -4,6 +4,7 @@
 //! only ever see an `App`.
 
 pub mod auth;
+pub mod federation;
 pub mod grants;
 pub mod respond;
 pub mod upstream;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Config, Route, SecondFactor, StoreKind};
+use crate::directory::federated::Federated;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::{Chain, Directory, DirectoryError, TomlUsers};
 use crate::http::GatewayError;
@@ -27,6 +29,7 @@ use crate::session::memory::MemoryStore;
 use crate::session::redis::RedisStore;
 use crate::session::{Sessions, Store};
 use crate::storage::{generate_key_file, Storage, StorageError, StorageKey};
+use federation::Providers;
 use upstream::Balancer;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -67,6 +70,10 @@ pub struct App {
     pub storage: Option<Arc<Storage>>,
     /// Passkeys: the relying party is the public host, the origin `public_url`.
     pub webauthn: Option<Webauthn>,
+    /// Users of upstream providers, to remember at sign-in.
+    pub federated: Option<Arc<Federated>>,
+    /// Upstream OpenID Providers users may sign in with.
+    pub federation: Providers,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,11 +158,13 @@ fn webauthn(cfg: &Config) -> Option<Webauthn> {
     }
 }
 
-/// The local users, then the `[ldap]` directory if there is one (which the config hands over).
+/// The local users, the users of upstream providers (remembered in `store`), then the `[ldap]`
+/// directory if there is one (which the config hands over).
 fn directory(
     cfg: &mut Config,
     passwords: Arc<Verifier>,
     clock: &Arc<dyn Clock>,
+    federated: Option<Arc<Federated>>,
 ) -> Result<Arc<dyn Directory>, StartError> {
     let ldap = match cfg.ldap.take() {
         Some(l) => Some(LdapDirectory::new(
@@ -167,6 +176,7 @@ fn directory(
     };
     Ok(Arc::new(Chain {
         local: TomlUsers::new(cfg.users.values(), passwords),
+        federated,
         ldap,
     }))
 }
@@ -182,7 +192,13 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Half the cores at most: sign-in floods must leave CPU to proxying.
         let passwords = Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?);
-        let directory = directory(&mut cfg, passwords, &clock)?;
+        let federated = (!cfg.upstream_providers.is_empty()).then(|| {
+            Arc::new(Federated {
+                store: Arc::clone(&records),
+                lifetime: cfg.session.lifetime,
+            })
+        });
+        let directory = directory(&mut cfg, passwords, &clock, federated.clone())?;
         let storage = storage(&cfg)?;
         let webauthn = webauthn(&cfg);
         Ok(App {
@@ -207,6 +223,8 @@ impl App {
             csrf_cookie: format!("{}_csrf", cfg.session.cookie_name),
             storage,
             webauthn,
+            federated,
+            federation: Providers::new(&mut cfg),
             cfg,
             balancers,
             keys,

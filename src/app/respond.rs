@@ -24,7 +24,7 @@ pub fn status(e: &GatewayError) -> u16 {
         GatewayError::UriTooLong => 414,
         GatewayError::RateLimited { .. } => 429,
         GatewayError::Internal => 500,
-        GatewayError::BadGateway => 502,
+        GatewayError::BadGateway | GatewayError::BadGatewayNamed(_) => 502,
         GatewayError::Unavailable(_) | GatewayError::Busy => 503,
         GatewayError::GatewayTimeout => 504,
     }
@@ -51,6 +51,7 @@ fn gateway_names(e: &GatewayError) -> (&'static str, &'static str) {
         GatewayError::Busy => ("Busy", "busy"),
         GatewayError::Internal => ("Internal error", "internal_error"),
         GatewayError::BadGateway => ("Bad gateway", "bad_gateway"),
+        GatewayError::BadGatewayNamed(_) => ("Identity provider unavailable", "bad_gateway"),
         GatewayError::Unavailable(_) => ("Service unavailable", "unavailable"),
         GatewayError::GatewayTimeout => ("Gateway timeout", "gateway_timeout"),
     }

@@ -63,6 +63,35 @@ pub struct LoginFile {
     /// "off" (default), "optional" or "required".
     pub second_factor: Option<String>,
     pub totp_issuer: Option<String>,
+    /// `false` hides the password form (sign-in only through upstream providers).
+    pub password_form: Option<bool>,
+}
+
+/// `[[upstream_providers]]`: sign in with another OpenID Provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamProviderFile {
+    pub id: String,
+    pub name: Option<String>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_file: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub username_claim: Option<String>,
+    pub groups_claim: Option<String>,
+    pub username_prefix: Option<String>,
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+    #[serde(default)]
+    pub group_map: std::collections::HashMap<String, String>,
+    #[serde(default)]
+    pub auto_redirect: bool,
+    #[serde(default)]
+    pub trust_upstream_mfa: bool,
+    #[serde(default)]
+    pub logout_upstream: bool,
 }
 
 /// `[storage]`: the durable database of enrolled factors.

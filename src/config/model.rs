@@ -23,6 +23,7 @@ pub struct Config {
     pub routes: Vec<Route>,
     pub storage: Option<StorageCfg>,
     pub ldap: Option<Ldap>,
+    pub upstream_providers: Vec<UpstreamProvider>,
     pub demo: Option<Demo>,
 }
 
@@ -92,6 +93,30 @@ pub struct Login {
     pub rate_window: Duration,
     pub second_factor: SecondFactor,
     pub totp_issuer: String,
+    pub password_form: bool,
+}
+
+/// `[[upstream_providers]]`, validated.
+#[derive(Debug)]
+pub struct UpstreamProvider {
+    /// `[a-z0-9-]`: in URLs and in the session.
+    pub id: String,
+    /// The button on the login page.
+    pub name: String,
+    pub issuer: Url,
+    pub client_id: String,
+    /// `None`: a public client (PKCE alone).
+    pub client_secret: Option<Secret>,
+    pub scopes: Vec<String>,
+    pub username_claim: String,
+    pub groups_claim: Option<String>,
+    pub username_prefix: String,
+    pub allowed_groups: Vec<String>,
+    pub allowed_email_domains: Vec<String>,
+    pub group_map: HashMap<String, String>,
+    pub auto_redirect: bool,
+    pub trust_upstream_mfa: bool,
+    pub logout_upstream: bool,
 }
 
 /// `[login] second_factor`.

@@ -5,6 +5,7 @@
 //! A directory must not decide policy (that is `policy`'s) nor count failures (that is
 //! `login::regulation`'s): it only knows users, passwords and groups.
 
+pub mod federated;
 pub mod ldap;
 mod toml_users;
 
@@ -16,7 +17,7 @@ use thiserror::Error;
 pub use toml_users::TomlUsers;
 
 /// A user as every part of authgate sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserInfo {
     pub username: String,
     pub email: Option<String>,
@@ -88,19 +89,28 @@ pub trait Directory: Send + Sync {
     }
 }
 
-/// The local users first, then the directory server: a local user with the same name wins.
+/// The local users first, then users of upstream providers, then the directory server: a
+/// local user with the same name wins.
 pub struct Chain {
     pub local: TomlUsers,
+    pub federated: Option<Arc<federated::Federated>>,
     pub ldap: Option<ldap::LdapDirectory>,
 }
 
 #[async_trait]
 impl Directory for Chain {
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        match (self.local.find(username).await?, &self.ldap) {
-            (Some(u), _) => Ok(Some(u)),
-            (None, Some(ldap)) => ldap.find(username).await,
-            (None, None) => Ok(None),
+        if let Some(u) = self.local.find(username).await? {
+            return Ok(Some(u));
+        }
+        if let Some(fed) = &self.federated {
+            if let Some(u) = fed.find(username).await? {
+                return Ok(Some(u));
+            }
+        }
+        match &self.ldap {
+            Some(ldap) => ldap.find(username).await,
+            None => Ok(None),
         }
     }
 
@@ -118,9 +128,17 @@ impl Directory for Chain {
     }
 
     async fn recheck(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        if self.local.knows(username) {
+            return self.local.recheck(username).await;
+        }
+        if let Some(fed) = &self.federated {
+            if let Some(u) = fed.active(username).await? {
+                return Ok(Some(u));
+            }
+        }
         match &self.ldap {
-            Some(ldap) if !self.local.knows(username) => ldap.recheck(username).await,
-            _ => self.local.recheck(username).await,
+            Some(ldap) => ldap.recheck(username).await,
+            None => Ok(None),
         }
     }
 

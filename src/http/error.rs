@@ -44,6 +44,9 @@ pub enum GatewayError {
     Unavailable(String),
     #[error("the application is not reachable right now")]
     BadGateway,
+    /// An upstream identity provider cannot be reached (the message names it).
+    #[error("{0}")]
+    BadGatewayNamed(String),
     #[error("the application did not answer in time")]
     GatewayTimeout,
     #[error("something went wrong inside authgate")]

@@ -19,6 +19,7 @@ button{margin-top:1.4rem;width:100%;padding:.7rem;border:0;border-radius:6px;bac
 .error{background:#fdecea;color:#8a1c12;border:1px solid #f5c2bd;padding:.6rem .8rem;border-radius:6px}\
 .status{color:#5f6368;font-size:.9rem}.muted{color:#5f6368;font-size:.9rem}\
 h2{font-size:1.1rem;margin:1.6rem 0 .5rem}code{word-break:break-all;font-size:.85rem}ol,ul{padding-left:1.2rem}\
+.button{display:block;box-sizing:border-box;margin-top:1rem;padding:.7rem;border-radius:6px;background:#24292f;color:#fff;text-align:center;text-decoration:none;font-weight:600}\
 .factor form{display:inline}.factor button{width:auto;margin:.3rem 0 0;padding:.3rem .7rem;font-size:.85rem;background:#8a1c12}";
 
 /// The one script authgate serves (`/assets/webauthn.js`): the WebAuthn ceremonies.
@@ -96,11 +97,20 @@ pub fn error(status: u16, title: &str, message: &str) -> Reply {
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
+    pub password_form: bool,
+    pub providers: &'a [ProviderLink],
     pub auth: &'a str,
     pub csrf: &'a str,
     pub username: &'a str,
     pub client: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+/// A "Sign in with …" button of the login page.
+pub struct ProviderLink {
+    pub id: String,
+    pub name: String,
+    pub href: String,
 }
 
 #[derive(Template)]

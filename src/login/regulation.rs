@@ -88,6 +88,7 @@ mod tests {
             rate_window: Duration::from_secs(60),
             second_factor: crate::config::SecondFactor::Off,
             totp_issuer: "authgate".into(),
+            password_form: true,
         }
     }
 

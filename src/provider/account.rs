@@ -73,6 +73,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
                 username: user.to_string(),
                 pending: pending_for(None, Some(PATH.to_string())),
                 session: Some(session.key.clone()),
+                first: session.record.amr.clone(),
             };
             Ok(second_factor::enrol_page(
                 app,

@@ -7,7 +7,7 @@ use super::second_factor;
 use super::Request;
 use crate::app::{respond, App};
 use crate::directory::{DirectoryError, UserInfo};
-use crate::http::pages::{self, LoginPage};
+use crate::http::pages::{self, LoginPage, ProviderLink};
 use crate::http::{cookies, GatewayError, Reply};
 use crate::login::regulation;
 use crate::secret::{ct_eq, Purpose};
@@ -39,9 +39,14 @@ async fn form(app: &App, req: &Request<'_>) -> Reply {
         // A plain visit: a pending sign-in without an application to return to.
         return start_login(app, req, None).await;
     };
-    match open(app, auth) {
-        Ok(pending) => render(app, auth, &pending, "", None, 200),
-        Err(e) => respond::gateway(&e, false),
+    let only = app.federation.iter().next().filter(|p| p.cfg.auto_redirect);
+    match (open(app, auth), only) {
+        // The only provider, set to skip the page: straight there.
+        (Ok(_), Some(p)) => {
+            Reply::redirect(302, &format!("/login/upstream/{}?auth={auth}", p.cfg.id))
+        }
+        (Ok(pending), None) => render(app, auth, &pending, "", None, 200),
+        (Err(e), _) => respond::gateway(&e, false),
     }
 }
 
@@ -55,7 +60,18 @@ fn render(
 ) -> Reply {
     let request = pending.request.as_ref();
     let hint = request.and_then(|r| r.login_hint.as_deref());
+    let providers: Vec<ProviderLink> = app
+        .federation
+        .iter()
+        .map(|p| ProviderLink {
+            id: p.cfg.id.clone(),
+            name: p.cfg.name.clone(),
+            href: format!("/login/upstream/{}?auth={auth}", p.cfg.id),
+        })
+        .collect();
     let page = LoginPage {
+        password_form: app.cfg.login.password_form,
+        providers: &providers,
         auth,
         csrf: &pending.csrf,
         username: if username.is_empty() {
@@ -96,7 +112,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
     let username = form.get("username").unwrap_or("");
     let failed = |status| render(app, auth, &pending, username, Some(FAILED), status);
     let password = form.get("password").unwrap_or("");
-    if username.is_empty() || password.is_empty() {
+    if username.is_empty() || password.is_empty() || !app.cfg.login.password_form {
         return failed(400);
     }
     match check_password(app, req, username, password).await {

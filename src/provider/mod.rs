@@ -9,6 +9,7 @@ mod passkeys;
 mod resources;
 mod second_factor;
 mod token;
+mod upstream_login;
 
 use bytes::Bytes;
 use pingora::http::RequestHeader;
@@ -43,6 +44,8 @@ pub enum Endpoint {
     PasskeyFinish,
     Account,
     Script,
+    UpstreamLogin,
+    UpstreamCallback,
 }
 
 impl Endpoint {
@@ -73,6 +76,8 @@ impl Endpoint {
             "/login/passkey/finish" => Endpoint::PasskeyFinish,
             "/account" | "/account/passkey/start" | "/account/passkey/finish" => Endpoint::Account,
             "/assets/webauthn.js" => Endpoint::Script,
+            upstream_login::CALLBACK => Endpoint::UpstreamCallback,
+            p if p.starts_with(upstream_login::PREFIX) => Endpoint::UpstreamLogin,
             _ => return None,
         })
     }
@@ -96,7 +101,9 @@ impl Endpoint {
             | Endpoint::Discovery
             | Endpoint::Healthz
             | Endpoint::Readyz
-            | Endpoint::Script => &["GET"],
+            | Endpoint::Script
+            | Endpoint::UpstreamLogin
+            | Endpoint::UpstreamCallback => &["GET"],
             // nginx auth_request keeps the original method.
             Endpoint::ForwardAuth => &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         }
@@ -105,7 +112,10 @@ impl Endpoint {
     /// Whether a `HEAD` is answered like a `GET`. Endpoints whose `GET` can write (issue a
     /// code, end a session) answer `HEAD` with 405: HEAD never changes state.
     fn head_is_safe(self) -> bool {
-        !matches!(self, Endpoint::Authorize | Endpoint::Logout)
+        !matches!(
+            self,
+            Endpoint::Authorize | Endpoint::Logout | Endpoint::UpstreamCallback
+        )
     }
 
     /// Whether the handler reads a form body.
@@ -204,6 +214,8 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::PasskeyStart => passkeys::start_authentication(app, req).await,
         Endpoint::PasskeyFinish => passkeys::finish_authentication(app, req).await,
         Endpoint::Account => account::handle(app, req).await,
+        Endpoint::UpstreamLogin => upstream_login::start(app, req).await,
+        Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,
         Endpoint::Script => Reply::new(200)
             .header("Content-Type", "text/javascript; charset=utf-8")
             .header("Cache-Control", "public, max-age=3600")

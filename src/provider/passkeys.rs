@@ -193,7 +193,7 @@ pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Reply {
         Ok::<_, GatewayError>(waiting)
     };
     match run.await {
-        Ok(waiting) => second_factor::complete(app, req, waiting, &["pwd", "hwk", "mfa"]).await,
+        Ok(waiting) => second_factor::complete(app, req, waiting, Some("hwk")).await,
         Err(e) => respond::gateway(&e, false),
     }
 }

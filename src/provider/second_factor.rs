@@ -31,6 +31,14 @@ pub struct Waiting {
     pub pending: Pending,
     /// The provider session to upgrade (a step-up); `None` makes a new one.
     pub session: Option<Key>,
+    /// How the first factor was passed (RFC 8176 `amr`): `pwd`, or `fed` for an upstream
+    /// provider's sign-in.
+    #[serde(default = "password_amr")]
+    pub first: Vec<String>,
+}
+
+fn password_amr() -> Vec<String> {
+    vec!["pwd".to_string()]
 }
 
 /// An authenticator app being enrolled: the seed is shown on the page until confirmed.
@@ -166,14 +174,31 @@ pub async fn after_password(
     pending: Pending,
     user: &UserInfo,
 ) -> Reply {
+    after_first_factor(app, req, pending, user, password_amr()).await
+}
+
+/// After a first factor (`first`, as `amr`): the second factor, enrolment, or the session. A
+/// first factor that already shows `mfa` (a trusted upstream's) needs no second.
+pub async fn after_first_factor(
+    app: &App,
+    req: &Request<'_>,
+    pending: Pending,
+    user: &UserInfo,
+    first: Vec<String>,
+) -> Reply {
     let required = request_wants_mfa(app, pending.request.as_ref());
+    let done = first.iter().any(|m| m == "mfa");
     let waiting = Waiting {
         username: user.username.clone(),
         pending,
         session: None,
+        first,
     };
+    if done {
+        return complete(app, req, waiting, None).await;
+    }
     match need(app, &user.username, required).await {
-        Ok(Need::Nothing) => complete(app, req, waiting, &["pwd"]).await,
+        Ok(Need::Nothing) => complete(app, req, waiting, None).await,
         Ok(Need::Ask { passkey }) => ask(app, &waiting, passkey, None, 200),
         Ok(Need::Enrol) => enrol_page(app, waiting, totp::new_seed(), None),
         Err(e) => respond::gateway(&e, false),
@@ -220,7 +245,7 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
     };
     let code = form.get("otp").unwrap_or("");
     let status = match check_code(app, req, &waiting.username, code).await {
-        Ok(Checked::Right) => return complete(app, req, waiting, &["pwd", "otp", "mfa"]).await,
+        Ok(Checked::Right) => return complete(app, req, waiting, Some("otp")).await,
         Ok(Checked::Wrong) => 401,
         Ok(Checked::Locked) => 429,
         Err(e) => return respond::gateway(&e, false),
@@ -312,7 +337,7 @@ pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Reply {
     };
     match enrolled(app, &enrolment, step, now).await {
         Ok(codes) => {
-            let done = complete_session(app, req, &enrolment.waiting, &["pwd", "otp", "mfa"]).await;
+            let done = complete_session(app, req, &enrolment.waiting, Some("otp")).await;
             match done {
                 Ok((_, cookie)) => recovery_page(app, &enrolment.waiting.pending, &codes, cookie),
                 Err(e) => respond::gateway(&e, false),
@@ -409,10 +434,13 @@ async fn complete_session(
     app: &App,
     req: &Request<'_>,
     waiting: &Waiting,
-    amr: &[&str],
+    second: Option<&str>,
 ) -> Result<(Found, Option<String>), GatewayError> {
     let now = app.now();
-    let amr: Vec<String> = amr.iter().map(|m| m.to_string()).collect();
+    let mut amr = waiting.first.clone();
+    if let Some(method) = second {
+        amr.extend([method.to_string(), "mfa".to_string()]);
+    }
     let sessions = app.sessions();
     if let Some(key) = &waiting.session {
         let found = sessions
@@ -432,8 +460,14 @@ async fn complete_session(
 }
 
 /// Signs `waiting` in with `amr` and goes on to where the sign-in was going.
-pub async fn complete(app: &App, req: &Request<'_>, waiting: Waiting, amr: &[&str]) -> Reply {
-    let (session, cookie) = match complete_session(app, req, &waiting, amr).await {
+/// With the `second` factor's `amr` when one was used.
+pub async fn complete(
+    app: &App,
+    req: &Request<'_>,
+    waiting: Waiting,
+    second: Option<&str>,
+) -> Reply {
+    let (session, cookie) = match complete_session(app, req, &waiting, second).await {
         Ok(done) => done,
         Err(e) => return respond::gateway(&e, false),
     };
@@ -472,6 +506,7 @@ pub async fn step_up(
         username: session.record.user.clone(),
         pending,
         session: Some(session.key.clone()),
+        first: session.record.amr.clone(),
     };
     match need(app, &session.record.user, required).await {
         Ok(Need::Nothing) => None,

@@ -54,6 +54,8 @@ pub enum Kind {
     UserSessions,
     /// A WebAuthn ceremony in progress (its server-side state, for minutes).
     Ceremony,
+    /// A user of an upstream provider, as mapped at their last sign-in.
+    Federated,
     /// An authorization code, under its hash.
     Code,
     /// The grant an already redeemed code created (for replay detection).
@@ -81,6 +83,7 @@ impl Kind {
             Kind::Children => "kids",
             Kind::UserSessions => "user-sess",
             Kind::Ceremony => "webauthn",
+            Kind::Federated => "fed-user",
             Kind::Code => "code",
             Kind::CodeUsed => "code-used",
             Kind::Refresh => "rt",
@@ -101,7 +104,9 @@ impl Kind {
         let t = &cfg.tokens;
         let longest_grant = t.refresh_token_ttl.max(t.access_token_ttl) + Duration::from_secs(60);
         match self {
-            Kind::Session | Kind::Children | Kind::UserSessions => cfg.session.lifetime,
+            Kind::Session | Kind::Children | Kind::UserSessions | Kind::Federated => {
+                cfg.session.lifetime
+            }
             Kind::Ceremony => Duration::from_secs(300),
             Kind::Code => t.code_ttl,
             Kind::Refresh => t.refresh_token_ttl,

@@ -11,6 +11,7 @@ use url::Url;
 
 mod ldap;
 mod routes;
+mod upstream;
 
 use super::file::*;
 use super::model::*;
@@ -30,6 +31,7 @@ const TOP_LEVEL: &[&str] = &[
     "routes",
     "ldap",
     "storage",
+    "upstream_providers",
     "demo",
 ];
 
@@ -48,18 +50,9 @@ impl Problems {
 /// Validates the text of a config file. `origin` names it in messages.
 pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let mut p = Problems::default();
-    let table: toml::Table = match toml::from_str(text) {
-        Ok(t) => t,
-        Err(e) => {
-            p.add("(file)", format!("not valid TOML: {}", e.message()));
-            return Err(ConfigError { problems: p.0 });
-        }
-    };
-    for key in table.keys() {
-        if !TOP_LEVEL.contains(&key.as_str()) {
-            p.add(key.as_str(), "unknown key");
-        }
-    }
+    let table = top_level(&mut p, text).ok_or_else(|| ConfigError {
+        problems: p.0.clone(),
+    })?;
     let server: Option<ServerFile> = match table.get("server") {
         Some(v) => section(&mut p, "server", v),
         None => {
@@ -73,6 +66,8 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let demo: Option<DemoFile> = opt_section(&mut p, &table, "demo");
     let ldap: Option<LdapFile> = opt_section(&mut p, &table, "ldap");
     let storage: Option<StorageFile> = opt_section(&mut p, &table, "storage");
+    let upstream: Vec<(usize, UpstreamProviderFile)> =
+        array(&mut p, &table, "upstream_providers", "upstream_providers");
     let routes: Vec<(usize, RouteFile)> = array(&mut p, &table, "routes", "routes");
     let clients: Vec<(usize, ClientFile)> = array(&mut p, &table, "clients", "clients");
     let users = users_tables(&mut p, &table);
@@ -90,6 +85,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     check_overlaps(&mut p, &routes);
     let ldap = ldap.and_then(|l| ldap::build_ldap(&mut p, l));
     let storage = storage.map(|s| build_storage(&mut p, s));
+    let upstream_providers = upstream::build_upstream_providers(&mut p, upstream);
     check_bearer_clients(&mut p, &routes, &clients);
     let demo = demo.and_then(|d| match d.echo_listen.parse() {
         Ok(echo_listen) => Some(Demo { echo_listen }),
@@ -113,6 +109,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
             routes,
             storage,
             ldap,
+            upstream_providers,
             demo,
         },
         _ => return Err(ConfigError { problems: p.0 }),
@@ -123,6 +120,23 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     } else {
         Err(ConfigError { problems: p.0 })
     }
+}
+
+/// The file as a TOML table, its unknown top-level keys reported; `None` when it is not TOML.
+fn top_level(p: &mut Problems, text: &str) -> Option<toml::Table> {
+    let table: toml::Table = match toml::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            p.add("(file)", format!("not valid TOML: {}", e.message()));
+            return None;
+        }
+    };
+    for key in table.keys() {
+        if !TOP_LEVEL.contains(&key.as_str()) {
+            p.add(key.as_str(), "unknown key");
+        }
+    }
+    Some(table)
 }
 
 /// `[[users]]` and the tables of `users_file`, each with its key path.
@@ -554,6 +568,7 @@ fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
             }
         },
         totp_issuer: l.totp_issuer.unwrap_or_else(|| "authgate".into()),
+        password_form: l.password_form.unwrap_or(true),
     })
 }
 

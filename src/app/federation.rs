@@ -1,0 +1,207 @@
+//! Upstream OpenID Providers: their discovered metadata (cached, refreshed when an ID token
+//! names a key the cache does not have), and the mapping of their claims to an authgate user
+//! (a pure function). The relying-party protocol is the `openidconnect` crate's.
+
+use std::sync::Arc;
+
+use openidconnect::core::CoreProviderMetadata;
+use openidconnect::IssuerUrl;
+use tokio::sync::RwLock;
+
+use crate::config::{Config, UpstreamProvider};
+use crate::directory::UserInfo;
+
+/// One upstream provider and what authgate learnt of it.
+pub struct Provider {
+    pub cfg: UpstreamProvider,
+    metadata: RwLock<Option<CoreProviderMetadata>>,
+}
+
+pub struct Providers {
+    pub http: openidconnect::reqwest::Client,
+    list: Vec<Arc<Provider>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error("{0} cannot be reached: {1}")]
+    Unreachable(String, String),
+}
+
+impl Providers {
+    /// The providers of `cfg`, which it hands over.
+    pub fn new(cfg: &mut Config) -> Providers {
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // Never follow redirects from the upstream (SSRF): the protocol has none here.
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let list = std::mem::take(&mut cfg.upstream_providers)
+            .into_iter()
+            .map(|cfg| {
+                Arc::new(Provider {
+                    cfg,
+                    metadata: RwLock::new(None),
+                })
+            })
+            .collect();
+        Providers { http, list }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Provider>> {
+        self.list.iter().find(|p| p.cfg.id == id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Provider>> {
+        self.list.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+impl Provider {
+    /// The discovered metadata; asked again when `refresh` (an unknown key id) or not yet known.
+    pub async fn metadata(
+        &self,
+        http: &openidconnect::reqwest::Client,
+        refresh: bool,
+    ) -> Result<CoreProviderMetadata, FederationError> {
+        if !refresh {
+            if let Some(m) = self.metadata.read().await.as_ref() {
+                return Ok(m.clone());
+            }
+        }
+        let unreachable = |e: String| FederationError::Unreachable(self.cfg.name.clone(), e);
+        let issuer = IssuerUrl::new(self.cfg.issuer.as_str().trim_end_matches('/').to_string())
+            .map_err(|e| unreachable(e.to_string()))?;
+        let m = CoreProviderMetadata::discover_async(issuer, http)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        *self.metadata.write().await = Some(m.clone());
+        Ok(m)
+    }
+}
+
+/// Why a federated sign-in is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the provider did not say who the user is (no {0:?} claim)")]
+    NoUsername(String),
+    #[error("this account is not allowed to sign in here")]
+    NotAllowed,
+}
+
+fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The authgate user for `claims` (ID token and userinfo claims merged): the username claim
+/// with its prefix, email, name, and groups mapped through `group_map`; refused when outside
+/// `allowed_groups` or `allowed_email_domains`.
+pub fn map_claims(
+    p: &UpstreamProvider,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<UserInfo, Refusal> {
+    let name_claim = claims
+        .get(&p.username_claim)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty() && !s.chars().any(|c| c.is_control() || c == ','))
+        .ok_or_else(|| Refusal::NoUsername(p.username_claim.clone()))?;
+    let email = claims
+        .get("email")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let groups: Vec<String> = p
+        .groups_claim
+        .as_ref()
+        .map(|c| strings(claims.get(c)))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| p.group_map.get(&g).cloned().unwrap_or(g))
+        .collect();
+    let group_ok =
+        p.allowed_groups.is_empty() || p.allowed_groups.iter().any(|g| groups.contains(g));
+    let domain_ok = p.allowed_email_domains.is_empty()
+        || email.as_deref().is_some_and(|e| {
+            let domain = e.rsplit_once('@').map_or("", |(_, d)| d);
+            p.allowed_email_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain))
+        });
+    if !group_ok || !domain_ok {
+        return Err(Refusal::NotAllowed);
+    }
+    Ok(UserInfo {
+        username: format!("{}{name_claim}", p.username_prefix),
+        email,
+        name: claims
+            .get("name")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        groups,
+        disabled: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn provider() -> UpstreamProvider {
+        UpstreamProvider {
+            id: "corp".into(),
+            name: "Corp".into(),
+            issuer: url::Url::parse("https://idp.test").unwrap(),
+            client_id: "authgate".into(),
+            client_secret: None,
+            scopes: vec!["openid".into()],
+            username_claim: "preferred_username".into(),
+            groups_claim: Some("groups".into()),
+            username_prefix: "corp:".into(),
+            allowed_groups: vec!["finance".into()],
+            allowed_email_domains: vec!["corp.example".into()],
+            group_map: HashMap::from([("b7a1-guid".to_string(), "finance".to_string())]),
+            auto_redirect: false,
+            trust_upstream_mfa: false,
+            logout_upstream: false,
+        }
+    }
+
+    fn claims(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn maps_prefix_groups_and_refuses_outsiders() {
+        let p = provider();
+        let u = map_claims(
+            &p,
+            &claims(serde_json::json!({"preferred_username": "dana", "email": "dana@corp.example", "groups": ["b7a1-guid", "x"]})),
+        )
+        .unwrap();
+        assert_eq!(u.username, "corp:dana");
+        assert_eq!(u.groups, ["finance", "x"]);
+        let outsider = serde_json::json!({"preferred_username": "eve", "email": "eve@corp.example", "groups": ["x"]});
+        assert_eq!(map_claims(&p, &claims(outsider)), Err(Refusal::NotAllowed));
+        let other_domain = serde_json::json!({"preferred_username": "eve", "email": "eve@evil.example", "groups": ["b7a1-guid"]});
+        assert_eq!(
+            map_claims(&p, &claims(other_domain)),
+            Err(Refusal::NotAllowed)
+        );
+        assert!(matches!(
+            map_claims(&p, &claims(serde_json::json!({"email": "x@corp.example"}))),
+            Err(Refusal::NoUsername(_))
+        ));
+    }
+}

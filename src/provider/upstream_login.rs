@@ -1,0 +1,290 @@
+//! Sign-in delegated to an upstream OpenID Provider: `/login/upstream/{id}` sends the browser
+//! there (code flow with PKCE, state and nonce, all sealed in a short-lived cookie), and
+//! `/login/upstream/callback` exchanges the code, verifies the ID token (signature from the
+//! upstream's JWKS, issuer, audience, expiry, nonce), maps the claims and signs the user in —
+//! through the second factor when policy asks, as for any user.
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use super::authorize::Pending;
+use super::second_factor;
+use super::Request;
+use crate::app::federation::{map_claims, Provider, Refusal};
+use crate::app::{respond, App};
+use crate::directory::UserInfo;
+use crate::http::{cookies, GatewayError, Reply};
+use crate::secret::{ct_eq, Purpose};
+
+pub const PREFIX: &str = "/login/upstream/";
+pub const CALLBACK: &str = "/login/upstream/callback";
+
+/// A delegated sign-in in progress, sealed in a cookie on the public host.
+#[derive(Serialize, Deserialize)]
+struct Flow {
+    provider: String,
+    state: String,
+    nonce: String,
+    verifier: String,
+    pending: Pending,
+}
+
+fn cookie_name(app: &App) -> String {
+    format!("{}_upstream", app.cfg.session.cookie_name)
+}
+
+fn unreachable(p: &Provider, e: impl std::fmt::Display) -> GatewayError {
+    log::error!("upstream provider {}: {e}", p.cfg.id);
+    GatewayError::BadGatewayNamed(format!(
+        "{} cannot be reached right now; try again shortly, or sign in another way",
+        p.cfg.name
+    ))
+}
+
+fn client(
+    app: &App,
+    p: &Provider,
+    m: CoreProviderMetadata,
+) -> CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+> {
+    let secret = p
+        .cfg
+        .client_secret
+        .as_ref()
+        .map(|s| ClientSecret::new(s.expose().to_string()));
+    let redirect = format!("{}{CALLBACK}", app.cfg.server.issuer);
+    let c = CoreClient::from_provider_metadata(m, ClientId::new(p.cfg.client_id.clone()), secret);
+    match RedirectUrl::new(redirect) {
+        Ok(r) => c.set_redirect_uri(r),
+        Err(_) => c,
+    }
+}
+
+/// `GET /login/upstream/{id}?auth=…`: off to the upstream provider.
+pub async fn start(app: &App, req: &Request<'_>) -> Reply {
+    match begin(app, req).await {
+        Ok(reply) => reply,
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let id = req.facts.path.strip_prefix(PREFIX).unwrap_or("");
+    let p = app
+        .federation
+        .get(id)
+        .ok_or(GatewayError::BadRequest("unknown upstream provider".into()))?;
+    let query = req.query()?;
+    let pending: Pending = app
+        .sealer
+        .open(
+            Purpose::PendingLogin,
+            query.get("auth").unwrap_or(""),
+            app.now(),
+        )
+        .ok_or(GatewayError::SignInExpired)?;
+    app.admit(req.facts.client_ip).await?;
+    let m = p
+        .metadata(&app.federation.http, false)
+        .await
+        .map_err(|e| unreachable(p, e))?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let c = client(app, p, m);
+    let mut auth = c.authorize_url(
+        CoreAuthenticationFlow::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for s in p.cfg.scopes.iter().filter(|s| *s != "openid") {
+        auth = auth.add_scope(Scope::new(s.clone()));
+    }
+    let (url, state, nonce) = auth.set_pkce_challenge(challenge).url();
+    let flow = Flow {
+        provider: p.cfg.id.clone(),
+        state: state.secret().clone(),
+        nonce: nonce.secret().clone(),
+        verifier: verifier.secret().clone(),
+        pending,
+    };
+    let ttl = super::authorize::PENDING_TTL;
+    let sealed = app
+        .sealer
+        .seal(Purpose::PendingLogin, &flow, app.now() + ttl.as_secs())
+        .ok_or(GatewayError::Internal)?;
+    let secure = app.cfg.server.secure_cookies();
+    Ok(Reply::redirect(302, url.as_str()).header(
+        "Set-Cookie",
+        cookies::set(&cookie_name(app), &sealed, secure, Some(ttl)),
+    ))
+}
+
+/// `GET /login/upstream/callback`: back from the upstream provider.
+pub async fn callback(app: &App, req: &Request<'_>) -> Reply {
+    let secure = app.cfg.server.secure_cookies();
+    let clear = cookies::clear(&cookie_name(app), secure);
+    match finish(app, req).await {
+        Ok((flow, user, first)) => {
+            second_factor::after_first_factor(app, req, flow.pending, &user, first)
+                .await
+                .header("Set-Cookie", clear)
+        }
+        Err(e) => respond::gateway(&e, false).header("Set-Cookie", clear),
+    }
+}
+
+/// The flow of this browser, checked against the callback's `state`; the code exchanged; the
+/// user mapped and remembered.
+async fn finish(
+    app: &App,
+    req: &Request<'_>,
+) -> Result<(Flow, UserInfo, Vec<String>), GatewayError> {
+    let refused = |why: &'static str| GatewayError::SignInFailed(why);
+    let query = req.query()?;
+    let flow: Flow = req
+        .cookie(&cookie_name(app))
+        .and_then(|c| app.sealer.open(Purpose::PendingLogin, &c, app.now()))
+        .ok_or(refused(
+            "This sign-in has expired or was already completed.",
+        ))?;
+    let state = query.get("state").unwrap_or("");
+    if !ct_eq(state.as_bytes(), flow.state.as_bytes()) {
+        return Err(refused(
+            "The sign-in response does not belong to this sign-in.",
+        ));
+    }
+    if query.get("error").is_some() {
+        return Err(GatewayError::SignInDenied(
+            "The identity provider did not sign you in.",
+        ));
+    }
+    let code = query
+        .get("code")
+        .ok_or(refused("The sign-in response has no code."))?;
+    let p = app
+        .federation
+        .get(&flow.provider)
+        .ok_or(refused("The identity provider is no longer configured."))?;
+    let claims = exchange(app, p, &flow, code).await?;
+    let user = map_claims(&p.cfg, &claims).map_err(|r| match r {
+        Refusal::NotAllowed => {
+            GatewayError::SignInDenied("This account is not allowed to sign in here.")
+        }
+        Refusal::NoUsername(_) => refused("The identity provider did not say who you are."),
+    })?;
+    if app.cfg.users.contains_key(&user.username) {
+        return Err(refused(
+            "This name belongs to a local account; set username_prefix.",
+        ));
+    }
+    let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
+    federated.remember(&user).await?;
+    let upstream_mfa = strings(claims.get("amr")).iter().any(|a| a == "mfa");
+    let mut first = vec!["fed".to_string()];
+    if upstream_mfa && p.cfg.trust_upstream_mfa {
+        first.push("mfa".to_string());
+    }
+    Ok((flow, user, first))
+}
+
+fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
+    v.and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The code for tokens; the ID token verified (refreshing the keys once on an unknown key id);
+/// its claims, completed from userinfo when the username claim is missing.
+async fn exchange(
+    app: &App,
+    p: &Provider,
+    flow: &Flow,
+    code: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, GatewayError> {
+    let http = &app.federation.http;
+    let refused = |why: &'static str| GatewayError::SignInFailed(why);
+    let mut metadata = p
+        .metadata(http, false)
+        .await
+        .map_err(|e| unreachable(p, e))?;
+    let c = client(app, p, metadata.clone());
+    let tokens = c
+        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .map_err(|_| refused("The identity provider has no token endpoint."))?
+        .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
+        .request_async(http)
+        .await
+        .map_err(|e| match e {
+            openidconnect::RequestTokenError::ServerResponse(_) => {
+                refused("The identity provider refused the sign-in code (expired or already used).")
+            }
+            other => unreachable(p, other),
+        })?;
+    let id_token = tokens
+        .id_token()
+        .ok_or(refused("The identity provider sent no ID token."))?;
+    let nonce = Nonce::new(flow.nonce.clone());
+    if id_token.claims(&c.id_token_verifier(), &nonce).is_err() {
+        // Perhaps the upstream rotated its keys: discover once more, then decide.
+        metadata = p
+            .metadata(http, true)
+            .await
+            .map_err(|e| unreachable(p, e))?;
+        let fresh = client(app, p, metadata);
+        id_token
+            .claims(&fresh.id_token_verifier(), &nonce)
+            .map_err(|_| refused("The identity provider's ID token does not verify."))?;
+    }
+    let mut claims = payload(&id_token.to_string()).ok_or(refused("The ID token is malformed."))?;
+    if !claims.contains_key(&p.cfg.username_claim) {
+        claims.extend(userinfo(app, p, tokens.access_token().secret()).await?);
+    }
+    Ok(claims)
+}
+
+/// The claims of a JWT whose signature has been verified.
+fn payload(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+async fn userinfo(
+    app: &App,
+    p: &Provider,
+    access_token: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, GatewayError> {
+    let m = p
+        .metadata(&app.federation.http, false)
+        .await
+        .map_err(|e| unreachable(p, e))?;
+    let Some(endpoint) = m.userinfo_endpoint() else {
+        return Ok(serde_json::Map::new());
+    };
+    let r = app
+        .federation
+        .http
+        .get(endpoint.url().as_str())
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .map_err(|e| unreachable(p, e))?;
+    let body = r.bytes().await.map_err(|e| unreachable(p, e))?;
+    serde_json::from_slice(&body).map_err(|e| unreachable(p, e))
+}
