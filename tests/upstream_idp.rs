@@ -18,6 +18,11 @@ const SECRET: &str = "downstream-secret";
 /// The upstream OP (its users: `identities()`), and the gateway under test signing in through
 /// it, with `extra` in its `[[upstream_providers]]` table.
 async fn pair(extra: &str) -> Pair {
+    pair_with(extra, "").await
+}
+
+/// `pair`, with `login` in the gateway's `[login]` table.
+async fn pair_with(extra: &str, login: &str) -> Pair {
     let app = Upstream::start("app").await;
     let down = free_port();
     let up = free_port();
@@ -28,7 +33,8 @@ async fn pair(extra: &str) -> Pair {
              [session]\ncookie_name = \"upstream_session\"\n\
              [tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n{}\n\
              [[clients]]\nclient_id = \"authgate-down\"\nclient_secret_sha256 = \"{}\"\n\
-             redirect_uris = [\"http://127.0.0.1:{down}/login/upstream/callback\"]\n",
+             redirect_uris = [\"http://127.0.0.1:{down}/login/upstream/callback\"]\n\
+             post_logout_redirect_uris = [\"http://127.0.0.1:{down}/login\"]\n",
             identities(),
             authgate::oidc::client_auth::hash_secret(SECRET),
         ),
@@ -39,6 +45,7 @@ async fn pair(extra: &str) -> Pair {
         &format!(
             "[server]\nlisten = [\"127.0.0.1:{down}\"]\npublic_url = \"http://127.0.0.1:{down}\"\nthreads = 2\n\
              [tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n\
+             [login]\n{login}\n\
              [[users]]\nusername = \"localuser\"\npassword_hash = \"{local}\"\n\
              [[clients]]\nclient_id = \"wiki\"\nclient_secret_sha256 = \"{wiki}\"\nredirect_uris = [\"https://wiki.test/cb\"]\n\
              [[routes]]\nhost = \"app.test\"\nupstreams = [\"{a}\"]\n\
@@ -132,7 +139,10 @@ async fn federated_sign_in_lands_on_the_original_url_with_mapped_claims() {
     let login = to_login(&http, &target).await;
     let r = via_corp(&http, &p, &login, "alice", ALICE_PW).await;
     let app_callback = location(&r);
-    assert!(app_callback.contains("/.authgate/callback?"), "{app_callback}");
+    assert!(
+        app_callback.contains("/.authgate/callback?"),
+        "{app_callback}"
+    );
     let r = http.get(&app_callback).send().await.unwrap();
     assert_eq!(location(&r), target);
     let r = http
@@ -270,4 +280,50 @@ async fn a_relying_party_gets_authgate_tokens_for_a_federated_user() {
         .map(|a| a.to_string())
         .collect();
     assert_eq!(amr, ["fed"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_here_then_at_the_upstream_when_asked() {
+    let p = pair("logout_upstream = true").await;
+    let http = browser(&p.gateway);
+    let login = to_login(&http, &at(&p.gateway, "/")).await;
+    via_corp(&http, &p, &login, "alice", ALICE_PW).await;
+    let r = http
+        .get(p.gateway.url("/oauth2/logout"))
+        .send()
+        .await
+        .unwrap();
+    let upstream_logout = location(&r);
+    assert!(
+        upstream_logout.starts_with(&p.upstream.url("/oauth2/logout?client_id=authgate-down")),
+        "{upstream_logout}"
+    );
+    let r = http.get(&upstream_logout).send().await.unwrap();
+    assert_eq!(location(&r), p.gateway.url("/login"), "back to authgate");
+    // Signed out at the upstream too: it asks for a password again.
+    let again = format!(
+        "/oauth2/authorize?client_id=authgate-down&response_type=code&scope=openid&redirect_uri={}",
+        enc(&p.gateway.url("/login/upstream/callback"))
+    );
+    let r = http.get(p.upstream.url(&again)).send().await.unwrap();
+    assert!(location(&r).contains("/login?auth="), "{}", location(&r));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_password_form_the_only_provider_is_used_at_once() {
+    let p = pair_with("auto_redirect = true", "password_form = false").await;
+    let http = browser(&p.gateway);
+    let r = http.get(p.gateway.url("/login")).send().await.unwrap();
+    let r = http.get(location(&r)).send().await.unwrap();
+    assert!(
+        location(&r).starts_with(&p.gateway.url("/login/upstream/corp?auth=")),
+        "{}",
+        location(&r)
+    );
+    let r = http
+        .get(p.gateway.url(&location(&r)[p.gateway.url("").len()..]))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with(&p.upstream.url("/oauth2/authorize")));
 }

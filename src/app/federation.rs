@@ -85,6 +85,40 @@ impl Provider {
     }
 }
 
+/// Where to send the browser after `username` signed out here: the end-session endpoint of
+/// the upstream provider they came from, when it has one and `logout_upstream` is set, with
+/// `post_logout_redirect_uri` back to authgate's login page. `None` otherwise, or when the
+/// upstream cannot say (the local sign-out has happened either way).
+pub async fn logout_url(app: &super::App, username: &str) -> Option<String> {
+    let federated = app.federated.as_ref()?;
+    let id = federated.provider_of(username).await.ok()??;
+    let p = app.federation.get(&id)?;
+    if !p.cfg.logout_upstream {
+        return None;
+    }
+    let discovery = format!(
+        "{}/.well-known/openid-configuration",
+        p.cfg.issuer.as_str().trim_end_matches('/')
+    );
+    let fetched = async {
+        let r = app.federation.http.get(&discovery).send().await.ok()?;
+        let doc: serde_json::Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
+        doc.get("end_session_endpoint")?
+            .as_str()
+            .map(str::to_string)
+    };
+    let endpoint = fetched.await?;
+    let back = format!("{}/login", app.cfg.server.issuer);
+    Some(crate::oidc::authorize::build_url(
+        &endpoint,
+        crate::oidc::authorize::ResponseMode::Query,
+        &[
+            ("client_id", &p.cfg.client_id),
+            ("post_logout_redirect_uri", &back),
+        ],
+    ))
+}
+
 /// Why a federated sign-in is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

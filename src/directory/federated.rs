@@ -19,28 +19,44 @@ fn unavailable(e: crate::session::StoreError) -> DirectoryError {
     DirectoryError::Unavailable(e.to_string())
 }
 
+/// A federated user and the provider they came from.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    user: UserInfo,
+    provider: String,
+}
+
 impl Federated {
-    /// Records (or refreshes) `user` at sign-in.
-    pub async fn remember(&self, user: &UserInfo) -> Result<(), DirectoryError> {
+    /// Records (or refreshes) `user`, signed in through `provider`.
+    pub async fn remember(&self, user: &UserInfo, provider: &str) -> Result<(), DirectoryError> {
+        let record = Record {
+            user: user.clone(),
+            provider: provider.to_string(),
+        };
+        let key = Key::secret(Kind::Federated, &user.username);
         Records(self.store.as_ref())
-            .put(
-                &Key::secret(Kind::Federated, &user.username),
-                user,
-                self.lifetime,
-            )
+            .put(&key, &record, self.lifetime)
             .await
             .map_err(unavailable)
+    }
+
+    async fn record(&self, username: &str) -> Result<Option<Record>, DirectoryError> {
+        Records(self.store.as_ref())
+            .get(&Key::secret(Kind::Federated, username))
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The provider `username` signed in through, if they are a federated user.
+    pub async fn provider_of(&self, username: &str) -> Result<Option<String>, DirectoryError> {
+        Ok(self.record(username).await?.map(|r| r.provider))
     }
 }
 
 #[async_trait]
 impl Directory for Federated {
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        let user: Option<UserInfo> = Records(self.store.as_ref())
-            .get(&Key::secret(Kind::Federated, username))
-            .await
-            .map_err(unavailable)?;
-        Ok(user.map(Arc::new))
+        Ok(self.record(username).await?.map(|r| Arc::new(r.user)))
     }
 
     async fn verify_password(

@@ -480,6 +480,7 @@ pub fn build_url(base: &str, mode: ResponseMode, params: &[(&str, &str)]) -> Str
         return base.to_string();
     };
     match mode {
+        ResponseMode::Query if params.is_empty() => {}
         ResponseMode::Query => {
             url.query_pairs_mut().extend_pairs(params);
         }

@@ -42,9 +42,13 @@ async fn form(app: &App, req: &Request<'_>) -> Reply {
     let only = app.federation.iter().next().filter(|p| p.cfg.auto_redirect);
     match (open(app, auth), only) {
         // The only provider, set to skip the page: straight there.
-        (Ok(_), Some(p)) => {
-            Reply::redirect(302, &format!("/login/upstream/{}?auth={auth}", p.cfg.id))
-        }
+        (Ok(_), Some(p)) => Reply::redirect(
+            302,
+            &format!(
+                "{}/login/upstream/{}?auth={auth}",
+                app.cfg.server.issuer, p.cfg.id
+            ),
+        ),
         (Ok(pending), None) => render(app, auth, &pending, "", None, 200),
         (Err(e), _) => respond::gateway(&e, false),
     }

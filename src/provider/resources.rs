@@ -167,8 +167,15 @@ pub async fn logout(app: &App, req: &Request<'_>) -> Reply {
 async fn sign_out(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let p = req.params()?;
     let target = logout_target(app, &p)?;
+    let mut upstream = None;
     if let Some(s) = provider_session(app, req, app.now()).await? {
         app.sessions().end(&s.key).await?;
+        if target.is_none() {
+            upstream = crate::app::federation::logout_url(app, &s.record.user).await;
+        }
+    }
+    if let Some(url) = upstream {
+        return Ok(Reply::redirect(302, &url));
     }
     Ok(match target {
         Some(uri) => {

@@ -187,7 +187,7 @@ async fn finish(
         ));
     }
     let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
-    federated.remember(&user).await?;
+    federated.remember(&user, &p.cfg.id).await?;
     let upstream_mfa = strings(claims.get("amr")).iter().any(|a| a == "mfa");
     let mut first = vec!["fed".to_string()];
     if upstream_mfa && p.cfg.trust_upstream_mfa {
