@@ -1,0 +1,132 @@
+// Sign in with an upstream identity provider in a real browser: headless Chromium opens a
+// protected URL, clicks "Sign in with Corp SSO" on authgate's login page, signs in at the
+// upstream (a second authgate process with its own users) and lands on the app.
+//
+// Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const bin = process.env.AUTHGATE_BIN;
+if (!bin) throw new Error('AUTHGATE_BIN is not set');
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function waitFor(port) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`authgate did not start on ${port}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'authgate-upstream-'));
+const [up, down, echo] = [await freePort(), await freePort(), await freePort()];
+const hash = execFileSync(bin, ['hash-password'], { input: 'correct horse' }).toString().trim();
+const secretHash = execFileSync(bin, ['hash-secret'], { input: 'corp-secret' }).toString().trim();
+writeFileSync(join(dir, 'corp-secret'), 'corp-secret\n');
+writeFileSync(join(dir, 'upstream.toml'), `
+[server]
+listen = ["127.0.0.1:${up}"]
+public_url = "http://127.0.0.1:${up}"
+threads = 1
+
+[session]
+cookie_name = "corp_session"
+
+[tokens]
+signing_key_file = "${dir}/upstream.pem"
+create_key_if_missing = true
+
+[[users]]
+username = "dana"
+password_hash = "${hash}"
+email = "dana@corp.example"
+groups = ["finance"]
+
+[[clients]]
+client_id = "authgate"
+client_secret_sha256 = "${secretHash}"
+redirect_uris = ["http://127.0.0.1:${down}/login/upstream/callback"]
+`);
+writeFileSync(join(dir, 'gateway.toml'), `
+[server]
+listen = ["127.0.0.1:${down}"]
+public_url = "http://127.0.0.1:${down}"
+threads = 1
+
+[tokens]
+signing_key_file = "${dir}/gateway.pem"
+create_key_if_missing = true
+
+[[upstream_providers]]
+id = "corp"
+name = "Corp SSO"
+issuer = "http://127.0.0.1:${up}"
+client_id = "authgate"
+client_secret_file = "${dir}/corp-secret"
+scopes = ["openid", "email", "profile"]
+groups_claim = "groups"
+username_prefix = "corp:"
+
+[[routes]]
+host = "app.test"
+upstreams = ["127.0.0.1:${echo}"]
+
+[demo]
+echo_listen = "127.0.0.1:${echo}"
+`);
+const procs = [];
+let stderr = '';
+for (const name of ['upstream', 'gateway']) {
+  const p = spawn(bin, ['--config', join(dir, `${name}.toml`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', (d) => { stderr += d; });
+  procs.push(p);
+}
+
+const timeout = setTimeout(() => { console.error('upstream test timed out'); process.exit(2); }, 60_000);
+let browser;
+try {
+  await waitFor(up);
+  await waitFor(down);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--host-resolver-rules=MAP app.test 127.0.0.1'],
+  });
+  const page = await browser.newPage();
+  const target = `http://app.test:${down}/ledger`;
+  await page.goto(target);
+  assert.match(page.url(), new RegExp(`^http://127\\.0\\.0\\.1:${down}/login\\?auth=`));
+  await page.click('#upstream-corp');
+  assert.match(page.url(), new RegExp(`^http://127\\.0\\.0\\.1:${up}/login\\?auth=`), 'at the upstream\'s login');
+  await page.fill('#username', 'dana');
+  await page.fill('#password', 'correct horse');
+  await page.click('button[type=submit]');
+  await page.waitForURL(target);
+  const body = await page.textContent('body');
+  assert.match(body, /x-forwarded-user: corp:dana/, 'the app sees the federated user');
+  assert.match(body, /x-forwarded-email: dana@corp.example/);
+  assert.match(body, /x-forwarded-groups: finance/);
+  console.log('upstream provider test: ok');
+} catch (e) {
+  console.error(e);
+  console.error('authgate stderr:\n' + stderr);
+  process.exitCode = 1;
+} finally {
+  clearTimeout(timeout);
+  if (browser) await browser.close();
+  for (const p of procs) p.kill('SIGKILL');
+}
