@@ -146,11 +146,17 @@ pub fn map_claims(
     p: &UpstreamProvider,
     claims: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<UserInfo, Refusal> {
+    let claim = p.username_claim.as_deref().unwrap_or("sub");
     let name_claim = claims
-        .get(&p.username_claim)
+        .get(claim)
         .and_then(|v| v.as_str())
         .filter(|s| !s.is_empty() && !s.chars().any(|c| c.is_control() || c == ','))
-        .ok_or_else(|| Refusal::NoUsername(p.username_claim.clone()))?;
+        .ok_or_else(|| Refusal::NoUsername(claim.to_string()))?;
+    // Without a mapping, the name is stable and apart from local ones: `{id}:{sub}`.
+    let prefix = match (&p.username_claim, p.username_prefix.is_empty()) {
+        (None, true) => format!("{}:", p.id),
+        _ => p.username_prefix.clone(),
+    };
     let email = claims
         .get("email")
         .and_then(|v| v.as_str())
@@ -176,7 +182,7 @@ pub fn map_claims(
         return Err(Refusal::NotAllowed);
     }
     Ok(UserInfo {
-        username: format!("{}{name_claim}", p.username_prefix),
+        username: format!("{prefix}{name_claim}"),
         email,
         name: claims
             .get("name")
@@ -200,7 +206,7 @@ mod tests {
             client_id: "authgate".into(),
             client_secret: None,
             scopes: vec!["openid".into()],
-            username_claim: "preferred_username".into(),
+            username_claim: Some("preferred_username".into()),
             groups_claim: Some("groups".into()),
             username_prefix: "corp:".into(),
             allowed_groups: vec!["finance".into()],

@@ -108,7 +108,8 @@ pub struct UpstreamProvider {
     /// `None`: a public client (PKCE alone).
     pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
-    pub username_claim: String,
+    /// The claim naming the user; `None`: the stable `{id}:{sub}` (or `{prefix}{sub}`).
+    pub username_claim: Option<String>,
     pub groups_claim: Option<String>,
     pub username_prefix: String,
     pub allowed_groups: Vec<String>,

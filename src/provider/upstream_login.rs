@@ -249,7 +249,7 @@ async fn exchange(
             .map_err(|_| refused("The identity provider's ID token does not verify."))?;
     }
     let mut claims = payload(&id_token.to_string()).ok_or(refused("The ID token is malformed."))?;
-    if !claims.contains_key(&p.cfg.username_claim) {
+    if !claims.contains_key(p.cfg.username_claim.as_deref().unwrap_or("sub")) {
         claims.extend(userinfo(app, p, tokens.access_token().secret()).await?);
     }
     Ok(claims)

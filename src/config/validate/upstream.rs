@@ -40,9 +40,7 @@ fn one(p: &mut Problems, i: usize, u: UpstreamProviderFile) -> Option<UpstreamPr
         scopes: u
             .scopes
             .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
-        username_claim: u
-            .username_claim
-            .unwrap_or_else(|| "preferred_username".into()),
+        username_claim: u.username_claim,
         groups_claim: u.groups_claim,
         username_prefix: u.username_prefix.unwrap_or_default(),
         allowed_groups: u.allowed_groups,
