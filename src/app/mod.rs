@@ -264,6 +264,21 @@ impl App {
         }
     }
 
+    /// One sign-in attempt by `username` from `ip`: counted against the rate limit; `true`
+    /// when the user or the address is locked out (and then nothing is checked).
+    pub async fn locked_out(
+        &self,
+        username: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<bool, GatewayError> {
+        self.admit(ip).await?;
+        let locked = regulation::locked(self.counters.as_ref(), username, ip).await?;
+        if locked {
+            crate::metrics::sign_in("locked");
+        }
+        Ok(locked)
+    }
+
     /// The `Set-Cookie` value carrying session id `id` (host-only, for the session's lifetime).
     pub fn session_cookie(&self, id: &str, secure: bool) -> String {
         crate::http::cookies::set(

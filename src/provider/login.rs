@@ -142,12 +142,10 @@ async fn check_password(
     password: &str,
 ) -> Result<Checked, GatewayError> {
     let ip = req.facts.client_ip;
-    app.admit(ip).await?;
-    let counters = app.counters.as_ref();
-    if regulation::locked(counters, username, ip).await? {
-        crate::metrics::sign_in("locked");
+    if app.locked_out(username, ip).await? {
         return Ok(Checked::Locked);
     }
+    let counters = app.counters.as_ref();
     match app.directory.verify_password(username, password).await {
         Ok(Some(user)) => {
             crate::metrics::sign_in("ok");

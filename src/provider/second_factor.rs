@@ -272,12 +272,10 @@ async fn check_code(
     code: &str,
 ) -> Result<Checked, GatewayError> {
     let ip = req.facts.client_ip;
-    app.admit(ip).await?;
-    let counters = app.counters.as_ref();
-    if regulation::locked(counters, username, ip).await? {
-        crate::metrics::sign_in("locked");
+    if app.locked_out(username, ip).await? {
         return Ok(Checked::Locked);
     }
+    let counters = app.counters.as_ref();
     let store = storage(app)?;
     let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
     let now = app.now();

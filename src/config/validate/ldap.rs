@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{duration, Problems};
+use super::{duration, secret_file, Problems};
 use crate::config::file::LdapFile;
 use crate::config::model::{Ldap, LdapAttributes};
-use crate::secret::Secret;
 
 const USER_FILTER: &str = "(&(objectClass=inetOrgPerson)(uid={username}))";
 const GROUP_FILTER: &str = "(&(objectClass=groupOfNames)(member={dn}))";
@@ -47,19 +46,6 @@ fn filter(
     f
 }
 
-fn password(p: &mut Problems, file: &str) -> Secret {
-    match std::fs::read_to_string(file) {
-        Ok(s) => Secret::new(s.trim_end_matches(['\n', '\r'])),
-        Err(e) => {
-            p.add(
-                "ldap.bind_password_file",
-                format!("cannot read {file:?}: {e}"),
-            );
-            Secret::new("")
-        }
-    }
-}
-
 pub(super) fn build_ldap(p: &mut Problems, l: LdapFile) -> Option<Ldap> {
     let given: Vec<(String, &String)> = match &l.url {
         Some(u) => vec![("ldap.url".to_string(), u)],
@@ -95,7 +81,7 @@ pub(super) fn build_ldap(p: &mut Problems, l: LdapFile) -> Option<Ldap> {
         urls,
         starttls: l.starttls,
         bind_dn: l.bind_dn,
-        bind_password: password(p, &l.bind_password_file),
+        bind_password: secret_file(p, "ldap.bind_password_file", &l.bind_password_file),
         base_dn: l.base_dn,
         user_filter: filter(
             p,

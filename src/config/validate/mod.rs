@@ -294,6 +294,18 @@ pub(super) fn absolute_url(p: &mut Problems, path: &str, s: &str) -> Option<Url>
     }
 }
 
+/// The secret in `file` (one trailing newline is not part of it), reported at `path` when the
+/// file cannot be read.
+pub(super) fn secret_file(p: &mut Problems, path: &str, file: &str) -> Secret {
+    match std::fs::read_to_string(file) {
+        Ok(s) => Secret::new(s.trim_end_matches(['\n', '\r'])),
+        Err(e) => {
+            p.add(path, format!("cannot read {file:?}: {e}"));
+            Secret::new("")
+        }
+    }
+}
+
 fn readable(p: &mut Problems, path: &str, file: &str) -> PathBuf {
     if let Err(e) = std::fs::File::open(file) {
         p.add(path, format!("cannot read {file:?}: {e}"));

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{absolute_url, duration, upstream_addr, Problems};
+use super::{absolute_url, duration, secret_file, upstream_addr, Problems};
 use crate::config::file::{HeadersFile, RouteFile};
 use crate::config::model::{Auth, IdentityHeaders, Route, UpstreamBasic};
 use crate::http::host::Host;
@@ -178,16 +178,7 @@ fn upstream_basic(p: &mut Problems, path: &str, r: &RouteFile) -> Option<Upstrea
     }
     let password = match &r.upstream_basic_password_file {
         None => Secret::new(""),
-        Some(file) => match std::fs::read_to_string(file) {
-            Ok(s) => Secret::new(s.trim_end_matches(['\n', '\r'])),
-            Err(e) => {
-                p.add(
-                    format!("{path}.upstream_basic_password_file"),
-                    format!("cannot read {file:?}: {e}"),
-                );
-                Secret::new("")
-            }
-        },
+        Some(file) => secret_file(p, &format!("{path}.upstream_basic_password_file"), file),
     };
     Some(UpstreamBasic {
         user_template: template,

@@ -2,20 +2,9 @@
 
 use std::collections::HashSet;
 
-use super::{absolute_url, Problems};
+use super::{absolute_url, secret_file, Problems};
 use crate::config::file::UpstreamProviderFile;
 use crate::config::model::UpstreamProvider;
-use crate::secret::Secret;
-
-fn secret(p: &mut Problems, path: &str, file: &str) -> Secret {
-    match std::fs::read_to_string(file) {
-        Ok(s) => Secret::new(s.trim_end_matches(['\n', '\r'])),
-        Err(e) => {
-            p.add(path, format!("cannot read {file:?}: {e}"));
-            Secret::new("")
-        }
-    }
-}
 
 fn one(p: &mut Problems, i: usize, u: UpstreamProviderFile) -> Option<UpstreamProvider> {
     let path = format!("upstream_providers[{i}]");
@@ -30,7 +19,7 @@ fn one(p: &mut Problems, i: usize, u: UpstreamProviderFile) -> Option<UpstreamPr
     let client_secret = u
         .client_secret_file
         .as_deref()
-        .map(|f| secret(p, &format!("{path}.client_secret_file"), f));
+        .map(|f| secret_file(p, &format!("{path}.client_secret_file"), f));
     Some(UpstreamProvider {
         name: u.name.unwrap_or_else(|| u.id.clone()),
         id: u.id,
