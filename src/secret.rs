@@ -75,6 +75,10 @@ pub enum Purpose {
     Enrolment,
     /// A secret at rest in the durable storage (TOTP seeds, passkeys).
     StoredSecret,
+    /// A sign-in at an upstream OpenID Provider in progress (state, nonce, PKCE verifier).
+    UpstreamFlow,
+    /// Where a sign-in goes on after the recovery codes are shown.
+    Continue,
 }
 
 impl Purpose {
@@ -85,6 +89,8 @@ impl Purpose {
             Purpose::SecondFactor => b"authgate second-factor v1",
             Purpose::Enrolment => b"authgate enrolment v1",
             Purpose::StoredSecret => b"authgate stored-secret v1",
+            Purpose::UpstreamFlow => b"authgate upstream-flow v1",
+            Purpose::Continue => b"authgate continue v1",
         }
     }
 }

@@ -395,7 +395,7 @@ pub fn recovery_page(
     codes: &[String],
     cookie: Option<String>,
 ) -> Reply {
-    let cont = match seal(app, Purpose::PendingLogin, pending) {
+    let cont = match seal(app, Purpose::Continue, pending) {
         Ok(c) => c,
         Err(e) => return respond::gateway(&e, false),
     };
@@ -412,11 +412,10 @@ pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Reply {
         Ok(f) => f,
         Err(e) => return respond::gateway(&e, false),
     };
-    let Some(pending) = app.sealer.open::<Pending>(
-        Purpose::PendingLogin,
-        form.get("cont").unwrap_or(""),
-        app.now(),
-    ) else {
+    let Some(pending) =
+        app.sealer
+            .open::<Pending>(Purpose::Continue, form.get("cont").unwrap_or(""), app.now())
+    else {
         return respond::gateway(&GatewayError::SignInExpired, false);
     };
     match provider_session(app, req, app.now()).await {

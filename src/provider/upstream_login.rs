@@ -119,7 +119,7 @@ async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let ttl = super::authorize::PENDING_TTL;
     let sealed = app
         .sealer
-        .seal(Purpose::PendingLogin, &flow, app.now() + ttl.as_secs())
+        .seal(Purpose::UpstreamFlow, &flow, app.now() + ttl.as_secs())
         .ok_or(GatewayError::Internal)?;
     let secure = app.cfg.server.secure_cookies();
     Ok(Reply::redirect(302, url.as_str()).header(
@@ -152,7 +152,7 @@ async fn finish(
     let query = req.query()?;
     let flow: Flow = req
         .cookie(&cookie_name(app))
-        .and_then(|c| app.sealer.open(Purpose::PendingLogin, &c, app.now()))
+        .and_then(|c| app.sealer.open(Purpose::UpstreamFlow, &c, app.now()))
         .ok_or(refused(
             "This sign-in has expired or was already completed.",
         ))?;
