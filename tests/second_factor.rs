@@ -123,7 +123,10 @@ async fn totp_enrolment_replay_recovery_codes_and_lockout() {
     let cont = hidden(&codes_page, "cont").unwrap();
     let r = http
         .post(gw.url("/login/continue"))
-        .form(&[("cont", cont)])
+        .form(&[
+            ("cont", cont.as_str()),
+            ("csrf", hidden(&codes_page, "csrf").unwrap().as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -182,7 +185,10 @@ async fn second_factor_required_forces_enrolment_before_any_session() {
     let cont = hidden(&codes_page, "cont").unwrap();
     let r = http
         .post(gw.url("/login/continue"))
-        .form(&[("cont", cont)])
+        .form(&[
+            ("cont", cont.as_str()),
+            ("csrf", hidden(&codes_page, "csrf").unwrap().as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -229,7 +235,10 @@ async fn step_up_sends_a_password_only_session_through_the_second_factor() {
     let cont = hidden(&codes_page, "cont").unwrap();
     let r = http
         .post(gw.url("/login/continue"))
-        .form(&[("cont", cont)])
+        .form(&[
+            ("cont", cont.as_str()),
+            ("csrf", hidden(&codes_page, "csrf").unwrap().as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -458,4 +467,101 @@ async fn account_keeps_the_last_factor_renews_codes_and_ends_other_sessions() {
         200
     );
     assert!(!seed.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_right_password_does_not_reset_the_count_of_wrong_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let port = free_port();
+    // Behind a trusted proxy, every attempt from its own address: only the user's count locks.
+    let gw = Gateway::start_on(
+        port,
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\n\
+             trusted_proxies = [\"127.0.0.1\"]\n[tokens]\nsigning_key_file = \"{{dir}}/s.pem\"\n\
+             create_key_if_missing = true\n{}\n{}",
+            identities(),
+            config(dir.path(), "optional", up.addr)
+        ),
+    );
+    seed_alice(dir.path()).await;
+    let http = browser(&gw);
+    let mut n = 0;
+    let mut from = || {
+        n += 1;
+        format!("198.51.100.{n}")
+    };
+    for round in 0..3 {
+        let r = http
+            .get(gw.url("/login"))
+            .header("X-Forwarded-For", from())
+            .send()
+            .await
+            .unwrap();
+        let page = http
+            .get(location(&r))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let r = login_post(&http, gw.url("/login"), &page, "alice", ALICE_PW)
+            .header("X-Forwarded-For", from())
+            .send()
+            .await
+            .unwrap();
+        if round == 2 {
+            // Five wrong codes, with right passwords in between: the user is locked.
+            assert_eq!(r.status(), 429, "the password did not reset the count");
+            return;
+        }
+        let page = r.text().await.unwrap();
+        for _ in 0..(3 - round) {
+            let r = http
+                .post(gw.url("/login/second-factor"))
+                .header("X-Forwarded-For", from())
+                .form(&[
+                    ("mfa", hidden(&page, "mfa").unwrap().as_str()),
+                    ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+                    ("otp", "000000"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_a_factor_on_account_ends_the_sessions_opened_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    let earlier = browser(&gw);
+    assert!(password(&earlier, &gw, "alice", ALICE_PW)
+        .await
+        .contains("Signed in"));
+    let http = browser(&gw);
+    assert!(password(&http, &gw, "alice", ALICE_PW)
+        .await
+        .contains("Signed in"));
+    let page = account_action(&http, &gw, "add-totp", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    enrol(&http, &gw, &page, now()).await;
+    let r = earlier.get(gw.url("/account")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        302,
+        "the password-only session opened before has ended"
+    );
+    assert_eq!(
+        http.get(gw.url("/account")).send().await.unwrap().status(),
+        200
+    );
 }

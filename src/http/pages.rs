@@ -140,6 +140,7 @@ pub struct EnrolPage<'a> {
 pub struct RecoveryPage<'a> {
     pub codes: &'a [String],
     pub cont: &'a str,
+    pub csrf: &'a str,
 }
 
 /// One line of the account page's factor list.

@@ -38,6 +38,17 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
         }
         Err(e) => return respond::gateway(&e, false),
     };
+    // A password-only session of someone who has a factor goes through it first: /account
+    // changes the factors themselves.
+    if !session.record.mfa() {
+        let pending = pending_for(None, Some(PATH.to_string()));
+        let has_factors = second_factor::need(app, &session.record.user, false).await;
+        if let Ok(second_factor::Need::Ask { .. }) | Err(_) = has_factors {
+            if let Some(reply) = second_factor::step_up(app, &session, pending, true).await {
+                return reply;
+            }
+        }
+    }
     if req.method() != "POST" {
         return page(app, &session, None, None).await;
     }

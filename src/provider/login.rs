@@ -147,11 +147,9 @@ async fn check_password(
     }
     let counters = app.counters.as_ref();
     match app.directory.verify_password(username, password).await {
-        Ok(Some(user)) => {
-            crate::metrics::sign_in("ok");
-            regulation::succeeded(counters, username).await?;
-            Ok(Checked::Ok(user))
-        }
+        // The failure count is reset when the whole sign-in succeeds, second factor included:
+        // a right password alone must not wipe the count of wrong codes.
+        Ok(Some(user)) => Ok(Checked::Ok(user)),
         Ok(None) => {
             crate::metrics::sign_in("failed");
             regulation::failed(counters, &app.cfg.login, username, ip).await?;

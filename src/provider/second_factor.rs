@@ -301,11 +301,10 @@ async fn check_code(
             .await
             .map_err(unavailable)?;
     }
-    crate::metrics::sign_in(if ok { "ok" } else { "failed" });
     if ok {
-        regulation::succeeded(counters, username).await?;
         return Ok(Checked::Right);
     }
+    crate::metrics::sign_in("failed");
     regulation::failed(counters, &app.cfg.login, username, ip).await?;
     Ok(Checked::Wrong)
 }
@@ -371,6 +370,11 @@ async fn enrolled(
         .use_step(&id, step, seconds)
         .await
         .map_err(unavailable)?;
+    // A factor added from /account: sessions opened before it (perhaps by someone who had
+    // only the password) end.
+    if let Some(keep) = &e.waiting.session {
+        app.sessions().end_others(user, keep).await?;
+    }
     new_recovery_codes(store, user, seconds).await
 }
 
@@ -399,7 +403,12 @@ pub fn recovery_page(
         Ok(c) => c,
         Err(e) => return respond::gateway(&e, false),
     };
-    let reply = pages::render(200, &RecoveryPage { codes, cont: &cont });
+    let page = RecoveryPage {
+        codes,
+        cont: &cont,
+        csrf: &pending.csrf,
+    };
+    let reply = with_csrf_cookie(app, pages::render(200, &page), &pending.csrf);
     match cookie {
         Some(c) => reply.header("Set-Cookie", c),
         None => reply,
@@ -412,12 +421,13 @@ pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Reply {
         Ok(f) => f,
         Err(e) => return respond::gateway(&e, false),
     };
-    let Some(pending) =
-        app.sealer
-            .open::<Pending>(Purpose::Continue, form.get("cont").unwrap_or(""), app.now())
-    else {
-        return respond::gateway(&GatewayError::SignInExpired, false);
-    };
+    let pending: Pending =
+        match opened(app, req, &form, "cont", Purpose::Continue, |p: &Pending| {
+            &p.csrf
+        }) {
+            Ok(p) => p,
+            Err(e) => return respond::gateway(&e, false),
+        };
     match provider_session(app, req, app.now()).await {
         Ok(Some(session)) => proceed(app, req, &pending, &session).await,
         Ok(None) => respond::gateway(&GatewayError::SignInExpired, false),
@@ -438,6 +448,9 @@ async fn complete_session(
     if let Some(method) = second {
         amr.extend([method.to_string(), "mfa".to_string()]);
     }
+    // Signed in, every factor done: the failure count starts again.
+    crate::metrics::sign_in("ok");
+    regulation::succeeded(app.counters.as_ref(), &waiting.username).await?;
     let sessions = app.sessions();
     if let Some(key) = &waiting.session {
         let found = sessions

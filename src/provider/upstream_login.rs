@@ -181,12 +181,17 @@ async fn finish(
         }
         Refusal::NoUsername(_) => refused("The identity provider did not say who you are."),
     })?;
-    if app.cfg.users.contains_key(&user.username) {
+    let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
+    // A name is one person: never one of the local or directory users, nor another provider's.
+    let taken = match federated.provider_of(&user.username).await? {
+        Some(provider) => provider != p.cfg.id,
+        None => app.directory.find(&user.username).await?.is_some(),
+    };
+    if taken {
         return Err(refused(
-            "This name belongs to a local account; set username_prefix.",
+            "This name belongs to another account; the operator must set username_prefix.",
         ));
     }
-    let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
     federated.remember(&user, &p.cfg.id).await?;
     let upstream_mfa = strings(claims.get("amr")).iter().any(|a| a == "mfa");
     let mut first = vec!["fed".to_string()];
