@@ -147,13 +147,32 @@ impl Slapd {
             .arg("-l")
             .arg(dir.path().join("data.ldif")));
         let mut s = Slapd {
-            port: free_port(),
-            tls_port: free_port(),
+            port: 0,
+            tls_port: 0,
             dir,
             child: None,
         };
-        s.restart();
-        s
+        // Ports that were free a moment ago may be taken by a parallel test before slapd binds
+        // them: try a few pairs until slapd stays up.
+        for _ in 0..5 {
+            s.port = free_port();
+            s.tls_port = free_port();
+            if s.port == s.tls_port {
+                continue;
+            }
+            s.restart();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            if s.child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+            {
+                return s;
+            }
+        }
+        panic!(
+            "slapd did not stay up: {}",
+            std::fs::read_to_string(s.dir.path().join("slapd.log")).unwrap_or_default()
+        );
     }
 
     pub fn url(&self) -> String {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+mod clients;
 mod ldap;
 mod routes;
 mod upstream;
@@ -18,6 +19,7 @@ use super::model::*;
 use super::{ConfigError, Problem};
 use crate::http::host::Host;
 use crate::secret::Secret;
+use clients::{build_clients, check_bearer_clients};
 use routes::{build_route, check_overlaps};
 
 const TOP_LEVEL: &[&str] = &[
@@ -638,114 +640,6 @@ fn build_users(p: &mut Problems, users: Vec<(String, UserFile)>) -> HashMap<Stri
     out
 }
 
-/// `clients[i].response_types`, `["code"]` when absent.
-fn response_types(p: &mut Problems, path: &str, given: Option<&[String]>) -> Vec<ResponseType> {
-    let code = ["code".to_string()];
-    given
-        .unwrap_or(&code)
-        .iter()
-        .enumerate()
-        .filter_map(|(j, rt)| {
-            let parsed = ResponseType::parse(rt);
-            if parsed.is_none() {
-                p.add(
-                    format!("{path}.response_types[{j}]"),
-                    format!("{rt:?}: expected \"code\", \"id_token\" or \"code id_token\""),
-                );
-            }
-            parsed
-        })
-        .collect()
-}
-
-fn build_clients(p: &mut Problems, clients: Vec<(usize, ClientFile)>) -> HashMap<String, Client> {
-    let mut out = HashMap::new();
-    for (i, c) in clients {
-        let path = format!("clients[{i}]");
-        if c.client_id.is_empty() || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ') {
-            p.add(
-                format!("{path}.client_id"),
-                "must be non-empty, without spaces",
-            );
-        }
-        if c.client_id == crate::PROXY_CLIENT_ID {
-            p.add(
-                format!("{path}.client_id"),
-                format!("{:?} is reserved for the built-in proxy", c.client_id),
-            );
-        }
-        let kind = match &c.client_secret_sha256 {
-            None => ClientKind::Public,
-            Some(h) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
-        };
-        if c.redirect_uris.is_empty() {
-            p.add(
-                format!("{path}.redirect_uris"),
-                "at least one redirect URI is required",
-            );
-        }
-        for (j, u) in c.redirect_uris.iter().enumerate() {
-            absolute_url(p, &format!("{path}.redirect_uris[{j}]"), u);
-        }
-        for (j, u) in c.post_logout_redirect_uris.iter().enumerate() {
-            absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
-        }
-        let response_types = response_types(p, &path, c.response_types.as_deref());
-        let public = kind == ClientKind::Public;
-        if public && c.introspect_any {
-            p.add(
-                format!("{path}.introspect_any"),
-                "a public client (no secret) may not introspect",
-            );
-        }
-        if public && c.require_pkce == Some(false) {
-            p.add(
-                format!("{path}.require_pkce"),
-                "a public client (no secret) always requires PKCE",
-            );
-        }
-        if out.contains_key(&c.client_id) {
-            p.add(
-                format!("{path}.client_id"),
-                format!("{:?} is defined twice", c.client_id),
-            );
-            continue;
-        }
-        out.insert(
-            c.client_id.clone(),
-            Client {
-                client_id: c.client_id,
-                kind,
-                redirect_uris: c.redirect_uris,
-                post_logout_redirect_uris: c.post_logout_redirect_uris,
-                response_types,
-                require_pkce: public || c.require_pkce.unwrap_or(false),
-                refresh_tokens: c.refresh_tokens,
-                introspect_any: c.introspect_any,
-                require_second_factor: c.require_second_factor,
-            },
-        );
-    }
-    out
-}
-
-/// `client_secret_sha256`: 64 lowercase hex digits. A malformed one is reported and the client
-/// is kept as confidential with a hash nothing matches, so it can never authenticate.
-fn secret_hash(p: &mut Problems, path: &str, h: &str) -> ClientKind {
-    let mut buf = [0u8; 32];
-    let ok = h.len() == 64
-        && h.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        && hex::decode_to_slice(h, &mut buf).is_ok();
-    if !ok {
-        p.add(
-            path,
-            "must be 64 lowercase hex digits (`authgate hash-secret`)",
-        );
-    }
-    ClientKind::Confidential(SecretHash(buf))
-}
-
 /// `[storage]`: `sqlite://` or `postgres://`, and the key file (or the demo's promise to make one).
 fn build_storage(p: &mut Problems, s: StorageFile) -> StorageCfg {
     let url = s.url.unwrap_or_else(|| "sqlite://authgate.db".into());
@@ -818,20 +712,6 @@ fn check_second_factor(p: &mut Problems, cfg: &Config) {
             format!("clients({}).require_second_factor", c.client_id),
             "needs [login] second_factor = \"optional\" or \"required\" and a [storage] table",
         );
-    }
-}
-
-/// `routes[i].bearer_clients[j]` must name a registered client.
-fn check_bearer_clients(p: &mut Problems, routes: &[Route], clients: &HashMap<String, Client>) {
-    for r in routes {
-        for (j, c) in r.bearer_clients.iter().enumerate() {
-            if !clients.contains_key(c) {
-                p.add(
-                    format!("routes[{}].bearer_clients[{j}]", r.index),
-                    format!("{c:?} is not a registered client_id"),
-                );
-            }
-        }
     }
 }
 
