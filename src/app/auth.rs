@@ -31,6 +31,12 @@ impl From<StoreError> for AuthError {
     }
 }
 
+impl From<crate::storage::StorageError> for AuthError {
+    fn from(e: crate::storage::StorageError) -> AuthError {
+        AuthError::Unavailable(e.into())
+    }
+}
+
 impl From<DirectoryError> for AuthError {
     fn from(e: DirectoryError) -> AuthError {
         AuthError::Unavailable(e.into())
@@ -199,10 +205,7 @@ async fn app_password(
             }
             let store = app.storage.as_ref().ok_or(AuthError::InvalidBasic)?;
             let seconds = i64::try_from(now).unwrap_or(i64::MAX);
-            let found = store
-                .use_app_password(user, password, seconds)
-                .await
-                .map_err(|e| AuthError::Unavailable(crate::http::GatewayError::unavailable(&e)))?;
+            let found = store.use_app_password(user, password, seconds).await?;
             if let Some(id) = &found {
                 app.verified_app_passwords.insert(cache_key, id.clone());
             } else {

@@ -128,7 +128,8 @@ pub enum Refusal {
     NotAllowed,
 }
 
-fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
+/// A claim that is a string or an array of strings, as strings.
+pub fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
     match v {
         Some(serde_json::Value::Array(a)) => a
             .iter()

@@ -72,7 +72,6 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
     let user = session.record.user.as_str();
     let store = app.storage.as_ref().filter(|_| enabled(app));
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
-    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
     match (path, form.get("action"), store) {
         ("/account/passkey/start", _, Some(_)) => passkeys::start_registration(app, user).await,
         ("/account/passkey/finish", _, Some(_)) => {
@@ -94,15 +93,13 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             ))
         }
         (PATH, Some("remove"), Some(s)) => {
-            let factors = s.factors(user).await.map_err(unavailable)?;
+            let factors = s.factors(user).await?;
             let last = factors.len() <= 1;
             if last && app.cfg.login.second_factor == SecondFactor::Required {
                 let why = "Second factors are required here: add another before removing this one.";
                 return Ok(page(app, session, None, Some(why)).await);
             }
-            s.remove(user, form.get("id").unwrap_or(""))
-                .await
-                .map_err(unavailable)?;
+            s.remove(user, form.get("id").unwrap_or("")).await?;
             Ok(page(app, session, Some("Factor removed."), None).await)
         }
         (PATH, Some("recovery-codes"), Some(s)) => {
@@ -116,8 +113,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             let password = new_app_password();
             store
                 .add_app_password(user, name.unwrap_or("app"), &password, now)
-                .await
-                .map_err(unavailable)?;
+                .await?;
             let notes = Notes {
                 new_app_password: Some(&password),
                 ..Notes::default()
@@ -128,8 +124,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
             store
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
-                .await
-                .map_err(unavailable)?;
+                .await?;
             Ok(page(app, session, Some("App password revoked."), None).await)
         }
         (PATH, Some("end-others"), _) => {
@@ -192,11 +187,10 @@ fn new_app_password() -> String {
 }
 
 async fn lists(app: &App, user: &str) -> Result<(Vec<Factor>, i64, Vec<FactorRow>), GatewayError> {
-    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
     let Some(s) = app.storage.as_ref() else {
         return Ok((Vec::new(), 0, Vec::new()));
     };
-    let apps = s.app_passwords(Some(user)).await.map_err(unavailable)?;
+    let apps = s.app_passwords(Some(user)).await?;
     let apps = apps
         .into_iter()
         .map(|a| FactorRow {
@@ -210,8 +204,8 @@ async fn lists(app: &App, user: &str) -> Result<(Vec<Factor>, i64, Vec<FactorRow
     if !enabled(app) {
         return Ok((Vec::new(), 0, apps));
     }
-    let factors = s.factors(user).await.map_err(unavailable)?;
-    let left = s.recovery_codes_left(user).await.map_err(unavailable)?;
+    let factors = s.factors(user).await?;
+    let left = s.recovery_codes_left(user).await?;
     Ok((factors, left, apps))
 }
 

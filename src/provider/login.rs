@@ -45,13 +45,19 @@ async fn form(app: &App, req: &Request<'_>) -> Reply {
         (Ok(_), Some(p)) => Reply::redirect(
             302,
             &format!(
-                "{}/login/upstream/{}?auth={auth}",
-                app.cfg.server.issuer, p.cfg.id
+                "{}{}",
+                app.cfg.server.issuer,
+                upstream_href(&p.cfg.id, auth)
             ),
         ),
         (Ok(pending), None) => render(app, auth, &pending, "", None, 200),
         (Err(e), _) => respond::gateway(&e, false),
     }
+}
+
+/// Where a "Sign in with …" button of the login page leads, with the pending sign-in.
+fn upstream_href(provider: &str, auth: &str) -> String {
+    format!("/login/upstream/{provider}?auth={auth}")
 }
 
 fn render(
@@ -70,7 +76,7 @@ fn render(
         .map(|p| ProviderLink {
             id: p.cfg.id.clone(),
             name: p.cfg.name.clone(),
-            href: format!("/login/upstream/{}?auth={auth}", p.cfg.id),
+            href: upstream_href(&p.cfg.id, auth),
         })
         .collect();
     let page = LoginPage {

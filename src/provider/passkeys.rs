@@ -33,10 +33,6 @@ fn user_handle(username: &str) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
-fn unavailable(e: impl std::fmt::Display) -> GatewayError {
-    GatewayError::unavailable(&e)
-}
-
 fn refused(why: &'static str) -> GatewayError {
     GatewayError::SignInFailed(why)
 }
@@ -84,10 +80,7 @@ fn webauthn(app: &App) -> Result<&webauthn_rs::Webauthn, GatewayError> {
 /// The user's passkeys, with their factor ids.
 async fn passkeys(app: &App, username: &str) -> Result<Vec<(String, Passkey)>, GatewayError> {
     let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
-    let opened = store
-        .opened(username, FactorKind::Passkey)
-        .await
-        .map_err(unavailable)?;
+    let opened = store.opened(username, FactorKind::Passkey).await?;
     Ok(opened
         .into_iter()
         .filter_map(|o| Some((o.factor.id, serde_json::from_slice(&o.secret).ok()?)))
@@ -130,8 +123,7 @@ pub async fn finish_registration(
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     store
         .add(username, FactorKind::Passkey, "Passkey", &json, now)
-        .await
-        .map_err(unavailable)?;
+        .await?;
     Ok(())
 }
 
@@ -184,10 +176,7 @@ pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Reply {
         for (id, mut key) in passkeys(app, &waiting.username).await? {
             if key.update_credential(&result).is_some() {
                 let json = serde_json::to_vec(&key).map_err(|_| GatewayError::Internal)?;
-                store
-                    .passkey_used(&id, &json, now)
-                    .await
-                    .map_err(unavailable)?;
+                store.passkey_used(&id, &json, now).await?;
             }
         }
         Ok::<_, GatewayError>(waiting)

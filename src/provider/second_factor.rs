@@ -83,10 +83,7 @@ pub async fn need(app: &App, username: &str, required: bool) -> Result<Need, Gat
     let Some(storage) = app.storage.as_ref().filter(|_| policy != SecondFactor::Off) else {
         return Ok(Need::Nothing);
     };
-    let factors = storage
-        .factors(username)
-        .await
-        .map_err(|e| GatewayError::unavailable(&e))?;
+    let factors = storage.factors(username).await?;
     let has_passkey = factors.iter().any(|f| f.kind == FactorKind::Passkey);
     Ok(
         match (
@@ -277,29 +274,18 @@ async fn check_code(
     }
     let counters = app.counters.as_ref();
     let store = storage(app)?;
-    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
     let now = app.now();
     let seconds = i64::try_from(now).unwrap_or(i64::MAX);
     let mut ok = false;
-    for f in store
-        .opened(username, FactorKind::Totp)
-        .await
-        .map_err(unavailable)?
-    {
+    for f in store.opened(username, FactorKind::Totp).await? {
         if let Some(step) = totp::matching_step(&f.secret, code, now) {
             let step = i64::try_from(step).unwrap_or(i64::MAX);
-            ok = store
-                .use_step(&f.factor.id, step, seconds)
-                .await
-                .map_err(unavailable)?;
+            ok = store.use_step(&f.factor.id, step, seconds).await?;
             break;
         }
     }
     if !ok && !code.trim().is_empty() && !code.trim().bytes().all(|b| b.is_ascii_digit()) {
-        ok = store
-            .use_recovery_code(username, code, seconds)
-            .await
-            .map_err(unavailable)?;
+        ok = store.use_recovery_code(username, code, seconds).await?;
     }
     if ok {
         return Ok(Checked::Right);
@@ -352,7 +338,6 @@ async fn enrolled(
     now: u64,
 ) -> Result<Vec<String>, GatewayError> {
     let store = storage(app)?;
-    let unavailable = |e: crate::storage::StorageError| GatewayError::unavailable(&e);
     let seconds = i64::try_from(now).unwrap_or(i64::MAX);
     let user = &e.waiting.username;
     let id = store
@@ -363,13 +348,9 @@ async fn enrolled(
             &e.seed,
             seconds,
         )
-        .await
-        .map_err(unavailable)?;
+        .await?;
     let step = i64::try_from(step).unwrap_or(i64::MAX);
-    store
-        .use_step(&id, step, seconds)
-        .await
-        .map_err(unavailable)?;
+    store.use_step(&id, step, seconds).await?;
     // A factor added from /account: sessions opened before it (perhaps by someone who had
     // only the password) end.
     if let Some(keep) = &e.waiting.session {
@@ -385,10 +366,7 @@ pub async fn new_recovery_codes(
     now: i64,
 ) -> Result<Vec<String>, GatewayError> {
     let codes = totp::new_recovery_codes();
-    store
-        .set_recovery_codes(user, &codes, now)
-        .await
-        .map_err(|e| GatewayError::unavailable(&e))?;
+    store.set_recovery_codes(user, &codes, now).await?;
     Ok(codes)
 }
 

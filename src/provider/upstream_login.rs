@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::Pending;
 use super::second_factor;
 use super::Request;
-use crate::app::federation::{map_claims, Provider, Refusal};
+use crate::app::federation::{map_claims, strings, Provider, Refusal};
 use crate::app::{respond, App};
 use crate::directory::UserInfo;
 use crate::http::{cookies, GatewayError, Reply};
@@ -199,16 +199,6 @@ async fn finish(
         first.push("mfa".to_string());
     }
     Ok((flow, user, first))
-}
-
-fn strings(v: Option<&serde_json::Value>) -> Vec<String> {
-    v.and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The code for tokens; the ID token verified (refreshing the keys once on an unknown key id);

@@ -57,11 +57,12 @@ pub async fn check(
         let url = client::request_url(facts);
         Outcome::Respond(client::start_sign_in(app, facts, url, see_other, mfa).await)
     };
+    let step_up = who.as_ref().is_some_and(|w| needs_step_up(app, route, w));
     match who {
-        Some(w) if needs_step_up(app, route, &w) && json => {
+        Some(_) if step_up && json => {
             Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true))
         }
-        Some(w) if needs_step_up(app, route, &w) => sign_in(true).await,
+        Some(_) if step_up => sign_in(true).await,
         Some(who) if policy::allowed(route, &who) => pass(app, route, facts, who, now, json),
         Some(_) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
         None if json => Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true)),
@@ -139,11 +140,12 @@ fn pass(app: &App, route: &Route, facts: &Facts, who: Identity, now: u64, json: 
                 let value = basic.header(&who.user.username, who.user.email.as_deref());
                 headers.push(("Authorization".to_string(), value));
             }
+            // The app password was for authgate: it never reaches the upstream.
+            let strip_authorization = who.via_app_password();
             Outcome::Pass {
                 headers,
                 user: Some(who.user),
-                // The app password was for authgate: it never reaches the upstream.
-                strip_authorization: who.amr.iter().any(|m| m == "app"),
+                strip_authorization,
             }
         }
         Err(e) => {

@@ -36,6 +36,12 @@ pub enum StorageError {
     Key(String),
 }
 
+impl From<StorageError> for crate::http::GatewayError {
+    fn from(e: StorageError) -> crate::http::GatewayError {
+        crate::http::GatewayError::unavailable(&e)
+    }
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> StorageError {
         StorageError::Unavailable(e.to_string())
