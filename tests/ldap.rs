@@ -78,26 +78,12 @@ async fn ldap_user_signs_in_through_the_proxy_with_the_directory_groups() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ldap_user_signs_in_through_an_openid_relying_party() {
-    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::core::CoreAuthenticationFlow;
     use openidconnect::{
-        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-        OAuth2TokenResponse, RedirectUrl, Scope, TokenResponse,
+        AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, Scope, TokenResponse,
     };
     let (_slapd, _up, gw) = setup("").await;
-    let rp_http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &rp_http)
-            .await
-            .unwrap();
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new("wiki".into()),
-        Some(ClientSecret::new(WIKI_SECRET.into())),
-    )
-    .set_redirect_uri(RedirectUrl::new("https://wiki.test/cb".into()).unwrap());
+    let (rp_http, client) = wiki_rp(&gw).await;
     let (url, _, nonce) = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,

@@ -127,25 +127,7 @@ async fn upstream_basic_user_can_be_a_fixed_service_account() {
 /// Creates an app password for `user` on /account; returns it.
 async fn app_password(gw: &Gateway, user: &str, password: &str) -> (reqwest::Client, String) {
     let (http, _) = signed_in_as(gw, user, password).await;
-    let page = http
-        .get(gw.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    let r = http
-        .post(gw.url("/account"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("action", "new-app-password"),
-            ("name", "webdav"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = account_action(&http, gw, "new-app-password", &[("name", "webdav")]).await;
     let page = r.text().await.unwrap();
     let start = page.find("<code id=\"new-app-password\">").unwrap() + 28;
     let end = page[start..].find('<').unwrap() + start;
@@ -214,22 +196,12 @@ async fn app_passwords_let_basic_clients_in_and_nothing_else() {
         .text()
         .await
         .unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
     let id = page
         .split("value=\"revoke-app-password\"><input type=\"hidden\" name=\"id\" value=\"")
         .nth(1)
         .unwrap();
     let id = &id[..id.find('"').unwrap()];
-    let r = browser_http
-        .post(gw.url("/account"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("action", "revoke-app-password"),
-            ("id", id),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = account_action(&browser_http, &gw, "revoke-app-password", &[("id", id)]).await;
     assert!(r.text().await.unwrap().contains("App password revoked."));
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1100);
     loop {

@@ -83,6 +83,22 @@ async fn enrol(http: &reqwest::Client, gw: &Gateway, page: &str, at: u64) -> (Ve
     (seed, r.text().await.unwrap())
 }
 
+/// The Continue button of the recovery-codes page `codes_page`.
+async fn continue_after(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    codes_page: &str,
+) -> reqwest::Response {
+    let cont = hidden(codes_page, "cont").unwrap();
+    let csrf = hidden(codes_page, "csrf").unwrap();
+    let form = [("cont", cont.as_str()), ("csrf", csrf.as_str())];
+    http.post(gw.url("/login/continue"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn recovery_codes(page: &str) -> Vec<String> {
     let list = between(page, "<ol id=\"recovery-codes\">", "</ol>");
     list.split("<code>")
@@ -120,16 +136,7 @@ async fn totp_enrolment_replay_recovery_codes_and_lockout() {
     let (seed, codes_page) = enrol(&http, &gw, &page, now()).await;
     let codes = recovery_codes(&codes_page);
     assert_eq!(codes.len(), 10);
-    let cont = hidden(&codes_page, "cont").unwrap();
-    let r = http
-        .post(gw.url("/login/continue"))
-        .form(&[
-            ("cont", cont.as_str()),
-            ("csrf", hidden(&codes_page, "csrf").unwrap().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = continue_after(&http, &gw, &codes_page).await;
     assert_eq!(location(&r), gw.url("/account"));
     // Signing in again asks for the second factor; the code already used is refused.
     let http = browser(&gw);
@@ -182,16 +189,7 @@ async fn second_factor_required_forces_enrolment_before_any_session() {
     let page = r.text().await.unwrap();
     let (_, codes_page) = enrol(&http, &gw, &page, now()).await;
     assert!(codes_page.contains("id=\"recovery-codes\""));
-    let cont = hidden(&codes_page, "cont").unwrap();
-    let r = http
-        .post(gw.url("/login/continue"))
-        .form(&[
-            ("cont", cont.as_str()),
-            ("csrf", hidden(&codes_page, "csrf").unwrap().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = continue_after(&http, &gw, &codes_page).await;
     let body = r.text().await.unwrap();
     assert!(body.contains("signed in as bob"), "{body}");
 }
@@ -232,16 +230,7 @@ async fn step_up_sends_a_password_only_session_through_the_second_factor() {
         .await
         .unwrap();
     let (_, codes_page) = enrol(&http, &gw, &page, now()).await;
-    let cont = hidden(&codes_page, "cont").unwrap();
-    let r = http
-        .post(gw.url("/login/continue"))
-        .form(&[
-            ("cont", cont.as_str()),
-            ("csrf", hidden(&codes_page, "csrf").unwrap().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = continue_after(&http, &gw, &codes_page).await;
     let callback = location(&r);
     assert!(callback.starts_with(&format!("http://app2.test:{}/.authgate/callback", gw.port)));
     let r = http.get(&callback).send().await.unwrap();
@@ -273,10 +262,10 @@ async fn seed_alice(dir: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn amr_and_acr_reach_the_relying_party_and_factors_survive_a_restart() {
-    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::core::CoreAuthenticationFlow;
     use openidconnect::{
-        AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-        IssuerUrl, Nonce, OAuth2TokenResponse, RedirectUrl, TokenResponse,
+        AuthenticationContextClass, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse,
+        TokenResponse,
     };
     let dir = tempfile::tempdir().unwrap();
     let up = Upstream::start("app").await;
@@ -285,19 +274,7 @@ async fn amr_and_acr_reach_the_relying_party_and_factors_survive_a_restart() {
     drop(first);
     // A new process on the same database: alice's factor is still there.
     let gw = provider(&config(dir.path(), "optional", up.addr));
-    let rp_http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &rp_http)
-        .await
-        .unwrap();
-    let client = CoreClient::from_provider_metadata(
-        meta,
-        ClientId::new("wiki".into()),
-        Some(ClientSecret::new(WIKI_SECRET.into())),
-    )
-    .set_redirect_uri(RedirectUrl::new("https://wiki.test/cb".into()).unwrap());
+    let (rp_http, client) = wiki_rp(&gw).await;
     let (url, _, nonce) = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
@@ -391,25 +368,6 @@ fn mfa_list_and_reset_work_while_the_service_runs() {
         page.contains("Signed in"),
         "no factor left: a password alone"
     );
-}
-
-/// The account page's POST with `action` (and its CSRF token from the page).
-async fn account_action(
-    http: &reqwest::Client,
-    gw: &Gateway,
-    action: &str,
-    extra: &[(&str, &str)],
-) -> reqwest::Response {
-    let page = http.get(gw.url("/account")).send().await.unwrap();
-    let page = page.text().await.unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    let mut form = vec![("csrf", csrf.as_str()), ("action", action)];
-    form.extend_from_slice(extra);
-    http.post(gw.url("/account"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -226,26 +226,10 @@ async fn upstream_down_gives_an_error_page_naming_it_and_local_users_still_sign_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relying_party_gets_authgate_tokens_for_a_federated_user() {
-    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
-    use openidconnect::{
-        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, RedirectUrl, Scope,
-        TokenResponse,
-    };
+    use openidconnect::core::CoreAuthenticationFlow;
+    use openidconnect::{AuthorizationCode, CsrfToken, Nonce, Scope, TokenResponse};
     let p = pair("").await;
-    let rp_http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let meta =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(p.gateway.url("")).unwrap(), &rp_http)
-            .await
-            .unwrap();
-    let client = CoreClient::from_provider_metadata(
-        meta,
-        ClientId::new("wiki".into()),
-        Some(ClientSecret::new(WIKI_SECRET.into())),
-    )
-    .set_redirect_uri(RedirectUrl::new("https://wiki.test/cb".into()).unwrap());
+    let (rp_http, client) = wiki_rp(&p.gateway).await;
     let (url, _, nonce) = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,

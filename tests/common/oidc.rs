@@ -255,3 +255,52 @@ pub async fn signed_in_as(gw: &Gateway, user: &str, password: &str) -> (reqwest:
     let cookie = session_pair(&r);
     (http, cookie)
 }
+
+/// The `wiki` client as the `openidconnect` crate's relying party sees it, after discovery.
+pub type WikiRp = openidconnect::core::CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The `openidconnect` relying party `wiki` of `gw` (discovery done), and its HTTP client.
+pub async fn wiki_rp(gw: &Gateway) -> (openidconnect::reqwest::Client, WikiRp) {
+    use openidconnect::core::{CoreClient, CoreProviderMetadata};
+    use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &http)
+        .await
+        .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("wiki".into()),
+        Some(ClientSecret::new(WIKI_SECRET.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new("https://wiki.test/cb".into()).unwrap());
+    (http, client)
+}
+
+/// A POST of `/account` with `action` and its CSRF token (read from the page first).
+pub async fn account_action(
+    http: &reqwest::Client,
+    gw: &Gateway,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = http.get(gw.url("/account")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let mut form = vec![("csrf", csrf.as_str()), ("action", action)];
+    form.extend_from_slice(extra);
+    http.post(gw.url("/account"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
