@@ -40,13 +40,8 @@ public_paths = ["/static/"]
         dir.display()
     ))
     .unwrap();
-    let balancers = cfg
-        .routes
-        .iter()
-        .map(|r| authgate::app::upstream::build(r).0)
-        .collect();
     let clock = Arc::new(authgate::clock::SystemClock);
-    Arc::new(App::new(cfg, balancers, clock).unwrap())
+    Arc::new(App::start(cfg, clock).unwrap())
 }
 
 fn hot_path(c: &mut Criterion) {

@@ -154,6 +154,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                 }
             };
             let opts = RunOptions {
+                config_file: path.clone(),
                 upgrade: cli.upgrade,
                 daemon: cli.daemon,
                 pid_file: cli.pid_file.clone(),

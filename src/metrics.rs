@@ -20,6 +20,8 @@ pub struct Metrics {
     pub store_errors: IntCounter,
     pub directory_requests: IntCounterVec,
     pub directory_seconds: HistogramVec,
+    pub config_reloads: IntCounterVec,
+    pub snapshots: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -62,6 +64,16 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "Time an LDAP directory request took",
             &["result"],
             vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
+        )?,
+        config_reloads: register_int_counter_vec!(
+            "authgate_config_reloads_total",
+            "Configuration reloads (SIGHUP), by result: applied or refused",
+            &["result"]
+        )?,
+        snapshots: register_int_counter_vec!(
+            "authgate_session_snapshots_total",
+            "Memory-store snapshots written or loaded, by operation and result",
+            &["op", "result"]
         )?,
         store_errors: register_int_counter!(
             "authgate_store_errors_total",
@@ -120,6 +132,20 @@ pub fn directory_request(result: &str, seconds: f64) {
         m.directory_seconds
             .with_label_values(&[result])
             .observe(seconds);
+    }
+}
+
+/// One SIGHUP: `result` is `applied` or `refused`.
+pub fn config_reload(result: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.config_reloads.with_label_values(&[result]).inc();
+    }
+}
+
+/// A snapshot `op` (`write`, `load`, `merge`) that ended in `result` (`ok`, `failed`).
+pub fn snapshot(op: &str, result: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.snapshots.with_label_values(&[op, result]).inc();
     }
 }
 

@@ -79,6 +79,8 @@ pub enum Purpose {
     UpstreamFlow,
     /// Where a sign-in goes on after the recovery codes are shown.
     Continue,
+    /// The memory store written at a graceful stop.
+    Snapshot,
 }
 
 impl Purpose {
@@ -91,6 +93,7 @@ impl Purpose {
             Purpose::StoredSecret => b"authgate stored-secret v1",
             Purpose::UpstreamFlow => b"authgate upstream-flow v1",
             Purpose::Continue => b"authgate continue v1",
+            Purpose::Snapshot => b"authgate snapshot v1",
         }
     }
 }
@@ -124,30 +127,40 @@ impl Sealer {
     /// Seals `value` until `exp`; the result is base64url, safe in a URL or a cookie.
     pub fn seal<T: Serialize>(&self, purpose: Purpose, value: &T, exp: u64) -> Option<String> {
         let plain = serde_json::to_vec(&Envelope { exp, value }).ok()?;
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: &plain,
-            aad: purpose.label(),
-        };
-        let sealed = self.cipher.encrypt(&Nonce::from(nonce), payload).ok()?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Some(URL_SAFE_NO_PAD.encode(out))
+        Some(URL_SAFE_NO_PAD.encode(self.seal_bytes(purpose, &plain)?))
     }
 
     /// The value sealed in `text` for `purpose`, if it is authentic and not past its end.
     pub fn open<T: DeserializeOwned>(&self, purpose: Purpose, text: &str, now: u64) -> Option<T> {
         let raw = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let plain = self.open_bytes(purpose, &raw)?;
+        let envelope: Envelope<T> = serde_json::from_slice(&plain).ok()?;
+        (now < envelope.exp).then_some(envelope.value)
+    }
+
+    /// `plain` sealed for `purpose`: a random nonce, then the ciphertext and its tag.
+    pub fn seal_bytes(&self, purpose: Purpose, plain: &[u8]) -> Option<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: plain,
+            aad: purpose.label(),
+        };
+        let sealed = self.cipher.encrypt(&Nonce::from(nonce), payload).ok()?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Some(out)
+    }
+
+    /// What `seal_bytes` sealed for `purpose`, if it is authentic.
+    pub fn open_bytes(&self, purpose: Purpose, raw: &[u8]) -> Option<Vec<u8>> {
         let (nonce, sealed) = raw.split_at_checked(NONCE_LEN)?;
         let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
         let payload = Payload {
             msg: sealed,
             aad: purpose.label(),
         };
-        let plain = self.cipher.decrypt(&Nonce::from(nonce), payload).ok()?;
-        let envelope: Envelope<T> = serde_json::from_slice(&plain).ok()?;
-        (now < envelope.exp).then_some(envelope.value)
+        self.cipher.decrypt(&Nonce::from(nonce), payload).ok()
     }
 }
 

@@ -1,14 +1,22 @@
-//! Builds the Pingora server from a validated config and runs it.
+//! Builds the Pingora server from a validated config and runs it: the services, the signals
+//! (SIGHUP reloads in place; SIGQUIT hands over to a new process; SIGTERM stops), and the
+//! session snapshot around them.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::Server;
+use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
+use tokio::signal::unix::{signal, SignalKind};
 
+use crate::app::live::Live;
+use crate::app::snapshot::Snapshots;
 use crate::app::{upstream, App};
 use crate::config::Config;
 use crate::proxy::Gateway;
@@ -17,6 +25,8 @@ use crate::session::Kind;
 /// Process options that belong to the command line, not the config file.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
+    /// The config file, read again on SIGHUP.
+    pub config_file: PathBuf,
     /// Take over the listeners of a running authgate (Pingora's graceful upgrade).
     pub upgrade: bool,
     pub daemon: bool,
@@ -26,75 +36,209 @@ pub struct RunOptions {
 
 /// Runs until the process is told to stop.
 pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
-    let mut conf = ServerConf {
-        threads: cfg.server.threads,
-        daemon: opts.daemon,
-        // With systemd Type=forking, start and reload return only once we serve.
-        daemon_wait_for_ready: opts.daemon,
-        // One single-threaded runtime per worker thread: no cross-thread wakeups on the hot path.
-        work_stealing: false,
-        ..ServerConf::default()
-    };
-    if let Some(p) = opts.pid_file {
-        conf.pid_file = p;
-    }
-    if let Some(s) = opts.upgrade_sock {
-        conf.upgrade_sock = s;
-    }
-    // Old process: hand over the listeners, finish what is in flight, then leave.
-    conf.grace_period_seconds = Some(1);
-    conf.graceful_shutdown_timeout_seconds = Some(10);
-    let opt = Opt {
-        upgrade: opts.upgrade,
-        daemon: opts.daemon,
-        ..Opt::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    let mut server = Server::new_with_opt_and_conf(
+        Opt {
+            upgrade: opts.upgrade,
+            daemon: opts.daemon,
+            ..Opt::default()
+        },
+        server_conf(&cfg, &opts),
+    );
+    // During an upgrade this waits for the old process's listeners, which it sends only once
+    // it has written its snapshot.
     server.bootstrap();
 
-    let mut balancers = Vec::with_capacity(cfg.routes.len());
-    for route in &cfg.routes {
-        let (balancer, health) = upstream::build(route);
-        balancers.push(balancer);
-        if let Some(service) = health {
-            server.add_service(service);
-        }
+    let clock = crate::clock::for_process();
+    let demo_echo = cfg.demo.as_ref().map(|d| d.echo_listen);
+    let app = App::start(cfg, Arc::clone(&clock))?;
+    if let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) {
+        snapshots.load(memory, clock.now().saturating_mul(1000));
     }
-    if let Some(demo) = &cfg.demo {
+    let live = Arc::new(Live::new(app, opts.config_file.clone()));
+    let app = live.load();
+
+    if let Some(addr) = demo_echo {
         let mut echo = Service::new("demo echo".to_string(), crate::echo::Echo);
-        echo.add_tcp(&demo.echo_listen.to_string());
+        echo.add_tcp(&addr.to_string());
         server.add_service(echo);
     }
-
-    let app = Arc::new(App::new(cfg, balancers, crate::clock::for_process())?);
-    let proxy = proxy_service(&server, &app)?;
+    server.add_service(proxy_service(&server, &live)?);
     if let Some(addr) = app.cfg.server.metrics_listen {
         let mut metrics = Service::new(
             "metrics".to_string(),
             MetricsApp {
-                app: Arc::clone(&app),
+                live: Arc::clone(&live),
             },
         );
         metrics.add_tcp(&addr.to_string());
         server.add_service(metrics);
     }
-    server.add_service(proxy);
+    server.add_service(background_service(
+        "upkeep",
+        Upkeep {
+            live: Arc::clone(&live),
+            upgrading: opts.upgrade,
+        },
+    ));
     log::info!("authgate listening on {:?}", app.cfg.server.listen);
-    server.run_forever()
+    drop(app);
+
+    let handed_over = Arc::new(AtomicBool::new(false));
+    server.run(RunArgs {
+        shutdown_signal: Box::new(Signals {
+            live: Arc::clone(&live),
+            handed_over: Arc::clone(&handed_over),
+        }),
+    });
+    // Every request has finished: what the store holds now is final.
+    let app = live.load();
+    if let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) {
+        let now_ms = app.now().saturating_mul(1000);
+        if handed_over.load(Ordering::SeqCst) {
+            snapshots.write_journal(memory, now_ms);
+        } else {
+            snapshots.write(memory, now_ms);
+        }
+    }
+    Ok(())
+}
+
+fn server_conf(cfg: &Config, opts: &RunOptions) -> ServerConf {
+    let mut conf = ServerConf {
+        threads: cfg.server.threads,
+        daemon: opts.daemon,
+        // With systemd Type=forking, start returns only once we serve.
+        daemon_wait_for_ready: opts.daemon,
+        // One single-threaded runtime per worker thread: no cross-thread wakeups on the hot path.
+        work_stealing: false,
+        ..ServerConf::default()
+    };
+    if let Some(p) = &opts.pid_file {
+        conf.pid_file = p.clone();
+    }
+    if let Some(s) = &opts.upgrade_sock {
+        conf.upgrade_sock = s.clone();
+    }
+    // Old process: hand over the listeners, finish what is in flight, then leave.
+    conf.grace_period_seconds = Some(1);
+    conf.graceful_shutdown_timeout_seconds = Some(10);
+    conf
+}
+
+/// The process's signals. SIGHUP reloads the configuration in place and carries on; SIGQUIT
+/// (an upgrade) first writes the snapshot the new process loads, then starts a journal of what
+/// changes until this process has drained; SIGTERM and SIGINT stop.
+struct Signals {
+    live: Arc<Live>,
+    handed_over: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for Signals {
+    async fn recv(&self) -> ShutdownSignal {
+        let (Ok(mut hup), Ok(mut quit), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::quit()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            log::error!("cannot listen for signals: stopping");
+            return ShutdownSignal::GracefulTerminate;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => reload(&self.live).await,
+                _ = quit.recv() => {
+                    self.hand_over();
+                    return ShutdownSignal::GracefulUpgrade;
+                }
+                _ = term.recv() => return ShutdownSignal::GracefulTerminate,
+                _ = int.recv() => return ShutdownSignal::FastShutdown,
+            }
+        }
+    }
+}
+
+impl Signals {
+    /// Before the listeners go to the new process: the snapshot it will load, and from then on
+    /// a journal of changes for it to merge.
+    fn hand_over(&self) {
+        let app = self.live.load();
+        if let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) {
+            Snapshots::start_journal(memory);
+            snapshots.write(memory, app.now().saturating_mul(1000));
+            self.handed_over.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// SIGHUP: the config file again, applied if valid; every problem is logged otherwise.
+async fn reload(live: &Arc<Live>) {
+    let live = Arc::clone(live);
+    match tokio::task::spawn_blocking(move || live.reload()).await {
+        Ok(Ok(done)) => {
+            for what in &done.needs_restart {
+                log::warn!("reload: {what} changed and needs a restart; the rest is applied");
+            }
+            log::info!("reload: configuration applied");
+        }
+        Ok(Err(e)) => log::error!("reload refused, still serving the previous configuration: {e}"),
+        Err(e) => log::error!("reload failed: {e}"),
+    }
+}
+
+/// Work of the live configuration that runs beside requests: its upstream health checks
+/// (restarted when a reload replaces them) and, after an upgrade, merging the old process's
+/// journal once it has written it.
+struct Upkeep {
+    live: Arc<Live>,
+    upgrading: bool,
+}
+
+#[async_trait]
+impl BackgroundService for Upkeep {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        if self.upgrading {
+            tokio::spawn(merge_journal(Arc::clone(&self.live)));
+        }
+        let mut changes = self.live.changes();
+        loop {
+            let app = self.live.load();
+            tokio::select! {
+                _ = upstream::checks(&app.balancers, shutdown.clone()) => return,
+                changed = changes.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+}
+
+/// Waits (up to a minute) for the journal of the process this one took over from.
+async fn merge_journal(live: Arc<Live>) {
+    for _ in 0..240 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let app = live.load();
+        let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) else {
+            return;
+        };
+        if snapshots.merge_journal(memory, app.now().saturating_mul(1000)) {
+            return;
+        }
+    }
 }
 
 /// The proxy service on every plain and TLS listener of the configuration.
 fn proxy_service(
     server: &Server,
-    app: &Arc<App>,
+    live: &Arc<Live>,
 ) -> anyhow::Result<Service<pingora::proxy::HttpProxy<Gateway>>> {
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
         Gateway {
-            app: Arc::clone(app),
+            live: Arc::clone(live),
         },
         "authgate",
     );
+    let app = live.load();
     let s = &app.cfg.server;
     for addr in &s.listen {
         proxy.add_tcp(&addr.to_string());
@@ -110,13 +254,13 @@ fn proxy_service(
 
 /// `GET /metrics` on the metrics listener; refreshes the session gauge from the store first.
 struct MetricsApp {
-    app: Arc<App>,
+    live: Arc<Live>,
 }
 
 #[async_trait]
 impl ServeHttp for MetricsApp {
     async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
-        if let Ok(n) = self.app.store.count(Kind::Session).await {
+        if let Ok(n) = self.live.load().store.count(Kind::Session).await {
             crate::metrics::sessions(n);
         }
         let (body, content_type) = crate::metrics::render();

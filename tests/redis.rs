@@ -18,7 +18,7 @@ fn k(name: &str) -> Key {
 #[tokio::test(flavor = "multi_thread")]
 async fn store_contract_against_redis() {
     let redis = Redis::start();
-    let s = RedisStore::new(&redis.url(), "test:").unwrap();
+    let s = RedisStore::open(&redis.url(), "test:").unwrap();
     s.put(&k("a"), b"1".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
@@ -46,7 +46,7 @@ async fn store_contract_against_redis() {
         .unwrap();
     s.delete(&k("d")).await.unwrap();
     assert_eq!(s.get(&k("d")).await.unwrap(), None);
-    let other = RedisStore::new(&redis.url(), "other:").unwrap();
+    let other = RedisStore::open(&redis.url(), "other:").unwrap();
     s.put(&k("k"), b"mine".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
@@ -60,13 +60,13 @@ async fn store_contract_against_redis() {
 #[tokio::test(flavor = "multi_thread")]
 async fn take_is_atomic_across_connections() {
     let redis = Redis::start();
-    let seed = RedisStore::new(&redis.url(), "t:").unwrap();
+    let seed = RedisStore::open(&redis.url(), "t:").unwrap();
     seed.put(&k("code"), b"v".to_vec(), Duration::from_secs(60))
         .await
         .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let s = Arc::new(RedisStore::new(&redis.url(), "t:").unwrap());
+        let s = Arc::new(RedisStore::open(&redis.url(), "t:").unwrap());
         tasks.push(tokio::spawn(async move {
             s.take(&k("code")).await.unwrap().is_some()
         }));

@@ -1263,9 +1263,11 @@ mod revocation {
             lifetime: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(600),
             store: authgate::config::StoreKind::Memory,
-            redis_url: None,
+            redis: None,
             key_prefix: "t:".into(),
             max_entries: 1000,
+            snapshot_file: None,
+            snapshot_key_file: "unused".into(),
         }
     }
 
@@ -1334,7 +1336,7 @@ mod revocation {
     }
 
     fn redis_store(redis: &Redis) -> Arc<dyn Store> {
-        Arc::new(RedisStore::new(&redis.url(), "t:").unwrap())
+        Arc::new(RedisStore::open(&redis.url(), "t:").unwrap())
     }
 
     #[tokio::test(flavor = "multi_thread")]

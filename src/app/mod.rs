@@ -6,7 +6,9 @@
 pub mod auth;
 pub mod federation;
 pub mod grants;
+pub mod live;
 pub mod respond;
+pub mod snapshot;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -74,6 +76,9 @@ pub struct App {
     pub federated: Option<Arc<Federated>>,
     /// Upstream OpenID Providers users may sign in with.
     pub federation: Providers,
+    /// The stores again, as a reload hands them on.
+    pub stores: Stores,
+    pub passwords: Arc<Verifier>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,35 +97,74 @@ pub enum StartError {
     Storage(#[from] StorageError),
 }
 
-/// The session store and the counter space of a configuration.
-struct Stores {
-    records: Arc<dyn Store>,
-    counters: Arc<dyn Store>,
+/// The session store and the counter space of a configuration. With the memory store the
+/// concrete stores are kept too, for the snapshot at shutdown.
+#[derive(Clone)]
+pub struct Stores {
+    pub records: Arc<dyn Store>,
+    pub counters: Arc<dyn Store>,
+    pub memory: Option<MemoryStores>,
 }
 
-fn stores(cfg: &Config) -> Result<Stores, StartError> {
-    Ok(match cfg.session.store {
-        StoreKind::Memory => Stores {
-            records: Arc::new(MemoryStore::new(cfg.session.max_entries)),
-            counters: Arc::new(MemoryStore::new(COUNTER_ENTRIES)),
-        },
-        StoreKind::Redis => {
-            let url = cfg
-                .session
-                .redis_url
-                .as_ref()
-                .map(|u| u.expose())
-                .unwrap_or_default();
-            let store = RedisStore::new(url, &cfg.session.key_prefix)
-                .map_err(|e| StartError::Store(e.to_string()))?
-                .observed(Arc::new(crate::metrics::store_error));
-            let store: Arc<dyn Store> = Arc::new(store);
-            Stores {
-                records: Arc::clone(&store),
-                counters: store,
+/// The two memory stores of a process that keeps its sessions itself.
+#[derive(Clone)]
+pub struct MemoryStores {
+    pub records: Arc<MemoryStore>,
+    pub counters: Arc<MemoryStore>,
+}
+
+impl Stores {
+    pub fn new(cfg: &Config) -> Result<Stores, StartError> {
+        Ok(match cfg.session.store {
+            StoreKind::Memory => {
+                let memory = MemoryStores {
+                    records: Arc::new(MemoryStore::new(cfg.session.max_entries)),
+                    counters: Arc::new(MemoryStore::new(COUNTER_ENTRIES)),
+                };
+                Stores {
+                    records: Arc::clone(&memory.records) as Arc<dyn Store>,
+                    counters: Arc::clone(&memory.counters) as Arc<dyn Store>,
+                    memory: Some(memory),
+                }
             }
-        }
-    })
+            StoreKind::Redis => {
+                let target =
+                    cfg.session.redis.as_ref().ok_or_else(|| {
+                        StartError::Store("no redis_url or redis_sentinels".into())
+                    })?;
+                let store = RedisStore::new(target, &cfg.session.key_prefix)
+                    .map_err(|e| StartError::Store(e.to_string()))?
+                    .observed(Arc::new(crate::metrics::store_error));
+                let store: Arc<dyn Store> = Arc::new(store);
+                Stores {
+                    records: Arc::clone(&store),
+                    counters: store,
+                    memory: None,
+                }
+            }
+        })
+    }
+}
+
+/// What a process keeps across configuration reloads: the clock, the stores with their
+/// sessions, and the password workers.
+#[derive(Clone)]
+pub struct Kept {
+    pub clock: Arc<dyn Clock>,
+    pub stores: Stores,
+    pub passwords: Arc<Verifier>,
+}
+
+impl Kept {
+    pub fn new(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Kept, StartError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Kept {
+            clock,
+            stores: Stores::new(cfg)?,
+            // Half the cores at most: sign-in floods must leave CPU to proxying.
+            passwords: Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?),
+        })
+    }
 }
 
 /// The durable storage of `[storage]`, its key created first when the demo asks for it.
@@ -182,23 +226,28 @@ fn directory(
 }
 
 impl App {
-    pub fn new(
-        mut cfg: Config,
-        balancers: Vec<Balancer>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<App, StartError> {
+    /// A first configuration: new stores, new password workers.
+    pub fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+        let kept = Kept::new(&cfg, clock)?;
+        App::new(cfg, kept)
+    }
+
+    /// The configuration `cfg` on top of what the process keeps.
+    pub fn new(mut cfg: Config, kept: Kept) -> Result<App, StartError> {
         let keys = KeySet::load(&cfg.tokens)?;
-        let Stores { records, counters } = stores(&cfg)?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        // Half the cores at most: sign-in floods must leave CPU to proxying.
-        let passwords = Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?);
+        let Kept {
+            clock,
+            stores,
+            passwords,
+        } = kept;
+        let records = Arc::clone(&stores.records);
         let federated = (!cfg.upstream_providers.is_empty()).then(|| {
             Arc::new(Federated {
                 store: Arc::clone(&records),
                 lifetime: cfg.session.lifetime,
             })
         });
-        let directory = directory(&mut cfg, passwords, &clock, federated.clone())?;
+        let directory = directory(&mut cfg, Arc::clone(&passwords), &clock, federated.clone())?;
         let storage = storage(&cfg)?;
         let webauthn = webauthn(&cfg);
         Ok(App {
@@ -216,6 +265,7 @@ impl App {
             authgate_label: Arc::from("authgate"),
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
             routes: RouteTable::new(&cfg.routes),
+            balancers: cfg.routes.iter().map(upstream::build).collect(),
             clients: Clients::new(&mut cfg),
             directory,
             sealer: Sealer::derive(keys.sealing_seed())
@@ -226,11 +276,21 @@ impl App {
             federated,
             federation: Providers::new(&mut cfg),
             cfg,
-            balancers,
             keys,
             store: records,
-            counters,
+            counters: Arc::clone(&stores.counters),
+            stores,
+            passwords,
         })
+    }
+
+    /// What a reload hands to the next configuration.
+    pub fn kept(&self) -> Kept {
+        Kept {
+            clock: Arc::clone(&self.clock),
+            stores: self.stores.clone(),
+            passwords: Arc::clone(&self.passwords),
+        }
     }
 
     pub fn route(&self, i: usize) -> Option<&Route> {

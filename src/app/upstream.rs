@@ -1,5 +1,6 @@
 //! One round-robin load balancer per route, with an active HTTP health check when the route
-//! names a `health_check` path.
+//! names a `health_check` path. The checks of the live configuration run in `checks`, which
+//! the server restarts whenever a reload replaces the balancers.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,19 +11,15 @@ use pingora::lb::{
     discovery, health_check::HttpHealthCheck, selection::RoundRobin, Backend, Backends,
     LoadBalancer,
 };
-use pingora::services::background::{background_service, GenBackgroundService};
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
 
 use crate::config::Route;
 
 pub type Balancer = Arc<LoadBalancer<RoundRobin>>;
 
-/// The balancer for `route`, and the background service that health-checks it (if any).
-pub fn build(
-    route: &Route,
-) -> (
-    Balancer,
-    Option<GenBackgroundService<LoadBalancer<RoundRobin>>>,
-) {
+/// The balancer for `route`, with its health check set up (but not running) if it has one.
+pub fn build(route: &Route) -> Balancer {
     let backends: BTreeSet<Backend> = route
         .upstreams
         .iter()
@@ -42,27 +39,38 @@ pub fn build(
             route.label()
         );
     }
-    match &route.health_check {
-        None => (Arc::new(lb), None),
-        Some(path) => {
-            let host = route
-                .host
-                .as_ref()
-                .map(|h| h.authority())
-                .unwrap_or_else(|| "localhost".into());
-            let mut hc = HttpHealthCheck::new(&host, false);
-            if let Ok(req) = pingora::http::RequestHeader::build("GET", path.as_bytes(), None) {
-                let mut req = req;
-                let _ = req.insert_header("Host", host.as_str());
-                let _ = req.insert_header("User-Agent", "authgate-health-check");
-                hc.req = req;
-            }
-            hc.peer_template.options.connection_timeout = Some(route.connect_timeout);
-            lb.set_health_check(Box::new(hc));
-            lb.health_check_frequency = Some(route.health_check_interval);
-            lb.parallel_health_check = true;
-            let service = background_service(&format!("health check {}", route.label()), lb);
-            (service.task(), Some(service))
+    if let Some(path) = &route.health_check {
+        let host = route
+            .host
+            .as_ref()
+            .map(|h| h.authority())
+            .unwrap_or_else(|| "localhost".into());
+        let mut hc = HttpHealthCheck::new(&host, false);
+        if let Ok(req) = pingora::http::RequestHeader::build("GET", path.as_bytes(), None) {
+            let mut req = req;
+            let _ = req.insert_header("Host", host.as_str());
+            let _ = req.insert_header("User-Agent", "authgate-health-check");
+            hc.req = req;
         }
+        hc.peer_template.options.connection_timeout = Some(route.connect_timeout);
+        lb.set_health_check(Box::new(hc));
+        lb.health_check_frequency = Some(route.health_check_interval);
+        lb.parallel_health_check = true;
+    }
+    Arc::new(lb)
+}
+
+/// Runs the health checks of `balancers` until `shutdown` fires (or the future is dropped).
+pub async fn checks(balancers: &[Balancer], mut shutdown: ShutdownWatch) {
+    let running: Vec<_> = balancers
+        .iter()
+        .filter(|b| b.health_check_frequency.is_some())
+        .map(|b| b.start(shutdown.clone()))
+        .collect();
+    if running.is_empty() {
+        // Nothing to check: wait for the end all the same.
+        let _ = shutdown.changed().await;
+    } else {
+        futures::future::join_all(running).await;
     }
 }

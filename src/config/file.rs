@@ -33,8 +33,19 @@ pub struct SessionFile {
     pub idle_timeout: Option<String>,
     pub store: Option<String>,
     pub redis_url: Option<String>,
+    /// Redis Sentinel, instead of `redis_url`: the sentinels' `host:port`.
+    #[serde(default)]
+    pub redis_sentinels: Vec<String>,
+    pub redis_master_name: Option<String>,
+    pub redis_sentinel_password: Option<String>,
+    /// The password of the Redis master (and replicas), when behind sentinels.
+    pub redis_password_file: Option<String>,
     pub key_prefix: Option<String>,
     pub max_entries: Option<u64>,
+    /// Where the memory store is written at a graceful stop ("" for nowhere).
+    pub snapshot_file: Option<String>,
+    /// The snapshot's own key when there is no `[storage]` (created when missing).
+    pub snapshot_key_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

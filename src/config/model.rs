@@ -66,10 +66,31 @@ pub struct SessionCfg {
     pub lifetime: Duration,
     pub idle_timeout: Duration,
     pub store: StoreKind,
-    pub redis_url: Option<Secret>,
+    pub redis: Option<RedisTarget>,
     /// Prefix of every Redis key, so several deployments can share one Redis.
     pub key_prefix: String,
     pub max_entries: u64,
+    /// Where the memory store is kept across a graceful stop, if anywhere.
+    pub snapshot_file: Option<PathBuf>,
+    /// The snapshot's key when there is no `[storage]` key to derive it from.
+    pub snapshot_key_file: PathBuf,
+}
+
+/// Where the Redis store is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RedisTarget {
+    Url(Secret),
+    Sentinel(Sentinel),
+}
+
+/// A Redis master found through Redis Sentinel.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sentinel {
+    /// `host:port` of each sentinel.
+    pub sentinels: Vec<String>,
+    pub master_name: String,
+    pub sentinel_password: Option<Secret>,
+    pub password: Option<Secret>,
 }
 
 #[derive(Debug)]

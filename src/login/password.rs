@@ -50,9 +50,11 @@ struct Job {
     reply: oneshot::Sender<bool>,
 }
 
-/// The verification pool.
+/// The verification pool. Its threads start on first use, so that a process that forks to
+/// become a daemon after building it still has them.
 pub struct Verifier {
     jobs: SyncSender<Job>,
+    workers: Mutex<Option<(usize, Receiver<Job>)>>,
     /// Hash checked for unknown users, so that they cost what known users cost.
     dummy: Secret,
 }
@@ -62,8 +64,20 @@ impl Verifier {
     pub fn new(threads: usize, queue: usize) -> Result<Verifier, StartError> {
         let dummy = hash("authgate dummy password").map_err(|e| StartError(e.to_string()))?;
         let (jobs, rx) = sync_channel::<Job>(queue);
+        Ok(Verifier {
+            jobs,
+            workers: Mutex::new(Some((threads.max(1), rx))),
+            dummy: Secret::new(dummy),
+        })
+    }
+
+    /// Starts the worker threads the first time it is called.
+    fn start_workers(&self) {
+        let Some((threads, rx)) = self.workers.lock().ok().and_then(|mut w| w.take()) else {
+            return;
+        };
         let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads.max(1) {
+        for i in 0..threads {
             let rx = Arc::clone(&rx);
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
@@ -72,15 +86,12 @@ impl Verifier {
                 log::error!("cannot start password worker: {e}");
             }
         }
-        Ok(Verifier {
-            jobs,
-            dummy: Secret::new(dummy),
-        })
     }
 
     /// Verifies `password` against `phc`, or against a dummy hash when there is no such user
     /// (the answer is then always false).
     pub async fn verify(&self, phc: Option<&Secret>, password: &str) -> Result<bool, VerifyError> {
+        self.start_workers();
         let (reply, answer) = oneshot::channel();
         let known = phc.is_some();
         let job = Job {

@@ -283,6 +283,7 @@ pub async fn readyz(app: &App) -> Reply {
         &serde_json::json!({
             "status": if ok { "ready" } else { "not ready" },
             "store": store_ok,
+            "redis_master": app.store.master(),
             "directory": directory_ok,
             "routes_down": routes_down,
         }),

@@ -19,6 +19,7 @@ use pingora::{Error, ErrorSource, ErrorType};
 
 use bytes::Bytes;
 
+use crate::app::live::Live;
 use crate::app::{respond, App};
 use crate::directory::UserInfo;
 use crate::http::facts::{self, Facts};
@@ -26,12 +27,13 @@ use crate::http::{self, GatewayError};
 use crate::provider;
 
 pub struct Gateway {
-    pub app: Arc<App>,
+    pub live: Arc<Live>,
 }
 
 /// Facts about one request, computed once in `request_filter`.
-#[derive(Default)]
 pub struct Ctx {
+    /// The configuration this request started with; it keeps it to the end, reload or not.
+    app: Arc<App>,
     facts: Option<Facts>,
     route: Option<usize>,
     connect_attempts: usize,
@@ -60,8 +62,12 @@ impl Gateway {
 
 impl Gateway {
     /// The proxy client's own endpoints, on every host.
-    async fn client_endpoint(&self, session: &Session, facts: &Facts) -> Option<http::Reply> {
-        let app = &self.app;
+    async fn client_endpoint(
+        &self,
+        app: &App,
+        session: &Session,
+        facts: &Facts,
+    ) -> Option<http::Reply> {
         let req = session.req_header();
         let path = facts.path.as_str();
         let writes = matches!(
@@ -112,7 +118,7 @@ impl Gateway {
                 facts,
                 body,
             };
-            provider::handle(&self.app, endpoint, &req).await
+            provider::handle(&ctx.app, endpoint, &req).await
         };
         http::send(session, reply).await?;
         Ok(true)
@@ -168,41 +174,51 @@ impl ProxyHttp for Gateway {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
-        Ctx::default()
+        Ctx {
+            app: self.live.load(),
+            facts: None,
+            route: None,
+            connect_attempts: 0,
+            json: false,
+            identity: Vec::new(),
+            user: None,
+            strip_authorization: false,
+            client_ip: None,
+            label: None,
+            started: None,
+            upstream_started: None,
+        }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        let app = Arc::clone(&ctx.app);
         ctx.started = Some(std::time::Instant::now());
         ctx.json = http::wants_json(session.req_header());
         let facts = match facts::classify(
             session.req_header(),
             peer_ip(session),
             is_tls(session),
-            &self.app.cfg.server.trusted_proxies,
+            &app.cfg.server.trusted_proxies,
         ) {
             Ok(f) => f,
             Err(e) => return self.fail(session, ctx, e).await,
         };
-        ctx.label = Some(Arc::clone(&self.app.authgate_label));
+        ctx.label = Some(Arc::clone(&app.authgate_label));
         ctx.client_ip = facts.client_ip;
-        if let Some(reply) = self.client_endpoint(session, &facts).await {
+        if let Some(reply) = self.client_endpoint(&app, session, &facts).await {
             http::send(session, reply).await?;
             return Ok(true);
         }
-        if facts.host.name == self.app.cfg.server.public_host.name {
+        if facts.host.name == app.cfg.server.public_host.name {
             if let Some(endpoint) = provider::Endpoint::from_path(&facts.path) {
                 return self.provider(session, ctx, endpoint, &facts).await;
             }
         }
-        let Some(route) = self
-            .app
-            .routes
-            .find(&self.app.cfg.routes, &facts.host, &facts.path)
-        else {
+        let Some(route) = app.routes.find(&app.cfg.routes, &facts.host, &facts.path) else {
             return self.fail(session, ctx, GatewayError::NoRoute).await;
         };
-        ctx.label = self.app.labels.get(route).cloned();
-        match access::check(&self.app, session.req_header(), &facts, route, ctx.json).await {
+        ctx.label = app.labels.get(route).cloned();
+        match access::check(&app, session.req_header(), &facts, route, ctx.json).await {
             access::Outcome::Pass {
                 headers,
                 user,
@@ -224,14 +240,14 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
         let (Some(i), Some(balancer)) =
-            (ctx.route, ctx.route.and_then(|i| self.app.balancers.get(i)))
+            (ctx.route, ctx.route.and_then(|i| ctx.app.balancers.get(i)))
         else {
             return Err(Error::explain(
                 ErrorType::InternalError,
                 "no route in context",
             ));
         };
-        let route = self.app.route(i);
+        let route = ctx.app.route(i);
         let backend = balancer.select(b"", 256).ok_or_else(|| {
             Error::explain(
                 ErrorType::HTTPStatus(502),
@@ -260,7 +276,7 @@ impl ProxyHttp for Gateway {
         // Another upstream of the same route may be up: let round robin pick the next one.
         let upstreams = ctx
             .route
-            .and_then(|i| self.app.route(i))
+            .and_then(|i| ctx.app.route(i))
             .map_or(0, |r| r.upstreams.len());
         if ctx.connect_attempts < upstreams {
             e.set_retry(true);
@@ -275,7 +291,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
     ) -> Result<()> {
         // Only authgate speaks for the user: strip what the client claimed, on every request.
-        crate::identity::strip(req, &self.app.reserved);
+        crate::identity::strip(req, &ctx.app.reserved);
         let Some(facts) = &ctx.facts else {
             return Ok(());
         };
@@ -290,13 +306,13 @@ impl ProxyHttp for Gateway {
         forwarded::apply(req, facts)?;
         let upstream_basic = ctx
             .route
-            .and_then(|i| self.app.route(i))
+            .and_then(|i| ctx.app.route(i))
             .is_some_and(|r| r.upstream_basic.is_some());
         if ctx.strip_authorization || upstream_basic {
             // Only authgate's credentials reach an upstream that takes Basic auth from us.
             req.remove_header(&::http::header::AUTHORIZATION);
         }
-        match crate::http::cookies::without(req, &self.app.cfg.session.cookie_name) {
+        match crate::http::cookies::without(req, &ctx.app.cfg.session.cookie_name) {
             Some(rest) => req.insert_header(::http::header::COOKIE, rest)?,
             None => req
                 .remove_header(&::http::header::COOKIE)
@@ -324,7 +340,7 @@ impl ProxyHttp for Gateway {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let label = ctx.label.as_deref().unwrap_or("none");
         crate::metrics::request(label, status);
-        if self.app.cfg.server.access_log {
+        if ctx.app.cfg.server.access_log {
             let req = session.req_header();
             log::info!(
                 target: "access",

@@ -2,7 +2,9 @@
 //! double for the contract in `super::Store`. Conditional writes, counters and sets go through
 //! moka's `and_compute_with`, which runs atomically per key.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -12,6 +14,7 @@ use moka::Expiry;
 use sha2::Digest;
 
 use super::{Key, Kind, Store, StoreError};
+pub use snapshot::{Record, Saved};
 
 #[derive(Clone)]
 enum Value {
@@ -73,6 +76,9 @@ fn compact(key: &Key) -> Compact {
 
 pub struct MemoryStore {
     cache: Cache<Compact, Entry>,
+    /// While set, every key written is noted in `journal` (during an upgrade's hand-over).
+    journaling: AtomicBool,
+    journal: Mutex<HashMap<Compact, Option<Entry>>>,
 }
 
 impl MemoryStore {
@@ -83,6 +89,20 @@ impl MemoryStore {
                 .max_capacity(max_entries)
                 .expire_after(ByEntry)
                 .build(),
+            journaling: AtomicBool::new(false),
+            journal: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Notes what `key` holds now, if a journal is being kept.
+    fn noted(&self, key: &Key) {
+        if !self.journaling.load(Ordering::Relaxed) {
+            return;
+        }
+        let k = compact(key);
+        let now = self.cache.get(&k);
+        if let Ok(mut journal) = self.journal.lock() {
+            journal.insert(k, now);
         }
     }
 
@@ -121,6 +141,7 @@ impl Store for MemoryStore {
             expires: Instant::now() + ttl,
         };
         self.cache.insert(compact(key), entry);
+        self.noted(key);
         Ok(())
     }
 
@@ -136,6 +157,7 @@ impl Store for MemoryStore {
             }
             _ => Op::Nop,
         });
+        self.noted(key);
         Ok(replaced)
     }
 
@@ -157,11 +179,13 @@ impl Store for MemoryStore {
                 Op::Remove
             }
         });
+        self.noted(key);
         Ok(taken)
     }
 
     async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.cache.invalidate(&compact(key));
+        self.noted(key);
         Ok(())
     }
 
@@ -171,6 +195,7 @@ impl Store for MemoryStore {
             expires: Instant::now() + ttl,
         };
         self.cache.insert(compact(key), entry);
+        self.noted(key);
         Ok(())
     }
 
@@ -190,6 +215,7 @@ impl Store for MemoryStore {
                 expires,
             })
         });
+        self.noted(key);
         Ok(count)
     }
 
@@ -208,6 +234,7 @@ impl Store for MemoryStore {
                 expires,
             })
         });
+        self.noted(key);
         Ok(())
     }
 
@@ -222,6 +249,7 @@ impl Store for MemoryStore {
             }),
             _ => Op::Nop,
         });
+        self.noted(key);
         Ok(())
     }
 
@@ -250,6 +278,141 @@ fn counter(b: &[u8]) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
+}
+
+/// The store as records that outlive the process: what a snapshot holds.
+mod snapshot {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    /// One entry, its expiry in milliseconds since the epoch.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Record {
+        pub key: Compact,
+        /// `None`: the key was removed (in a journal).
+        pub value: Option<Saved>,
+        pub expires_ms: u64,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub enum Saved {
+        Bytes(Vec<u8>),
+        Set(Vec<String>),
+        Tombstone,
+    }
+
+    fn saved(e: &Entry, now: Instant, now_ms: u64) -> (Saved, u64) {
+        let left = e.expires.saturating_duration_since(now);
+        let value = match &e.value {
+            Value::Bytes(b) => Saved::Bytes(b.to_vec()),
+            Value::Set(s) => Saved::Set(s.to_vec()),
+            Value::Tombstone => Saved::Tombstone,
+        };
+        let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
+        (value, now_ms.saturating_add(left_ms))
+    }
+
+    fn entry(value: Saved, expires_ms: u64, now: Instant, now_ms: u64) -> Option<Entry> {
+        let left = Duration::from_millis(expires_ms.checked_sub(now_ms).filter(|l| *l > 0)?);
+        let value = match value {
+            Saved::Bytes(b) => Value::Bytes(b.into()),
+            Saved::Set(s) => Value::Set(s.into()),
+            Saved::Tombstone => Value::Tombstone,
+        };
+        Some(Entry {
+            value,
+            expires: now + left,
+        })
+    }
+
+    fn kept(key: &Compact, kinds: &[[u8; 4]]) -> bool {
+        kinds.iter().any(|t| key.starts_with(t))
+    }
+
+    fn tags(kinds: &[Kind]) -> Vec<[u8; 4]> {
+        kinds.iter().map(|k| tag(k.prefix())).collect()
+    }
+
+    impl MemoryStore {
+        /// The live records of `kinds`, with `now_ms` the wall clock in milliseconds.
+        pub fn export(&self, kinds: &[Kind], now_ms: u64) -> Vec<Record> {
+            let (kinds, now) = (tags(kinds), Instant::now());
+            self.cache
+                .iter()
+                .filter(|(k, e)| kept(k, &kinds) && e.expires > now)
+                .map(|(k, e)| {
+                    let (value, expires_ms) = saved(&e, now, now_ms);
+                    Record {
+                        key: *k,
+                        value: Some(value),
+                        expires_ms,
+                    }
+                })
+                .collect()
+        }
+
+        /// Puts `records` back; expired ones are dropped. Returns how many were kept.
+        pub fn import(&self, records: Vec<Record>, now_ms: u64) -> usize {
+            let now = Instant::now();
+            let mut n = 0;
+            for r in records {
+                if let Some(e) = r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms)) {
+                    self.cache.insert(r.key, e);
+                    n += 1;
+                }
+            }
+            n
+        }
+
+        /// From now on, notes every key written, for `journal`.
+        pub fn start_journal(&self) {
+            self.journaling.store(true, Ordering::SeqCst);
+        }
+
+        /// What the keys of `kinds` written since `start_journal` hold now (`None`: removed).
+        pub fn journal(&self, kinds: &[Kind], now_ms: u64) -> Vec<Record> {
+            let (kinds, now) = (tags(kinds), Instant::now());
+            let journal = self.journal.lock().map(|j| j.clone()).unwrap_or_default();
+            journal
+                .into_iter()
+                .filter(|(k, _)| kept(k, &kinds))
+                .map(|(key, e)| match e.filter(|e| e.expires > now) {
+                    Some(e) => {
+                        let (value, expires_ms) = saved(&e, now, now_ms);
+                        Record {
+                            key,
+                            value: Some(value),
+                            expires_ms,
+                        }
+                    }
+                    None => Record {
+                        key,
+                        value: None,
+                        expires_ms: 0,
+                    },
+                })
+                .collect()
+        }
+
+        /// Applies a journal written by another process over this store. Revocation wins: a
+        /// tombstone here is never replaced, one from the journal always lands.
+        pub fn merge(&self, records: Vec<Record>, now_ms: u64) {
+            let now = Instant::now();
+            for r in records {
+                let revoked_here = self
+                    .cache
+                    .get(&r.key)
+                    .is_some_and(|e| matches!(e.value, Value::Tombstone) && e.expires > now);
+                if revoked_here {
+                    continue;
+                }
+                match r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms)) {
+                    Some(e) => self.cache.insert(r.key, e),
+                    None => self.cache.invalidate(&r.key),
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +462,48 @@ mod tests {
         s.add_member(&k("set"), "a", minute).await.unwrap();
         s.add_member(&k("set"), "b", minute).await.unwrap();
         assert_eq!(s.members(&k("set")).await.unwrap(), ["a", "b"]);
+    }
+
+    #[tokio::test]
+    async fn export_import_keeps_kinds_asked_for_and_drops_what_expired() {
+        let minute = Duration::from_secs(60);
+        let a = MemoryStore::new(100);
+        let session = Key::id(Kind::Session, "s");
+        a.put(&session, b"v".to_vec(), minute).await.unwrap();
+        a.put(&Key::id(Kind::Code, "c"), b"c".to_vec(), minute)
+            .await
+            .unwrap();
+        let records = a.export(&[Kind::Session], 1_000_000);
+        assert_eq!(records.len(), 1, "codes are left out");
+
+        let b = MemoryStore::new(100);
+        assert_eq!(b.import(records.clone(), 1_000_000 + 59_000), 1);
+        assert_eq!(b.get(&session).await.unwrap(), Some(b"v".to_vec()));
+        let c = MemoryStore::new(100);
+        assert_eq!(
+            c.import(records, 1_000_000 + 61_000),
+            0,
+            "expired by the wall clock"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_journal_merges_with_revocation_winning() {
+        let minute = Duration::from_secs(60);
+        let (old, new) = (MemoryStore::new(100), MemoryStore::new(100));
+        let (live, ended, revoked_here) = (k("live"), k("ended"), k("revoked"));
+        for key in [&live, &ended, &revoked_here] {
+            new.put(key, b"1".to_vec(), minute).await.unwrap();
+        }
+        old.start_journal();
+        old.put(&live, b"2".to_vec(), minute).await.unwrap();
+        old.revoke(&ended, minute).await.unwrap();
+        old.put(&revoked_here, b"2".to_vec(), minute).await.unwrap();
+        new.revoke(&revoked_here, minute).await.unwrap();
+        new.merge(old.journal(&[Kind::Probe], 0), 0);
+        assert_eq!(new.get(&live).await.unwrap(), Some(b"2".to_vec()));
+        assert_eq!(new.get(&ended).await.unwrap(), None);
+        assert_eq!(new.get(&revoked_here).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -188,6 +188,10 @@ pub trait Store: Send + Sync {
     async fn remove_member(&self, key: &Key, member: &str) -> Result<(), StoreError>;
     /// How many live records of `kind` there are (for metrics; may walk the whole store).
     async fn count(&self, kind: Kind) -> Result<u64, StoreError>;
+    /// The Redis master in use, when it was found through Sentinel (for `/readyz`).
+    fn master(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a tombstone holds in stores that keep bytes: records are JSON, which never starts with

@@ -2,25 +2,87 @@
 //! TTLs are Redis's own; `take`, `replace`, `incr` and `add_member` are small Lua scripts, each
 //! atomic across instances; a tombstone is the value `TOMBSTONE`. Every call has a short
 //! timeout, so an unreachable Redis makes requests fail closed quickly instead of hanging.
+//!
+//! Redis is reached at one URL, or through Redis Sentinel: the sentinels name the master, and
+//! after any failed call the master is asked for again, which is how a failover is followed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::AsyncConnectionConfig;
 use tokio::sync::OnceCell;
 
 use super::{ErrorObserver, Key, Kind, Store, StoreError, TOMBSTONE};
+use crate::config::{RedisTarget, Sentinel};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 
 pub struct RedisStore {
-    client: redis::Client,
+    source: Source,
     prefix: String,
-    /// Made on first use, inside the runtime that serves requests (the manager spawns its
-    /// reconnecting task there).
-    conn: OnceCell<ConnectionManager>,
     scripts: Scripts,
     on_error: Option<ErrorObserver>,
+}
+
+enum Source {
+    /// One Redis; the manager reconnects to it by itself. Made on first use, inside the
+    /// runtime that serves requests (the manager spawns its reconnecting task there).
+    Url {
+        client: redis::Client,
+        conn: OnceCell<ConnectionManager>,
+    },
+    /// The master the sentinels name, asked for again after any failure.
+    Sentinel {
+        sentinels: tokio::sync::Mutex<SentinelClient>,
+        master: ArcSwapOption<Master>,
+    },
+}
+
+/// The master in use and a connection to it.
+struct Master {
+    addr: String,
+    conn: MultiplexedConnection,
+}
+
+/// A connection to send one command on.
+enum Conn {
+    Managed(ConnectionManager),
+    Multiplexed(MultiplexedConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Managed(c) => c.req_packed_command(cmd),
+            Conn::Multiplexed(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Managed(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Multiplexed(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Managed(c) => c.get_db(),
+            Conn::Multiplexed(c) => c.get_db(),
+        }
+    }
 }
 
 struct Scripts {
@@ -55,19 +117,53 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+fn sentinel_client(s: &Sentinel) -> Result<SentinelClient, StoreError> {
+    let mut addrs = Vec::with_capacity(s.sentinels.len());
+    for a in &s.sentinels {
+        let (host, port) = a
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .ok_or_else(|| unavailable(format!("bad sentinel address {a:?}")))?;
+        addrs.push(redis::ConnectionAddr::Tcp(host, port));
+    }
+    let mut b = SentinelClientBuilder::new(addrs, &s.master_name, SentinelServerType::Master)
+        .map_err(|e| unavailable(format!("redis_sentinels: {}", e.category())))?;
+    if let Some(p) = &s.sentinel_password {
+        b = b.set_client_to_sentinel_password(p.expose());
+    }
+    if let Some(p) = &s.password {
+        b = b.set_client_to_redis_password(p.expose());
+    }
+    b.build()
+        .map_err(|e| unavailable(format!("redis_sentinels: {}", e.category())))
+}
+
 impl RedisStore {
-    /// A store on `url` whose keys all start with `prefix`. Connects lazily: a Redis that is
-    /// down at startup makes requests fail (closed) until it is up.
-    pub fn new(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| unavailable(format!("bad redis_url: {}", e.category())))?;
+    /// A store on `target` whose keys all start with `prefix`. Connects lazily: a Redis that
+    /// is down at startup makes requests fail (closed) until it is up.
+    pub fn new(target: &RedisTarget, prefix: &str) -> Result<RedisStore, StoreError> {
+        let source = match target {
+            RedisTarget::Url(url) => Source::Url {
+                client: redis::Client::open(url.expose())
+                    .map_err(|e| unavailable(format!("bad redis_url: {}", e.category())))?,
+                conn: OnceCell::new(),
+            },
+            RedisTarget::Sentinel(s) => Source::Sentinel {
+                sentinels: tokio::sync::Mutex::new(sentinel_client(s)?),
+                master: ArcSwapOption::empty(),
+            },
+        };
         Ok(RedisStore {
-            client,
+            source,
             prefix: prefix.to_string(),
-            conn: OnceCell::new(),
             scripts: Scripts::new(),
             on_error: None,
         })
+    }
+
+    /// A store on the Redis at `url`.
+    pub fn open(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::new(&RedisTarget::Url(crate::secret::Secret::new(url)), prefix)
     }
 
     /// Calls `observer` on every failed operation.
@@ -84,23 +180,50 @@ impl RedisStore {
         if let Some(observe) = &self.on_error {
             observe();
         }
+        if let Source::Sentinel { master, .. } = &self.source {
+            // The master may have failed over: ask the sentinels again next time.
+            master.store(None);
+        }
         unavailable(e)
     }
 
-    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
-        let conn = self
-            .conn
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-                    .map_err(|e| self.failed(e))
-            })
-            .await?;
-        Ok(conn.clone())
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        match &self.source {
+            Source::Url { client, conn } => {
+                let conn = conn
+                    .get_or_try_init(|| async {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(TIMEOUT))
+                            .set_response_timeout(Some(TIMEOUT))
+                            .set_number_of_retries(1)
+                            .set_max_delay(Duration::from_millis(200));
+                        ConnectionManager::new_lazy_with_config(client.clone(), config)
+                            .map_err(|e| self.failed(e))
+                    })
+                    .await?;
+                Ok(Conn::Managed(conn.clone()))
+            }
+            Source::Sentinel { sentinels, master } => {
+                if let Some(m) = master.load_full() {
+                    return Ok(Conn::Multiplexed(m.conn.clone()));
+                }
+                // One request asks the sentinels; the others fail closed meanwhile.
+                let Ok(mut sentinels) = sentinels.try_lock() else {
+                    return Err(unavailable("looking for the redis master"));
+                };
+                let found = tokio::time::timeout(TIMEOUT * 4, find_master(&mut sentinels)).await;
+                match found {
+                    Ok(Ok(m)) => {
+                        log::info!("redis master is {}", m.addr);
+                        let conn = m.conn.clone();
+                        master.store(Some(Arc::new(m)));
+                        Ok(Conn::Multiplexed(conn))
+                    }
+                    Ok(Err(e)) => Err(self.failed(format!("redis sentinel: {e}"))),
+                    Err(_) => Err(self.failed("redis sentinel did not answer in time")),
+                }
+            }
+        }
     }
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
@@ -127,6 +250,19 @@ impl RedisStore {
             Err(_) => Err(self.failed("redis did not answer in time")),
         }
     }
+}
+
+/// The master the sentinels name now, connected.
+async fn find_master(sentinels: &mut SentinelClient) -> redis::RedisResult<Master> {
+    let client = sentinels.async_get_client().await?;
+    let addr = client.get_connection_info().addr().to_string();
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT));
+    let conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    Ok(Master { addr, conn })
 }
 
 fn millis(ttl: Duration) -> u64 {
@@ -202,6 +338,13 @@ impl Store for RedisStore {
 
     async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError> {
         self.run(redis::cmd("SMEMBERS").arg(self.key(key))).await
+    }
+
+    fn master(&self) -> Option<String> {
+        match &self.source {
+            Source::Url { .. } => None,
+            Source::Sentinel { master, .. } => master.load().as_ref().map(|m| m.addr.clone()),
+        }
     }
 
     async fn count(&self, kind: Kind) -> Result<u64, StoreError> {

@@ -47,7 +47,7 @@ impl StorageKey {
         Ok(StorageKey(Secret::new(text.trim())))
     }
 
-    pub(super) fn sealer(&self) -> Result<Sealer, StorageError> {
+    pub fn sealer(&self) -> Result<Sealer, StorageError> {
         let bytes = STANDARD
             .decode(self.0.expose())
             .map_err(|e| StorageError::Key(e.to_string()))?;

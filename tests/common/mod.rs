@@ -83,20 +83,9 @@ impl Gateway {
         let text = config
             .replace("{port}", &port.to_string())
             .replace("{dir}", dir.path().to_str().unwrap());
-        let cfg = dir.path().join("authgate.toml");
-        std::fs::write(&cfg, text).unwrap();
+        std::fs::write(dir.path().join("authgate.toml"), text).unwrap();
         let log = dir.path().join("authgate.log");
-        let child = Command::new(BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("stderr.log")).unwrap(),
-            ))
-            .env("RUST_LOG", "warn,access=info")
-            .env("AUTHGATE_TEST_CLOCK_FILE", dir.path().join("clock"))
-            .spawn()
-            .unwrap();
+        let child = Self::spawn(dir.path(), &log);
         let gw = Gateway {
             child,
             port,
@@ -105,6 +94,56 @@ impl Gateway {
         };
         gw.wait_ready();
         gw
+    }
+
+    /// The process on `dir/authgate.toml`, run in `dir`; its stderr is appended to
+    /// `dir/stderr.log`.
+    fn spawn(dir: &std::path::Path, log: &std::path::Path) -> Child {
+        let append = |p: PathBuf| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .unwrap()
+        };
+        Command::new(BIN)
+            .arg("--config")
+            .arg(dir.join("authgate.toml"))
+            .current_dir(dir)
+            .stdout(Stdio::from(append(log.to_path_buf())))
+            .stderr(Stdio::from(append(dir.join("stderr.log"))))
+            .env("RUST_LOG", "warn,access=info")
+            .env("AUTHGATE_TEST_CLOCK_FILE", dir.join("clock"))
+            .spawn()
+            .unwrap()
+    }
+
+    /// Sends `signal` (`HUP`, `TERM`, `QUIT`…) to the process.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal}");
+    }
+
+    /// Stops the process with SIGTERM (a graceful stop) and waits for it to leave.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.child.wait().unwrap()
+    }
+
+    /// Starts the process again in the same directory, on the same config and port.
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(self.dir.path(), &self.log);
+        self.wait_ready();
+    }
+
+    /// The config file the process reads.
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("authgate.toml")
     }
 
     fn wait_ready(&self) {
