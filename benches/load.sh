@@ -2,7 +2,8 @@
 # The load benchmark: what authentication costs in front of an app, against nginx, in one run.
 #
 # On loopback it starts a fast upstream (nginx returning a fixed body), nginx as a plain reverse
-# proxy, authgate (public route, session-cookie route, bearer-token route), and nginx
+# proxy, authgate (public route, session-cookie route, bearer-token route), a second authgate
+# with the Redis store (session-cookie route, real redis-server), and nginx
 # auth_request -> authgate /oauth2/auth. Every proxy gets WORKERS worker threads (default 1, so
 # that wrk has the other core). wrk drives each with the same connections and duration; the set
 # is repeated ROUNDS times, interleaved; the table shows medians. Then the session-cookie case
@@ -24,6 +25,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
 command -v bc >/dev/null || need+=(bc)
 command -v cmake >/dev/null || need+=(cmake)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
 fi
@@ -40,7 +42,7 @@ trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
 
-UP=$(port); NGX=$(port); AG=$(port); NGXAUTH=$(port)
+UP=$(port); NGX=$(port); AG=$(port); NGXAUTH=$(port); AGR=$(port); REDIS=$(port)
 
 nginx_conf() { # name body
   mkdir -p "$work/$1"
@@ -71,6 +73,8 @@ public_url = "http://127.0.0.1:$AG"
 threads = $WORKERS
 trusted_proxies = ["127.0.0.1/32"]
 access_log = false
+[session]
+snapshot_file = ""
 [tokens]
 signing_key_file = "$work/signing.pem"
 create_key_if_missing = true
@@ -94,8 +98,16 @@ auth = "public"
 host = "app.test"
 upstreams = ["127.0.0.1:$UP"]
 allow_groups = ["staff"]
+bearer_clients = ["bench"]
 TOML
 RUST_LOG=error "$BIN" --config "$work/authgate.toml" 2>"$work/authgate.log" & pids+=($!)
+
+# The same gateway on the Redis store.
+redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null & pids+=($!)
+sed -e "s/127.0.0.1:$AG/127.0.0.1:$AGR/g" -e "s|^\[session\]|[session]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:$REDIS/0\"|" \
+  "$work/authgate.toml" >"$work/authgate-redis.toml"
+wait_port "$AG"
+RUST_LOG=error "$BIN" --config "$work/authgate-redis.toml" 2>"$work/authgate-redis.log" & pids+=($!)
 
 # nginx auth_request in front of authgate's forward-auth.
 nginx_conf authreq "upstream app { server 127.0.0.1:$UP; keepalive 64; }
@@ -107,17 +119,23 @@ nginx_conf authreq "upstream app { server 127.0.0.1:$UP; keepalive 64; }
     location / { auth_request /authgate-auth; auth_request_set \$u \$upstream_http_x_forwarded_user;
       proxy_set_header X-Forwarded-User \$u; proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 
-for p in $UP $NGX $AG $NGXAUTH; do wait_port "$p"; done
+for p in $UP $NGX $AG $NGXAUTH $AGR $REDIS; do wait_port "$p"; done
 
-# A session cookie and a bearer token, obtained the way a browser and a client would.
+# A session cookie (at the gateway on port $1, the jar $2) the way a browser gets one.
+sign_in() {
+  local login page auth csrf
+  login=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$2" -b "$2" "http://127.0.0.1:$1/login")
+  page=$(curl -s -c "$2" -b "$2" "$login")
+  auth=$(sed -n 's/.*name="auth" value="\([^"]*\)".*/\1/p' <<<"$page")
+  csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page")
+  curl -s -o /dev/null -c "$2" -b "$2" --data "auth=$auth&csrf=$csrf&username=bench&password=bench-password" "http://127.0.0.1:$1/login"
+  awk '$6=="authgate_session"{print $7}' "$2"
+}
 jar=$work/jar
-login=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "http://127.0.0.1:$AG/login")
-page=$(curl -s -c "$jar" -b "$jar" "$login")
-auth=$(sed -n 's/.*name="auth" value="\([^"]*\)".*/\1/p' <<<"$page")
-csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page")
-curl -s -o /dev/null -c "$jar" -b "$jar" --data "auth=$auth&csrf=$csrf&username=bench&password=bench-password" "http://127.0.0.1:$AG/login"
-SESSION=$(awk '$6=="authgate_session"{print $7}' "$jar")
-[ -n "$SESSION" ] || { echo "could not sign in" >&2; exit 1; }
+SESSION=$(sign_in "$AG" "$jar")
+SESSION_REDIS=$(sign_in "$AGR" "$work/jar.redis")
+[ -n "$SESSION" ] && [ -n "$SESSION_REDIS" ] || { echo "could not sign in" >&2; exit 1; }
+# A bearer token, the way a client gets one.
 back=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$jar" "http://127.0.0.1:$AG/oauth2/authorize?client_id=bench&redirect_uri=http%3A%2F%2Fbench.test%2Fcb&response_type=code&scope=openid")
 code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
 TOKEN=$(curl -s -u bench:bench-secret --data "grant_type=authorization_code&code=$code&redirect_uri=http%3A%2F%2Fbench.test%2Fcb" "http://127.0.0.1:$AG/oauth2/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
@@ -129,13 +147,15 @@ check -H "Host: public.test" "http://127.0.0.1:$AG/"
 check -H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$AG/"
 check -H "Host: app.test" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$AG/"
 check -H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$NGXAUTH/"
+check -H "Host: app.test" -H "Cookie: authgate_session=$SESSION_REDIS" "http://127.0.0.1:$AGR/"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: app.test' -H 'Accept: application/json' "http://127.0.0.1:$AG/")" = 401 ] || { echo "app.test is not protected" >&2; exit 1; }
 
-cases=(nginx public session bearer authreq)
+cases=(nginx public session redis bearer authreq)
 declare -A label=(
   [nginx]="nginx plain reverse proxy"
   [public]="authgate, public route"
   [session]="authgate, required route, session cookie"
+  [redis]="authgate, session cookie, Redis store"
   [bearer]="authgate, required route, bearer token"
   [authreq]="nginx auth_request + authgate /oauth2/auth"
 )
@@ -145,6 +165,7 @@ run_case() { # case -> "rps p50ms p99ms"
     nginx)   args=("http://127.0.0.1:$NGX/") ;;
     public)  args=(-H "Host: public.test" "http://127.0.0.1:$AG/") ;;
     session) args=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$AG/") ;;
+    redis)   args=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION_REDIS" "http://127.0.0.1:$AGR/") ;;
     bearer)  args=(-H "Host: app.test" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$AG/") ;;
     authreq) args=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$NGXAUTH/") ;;
   esac
@@ -190,6 +211,7 @@ base_p99=$(median 3 <<<"${results[nginx]}")
 authreq_rps=$(median 1 <<<"${results[authreq]}")
 public_rps=$(median 1 <<<"${results[public]}")
 session_rps=$(median 1 <<<"${results[session]}")
+redis_rps=$(median 1 <<<"${results[redis]}")
 
 echo
 echo "wrk -t1 -c$CONNS -d$DURATION, $WORKERS worker thread(s) per proxy, median of $ROUNDS interleaved rounds; $(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
@@ -208,4 +230,5 @@ printf '  authenticated (session) vs nginx plain proxy:   %.2fx (target >= 1.2)\
 printf '  authenticated vs nginx + auth_request:          %.2fx (target >= 4)\n' "$(echo "$session_rps / $authreq_rps" | bc -l)"
 printf '  authenticated p99 vs nginx plain proxy p99:     %s ms vs %s ms (target <=)\n' "$(median 3 <<<"${results[session]}")" "$base_p99"
 printf '  authenticated vs authgate public route:         %.2fx (target >= 0.9)\n' "$(echo "$session_rps / $public_rps" | bc -l)"
+printf '  Redis store vs memory store (session cookie):   %.2fx (target >= 0.8)\n' "$(echo "$redis_rps / $session_rps" | bc -l)"
 printf '  session cookie during login flood vs without:   %.2fx (target >= 0.8; flood answered %s logins/s)\n' "$(echo "$f_rps / $session_rps" | bc -l)" "$flood_rps"
