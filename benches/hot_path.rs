@@ -167,6 +167,7 @@ fn hot_path(c: &mut Criterion) {
             auth_time: now,
             grant: "g",
             amr: &[],
+            machine: false,
         };
         c.bench_function(&format!("id_token signing {}", alg.name()), |b| {
             b.iter(|| {

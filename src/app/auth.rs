@@ -127,11 +127,13 @@ pub async fn authenticate(
             .await?
             .filter(|c| bearer_clients.contains(&c.client_id))
             .ok_or(AuthError::InvalidToken)?;
-        let user = app
-            .directory
-            .active(&claims.sub)
-            .await?
-            .ok_or(AuthError::InvalidToken)?;
+        let user = if claims.gty.as_deref() == Some(tokens::CLIENT_CREDENTIALS) {
+            // A client acting for itself: its identity, while it may still use the grant.
+            app.clients.machine(&claims.client_id).cloned()
+        } else {
+            app.directory.active(&claims.sub).await?
+        }
+        .ok_or(AuthError::InvalidToken)?;
         return Ok(Some(Identity::of(
             user,
             claims.jti.clone(),

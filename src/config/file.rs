@@ -60,6 +60,8 @@ pub struct TokensFile {
     pub id_token_ttl: Option<String>,
     pub refresh_token_ttl: Option<String>,
     pub code_ttl: Option<String>,
+    /// Before a `client_credentials` client's id in `X-Forwarded-User` (e.g. "client:").
+    pub client_user_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +157,11 @@ pub struct ClientFile {
     /// Users of this relying party must have used a second factor.
     #[serde(default)]
     pub require_second_factor: bool,
+    /// The grants it may use; `["authorization_code", "refresh_token"]` by default.
+    pub grant_types: Option<Vec<String>>,
+    /// The groups of its own identity (`client_credentials`), for route policy.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -102,6 +102,8 @@ pub struct Tokens {
     pub id_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub code_ttl: Duration,
+    /// Put before a machine client's id where a user name goes (`X-Forwarded-User`).
+    pub client_user_prefix: String,
 }
 
 #[derive(Debug)]
@@ -221,6 +223,43 @@ pub struct Client {
     /// May introspect tokens issued to other clients (a resource server).
     pub introspect_any: bool,
     pub require_second_factor: bool,
+    pub grant_types: Vec<GrantType>,
+    /// The groups of the client's own identity (`client_credentials`).
+    pub groups: Vec<String>,
+}
+
+impl Client {
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// The grants a client may use at the token endpoint (RFC 6749 §4, RFC 8628).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
+    }
 }
 
 /// A client secret's SHA-256; `Debug` does not print it.

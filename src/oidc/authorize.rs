@@ -287,7 +287,9 @@ fn response_type(
             format!("response_type {raw:?} is not supported"),
         ));
     };
-    if !client.response_types.contains(&response_type) {
+    // A machine client (`client_credentials` only) never sends a browser here.
+    let browser_client = client.allows(crate::config::GrantType::AuthorizationCode);
+    if !browser_client || !client.response_types.contains(&response_type) {
         return Err(to_client.fail(
             AuthorizeCode::UnauthorizedClient,
             format!("this client may not use response_type {raw:?}"),

@@ -2,10 +2,12 @@
 //! `/.authgate/callback` of the hosts authgate serves.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use url::Url;
 
-use crate::config::{Client, ClientKind, Config, ResponseType};
+use crate::config::{Client, ClientKind, Config, GrantType, ResponseType};
+use crate::directory::UserInfo;
 use crate::http::host::Host;
 use crate::PROXY_CLIENT_ID;
 
@@ -18,6 +20,8 @@ pub struct Clients {
     proxy: Client,
     /// Hosts whose `/.authgate/callback` may receive the proxy client's codes.
     proxy_hosts: Vec<Host>,
+    /// The identity of each `client_credentials` client, built once.
+    machines: HashMap<String, Arc<UserInfo>>,
 }
 
 impl Clients {
@@ -28,8 +32,25 @@ impl Clients {
             name: cfg.server.public_host.name.clone(),
             port: None,
         });
+        let map = std::mem::take(&mut cfg.clients);
+        let prefix = &cfg.tokens.client_user_prefix;
+        let machines = map
+            .values()
+            .filter(|c| c.allows(GrantType::ClientCredentials))
+            .map(|c| {
+                let user = UserInfo {
+                    username: format!("{prefix}{}", c.client_id),
+                    email: None,
+                    name: None,
+                    groups: c.groups.clone(),
+                    disabled: false,
+                };
+                (c.client_id.clone(), Arc::new(user))
+            })
+            .collect();
         Clients {
-            map: std::mem::take(&mut cfg.clients),
+            map,
+            machines,
             proxy: Client {
                 client_id: PROXY_CLIENT_ID.to_string(),
                 kind: ClientKind::Public,
@@ -40,6 +61,8 @@ impl Clients {
                 refresh_tokens: false,
                 introspect_any: false,
                 require_second_factor: false,
+                grant_types: vec![GrantType::AuthorizationCode],
+                groups: Vec::new(),
             },
             proxy_hosts,
         }
@@ -48,6 +71,20 @@ impl Clients {
     /// The built-in proxy client.
     pub fn proxy(&self) -> &Client {
         &self.proxy
+    }
+
+    /// The grants of discovery: the browser's always, the others when a client may use them.
+    pub fn grant_types_in_use(&self) -> Vec<&'static str> {
+        let mut grants = vec!["authorization_code", "refresh_token", "implicit"];
+        if !self.machines.is_empty() {
+            grants.push(GrantType::ClientCredentials.as_str());
+        }
+        grants
+    }
+
+    /// The identity a `client_credentials` client acts as.
+    pub fn machine(&self, client_id: &str) -> Option<&Arc<UserInfo>> {
+        self.machines.get(client_id)
     }
 
     pub fn get(&self, client_id: &str) -> Option<&Client> {

@@ -159,6 +159,8 @@ mod tests {
             refresh_tokens: false,
             introspect_any: false,
             require_second_factor: false,
+            grant_types: vec![crate::config::GrantType::AuthorizationCode],
+            groups: vec![],
         }
     }
 

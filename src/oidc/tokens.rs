@@ -27,7 +27,13 @@ pub struct AccessClaims {
     /// How the user authenticated (RFC 8176).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// `client_credentials` when the client acts for itself (`sub` is then the client id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gty: Option<String>,
 }
+
+/// The `gty` of a token a client obtained for itself.
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// `amr` and, when a second factor was used, `acr = "mfa"` (RFC 8176; OIDC Core §2).
 pub fn authentication_claims(amr: &[String]) -> serde_json::Map<String, serde_json::Value> {
@@ -51,6 +57,8 @@ pub struct Subject<'a> {
     pub auth_time: u64,
     pub grant: &'a str,
     pub amr: &'a [String],
+    /// The client acts for itself (`client_credentials`).
+    pub machine: bool,
 }
 
 /// An access token and its claims.
@@ -73,6 +81,7 @@ pub fn access_token(
         sid: s.sid.to_string(),
         gid: s.grant.to_string(),
         amr: s.amr.to_vec(),
+        gty: s.machine.then(|| CLIENT_CREDENTIALS.to_string()),
     };
     Ok((keys.sign(&claims, ACCESS_TOKEN_TYP)?, claims))
 }

@@ -245,6 +245,7 @@ fn front_id_token(
         auth_time: session.record.auth_time,
         grant: "",
         amr: &session.record.amr,
+        machine: false,
     };
     let input = IdTokenInput {
         nonce: auth.nonce.as_deref(),

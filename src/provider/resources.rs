@@ -47,6 +47,9 @@ async fn user_claims(
     let claims = live_access_token(app, token)
         .await?
         .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
+    if claims.gty.is_some() {
+        return Err(invalid("a client's own token has no user"));
+    }
     let user = app
         .directory
         .active(&claims.sub)
@@ -246,7 +249,7 @@ pub fn discovery(app: &App) -> Reply {
             "scopes_supported": SCOPES,
             "response_types_supported": ["code", "id_token", "code id_token"],
             "response_modes_supported": ["query", "fragment"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "implicit"],
+            "grant_types_supported": app.clients.grant_types_in_use(),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [app.keys.active.alg.name()],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -1,12 +1,13 @@
 //! `POST /oauth2/token`: the `authorization_code` and `refresh_token` grants (RFC 6749 §4.1.3,
-//! §6), with single-use codes and rotating refresh tokens.
+//! §6), with single-use codes and rotating refresh tokens, and `client_credentials` (§4.4) for
+//! clients that act for themselves.
 
 use std::sync::Arc;
 
 use super::Request;
 use crate::app::grants::{redeem_code, take_once, CodeProof};
 use crate::app::{respond, App};
-use crate::config::Client;
+use crate::config::{Client, ClientKind, GrantType};
 use crate::directory::UserInfo;
 use crate::http::params::Params;
 use crate::http::Reply;
@@ -14,7 +15,7 @@ use crate::oidc::client_auth;
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
 use crate::oidc::tokens::{self, IdTokenInput, Subject};
-use crate::secret::new_secret;
+use crate::secret::{new_id, new_secret};
 use crate::session::{Key, Kind, Records};
 
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
@@ -42,10 +43,19 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
     }
     let grant = p.get("grant_type");
     let now = app.now();
-    let body = match grant {
-        Some("authorization_code") => authorization_code(app, client, &p, now).await,
-        Some("refresh_token") => refresh(app, client, &p, now).await,
-        Some(other) => Err(TokenError::new(
+    let body = match grant.map(|g| (g, GrantType::parse(g))) {
+        Some((_, Some(g))) if !client.allows(g) => Err(TokenError::new(
+            TokenCode::UnauthorizedClient,
+            format!("this client may not use the {} grant", g.as_str()),
+        )),
+        Some((_, Some(GrantType::AuthorizationCode))) => {
+            authorization_code(app, client, &p, now).await
+        }
+        Some((_, Some(GrantType::RefreshToken))) => refresh(app, client, &p, now).await,
+        Some((_, Some(GrantType::ClientCredentials))) => {
+            client_credentials(app, client, &p, now).await
+        }
+        Some((other, None)) => Err(TokenError::new(
             TokenCode::UnsupportedGrantType,
             format!("grant_type {other:?} is not supported"),
         )),
@@ -138,6 +148,76 @@ async fn refresh(
     issue(app, client, &issued, now).await
 }
 
+/// RFC 6749 §4.4: a confidential client's token for itself: `sub` is the client id; no
+/// refresh token (§4.4.3) and no ID token (there is no user). Its grant can be revoked.
+async fn client_credentials(
+    app: &App,
+    client: &Client,
+    p: &Params,
+    now: u64,
+) -> Result<serde_json::Value, TokenError> {
+    let machine = match (&client.kind, app.clients.machine(&client.client_id)) {
+        (ClientKind::Confidential(_), Some(m)) => Arc::clone(m),
+        _ => {
+            return Err(TokenError::new(
+                TokenCode::UnauthorizedClient,
+                "client_credentials needs a confidential client",
+            ))
+        }
+    };
+    let scope: Vec<String> = p
+        .get("scope")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(s) = scope
+        .iter()
+        .find(|s| *s == "openid" || *s == "offline_access")
+    {
+        return Err(TokenError::new(
+            TokenCode::InvalidScope,
+            format!("{s} has no meaning without a user"),
+        ));
+    }
+    let grant_id = new_id();
+    let grant = GrantRecord {
+        client_id: client.client_id.clone(),
+        user: client.client_id.clone(),
+        scope: scope.clone(),
+        sid: String::new(),
+        auth_time: now,
+        amr: Vec::new(),
+    };
+    Records(app.store.as_ref())
+        .put(
+            &Key::id(Kind::Grant, &grant_id),
+            &grant,
+            Kind::Grant.ttl(&app.cfg),
+        )
+        .await?;
+    let subject = Subject {
+        user: &machine,
+        client_id: &client.client_id,
+        scope: &scope,
+        sid: "",
+        auth_time: now,
+        grant: &grant_id,
+        amr: &[],
+        machine: true,
+    };
+    let ttl = app.cfg.tokens.access_token_ttl.as_secs();
+    let (access, _) = tokens::access_token(&app.keys, &app.cfg.server.issuer, &subject, ttl, now)
+        .map_err(|e| TokenError::new(TokenCode::ServerError, e.to_string()))?;
+    Ok(serde_json::json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "scope": scope.join(" "),
+    }))
+}
+
 /// A grant being answered: its id and record, the scope of these tokens, the nonce of the
 /// authorization request (code exchange only).
 struct Issued<'a> {
@@ -165,6 +245,7 @@ async fn issue(
         auth_time: issued.grant.auth_time,
         grant: issued.id,
         amr: &issued.grant.amr,
+        machine: false,
     };
     let server_error =
         |e: crate::keys::KeyError| TokenError::new(TokenCode::ServerError, e.to_string());

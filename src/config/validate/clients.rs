@@ -5,7 +5,29 @@ use std::collections::HashMap;
 
 use super::{absolute_url, Problems};
 use crate::config::file::ClientFile;
-use crate::config::model::{Client, ClientKind, ResponseType, Route, SecretHash};
+use crate::config::model::{Client, ClientKind, GrantType, ResponseType, Route, SecretHash};
+
+/// `clients[i].grant_types`, authorization code and refresh token when absent.
+fn grant_types(p: &mut Problems, path: &str, given: Option<&[String]>) -> Vec<GrantType> {
+    let Some(given) = given else {
+        return vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    };
+    given
+        .iter()
+        .enumerate()
+        .filter_map(|(j, g)| {
+            let parsed = GrantType::parse(g);
+            if parsed.is_none() {
+                let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+                p.add(
+                    format!("{path}.grant_types[{j}]"),
+                    format!("{g:?}: expected one of {}", known.join(", ")),
+                );
+            }
+            parsed
+        })
+        .collect()
+}
 
 /// `clients[i].response_types`, `["code"]` when absent.
 fn response_types(p: &mut Problems, path: &str, given: Option<&[String]>) -> Vec<ResponseType> {
@@ -50,10 +72,17 @@ pub(super) fn build_clients(
             None => ClientKind::Public,
             Some(h) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
         };
-        if c.redirect_uris.is_empty() {
+        let grants = grant_types(p, &path, c.grant_types.as_deref());
+        if c.redirect_uris.is_empty() && grants.contains(&GrantType::AuthorizationCode) {
             p.add(
                 format!("{path}.redirect_uris"),
                 "at least one redirect URI is required",
+            );
+        }
+        if kind == ClientKind::Public && grants.contains(&GrantType::ClientCredentials) {
+            p.add(
+                format!("{path}.grant_types"),
+                "client_credentials needs a confidential client (client_secret_sha256)",
             );
         }
         for (j, u) in c.redirect_uris.iter().enumerate() {
@@ -95,6 +124,8 @@ pub(super) fn build_clients(
                 refresh_tokens: c.refresh_tokens,
                 introspect_any: c.introspect_any,
                 require_second_factor: c.require_second_factor,
+                grant_types: grants,
+                groups: c.groups,
             },
         );
     }

@@ -608,6 +608,7 @@ fn build_tokens(p: &mut Problems, t: TokensFile) -> Option<Tokens> {
             t.code_ttl.as_deref(),
             Duration::from_secs(60),
         ),
+        client_user_prefix: t.client_user_prefix.unwrap_or_default(),
     })
 }
 

@@ -1,0 +1,197 @@
+//! Machine clients (RFC 6749 §4.4 client_credentials) with the `openidconnect` crate as the
+//! client: a token for the client itself, accepted on routes that list it, with the client as
+//! the user the upstream sees; clients without the grant are refused.
+
+mod common;
+
+use common::oidc::*;
+use common::*;
+use openidconnect::core::{CoreClient, CoreProviderMetadata};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, OAuth2TokenResponse, Scope};
+
+const REPORTS_SECRET: &str = "reports-secret";
+
+fn machines(up: std::net::SocketAddr) -> Gateway {
+    let secret = authgate::oidc::client_auth::hash_secret(REPORTS_SECRET);
+    provider(&format!(
+        r#"
+[[clients]]
+client_id = "reports"
+client_secret_sha256 = "{secret}"
+grant_types = ["client_credentials"]
+groups = ["robots"]
+
+[[routes]]
+host = "app.test"
+upstreams = ["{up}"]
+allow_groups = ["robots"]
+bearer_clients = ["reports", "wiki"]
+
+[[routes]]
+host = "app2.test"
+upstreams = ["{up}"]
+bearer_clients = ["wiki"]
+"#
+    ))
+}
+
+/// The `openidconnect` client `id` of `gw` (discovery done), and its HTTP client.
+async fn rp(
+    gw: &Gateway,
+    id: &str,
+    secret: &str,
+) -> (openidconnect::reqwest::Client, impl Fn() -> CoreClientCc) {
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &http)
+        .await
+        .unwrap();
+    let (id, secret) = (id.to_string(), secret.to_string());
+    (http, move || {
+        CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(id.clone()),
+            Some(ClientSecret::new(secret.clone())),
+        )
+    })
+}
+
+type CoreClientCc = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_credentials_token_opens_routes_that_list_the_client_as_the_client() {
+    let up = Upstream::start("app").await;
+    let gw = machines(up.addr);
+    let (http, client) = rp(&gw, "reports", REPORTS_SECRET).await;
+    let token = client()
+        .exchange_client_credentials()
+        .unwrap()
+        .add_scope(Scope::new("reports:read".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(token.refresh_token().is_none(), "no refresh token (§4.4.3)");
+    assert!(token.extra_fields().id_token().is_none(), "no ID token");
+    let access = token.access_token().secret().clone();
+
+    let r = common::client(&gw)
+        .get(format!("http://app.test:{}/report", gw.port))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let e: Echo = r.json().await.unwrap();
+    assert_eq!(e.header("x-forwarded-user"), Some("reports"));
+    assert_eq!(e.header("x-forwarded-groups"), Some("robots"));
+
+    // Not listed on app2: refused.
+    let r = common::client(&gw)
+        .get(format!("http://app2.test:{}/", gw.port))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // No user behind it: userinfo refuses it.
+    let r = common::client(&gw)
+        .get(gw.url("/oauth2/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Revoked, it opens nothing.
+    let r = common::client(&gw)
+        .post(gw.url("/oauth2/revoke"))
+        .basic_auth("reports", Some(REPORTS_SECRET))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = common::client(&gw)
+        .get(format!("http://app.test:{}/report", gw.port))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let discovery: serde_json::Value = common::client(&gw)
+        .get(gw.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(discovery["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&"client_credentials".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_credentials_user_prefix_names_the_client_as_configured() {
+    let up = Upstream::start("app").await;
+    let mut gw = machines(up.addr);
+    let cfg = std::fs::read_to_string(gw.config_file()).unwrap();
+    std::fs::write(
+        gw.config_file(),
+        cfg.replace("[tokens]\n", "[tokens]\nclient_user_prefix = \"client:\"\n"),
+    )
+    .unwrap();
+    gw.stop();
+    gw.restart();
+    let (http, client) = rp(&gw, "reports", REPORTS_SECRET).await;
+    let token = client()
+        .exchange_client_credentials()
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    let e: Echo = common::client(&gw)
+        .get(format!("http://app.test:{}/", gw.port))
+        .bearer_auth(token.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e.header("x-forwarded-user"), Some("client:reports"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_without_the_grant_get_unauthorized_client() {
+    let up = Upstream::start("app").await;
+    let gw = machines(up.addr);
+    let (http, client) = rp(&gw, "wiki", WIKI_SECRET).await;
+    let err = client()
+        .exchange_client_credentials()
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap_err();
+    let text = format!("{err:?}");
+    assert!(text.contains("unauthorized_client"), "{text}");
+    // And the machine client cannot send a browser to authorize.
+    let r = common::client(&gw)
+        .get(gw.url(
+            "/oauth2/authorize?client_id=reports&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fx.test%2Fcb",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 302);
+}
