@@ -169,6 +169,22 @@ pub struct AccountPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// What a device asks for, on the device page.
+pub struct DeviceRequest {
+    pub client: String,
+    pub scopes: String,
+    pub user_code: String,
+}
+
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    pub username: &'a str,
+    pub csrf: &'a str,
+    pub request: Option<DeviceRequest>,
+    pub error: Option<&'a str>,
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {

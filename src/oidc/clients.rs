@@ -76,8 +76,10 @@ impl Clients {
     /// The grants of discovery: the browser's always, the others when a client may use them.
     pub fn grant_types_in_use(&self) -> Vec<&'static str> {
         let mut grants = vec!["authorization_code", "refresh_token", "implicit"];
-        if !self.machines.is_empty() {
-            grants.push(GrantType::ClientCredentials.as_str());
+        for extra in [GrantType::ClientCredentials, GrantType::DeviceCode] {
+            if self.map.values().any(|c| c.allows(extra)) {
+                grants.push(extra.as_str());
+            }
         }
         grants
     }

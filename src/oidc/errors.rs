@@ -72,6 +72,15 @@ pub enum TokenCode {
     ServerError,
     /// Not in §5.2: the store is down. Answered 503 with the §4.1.2.1 code.
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: "The authorization request is still pending as the end user hasn't yet
+    /// completed the user-interaction steps."
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polling too fast; "the interval MUST be increased by 5 seconds".
+    SlowDown,
+    /// RFC 8628 §3.5: "The authorization request was denied."
+    AccessDenied,
+    /// RFC 8628 §3.5: "The "device_code" has expired."
+    ExpiredToken,
 }
 
 impl TokenCode {
@@ -85,6 +94,10 @@ impl TokenCode {
             TokenCode::InvalidScope => "invalid_scope",
             TokenCode::ServerError => "server_error",
             TokenCode::TemporarilyUnavailable => "temporarily_unavailable",
+            TokenCode::AuthorizationPending => "authorization_pending",
+            TokenCode::SlowDown => "slow_down",
+            TokenCode::AccessDenied => "access_denied",
+            TokenCode::ExpiredToken => "expired_token",
         }
     }
 }

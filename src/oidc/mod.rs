@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
+pub mod device;
 pub mod errors;
 pub mod grant;
 pub mod pkce;

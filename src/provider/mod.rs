@@ -3,6 +3,7 @@
 
 mod account;
 mod authorize;
+mod device;
 mod forward_auth;
 mod login;
 mod passkeys;
@@ -46,6 +47,8 @@ pub enum Endpoint {
     Script,
     UpstreamLogin,
     UpstreamCallback,
+    DeviceAuthorization,
+    Device,
 }
 
 impl Endpoint {
@@ -67,6 +70,8 @@ impl Endpoint {
             "/oauth2/logout" => Endpoint::Logout,
             "/.well-known/openid-configuration" => Endpoint::Discovery,
             "/oauth2/auth" => Endpoint::ForwardAuth,
+            "/oauth2/device_authorization" => Endpoint::DeviceAuthorization,
+            device::PAGE => Endpoint::Device,
             "/healthz" => Endpoint::Healthz,
             "/readyz" => Endpoint::Readyz,
             "/login/second-factor" => Endpoint::SecondFactor,
@@ -86,10 +91,13 @@ impl Endpoint {
     fn methods(self) -> &'static [&'static str] {
         match self {
             Endpoint::Authorize => &["GET", "POST"],
-            Endpoint::Login | Endpoint::Userinfo | Endpoint::Logout | Endpoint::Account => {
-                &["GET", "POST"]
-            }
+            Endpoint::Login
+            | Endpoint::Userinfo
+            | Endpoint::Logout
+            | Endpoint::Account
+            | Endpoint::Device => &["GET", "POST"],
             Endpoint::Token
+            | Endpoint::DeviceAuthorization
             | Endpoint::Revoke
             | Endpoint::Introspect
             | Endpoint::SecondFactor
@@ -214,6 +222,8 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::PasskeyStart => passkeys::start_authentication(app, req).await,
         Endpoint::PasskeyFinish => passkeys::finish_authentication(app, req).await,
         Endpoint::Account => account::handle(app, req).await,
+        Endpoint::DeviceAuthorization => device::authorization(app, req).await,
+        Endpoint::Device => device::page(app, req).await,
         Endpoint::UpstreamLogin => upstream_login::start(app, req).await,
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,
         Endpoint::Script => Reply::new(200)

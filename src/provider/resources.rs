@@ -246,6 +246,7 @@ pub fn discovery(app: &App) -> Reply {
             "revocation_endpoint": format!("{i}/oauth2/revoke"),
             "introspection_endpoint": format!("{i}/oauth2/introspect"),
             "end_session_endpoint": format!("{i}/oauth2/logout"),
+            "device_authorization_endpoint": format!("{i}/oauth2/device_authorization"),
             "scopes_supported": SCOPES,
             "response_types_supported": ["code", "id_token", "code id_token"],
             "response_modes_supported": ["query", "fragment"],

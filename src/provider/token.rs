@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::device;
 use super::Request;
 use crate::app::grants::{redeem_code, take_once, CodeProof};
 use crate::app::{respond, App};
@@ -12,6 +13,7 @@ use crate::directory::UserInfo;
 use crate::http::params::Params;
 use crate::http::Reply;
 use crate::oidc::client_auth;
+use crate::oidc::device::{self as oidc_device, Decision, DeviceRecord, Poll};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
 use crate::oidc::tokens::{self, IdTokenInput, Subject};
@@ -34,6 +36,7 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
         "redirect_uri",
         "code_verifier",
         "refresh_token",
+        "device_code",
         "scope",
     ]) {
         return Err(TokenError::new(
@@ -55,6 +58,7 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
         Some((_, Some(GrantType::ClientCredentials))) => {
             client_credentials(app, client, &p, now).await
         }
+        Some((_, Some(GrantType::DeviceCode))) => device_code(app, client, &p, now).await,
         Some((other, None)) => Err(TokenError::new(
             TokenCode::UnsupportedGrantType,
             format!("grant_type {other:?} is not supported"),
@@ -216,6 +220,93 @@ async fn client_credentials(
         "expires_in": ttl,
         "scope": scope.join(" "),
     }))
+}
+
+/// RFC 8628 §3.4, §3.5: a poll of a device authorization; once approved, its tokens, once.
+async fn device_code(
+    app: &App,
+    client: &Client,
+    p: &Params,
+    now: u64,
+) -> Result<serde_json::Value, TokenError> {
+    let invalid = |why: &str| TokenError::new(TokenCode::InvalidGrant, why);
+    let code = p
+        .get("device_code")
+        .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "device_code is required"))?;
+    let (key, rec) = device::by_device_code(app, code)
+        .await?
+        .ok_or_else(|| invalid("unknown or used device_code"))?;
+    if rec.client_id != client.client_id {
+        return Err(invalid("the device_code was issued to another client"));
+    }
+    let records = Records(app.store.as_ref());
+    let ttl = Kind::Device.ttl(&app.cfg);
+    let (code, why) = match oidc_device::poll(&rec, now) {
+        Poll::Pending(next) => {
+            records.replace(&key, &next, ttl).await?;
+            (
+                TokenCode::AuthorizationPending,
+                "the user has not decided yet",
+            )
+        }
+        Poll::SlowDown(next) => {
+            records.replace(&key, &next, ttl).await?;
+            (
+                TokenCode::SlowDown,
+                "polling too fast: wait 5 s more between polls",
+            )
+        }
+        Poll::Denied => (TokenCode::AccessDenied, "the user denied the request"),
+        Poll::Expired => (TokenCode::ExpiredToken, "the device_code has expired"),
+        Poll::Approved => return device_tokens(app, client, &key, now).await,
+    };
+    Err(TokenError::new(code, why))
+}
+
+/// The tokens of an approved device authorization: the record is taken, so this happens once.
+async fn device_tokens(
+    app: &App,
+    client: &Client,
+    key: &Key,
+    now: u64,
+) -> Result<serde_json::Value, TokenError> {
+    let used = || TokenError::new(TokenCode::InvalidGrant, "the device_code was used");
+    let rec: DeviceRecord = Records(app.store.as_ref())
+        .take(key)
+        .await?
+        .ok_or_else(used)?;
+    let Decision::Approved {
+        user,
+        sid,
+        auth_time,
+        amr,
+    } = rec.decision
+    else {
+        return Err(used());
+    };
+    let grant_id = new_id();
+    let grant = GrantRecord {
+        client_id: client.client_id.clone(),
+        user,
+        scope: rec.scope.clone(),
+        sid,
+        auth_time,
+        amr,
+    };
+    Records(app.store.as_ref())
+        .put(
+            &Key::id(Kind::Grant, &grant_id),
+            &grant,
+            Kind::Grant.ttl(&app.cfg),
+        )
+        .await?;
+    let issued = Issued {
+        id: &grant_id,
+        grant: &grant,
+        scope: &rec.scope,
+        nonce: None,
+    };
+    issue(app, client, &issued, now).await
 }
 
 /// A grant being answered: its id and record, the scope of these tokens, the nonce of the

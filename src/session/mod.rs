@@ -66,6 +66,10 @@ pub enum Kind {
     RefreshUsed,
     /// A grant, under its id: access tokens naming it are live while it is.
     Grant,
+    /// A device authorization (RFC 8628), under the hash of its device code.
+    Device,
+    /// The device code key a user code stands for, under the user code.
+    UserCode,
     FailUser,
     FailIp,
     LockUser,
@@ -89,6 +93,8 @@ impl Kind {
             Kind::Refresh => "rt",
             Kind::RefreshUsed => "rt-used",
             Kind::Grant => "grant",
+            Kind::Device => "device",
+            Kind::UserCode => "user-code",
             Kind::FailUser => "fail-user",
             Kind::FailIp => "fail-ip",
             Kind::LockUser => "lock-user",
@@ -108,6 +114,8 @@ impl Kind {
                 cfg.session.lifetime
             }
             Kind::Ceremony => Duration::from_secs(300),
+            // Kept past the code's end, to answer `expired_token` rather than `invalid_grant`.
+            Kind::Device | Kind::UserCode => Duration::from_secs(2 * crate::oidc::device::LIFETIME),
             Kind::Code => t.code_ttl,
             Kind::Refresh => t.refresh_token_ttl,
             Kind::CodeUsed | Kind::RefreshUsed | Kind::Grant => longest_grant,

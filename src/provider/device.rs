@@ -1,0 +1,245 @@
+//! The device authorization grant (RFC 8628): `POST /oauth2/device_authorization` gives a
+//! device code and a user code; on `/device` a signed-in user enters the user code, sees which
+//! client asks for what, and approves or denies; the token endpoint's `device_code` grant
+//! answers the polls (`token.rs`).
+//!
+//! The record lives under its user code (what the page finds it by); the device code's hash
+//! points to that user code. Approval is written over the live record only, and the tokens are
+//! issued once: the approved record is taken.
+
+use sha2::{Digest, Sha256};
+
+use super::authorize::{provider_session, send_to_login};
+use super::second_factor::{self, pending_for};
+use super::Request;
+use crate::app::{respond, App};
+use crate::config::{GrantType, SecondFactor};
+use crate::http::pages::{self, DevicePage, DeviceRequest};
+use crate::http::params::Params;
+use crate::http::{GatewayError, Reply};
+use crate::oidc::client_auth;
+use crate::oidc::device::{self, Decision, DeviceRecord};
+use crate::oidc::errors::{TokenCode, TokenError};
+use crate::secret::{ct_eq, new_secret};
+use crate::session::{Found, Key, Kind, Records};
+
+pub const PAGE: &str = "/device";
+
+/// `POST /oauth2/device_authorization` (§3.1, §3.2).
+pub async fn authorization(app: &App, req: &Request<'_>) -> Reply {
+    match start(app, req).await {
+        Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
+        Err(e) => respond::token(&e),
+    }
+}
+
+async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
+    let p = req.token_form()?;
+    let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
+    if !client.allows(GrantType::DeviceCode) {
+        return Err(TokenError::new(
+            TokenCode::UnauthorizedClient,
+            "this client may not use the device authorization grant",
+        ));
+    }
+    let scope: Vec<String> = p
+        .get("scope")
+        .unwrap_or("openid")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let now = app.now();
+    let (device_code, user_code) = (new_secret(), device::new_user_code());
+    let rec = DeviceRecord {
+        client_id: client.client_id.clone(),
+        scope,
+        user_code: user_code.clone(),
+        expires: now + device::LIFETIME,
+        interval: device::INTERVAL,
+        last_poll: None,
+        decision: Decision::Pending,
+    };
+    let records = Records(app.store.as_ref());
+    let ttl = Kind::Device.ttl(&app.cfg);
+    records
+        .put(&Key::id(Kind::UserCode, &user_code), &rec, ttl)
+        .await?;
+    records
+        .put(&Key::secret(Kind::Device, &device_code), &user_code, ttl)
+        .await?;
+    let page = format!("{}{PAGE}", app.cfg.server.issuer);
+    Ok(serde_json::json!({
+        "device_code": device_code,
+        "user_code": user_code,
+        "verification_uri": page,
+        "verification_uri_complete": format!("{page}?user_code={user_code}"),
+        "expires_in": device::LIFETIME,
+        "interval": device::INTERVAL,
+    }))
+}
+
+/// The record a device code stands for, and its key.
+pub async fn by_device_code(
+    app: &App,
+    device_code: &str,
+) -> Result<Option<(Key, DeviceRecord)>, TokenError> {
+    let records = Records(app.store.as_ref());
+    let Some(user_code) = records
+        .get::<String>(&Key::secret(Kind::Device, device_code))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let key = Key::id(Kind::UserCode, &user_code);
+    Ok(records.get(&key).await?.map(|rec| (key, rec)))
+}
+
+fn csrf(session: &Found) -> String {
+    hex::encode(Sha256::digest(
+        format!("device {}", session.key.as_str()).as_bytes(),
+    ))
+}
+
+/// `GET,POST /device`: the page where a signed-in user approves a device.
+pub async fn page(app: &App, req: &Request<'_>) -> Reply {
+    let params = match req.params() {
+        Ok(p) => p,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let typed = params.get("user_code").unwrap_or("");
+    let user_code = device::normalise_user_code(typed);
+    let here = match &user_code {
+        Some(c) => format!("{PAGE}?user_code={c}"),
+        None => PAGE.to_string(),
+    };
+    let session = match provider_session(app, req, app.now()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return send_to_login(app, req, pending_for(None, Some(here))).await,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let shown = |request, error| DeviceView {
+        session: &session,
+        request,
+        error,
+    };
+    let Some(user_code) = user_code else {
+        let error = (!typed.is_empty()).then_some("That is not a code of this form.");
+        return shown(None, error).render();
+    };
+    if let Err(e) = app.admit(req.facts.client_ip).await {
+        return respond::gateway(&e, false);
+    }
+    let key = Key::id(Kind::UserCode, &user_code);
+    let rec = match Records(app.store.as_ref()).get::<DeviceRecord>(&key).await {
+        Ok(Some(r)) if r.decision == Decision::Pending && app.now() < r.expires => r,
+        Ok(_) => return shown(None, Some("This code is unknown, used or expired.")).render(),
+        Err(e) => return respond::gateway(&e.into(), false),
+    };
+    if let Some(reply) = step_up_if_needed(app, &session, &rec, here).await {
+        return reply;
+    }
+    if req.method() != "POST" {
+        return shown(Some(request_of(&rec)), None).render();
+    }
+    match decide(app, &session, &key, rec, &params).await {
+        Ok(reply) => reply,
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+/// The second factor first, when the policy or the client asks for it.
+async fn step_up_if_needed(
+    app: &App,
+    session: &Found,
+    rec: &DeviceRecord,
+    here: String,
+) -> Option<Reply> {
+    let client_wants = app
+        .clients
+        .get(&rec.client_id)
+        .is_some_and(|c| c.require_second_factor);
+    let required = client_wants || app.cfg.login.second_factor == SecondFactor::Required;
+    if !required || session.record.mfa() {
+        return None;
+    }
+    second_factor::step_up(app, session, pending_for(None, Some(here)), true).await
+}
+
+/// The approval or denial of `rec` by the session's user.
+async fn decide(
+    app: &App,
+    session: &Found,
+    key: &Key,
+    mut rec: DeviceRecord,
+    form: &Params,
+) -> Result<Reply, GatewayError> {
+    let fresh = form
+        .get("csrf")
+        .is_some_and(|c| ct_eq(c.as_bytes(), csrf(session).as_bytes()));
+    if !fresh {
+        return Err(GatewayError::FormExpired);
+    }
+    let approve = match form.get("action") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => {
+            return Err(GatewayError::BadRequest(
+                "action must be approve or deny".into(),
+            ))
+        }
+    };
+    rec.decision = if approve {
+        Decision::Approved {
+            user: session.record.user.clone(),
+            sid: session.record.sid.clone(),
+            auth_time: session.record.auth_time,
+            amr: session.record.amr.clone(),
+        }
+    } else {
+        Decision::Denied
+    };
+    let stored = Records(app.store.as_ref())
+        .replace(key, &rec, Kind::Device.ttl(&app.cfg))
+        .await?;
+    if !stored {
+        return Err(GatewayError::BadRequest(
+            "this code is no longer valid".into(),
+        ));
+    }
+    let (title, message) = if approve {
+        ("Device connected", "You can return to your device.")
+    } else {
+        ("Device refused", "The device was not connected.")
+    };
+    Ok(pages::message(200, title, message, Some("/account")))
+}
+
+fn request_of(rec: &DeviceRecord) -> DeviceRequest {
+    DeviceRequest {
+        client: rec.client_id.clone(),
+        scopes: rec.scope.join(" "),
+        user_code: rec.user_code.clone(),
+    }
+}
+
+struct DeviceView<'a> {
+    session: &'a Found,
+    request: Option<DeviceRequest>,
+    error: Option<&'a str>,
+}
+
+impl DeviceView<'_> {
+    fn render(self) -> Reply {
+        let csrf = csrf(self.session);
+        pages::render(
+            if self.error.is_some() { 400 } else { 200 },
+            &DevicePage {
+                username: &self.session.record.user,
+                csrf: &csrf,
+                request: self.request,
+                error: self.error,
+            },
+        )
+    }
+}
