@@ -55,7 +55,7 @@ fn hot_path(c: &mut Criterion) {
         for _ in 0..10_000 {
             let (id, _) = app
                 .sessions()
-                .create("alice", vec!["pwd".into()], now)
+                .create("alice", vec!["pwd".into()], None, now)
                 .await
                 .unwrap();
             cookie = id;

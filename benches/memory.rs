@@ -31,6 +31,7 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
                 last_seen: now,
                 parent: None,
                 amr: vec!["pwd".into()],
+                address: None,
             };
             records
                 .put(

@@ -68,6 +68,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AppPasswordCommand,
     },
+    /// Sessions of the running gateway (through its admin socket).
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
     /// The `[ldap]` directory, step by step.
     Ldap {
         #[command(subcommand)]
@@ -83,6 +88,22 @@ pub enum MfaCommand {
     Reset {
         #[arg(long, value_name = "NAME")]
         user: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionsCommand {
+    /// The live sessions: who, since when, last seen, from where, which relying parties.
+    List {
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// End every session of a user (and revoke their tokens), or one session by its id.
+    Revoke {
+        #[arg(long, value_name = "NAME", required_unless_present = "session")]
+        user: Option<String>,
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
     },
 }
 
@@ -203,12 +224,64 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
                 None => Ok(1),
             }
         }
+        Command::Sessions { command } => {
+            let path = need_config(&cli)?;
+            sessions(&path, command)
+        }
         Command::GenKey {
             out,
             kind,
             alg,
             force,
         } => gen_key(out, *kind, *alg, *force),
+    }
+}
+
+/// `authgate sessions list|revoke`, through the running process's admin socket.
+fn sessions(path: &Path, command: &SessionsCommand) -> anyhow::Result<i32> {
+    use crate::admin::{request, Answer, Command as Admin};
+    let cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(1);
+        }
+    };
+    let Some(socket) = cfg.server.admin_socket else {
+        eprintln!("{}: server.admin_socket is off", path.display());
+        return Ok(1);
+    };
+    let command = match command {
+        SessionsCommand::List { user } => Admin::List { user: user.clone() },
+        SessionsCommand::Revoke { user, session } => Admin::Revoke {
+            user: user.clone(),
+            session: session.clone(),
+        },
+    };
+    match request(&socket, &command)? {
+        Answer::Sessions(rows) => {
+            println!("SESSION\tUSER\tSTARTED\tLAST SEEN\tADDRESS\tCLIENTS");
+            for r in rows {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    r.session,
+                    r.user,
+                    crate::clock::rfc3339(r.started),
+                    crate::clock::rfc3339(r.last_seen),
+                    r.address.as_deref().unwrap_or("-"),
+                    r.clients.join(",")
+                );
+            }
+            Ok(0)
+        }
+        Answer::Revoked(n) => {
+            println!("ended {n} session(s)");
+            Ok(0)
+        }
+        Answer::Error(e) => {
+            eprintln!("authgate: {e}");
+            Ok(1)
+        }
     }
 }
 

@@ -72,6 +72,12 @@ mod test_file {
     }
 }
 
+/// Seconds since the epoch as an RFC 3339 time (UTC), for pages and the command line.
+pub fn rfc3339(secs: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

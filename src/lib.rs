@@ -42,6 +42,7 @@ pub mod storage;
 
 pub mod app;
 
+pub mod admin;
 pub mod cli;
 pub mod echo;
 pub mod provider;

@@ -73,6 +73,15 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         metrics.add_tcp(&addr.to_string());
         server.add_service(metrics);
     }
+    if let Some(path) = &app.cfg.server.admin_socket {
+        server.add_service(background_service(
+            "admin socket",
+            crate::admin::AdminService {
+                live: Arc::clone(&live),
+                path: path.clone(),
+            },
+        ));
+    }
     server.add_service(background_service(
         "upkeep",
         Upkeep {
@@ -174,13 +183,22 @@ impl Signals {
 
 /// SIGHUP: the config file again, applied if valid; every problem is logged otherwise.
 async fn reload(live: &Arc<Live>) {
-    let live = Arc::clone(live);
-    match tokio::task::spawn_blocking(move || live.reload()).await {
+    let reloading = Arc::clone(live);
+    match tokio::task::spawn_blocking(move || reloading.reload()).await {
         Ok(Ok(done)) => {
             for what in &done.needs_restart {
                 log::warn!("reload: {what} changed and needs a restart; the rest is applied");
             }
             log::info!("reload: configuration applied");
+            let app = live.load();
+            for user in &done.cut_off {
+                match crate::app::revocation::end_user(&app, user).await {
+                    Ok(n) => {
+                        log::warn!("reload: {user} is disabled or removed: ended {n} session(s)")
+                    }
+                    Err(e) => log::error!("reload: cannot end the sessions of {user}: {e}"),
+                }
+            }
         }
         Ok(Err(e)) => log::error!("reload refused, still serving the previous configuration: {e}"),
         Err(e) => log::error!("reload failed: {e}"),

@@ -1277,7 +1277,10 @@ mod revocation {
     async fn idle_touch_after_logout(store: &dyn Store) {
         let cfg = cfg();
         let s = Sessions { store, cfg: &cfg };
-        let (id, _) = s.create("alice", vec!["pwd".into()], NOW).await.unwrap();
+        let (id, _) = s
+            .create("alice", vec!["pwd".into()], None, NOW)
+            .await
+            .unwrap();
         let read = s
             .read(&Key::secret(Kind::Session, &id), NOW)
             .await
@@ -1296,7 +1299,10 @@ mod revocation {
             store: store.as_ref(),
             cfg: &cfg,
         };
-        let (_, parent) = s.create("alice", vec!["pwd".into()], NOW).await.unwrap();
+        let (_, parent) = s
+            .create("alice", vec!["pwd".into()], None, NOW)
+            .await
+            .unwrap();
         let mut tasks = Vec::new();
         for _ in 0..16 {
             let (store, cfg, key) = (Arc::clone(&store), Arc::clone(&cfg), parent.key.clone());

@@ -159,7 +159,7 @@ pub async fn authenticate(
         ))),
         None => {
             // Removed or disabled since sign-in: the session ends here, everywhere.
-            app.sessions().end(&found.key).await?;
+            super::revocation::end_session(app, &found.key).await?;
             Ok(None)
         }
     }

@@ -32,6 +32,8 @@ pub enum ReloadError {
 pub struct Reloaded {
     /// Settings that changed but take effect only after a restart (they stayed as they were).
     pub needs_restart: Vec<&'static str>,
+    /// Users the new configuration disables or removes, whose sessions must end now.
+    pub cut_off: Vec<String>,
 }
 
 impl Live {
@@ -65,6 +67,14 @@ impl Live {
         let cfg = config::load(&self.config_file)?;
         let old = self.load();
         let needs_restart = needs_restart(&old.cfg, &cfg);
+        let cut_off = old
+            .cfg
+            .users
+            .values()
+            .filter(|u| !u.disabled)
+            .filter(|u| cfg.users.get(&u.username).is_none_or(|n| n.disabled))
+            .map(|u| u.username.clone())
+            .collect();
         let mut kept = old.kept();
         if needs_restart.contains(&"session store") {
             // The sessions stay where they are until the restart.
@@ -73,7 +83,10 @@ impl Live {
         let app = App::new(cfg, kept)?;
         self.current.store(Arc::new(app));
         self.generation.send_modify(|g| *g += 1);
-        Ok(Reloaded { needs_restart })
+        Ok(Reloaded {
+            needs_restart,
+            cut_off,
+        })
     }
 }
 
@@ -93,6 +106,7 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             "server.metrics_listen",
         ),
         (a.threads != b.threads, "server.threads"),
+        (a.admin_socket != b.admin_socket, "server.admin_socket"),
         (
             sa.store != sb.store
                 || sa.redis != sb.redis

@@ -8,6 +8,7 @@ pub mod federation;
 pub mod grants;
 pub mod live;
 pub mod respond;
+pub mod revocation;
 pub mod snapshot;
 pub mod upstream;
 

@@ -30,6 +30,7 @@ const KEPT: &[Kind] = &[
     Kind::Session,
     Kind::Children,
     Kind::UserSessions,
+    Kind::UserGrants,
     Kind::Federated,
     Kind::CodeUsed,
     Kind::Refresh,

@@ -23,6 +23,8 @@ pub struct ServerFile {
     pub access_log: Option<bool>,
     /// Where the login page sends a user who signs in without an application waiting.
     pub after_logout_url: Option<String>,
+    /// The local socket `authgate sessions` talks to ("" for none).
+    pub admin_socket: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

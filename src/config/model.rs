@@ -42,6 +42,8 @@ pub struct Server {
     pub threads: usize,
     pub access_log: bool,
     pub after_logout_url: Option<Url>,
+    /// The local admin socket (`authgate sessions`), if any.
+    pub admin_socket: Option<PathBuf>,
 }
 
 impl Server {

@@ -152,6 +152,17 @@ pub struct FactorRow {
     pub used: String,
 }
 
+/// A session of the user, on the account page.
+pub struct SessionItem {
+    pub id: String,
+    pub started: String,
+    pub last_seen: String,
+    pub address: String,
+    pub clients: String,
+    /// The session this page is seen in.
+    pub current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage<'a> {
@@ -165,6 +176,7 @@ pub struct AccountPage<'a> {
     pub app_passwords_enabled: bool,
     pub app_passwords: &'a [FactorRow],
     pub new_app_password: Option<&'a str>,
+    pub sessions: &'a [SessionItem],
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }

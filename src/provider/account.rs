@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use super::authorize::{provider_session, send_to_login};
 use super::second_factor::{self, new_recovery_codes, pending_for, recovery_page, Waiting};
 use super::{passkeys, Request};
-use crate::app::{respond, App};
+use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
-use crate::http::pages::{self, AccountPage, FactorRow};
+use crate::http::pages::{self, AccountPage, FactorRow, SessionItem};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
@@ -127,8 +127,18 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
                 .await?;
             Ok(page(app, session, Some("App password revoked."), None).await)
         }
+        (PATH, Some("end-session"), _) => {
+            let sid = form.get("session").unwrap_or("");
+            let n = revocation::end_sid(app, sid, Some(user)).await?;
+            let msg = if n == 1 {
+                "Session signed out."
+            } else {
+                "That session had already ended."
+            };
+            Ok(page(app, session, Some(msg), None).await)
+        }
         (PATH, Some("end-others"), _) => {
-            let n = app.sessions().end_others(user, &session.key).await?;
+            let n = revocation::end_others(app, user, Some(&session.key)).await?;
             let msg = format!("Signed out {n} other session(s).");
             Ok(page(app, session, Some(&msg), None).await)
         }
@@ -141,8 +151,7 @@ fn enabled(app: &App) -> bool {
 }
 
 fn date(seconds: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0).unsigned_abs());
-    humantime::format_rfc3339_seconds(t).to_string()
+    crate::clock::rfc3339(seconds.max(0).unsigned_abs())
 }
 
 fn row(f: Factor) -> FactorRow {
@@ -209,12 +218,29 @@ async fn lists(app: &App, user: &str) -> Result<(Vec<Factor>, i64, Vec<FactorRow
     Ok((factors, left, apps))
 }
 
+/// The user's sessions, this one marked.
+async fn sessions(app: &App, session: &Found) -> Result<Vec<SessionItem>, GatewayError> {
+    let rows = revocation::list(app, Some(&session.record.user)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SessionItem {
+            current: r.session == session.record.sid,
+            id: r.session,
+            started: crate::clock::rfc3339(r.started),
+            last_seen: crate::clock::rfc3339(r.last_seen),
+            address: r.address.unwrap_or_default(),
+            clients: r.clients.join(", "),
+        })
+        .collect())
+}
+
 async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
     let user = &session.record.user;
-    let (factors, codes_left, apps) = match lists(app, user).await {
-        Ok(l) => l,
-        Err(e) => return respond::gateway(&e, false),
+    let lists = match (lists(app, user).await, sessions(app, session).await) {
+        (Ok(l), Ok(s)) => (l, s),
+        (Err(e), _) | (_, Err(e)) => return respond::gateway(&e, false),
     };
+    let ((factors, codes_left, apps), sessions) = lists;
     let has_totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
     let token = csrf(session);
@@ -229,6 +255,7 @@ async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
         app_passwords_enabled: app.storage.is_some(),
         app_passwords: &apps,
         new_app_password: notes.new_app_password,
+        sessions: &sessions,
         notice: notes.notice,
         error: notes.error,
     };

@@ -172,7 +172,7 @@ async fn sign_out(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let target = logout_target(app, &p)?;
     let mut upstream = None;
     if let Some(s) = provider_session(app, req, app.now()).await? {
-        app.sessions().end(&s.key).await?;
+        crate::app::revocation::end_session(app, &s.key).await?;
         if target.is_none() {
             upstream = crate::app::federation::logout_url(app, &s.record.user).await;
         }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{provider_session, resume, Pending, PENDING_TTL};
 use super::Request;
-use crate::app::{respond, App};
+use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
 use crate::directory::UserInfo;
 use crate::http::pages::{self, EnrolPage, RecoveryPage, SecondFactorPage};
@@ -354,7 +354,7 @@ async fn enrolled(
     // A factor added from /account: sessions opened before it (perhaps by someone who had
     // only the password) end.
     if let Some(keep) = &e.waiting.session {
-        app.sessions().end_others(user, keep).await?;
+        revocation::end_others(app, user, Some(keep)).await?;
     }
     new_recovery_codes(store, user, seconds).await
 }
@@ -440,9 +440,12 @@ async fn complete_session(
     }
     // Session fixation: whatever session the browser had is ended, and a new id is issued.
     if let Some(old) = provider_session(app, req, now).await? {
-        sessions.end(&old.key).await?;
+        revocation::end_session(app, &old.key).await?;
     }
-    let (id, found) = sessions.create(&waiting.username, amr, now).await?;
+    let address = req.facts.client_ip;
+    let (id, found) = sessions
+        .create(&waiting.username, amr, address, now)
+        .await?;
     let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
     Ok((found, Some(cookie)))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::device;
 use super::Request;
 use crate::app::grants::{redeem_code, take_once, CodeProof};
-use crate::app::{respond, App};
+use crate::app::{respond, revocation, App};
 use crate::config::{Client, ClientKind, GrantType};
 use crate::directory::UserInfo;
 use crate::http::params::Params;
@@ -104,10 +104,7 @@ async fn authorization_code(
         auth_time: rec.auth_time,
         amr: rec.amr.clone(),
     };
-    let key = Key::id(Kind::Grant, &grant_id);
-    Records(app.store.as_ref())
-        .put(&key, &grant, Kind::Grant.ttl(&app.cfg))
-        .await?;
+    store_grant(app, &grant_id, &grant).await?;
     let issued = Issued {
         id: &grant_id,
         grant: &grant,
@@ -293,13 +290,7 @@ async fn device_tokens(
         auth_time,
         amr,
     };
-    Records(app.store.as_ref())
-        .put(
-            &Key::id(Kind::Grant, &grant_id),
-            &grant,
-            Kind::Grant.ttl(&app.cfg),
-        )
-        .await?;
+    store_grant(app, &grant_id, &grant).await?;
     let issued = Issued {
         id: &grant_id,
         grant: &grant,
@@ -307,6 +298,15 @@ async fn device_tokens(
         nonce: None,
     };
     issue(app, client, &issued, now).await
+}
+
+/// Stores a user's grant, remembered with the session it was given in (which ending revokes it).
+async fn store_grant(app: &App, id: &str, grant: &GrantRecord) -> Result<(), TokenError> {
+    Records(app.store.as_ref())
+        .put(&Key::id(Kind::Grant, id), grant, Kind::Grant.ttl(&app.cfg))
+        .await?;
+    revocation::remember_grant(app, &grant.user, &grant.sid, &grant.client_id, id).await?;
+    Ok(())
 }
 
 /// A grant being answered: its id and record, the scope of these tokens, the nonce of the

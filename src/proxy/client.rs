@@ -194,7 +194,8 @@ pub async fn logout(
     logout_redirect: Option<&str>,
 ) -> Reply {
     if let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) {
-        if let Err(e) = app.sessions().end(&Key::secret(Kind::Session, &id)).await {
+        let key = Key::secret(Kind::Session, &id);
+        if let Err(e) = crate::app::revocation::end_session(app, &key).await {
             return respond::gateway(&e.into(), false);
         }
     }

@@ -260,6 +260,17 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn values(&self, kind: Kind) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tag = tag(kind.prefix());
+        let now = Instant::now();
+        Ok(self
+            .cache
+            .iter()
+            .filter(|(k, v)| k.starts_with(&tag) && v.expires > now)
+            .filter_map(|(_, v)| bytes(v))
+            .collect())
+    }
+
     async fn count(&self, kind: Kind) -> Result<u64, StoreError> {
         let tag = tag(kind.prefix());
         let now = Instant::now();

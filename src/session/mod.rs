@@ -52,6 +52,8 @@ pub enum Kind {
     Children,
     /// The provider sessions of one user (a set of session keys), to end the others.
     UserSessions,
+    /// The grants given to one user (a set of `sid client_id grant_id`), to revoke them.
+    UserGrants,
     /// A WebAuthn ceremony in progress (its server-side state, for minutes).
     Ceremony,
     /// A user of an upstream provider, as mapped at their last sign-in.
@@ -86,6 +88,7 @@ impl Kind {
             Kind::Session => "sess",
             Kind::Children => "kids",
             Kind::UserSessions => "user-sess",
+            Kind::UserGrants => "user-grants",
             Kind::Ceremony => "webauthn",
             Kind::Federated => "fed-user",
             Kind::Code => "code",
@@ -118,7 +121,7 @@ impl Kind {
             Kind::Device | Kind::UserCode => Duration::from_secs(2 * crate::oidc::device::LIFETIME),
             Kind::Code => t.code_ttl,
             Kind::Refresh => t.refresh_token_ttl,
-            Kind::CodeUsed | Kind::RefreshUsed | Kind::Grant => longest_grant,
+            Kind::CodeUsed | Kind::RefreshUsed | Kind::Grant | Kind::UserGrants => longest_grant,
             Kind::FailUser | Kind::FailIp => cfg.login.failure_window,
             Kind::LockUser | Kind::LockIp => cfg.login.lockout,
             Kind::Rate => cfg.login.rate_window,
@@ -153,8 +156,8 @@ impl Key {
         Key::id(Kind::Children, id)
     }
 
-    /// A key read back from the store (a member of a `Children` set).
-    fn stored(key: String) -> Key {
+    /// A key read back from the store (a member of a `Children` or `UserSessions` set).
+    pub(crate) fn stored(key: String) -> Key {
         Key(key)
     }
 
@@ -196,6 +199,8 @@ pub trait Store: Send + Sync {
     async fn remove_member(&self, key: &Key, member: &str) -> Result<(), StoreError>;
     /// How many live records of `kind` there are (for metrics; may walk the whole store).
     async fn count(&self, kind: Kind) -> Result<u64, StoreError>;
+    /// Every live value of `kind` (for the administrator's listings; walks the whole store).
+    async fn values(&self, kind: Kind) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The Redis master in use, when it was found through Sentinel (for `/readyz`).
     fn master(&self) -> Option<String> {
         None

@@ -252,6 +252,31 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// Every key of `kind` (SCAN, in batches).
+    async fn keys(&self, kind: Kind) -> Result<Vec<String>, StoreError> {
+        let pattern = format!("{}{}:*", self.prefix, kind.prefix());
+        let (mut cursor, mut all) = (0u64, Vec::new());
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await?;
+            all.extend(keys);
+            if next == 0 {
+                return Ok(all);
+            }
+            cursor = next;
+        }
+    }
+}
+
 /// The master the sentinels name now, connected.
 async fn find_master(sentinels: &mut SentinelClient) -> redis::RedisResult<Master> {
     let client = sentinels.async_get_client().await?;
@@ -348,25 +373,16 @@ impl Store for RedisStore {
     }
 
     async fn count(&self, kind: Kind) -> Result<u64, StoreError> {
-        let pattern = format!("{}{}:*", self.prefix, kind.prefix());
-        let mut cursor: u64 = 0;
-        let mut n: u64 = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .run(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000),
-                )
-                .await?;
-            n += u64::try_from(keys.len()).unwrap_or(0);
-            if next == 0 {
-                return Ok(n);
-            }
-            cursor = next;
+        let n = self.keys(kind).await?.len();
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    async fn values(&self, kind: Kind) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut values = Vec::new();
+        for key in self.keys(kind).await? {
+            let v: Option<Vec<u8>> = self.run(redis::cmd("GET").arg(key)).await?;
+            values.extend(live(v));
         }
+        Ok(values)
     }
 }

@@ -32,6 +32,9 @@ pub struct SessionRecord {
     /// How the user authenticated (RFC 8176): `pwd`, then `otp` or `hwk` and `mfa`.
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The client address the session was made from.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 impl SessionRecord {
@@ -114,6 +117,7 @@ impl Sessions<'_> {
         &self,
         user: &str,
         amr: Vec<String>,
+        address: Option<std::net::IpAddr>,
         now: u64,
     ) -> Result<(String, Found), StoreError> {
         let id = new_secret();
@@ -125,6 +129,7 @@ impl Sessions<'_> {
             last_seen: now,
             parent: None,
             amr,
+            address: address.map(|a| a.to_string()),
         };
         let key = Key::secret(Kind::Session, &id);
         Records(self.store)
@@ -146,23 +151,6 @@ impl Sessions<'_> {
     ) -> Result<Option<Found>, StoreError> {
         found.record.amr = amr;
         self.touch(found, now).await
-    }
-
-    /// Ends every provider session of `user` but `keep` (and their app sessions); returns how
-    /// many were ended.
-    pub async fn end_others(&self, user: &str, keep: &Key) -> Result<usize, StoreError> {
-        let mine = Key::secret(Kind::UserSessions, user);
-        let mut ended = 0;
-        for member in self.store.members(&mine).await? {
-            let key = Key::stored(member);
-            if &key == keep {
-                continue;
-            }
-            self.end(&key).await?;
-            self.store.remove_member(&mine, key.as_str()).await?;
-            ended += 1;
-        }
-        Ok(ended)
     }
 
     /// Creates an app session under the provider session at `parent` (same user, same end).
@@ -199,10 +187,21 @@ impl Sessions<'_> {
         Ok(Some((id, child)))
     }
 
-    /// Ends the session at `key`, its provider session and every app session made from it.
-    pub async fn end(&self, key: &Key) -> Result<(), StoreError> {
-        let record = Records(self.store).get::<SessionRecord>(key).await?;
-        let root = record.and_then(|r| r.parent).unwrap_or_else(|| key.clone());
+    /// Ends the session at `key`, its provider session and every app session made from it;
+    /// returns the provider session's record, if it was still there.
+    pub async fn end(&self, key: &Key) -> Result<Option<SessionRecord>, StoreError> {
+        let records = Records(self.store);
+        let record = records.get::<SessionRecord>(key).await?;
+        let (root, root_record) = match record {
+            Some(SessionRecord {
+                parent: Some(parent),
+                ..
+            }) => {
+                let parent_record = records.get::<SessionRecord>(&parent).await?;
+                (parent, parent_record)
+            }
+            other => (key.clone(), other),
+        };
         let lifetime = self.cfg.lifetime;
         // Tombstones first: from here on no child can be added and no touch can write back.
         self.store.revoke(&root, lifetime).await?;
@@ -211,6 +210,30 @@ impl Sessions<'_> {
         for child in self.store.members(&children).await? {
             self.store.revoke(&Key::stored(child), lifetime).await?;
         }
-        self.store.delete(&children).await
+        self.store.delete(&children).await?;
+        if let Some(r) = &root_record {
+            let mine = Key::secret(Kind::UserSessions, &r.user);
+            self.store.remove_member(&mine, root.as_str()).await?;
+        }
+        Ok(root_record)
+    }
+
+    /// The live provider sessions of `user`, with the last time any of their app sessions was
+    /// seen.
+    pub async fn of_user(&self, user: &str, now: u64) -> Result<Vec<Found>, StoreError> {
+        let mine = Key::secret(Kind::UserSessions, user);
+        let mut found = Vec::new();
+        for member in self.store.members(&mine).await? {
+            let Some(mut session) = self.read(&Key::stored(member), now).await? else {
+                continue;
+            };
+            for child in self.store.members(&Key::children_of(&session.key)).await? {
+                if let Some(c) = self.read(&Key::stored(child), now).await? {
+                    session.record.last_seen = session.record.last_seen.max(c.record.last_seen);
+                }
+            }
+            found.push(session);
+        }
+        Ok(found)
     }
 }

@@ -429,6 +429,10 @@ fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
         threads,
         access_log: s.access_log.unwrap_or(true),
         after_logout_url,
+        admin_socket: match s.admin_socket.as_deref() {
+            Some("") => None,
+            other => Some(PathBuf::from(other.unwrap_or("authgate.sock"))),
+        },
     })
 }
 

@@ -1,0 +1,171 @@
+//! How sessions end, whoever ends them — a sign-out on any path, the administrator, a user
+//! disabled in the config or the directory: the provider session, every app session made from
+//! it, and the grants given in it (so their access and refresh tokens stop working too).
+
+use super::grants::revoke_grant;
+use super::App;
+use crate::session::{Found, Key, Kind, StoreError};
+
+/// What a user's grant set remembers of one grant.
+struct Given<'a> {
+    sid: &'a str,
+    client_id: &'a str,
+    grant_id: &'a str,
+}
+
+impl<'a> Given<'a> {
+    fn parse(member: &'a str) -> Option<Given<'a>> {
+        let mut parts = member.splitn(3, ' ');
+        Some(Given {
+            sid: parts.next()?,
+            client_id: parts.next()?,
+            grant_id: parts.next()?,
+        })
+    }
+}
+
+/// Remembers that `grant_id` was given to `client_id` in the session `sid` of `user`.
+pub async fn remember_grant(
+    app: &App,
+    user: &str,
+    sid: &str,
+    client_id: &str,
+    grant_id: &str,
+) -> Result<(), StoreError> {
+    app.store
+        .add_member(
+            &Key::secret(Kind::UserGrants, user),
+            &format!("{sid} {client_id} {grant_id}"),
+            Kind::Grant.ttl(&app.cfg),
+        )
+        .await
+}
+
+/// The clients that were given tokens in the session `sid` of `user`.
+pub async fn clients_of(app: &App, user: &str, sid: &str) -> Result<Vec<String>, StoreError> {
+    let members = app
+        .store
+        .members(&Key::secret(Kind::UserGrants, user))
+        .await?;
+    let mut clients: Vec<String> = members
+        .iter()
+        .filter_map(|m| Given::parse(m))
+        .filter(|g| g.sid == sid)
+        .map(|g| g.client_id.to_string())
+        .collect();
+    clients.sort();
+    clients.dedup();
+    Ok(clients)
+}
+
+/// Ends the session at `key` with its provider session and app sessions, and revokes the
+/// grants given in it.
+pub async fn end_session(app: &App, key: &Key) -> Result<(), StoreError> {
+    if let Some(root) = app.sessions().end(key).await? {
+        revoke_grants(app, &root.user, Some(&root.sid)).await?;
+    }
+    Ok(())
+}
+
+/// Ends every session of `user` but `keep`; returns how many ended.
+pub async fn end_others(app: &App, user: &str, keep: Option<&Key>) -> Result<usize, StoreError> {
+    let sessions = app.sessions().of_user(user, app.now()).await?;
+    let mut ended = 0;
+    for Found { key, .. } in sessions.iter().filter(|s| Some(&s.key) != keep) {
+        end_session(app, key).await?;
+        ended += 1;
+    }
+    Ok(ended)
+}
+
+/// Ends every session of `user` and revokes every grant the user gave, in a session or not.
+pub async fn end_user(app: &App, user: &str) -> Result<usize, StoreError> {
+    let ended = end_others(app, user, None).await?;
+    revoke_grants(app, user, None).await?;
+    Ok(ended)
+}
+
+/// Revokes the grants of `user` given in the session `sid` (all of them with `None`).
+async fn revoke_grants(app: &App, user: &str, sid: Option<&str>) -> Result<(), StoreError> {
+    let set = Key::secret(Kind::UserGrants, user);
+    for member in app.store.members(&set).await? {
+        let Some(given) = Given::parse(&member) else {
+            continue;
+        };
+        if sid.is_none_or(|s| s == given.sid) {
+            revoke_grant(app, given.grant_id).await?;
+            app.store.remove_member(&set, &member).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One provider session as the administrator and its user see it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SessionRow {
+    /// The `sid`: names the session without being its secret.
+    pub session: String,
+    pub user: String,
+    pub started: u64,
+    /// The last time it or one of its app sessions was used.
+    pub last_seen: u64,
+    pub address: Option<String>,
+    /// The relying parties that were given tokens in it.
+    pub clients: Vec<String>,
+}
+
+/// The live provider sessions of `user`, or of everyone.
+pub async fn list(app: &App, user: Option<&str>) -> Result<Vec<SessionRow>, StoreError> {
+    let users = match user {
+        Some(u) => vec![u.to_string()],
+        None => users_with_sessions(app).await?,
+    };
+    let now = app.now();
+    let mut rows = Vec::new();
+    for user in users {
+        for Found { record, .. } in app.sessions().of_user(&user, now).await? {
+            rows.push(SessionRow {
+                clients: clients_of(app, &user, &record.sid).await?,
+                session: record.sid,
+                user: record.user,
+                started: record.auth_time,
+                last_seen: record.last_seen,
+                address: record.address,
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.user, a.started).cmp(&(&b.user, b.started)));
+    Ok(rows)
+}
+
+/// Everyone with a provider session in the store (walks it).
+async fn users_with_sessions(app: &App) -> Result<Vec<String>, StoreError> {
+    let mut users: Vec<String> = app
+        .store
+        .values(Kind::Session)
+        .await?
+        .iter()
+        .filter_map(|v| serde_json::from_slice::<crate::session::SessionRecord>(v).ok())
+        .filter(|r| r.parent.is_none())
+        .map(|r| r.user)
+        .collect();
+    users.sort();
+    users.dedup();
+    Ok(users)
+}
+
+/// Ends the provider session named `sid` (of `user` if given); returns how many ended (0 or 1).
+pub async fn end_sid(app: &App, sid: &str, user: Option<&str>) -> Result<usize, StoreError> {
+    let users = match user {
+        Some(u) => vec![u.to_string()],
+        None => users_with_sessions(app).await?,
+    };
+    for user in users {
+        let sessions = app.sessions().of_user(&user, app.now()).await?;
+        if let Some(s) = sessions.iter().find(|s| s.record.sid == sid) {
+            end_session(app, &s.key).await?;
+            return Ok(1);
+        }
+    }
+    Ok(0)
+}
