@@ -22,6 +22,7 @@ pub struct Metrics {
     pub directory_seconds: HistogramVec,
     pub config_reloads: IntCounterVec,
     pub snapshots: IntCounterVec,
+    pub backchannel_logouts: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -74,6 +75,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "authgate_session_snapshots_total",
             "Memory-store snapshots written or loaded, by operation and result",
             &["op", "result"]
+        )?,
+        backchannel_logouts: register_int_counter_vec!(
+            "authgate_backchannel_logouts_total",
+            "Logout tokens sent to relying parties, by result: delivered, failed, dropped",
+            &["result"]
         )?,
         store_errors: register_int_counter!(
             "authgate_store_errors_total",
@@ -146,6 +152,13 @@ pub fn config_reload(result: &str) {
 pub fn snapshot(op: &str, result: &str) {
     if let Some(m) = METRICS.as_ref() {
         m.snapshots.with_label_values(&[op, result]).inc();
+    }
+}
+
+/// One logout token's fate: `delivered`, `failed` (after retries) or `dropped` (queue full).
+pub fn backchannel_logout(result: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.backchannel_logouts.with_label_values(&[result]).inc();
     }
 }
 

@@ -4,6 +4,7 @@
 //! only ever see an `App`.
 
 pub mod auth;
+pub mod backchannel;
 pub mod federation;
 pub mod grants;
 pub mod live;
@@ -32,6 +33,7 @@ use crate::session::memory::MemoryStore;
 use crate::session::redis::RedisStore;
 use crate::session::{Sessions, Store};
 use crate::storage::{generate_key_file, Storage, StorageError, StorageKey};
+use backchannel::Notices;
 use federation::Providers;
 use upstream::Balancer;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
@@ -80,6 +82,8 @@ pub struct App {
     /// The stores again, as a reload hands them on.
     pub stores: Stores,
     pub passwords: Arc<Verifier>,
+    /// Back-channel logout tokens on their way to relying parties.
+    pub notices: Arc<Notices>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +158,7 @@ pub struct Kept {
     pub clock: Arc<dyn Clock>,
     pub stores: Stores,
     pub passwords: Arc<Verifier>,
+    pub notices: Arc<Notices>,
 }
 
 impl Kept {
@@ -164,6 +169,7 @@ impl Kept {
             stores: Stores::new(cfg)?,
             // Half the cores at most: sign-in floods must leave CPU to proxying.
             passwords: Arc::new(Verifier::new((cores / 2).max(1), cores * 16)?),
+            notices: Arc::new(Notices::default()),
         })
     }
 }
@@ -240,6 +246,7 @@ impl App {
             clock,
             stores,
             passwords,
+            notices,
         } = kept;
         let records = Arc::clone(&stores.records);
         let federated = (!cfg.upstream_providers.is_empty()).then(|| {
@@ -282,6 +289,7 @@ impl App {
             counters: Arc::clone(&stores.counters),
             stores,
             passwords,
+            notices,
         })
     }
 
@@ -291,6 +299,7 @@ impl App {
             clock: Arc::clone(&self.clock),
             stores: self.stores.clone(),
             passwords: Arc::clone(&self.passwords),
+            notices: Arc::clone(&self.notices),
         }
     }
 

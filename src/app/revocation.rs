@@ -2,8 +2,10 @@
 //! disabled in the config or the directory: the provider session, every app session made from
 //! it, and the grants given in it (so their access and refresh tokens stop working too).
 
+use super::backchannel::Notice;
 use super::grants::revoke_grant;
 use super::App;
+use crate::oidc::tokens::logout_token;
 use crate::session::{Found, Key, Kind, StoreError};
 
 /// What a user's grant set remembers of one grant.
@@ -58,13 +60,34 @@ pub async fn clients_of(app: &App, user: &str, sid: &str) -> Result<Vec<String>,
     Ok(clients)
 }
 
-/// Ends the session at `key` with its provider session and app sessions, and revokes the
-/// grants given in it.
+/// Ends the session at `key` with its provider session and app sessions, revokes the grants
+/// given in it, and tells the relying parties that have a back-channel logout URI.
 pub async fn end_session(app: &App, key: &Key) -> Result<(), StoreError> {
     if let Some(root) = app.sessions().end(key).await? {
+        let clients = clients_of(app, &root.user, &root.sid).await?;
         revoke_grants(app, &root.user, Some(&root.sid)).await?;
+        tell(app, &root.user, &root.sid, &clients);
     }
     Ok(())
+}
+
+/// Queues a logout token for each of `clients` that asked for them.
+fn tell(app: &App, user: &str, sid: &str, clients: &[String]) {
+    let now = app.now();
+    for client in clients.iter().filter_map(|c| app.clients.get(c)) {
+        let Some(uri) = &client.backchannel_logout_uri else {
+            continue;
+        };
+        let issuer = &app.cfg.server.issuer;
+        match logout_token(&app.keys, issuer, &client.client_id, user, sid, now) {
+            Ok(token) => app.notices.send(Notice {
+                client_id: client.client_id.clone(),
+                uri: uri.clone(),
+                token,
+            }),
+            Err(e) => log::error!("cannot sign a logout token: {e}"),
+        }
+    }
 }
 
 /// Ends every session of `user` but `keep`; returns how many ended.

@@ -228,6 +228,10 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     /// The groups of the client's own identity (`client_credentials`).
     pub groups: Vec<String>,
+    /// OIDC Back-Channel Logout 1.0: told here when a session it has tokens of ends.
+    pub backchannel_logout_uri: Option<Url>,
+    /// The logout token carries `sid` (it always does; this is what discovery promises).
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Client {

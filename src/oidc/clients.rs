@@ -63,6 +63,8 @@ impl Clients {
                 require_second_factor: false,
                 grant_types: vec![GrantType::AuthorizationCode],
                 groups: Vec::new(),
+                backchannel_logout_uri: None,
+                backchannel_logout_session_required: true,
             },
             proxy_hosts,
         }

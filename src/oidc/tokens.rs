@@ -86,6 +86,44 @@ pub fn access_token(
     Ok((keys.sign(&claims, ACCESS_TOKEN_TYP)?, claims))
 }
 
+/// The claims of a logout token (OIDC Back-Channel Logout 1.0 §2.4): never a `nonce`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LogoutClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: u64,
+    pub exp: u64,
+    pub jti: String,
+    pub sub: String,
+    pub sid: String,
+    pub events: serde_json::Value,
+}
+
+/// The `events` member that makes a JWT a logout token.
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// A logout token for `client_id`: the session `sid` of `sub` has ended (valid two minutes).
+pub fn logout_token(
+    keys: &KeySet,
+    issuer: &str,
+    client_id: &str,
+    sub: &str,
+    sid: &str,
+    now: u64,
+) -> Result<String, crate::keys::KeyError> {
+    let claims = LogoutClaims {
+        iss: issuer.to_string(),
+        aud: client_id.to_string(),
+        iat: now,
+        exp: now + 120,
+        jti: crate::secret::new_id(),
+        sub: sub.to_string(),
+        sid: sid.to_string(),
+        events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+    };
+    keys.sign(&claims, "logout+jwt")
+}
+
 /// The JWT `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 

@@ -373,6 +373,7 @@ pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     )
 }
 
+pub mod apache;
 pub mod ldap;
 pub mod oidc;
 pub mod postgres;

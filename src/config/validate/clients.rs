@@ -92,6 +92,10 @@ pub(super) fn build_clients(
             absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
         }
         let response_types = response_types(p, &path, c.response_types.as_deref());
+        let backchannel_logout_uri = c
+            .backchannel_logout_uri
+            .as_deref()
+            .and_then(|u| absolute_url(p, &format!("{path}.backchannel_logout_uri"), u));
         let public = kind == ClientKind::Public;
         if public && c.introspect_any {
             p.add(
@@ -126,6 +130,10 @@ pub(super) fn build_clients(
                 require_second_factor: c.require_second_factor,
                 grant_types: grants,
                 groups: c.groups,
+                backchannel_logout_uri,
+                backchannel_logout_session_required: c
+                    .backchannel_logout_session_required
+                    .unwrap_or(true),
             },
         );
     }
