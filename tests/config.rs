@@ -33,6 +33,9 @@ fn each_class_of_mistake_is_reported_with_its_key_path() {
         ("bad_redirect_uri", "clients[0].redirect_uris[0]: \"/relative/cb\" is not a URL"),
         ("bad_public_url", "server.public_url: \"not a url\" is not a URL"),
         ("not_toml", "(file): not valid TOML"),
+        ("bad_jwks", "clients[0].jwks: needs at least one key, each an RSA, EC or OKP public key"),
+        ("bad_grant_type", "clients[0].grant_types[0]: \"password\": expected one of"),
+        ("bad_sentinels", "session.redis_sentinels[0]: \"10.0.0.1\": expected host:port"),
         ("missing_key", "tokens.signing_key_file: /nonexistent/signing.pem does not exist: create it with `authgate gen-key"),
     ];
     for (name, expected) in cases {

@@ -195,3 +195,113 @@ async fn clients_without_the_grant_get_unauthorized_client() {
         .unwrap();
     assert_ne!(r.status(), 302);
 }
+
+/// A client holding an ES256 key (private_key_jwt), its PEM and its key id.
+fn key_holder() -> (String, String, String) {
+    let pem = authgate::keys::generate(authgate::keys::Alg::ES256).unwrap();
+    let jwks = authgate::keys::KeySet::from_pem(&pem).unwrap().jwks();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
+    let config = format!(
+        "[[clients]]\nclient_id = \"signer\"\njwks = '{}'\ngrant_types = [\"client_credentials\"]\ngroups = [\"robots\"]\n",
+        jwks
+    );
+    (config, pem, kid)
+}
+
+/// A client assertion (RFC 7523) for `aud`, signed with `pem`.
+fn assertion(pem: &str, kid: &str, aud: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_string());
+    let claims = serde_json::json!({
+        "iss": "signer", "sub": "signer", "aud": aud, "iat": now, "exp": now + 60,
+        "jti": authgate::secret::new_id(),
+    });
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+async fn token_with(gw: &Gateway, client_assertion: &str) -> reqwest::Response {
+    common::client(gw)
+        .post(gw.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", client_assertion),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_key_jwt_authenticates_once_per_assertion_and_only_with_the_clients_key() {
+    let (config, pem, kid) = key_holder();
+    let gw = provider(&config);
+    let a = assertion(&pem, &kid, &gw.url("/oauth2/token"));
+    let r = token_with(&gw, &a).await;
+    assert_eq!(r.status(), 200);
+    let access = r.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = token_with(&gw, &a).await;
+    assert_eq!(r.status(), 401, "an assertion is used once");
+
+    let (_, other_pem, _) = key_holder();
+    let forged = assertion(&other_pem, &kid, &gw.url("/oauth2/token"));
+    assert_eq!(token_with(&gw, &forged).await.status(), 401, "another key");
+    let elsewhere = assertion(&pem, &kid, "https://someone-else.test/token");
+    assert_eq!(
+        token_with(&gw, &elsewhere).await.status(),
+        401,
+        "another audience"
+    );
+    let r = common::client(&gw)
+        .post(gw.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "signer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "no assertion, no token");
+
+    // Other endpoints take it too: revocation, with its own audience.
+    let r = common::client(&gw)
+        .post(gw.url("/oauth2/revoke"))
+        .form(&[
+            ("token", access.as_str()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            (
+                "client_assertion",
+                assertion(&pem, &kid, &gw.url("/oauth2/revoke")).as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let discovery: serde_json::Value = common::client(&gw)
+        .get(gw.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(discovery["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&"private_key_jwt".into()));
+}

@@ -54,6 +54,38 @@ pub fn bearer(req: &RequestHeader) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The client of a back-channel request at `endpoint`, by whichever method it uses; a client
+/// assertion (private_key_jwt) is accepted once.
+pub async fn client<'a>(
+    app: &'a App,
+    authorization: Option<&str>,
+    p: &crate::http::params::Params,
+    endpoint: &str,
+) -> Result<&'a crate::config::Client, crate::oidc::errors::TokenError> {
+    use crate::oidc::client_auth;
+    let issuer = &app.cfg.server.issuer;
+    let audiences = [
+        issuer.clone(),
+        format!("{issuer}/oauth2/token"),
+        format!("{issuer}{endpoint}"),
+    ];
+    let now = app.now();
+    let Some((client, a)) =
+        client_auth::assertion(authorization, p, &app.clients, &audiences, now)?
+    else {
+        return client_auth::authenticate(authorization, p, &app.clients);
+    };
+    let key = Key::id(Kind::Assertion, &format!("{} {}", client.client_id, a.jti));
+    let ttl = std::time::Duration::from_secs(a.exp.saturating_sub(now).max(1));
+    if app.store.incr(&key, ttl).await? > 1 {
+        return Err(crate::oidc::errors::TokenError::new(
+            crate::oidc::errors::TokenCode::InvalidClient,
+            "the client assertion was used before",
+        ));
+    }
+    Ok(client)
+}
+
 /// An access token that verifies and whose grant is still alive.
 /// A verified signature is remembered (`App::verified_tokens`) so that bearer traffic does not
 /// pay an ECDSA/RSA verification per request; expiry and revocation are checked every time.

@@ -36,6 +36,7 @@ const KEPT: &[Kind] = &[
     Kind::Refresh,
     Kind::RefreshUsed,
     Kind::Grant,
+    Kind::Assertion,
     Kind::FailUser,
     Kind::FailIp,
     Kind::LockUser,

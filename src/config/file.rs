@@ -164,6 +164,9 @@ pub struct ClientFile {
     /// The groups of its own identity (`client_credentials`), for route policy.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// private_key_jwt (RFC 7523): the client's public keys, a JWKS as JSON, inline or in a file.
+    pub jwks: Option<String>,
+    pub jwks_file: Option<String>,
     /// OIDC Back-Channel Logout: where a logout token is POSTed when a session ends.
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: Option<bool>,

@@ -211,6 +211,9 @@ pub enum ClientKind {
     Public,
     /// Holds a secret, known here by its SHA-256.
     Confidential(SecretHash),
+    /// Holds a private key: authenticates with a JWT signed by it (private_key_jwt, RFC 7523),
+    /// checked against `Client::jwks`.
+    KeyPair,
 }
 
 #[derive(Debug)]
@@ -228,6 +231,8 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     /// The groups of the client's own identity (`client_credentials`).
     pub groups: Vec<String>,
+    /// The public keys of a `KeyPair` client.
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
     /// OIDC Back-Channel Logout 1.0: told here when a session it has tokens of ends.
     pub backchannel_logout_uri: Option<Url>,
     /// The logout token carries `sid` (it always does; this is what discovery promises).
@@ -237,6 +242,11 @@ pub struct Client {
 impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Authenticates itself (a secret or a key): it may introspect and act for itself.
+    pub fn is_confidential(&self) -> bool {
+        self.kind != ClientKind::Public
     }
 }
 

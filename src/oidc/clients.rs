@@ -63,6 +63,7 @@ impl Clients {
                 require_second_factor: false,
                 grant_types: vec![GrantType::AuthorizationCode],
                 groups: Vec::new(),
+                jwks: None,
                 backchannel_logout_uri: None,
                 backchannel_logout_session_required: true,
             },

@@ -161,6 +161,7 @@ mod tests {
             require_second_factor: false,
             grant_types: vec![crate::config::GrantType::AuthorizationCode],
             groups: vec![],
+            jwks: None,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: true,
         }

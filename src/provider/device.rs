@@ -12,12 +12,12 @@ use sha2::{Digest, Sha256};
 use super::authorize::{provider_session, send_to_login};
 use super::second_factor::{self, pending_for};
 use super::Request;
+use crate::app::auth;
 use crate::app::{respond, App};
 use crate::config::{GrantType, SecondFactor};
 use crate::http::pages::{self, DevicePage, DeviceRequest};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
-use crate::oidc::client_auth;
 use crate::oidc::device::{self, Decision, DeviceRecord};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::secret::{ct_eq, new_secret};
@@ -35,7 +35,7 @@ pub async fn authorization(app: &App, req: &Request<'_>) -> Reply {
 
 async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
     let p = req.token_form()?;
-    let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
+    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
     if !client.allows(GrantType::DeviceCode) {
         return Err(TokenError::new(
             TokenCode::UnauthorizedClient,

@@ -3,13 +3,13 @@
 
 use super::authorize::provider_session;
 use super::Request;
+use crate::app::auth;
 use crate::app::auth::{bearer, live_access_token};
 use crate::app::grants::revoke_grant;
 use crate::app::{respond, App};
-use crate::config::{Client, ClientKind};
+use crate::config::Client;
 use crate::http::{cookies, pages, GatewayError, Reply};
 use crate::oidc::authorize::{build_url, ResponseMode, SCOPES};
-use crate::oidc::client_auth;
 use crate::oidc::errors::{ResourceCode, ResourceError, TokenCode, TokenError};
 use crate::oidc::grant::{GrantRecord, RefreshRecord};
 use crate::oidc::tokens;
@@ -72,8 +72,8 @@ pub async fn introspect(app: &App, req: &Request<'_>) -> Reply {
 /// tokens, unless it is a resource server (`introspect_any`): anything else is inactive.
 async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
     let p = req.token_form()?;
-    let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
-    if client.kind == ClientKind::Public {
+    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
+    if !client.is_confidential() {
         return Err(TokenError::new(
             TokenCode::InvalidClient,
             "public clients may not introspect",
@@ -130,7 +130,7 @@ pub async fn revoke(app: &App, req: &Request<'_>) -> Reply {
 
 async fn revocation(app: &App, req: &Request<'_>) -> Result<(), TokenError> {
     let p = req.token_form()?;
-    let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
+    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
     let token = p
         .get("token")
         .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "token is required"))?;
@@ -253,9 +253,10 @@ pub fn discovery(app: &App) -> Reply {
             "grant_types_supported": app.clients.grant_types_in_use(),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [app.keys.active.alg.name()],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "c_hash", "azp", "name", "preferred_username", "email", "groups", "amr", "acr"],
             "acr_values_supported": ["mfa"],

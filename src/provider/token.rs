@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use super::device;
 use super::Request;
+use crate::app::auth;
 use crate::app::grants::{redeem_code, take_once, CodeProof};
 use crate::app::{respond, revocation, App};
-use crate::config::{Client, ClientKind, GrantType};
+use crate::config::{Client, GrantType};
 use crate::directory::UserInfo;
 use crate::http::params::Params;
 use crate::http::Reply;
-use crate::oidc::client_auth;
 use crate::oidc::device::{self as oidc_device, Decision, DeviceRecord, Poll};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
@@ -29,7 +29,7 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
 
 async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
     let p = req.token_form()?;
-    let client = client_auth::authenticate(req.header_str("authorization"), &p, &app.clients)?;
+    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
     if let Some(name) = p.repeated(&[
         "grant_type",
         "code",
@@ -157,8 +157,8 @@ async fn client_credentials(
     p: &Params,
     now: u64,
 ) -> Result<serde_json::Value, TokenError> {
-    let machine = match (&client.kind, app.clients.machine(&client.client_id)) {
-        (ClientKind::Confidential(_), Some(m)) => Arc::clone(m),
+    let machine = match app.clients.machine(&client.client_id) {
+        Some(m) if client.is_confidential() => Arc::clone(m),
         _ => {
             return Err(TokenError::new(
                 TokenCode::UnauthorizedClient,

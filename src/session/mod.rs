@@ -72,6 +72,8 @@ pub enum Kind {
     Device,
     /// The device code key a user code stands for, under the user code.
     UserCode,
+    /// A client assertion's `jti` already used (private_key_jwt replay).
+    Assertion,
     FailUser,
     FailIp,
     LockUser,
@@ -98,6 +100,7 @@ impl Kind {
             Kind::Grant => "grant",
             Kind::Device => "device",
             Kind::UserCode => "user-code",
+            Kind::Assertion => "assertion",
             Kind::FailUser => "fail-user",
             Kind::FailIp => "fail-ip",
             Kind::LockUser => "lock-user",
@@ -117,6 +120,7 @@ impl Kind {
                 cfg.session.lifetime
             }
             Kind::Ceremony => Duration::from_secs(300),
+            Kind::Assertion => Duration::from_secs(600),
             // Kept past the code's end, to answer `expired_token` rather than `invalid_grant`.
             Kind::Device | Kind::UserCode => Duration::from_secs(2 * crate::oidc::device::LIFETIME),
             Kind::Code => t.code_ttl,

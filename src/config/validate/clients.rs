@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 
 use super::{absolute_url, Problems};
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+
 use crate::config::file::ClientFile;
 use crate::config::model::{Client, ClientKind, GrantType, ResponseType, Route, SecretHash};
 
@@ -68,9 +70,18 @@ pub(super) fn build_clients(
                 format!("{:?} is reserved for the built-in proxy", c.client_id),
             );
         }
-        let kind = match &c.client_secret_sha256 {
-            None => ClientKind::Public,
-            Some(h) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
+        let jwks = jwks(p, &path, &c);
+        let kind = match (&c.client_secret_sha256, &jwks) {
+            (None, None) => ClientKind::Public,
+            (Some(h), None) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
+            (None, Some(_)) => ClientKind::KeyPair,
+            (Some(_), Some(_)) => {
+                p.add(
+                    format!("{path}.jwks"),
+                    "a client authenticates with a secret or with keys, not both",
+                );
+                ClientKind::KeyPair
+            }
         };
         let grants = grant_types(p, &path, c.grant_types.as_deref());
         if c.redirect_uris.is_empty() && grants.contains(&GrantType::AuthorizationCode) {
@@ -130,6 +141,7 @@ pub(super) fn build_clients(
                 require_second_factor: c.require_second_factor,
                 grant_types: grants,
                 groups: c.groups,
+                jwks,
                 backchannel_logout_uri,
                 backchannel_logout_session_required: c
                     .backchannel_logout_session_required
@@ -138,6 +150,49 @@ pub(super) fn build_clients(
         );
     }
     out
+}
+
+/// `jwks` or `jwks_file`: a JSON Web Key Set of public keys authgate can verify with.
+fn jwks(p: &mut Problems, path: &str, c: &ClientFile) -> Option<JwkSet> {
+    let (key, text) = match (&c.jwks, &c.jwks_file) {
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            p.add(format!("{path}.jwks"), "set jwks or jwks_file, not both");
+            return None;
+        }
+        (Some(inline), None) => (format!("{path}.jwks"), inline.clone()),
+        (None, Some(file)) => match std::fs::read_to_string(file) {
+            Ok(t) => (format!("{path}.jwks_file"), t),
+            Err(e) => {
+                p.add(
+                    format!("{path}.jwks_file"),
+                    format!("cannot read {file:?}: {e}"),
+                );
+                return None;
+            }
+        },
+    };
+    let set: JwkSet = match serde_json::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            p.add(key, format!("not a JSON Web Key Set: {e}"));
+            return None;
+        }
+    };
+    // Public keys only: a shared (`oct`) key would be a secret in the config.
+    let public = |k: &jsonwebtoken::jwk::Jwk| {
+        !matches!(k.algorithm, AlgorithmParameters::OctetKey(_))
+            && jsonwebtoken::DecodingKey::from_jwk(k).is_ok()
+    };
+    let usable = !set.keys.is_empty() && set.keys.iter().all(public);
+    if !usable {
+        p.add(
+            key,
+            "needs at least one key, each an RSA, EC or OKP public key",
+        );
+        return None;
+    }
+    Some(set)
 }
 
 /// `client_secret_sha256`: 64 lowercase hex digits. A malformed one is reported and the client
