@@ -102,7 +102,8 @@ pub enum SessionsCommand {
     Revoke {
         #[arg(long, value_name = "NAME", required_unless_present = "session")]
         user: Option<String>,
-        #[arg(long, value_name = "ID")]
+        /// As `sessions list` shows it (ids may start with `-`).
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         session: Option<String>,
     },
 }

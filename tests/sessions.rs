@@ -174,7 +174,7 @@ async fn cli_revokes_one_session_by_its_id_and_says_so_for_a_bad_one() {
     assert_cut_off(&gw, &first).await;
     let r = second.get(gw.url("/account")).send().await.unwrap();
     assert_eq!(r.status(), 200, "the other session lives on");
-    let (_, out, _) = sessions_cli(&gw, &["revoke", "--session", "no-such-session"]);
+    let (_, out, _) = sessions_cli(&gw, &["revoke", "--session", "-no-such-session"]);
     assert_eq!(out.trim(), "ended 0 session(s)");
     let (code, _, err) = sessions_cli(&gw, &["revoke"]);
     assert_ne!(code, 0, "{err}");
@@ -231,6 +231,23 @@ async fn a_user_disabled_by_a_reload_is_cut_off_at_once() {
     {
         assert!(std::time::Instant::now() < deadline, "{}", gw.stderr());
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_cut_off(&gw, &a).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lockout_ends_the_users_sessions_when_configured() {
+    let up = Upstream::start("app").await;
+    let gw = provider(&format!(
+        "[login]\nlockout_ends_sessions = true\n{}",
+        routes(up.addr)
+    ));
+    let a = alice(&gw).await;
+    for _ in 0..5 {
+        let http = browser(&gw);
+        let r = http.get(gw.url("/login")).send().await.unwrap();
+        let r = submit_login(&http, &gw, &location(&r), "alice", "wrong").await;
+        assert_eq!(r.status(), 401);
     }
     assert_cut_off(&gw, &a).await;
 }

@@ -243,7 +243,7 @@ async fn app_password(
             if let Some(id) = &found {
                 app.verified_app_passwords.insert(cache_key, id.clone());
             } else {
-                regulation::failed(counters, &app.cfg.login, user, ip).await?;
+                app.sign_in_failed(user, ip).await?;
                 // Over the rate limit or not, the answer is the same 401.
                 let _ = app.admit(ip).await;
             }

@@ -70,6 +70,8 @@ pub struct TokensFile {
 #[serde(deny_unknown_fields)]
 pub struct LoginFile {
     pub max_failures: Option<u32>,
+    /// A user locked out by failed sign-ins is also signed out everywhere.
+    pub lockout_ends_sessions: Option<bool>,
     pub failure_window: Option<String>,
     pub lockout: Option<String>,
     /// Sign-in starts and login POSTs per client address per `rate_window`; 0 turns it off.

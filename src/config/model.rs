@@ -117,6 +117,9 @@ pub struct Login {
     pub rate_limit: u32,
     pub rate_window: Duration,
     pub second_factor: SecondFactor,
+    /// A user locked out by failed sign-ins is also signed out everywhere (off by default:
+    /// anyone who knows a user name could then sign that user out).
+    pub lockout_ends_sessions: bool,
     pub totp_issuer: String,
     pub password_form: bool,
 }

@@ -35,21 +35,23 @@ pub async fn locked(store: &dyn Store, user: &str, ip: Option<IpAddr>) -> Result
     Ok(false)
 }
 
-/// Counts a failure; locks what reached `max_failures`.
+/// Counts a failure; locks what reached `max_failures`. `true` when this locked the user.
 pub async fn failed(
     store: &dyn Store,
     cfg: &Login,
     user: &str,
     ip: Option<IpAddr>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
+    let mut user_locked = false;
     for (fail, lock) in keys(user, ip) {
         let n = store.incr(&fail, cfg.failure_window).await?;
         if n >= u64::from(cfg.max_failures) {
             store.put(&lock, b"1".to_vec(), cfg.lockout).await?;
             store.delete(&fail).await?;
+            user_locked |= lock.namespace() == Kind::LockUser.prefix();
         }
     }
-    Ok(())
+    Ok(user_locked)
 }
 
 /// A successful sign-in resets the user's counter.
@@ -87,6 +89,7 @@ mod tests {
             rate_limit,
             rate_window: Duration::from_secs(60),
             second_factor: crate::config::SecondFactor::Off,
+            lockout_ends_sessions: false,
             totp_issuer: "authgate".into(),
             password_form: true,
         }

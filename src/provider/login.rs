@@ -9,7 +9,6 @@ use crate::app::{respond, App};
 use crate::directory::{DirectoryError, UserInfo};
 use crate::http::pages::{self, LoginPage, ProviderLink};
 use crate::http::{cookies, GatewayError, Reply};
-use crate::login::regulation;
 use crate::secret::{ct_eq, Purpose};
 
 /// The one message for an unknown user, a wrong password, a disabled account or a lockout.
@@ -151,14 +150,13 @@ async fn check_password(
     if app.locked_out(username, ip).await? {
         return Ok(Checked::Locked);
     }
-    let counters = app.counters.as_ref();
     match app.directory.verify_password(username, password).await {
         // The failure count is reset when the whole sign-in succeeds, second factor included:
         // a right password alone must not wipe the count of wrong codes.
         Ok(Some(user)) => Ok(Checked::Ok(user)),
         Ok(None) => {
             crate::metrics::sign_in("failed");
-            regulation::failed(counters, &app.cfg.login, username, ip).await?;
+            app.sign_in_failed(username, ip).await?;
             let from = ip.map(|i| i.to_string()).unwrap_or_default();
             log::info!("sign-in failed for a user from {from}");
             Ok(Checked::Wrong)

@@ -272,7 +272,6 @@ async fn check_code(
     if app.locked_out(username, ip).await? {
         return Ok(Checked::Locked);
     }
-    let counters = app.counters.as_ref();
     let store = storage(app)?;
     let now = app.now();
     let seconds = i64::try_from(now).unwrap_or(i64::MAX);
@@ -291,7 +290,7 @@ async fn check_code(
         return Ok(Checked::Right);
     }
     crate::metrics::sign_in("failed");
-    regulation::failed(counters, &app.cfg.login, username, ip).await?;
+    app.sign_in_failed(username, ip).await?;
     Ok(Checked::Wrong)
 }
 

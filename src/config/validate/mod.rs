@@ -622,6 +622,7 @@ fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
     }
     Some(Login {
         max_failures: l.max_failures.unwrap_or(5).max(1),
+        lockout_ends_sessions: l.lockout_ends_sessions.unwrap_or(false),
         failure_window: duration(
             p,
             "login.failure_window",
