@@ -168,12 +168,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
     match cli.command.as_ref().unwrap_or(&Command::Run) {
         Command::Run => {
             let path = need_config(&cli)?;
-            let cfg = match config::load(&path) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{}: {e}", path.display());
-                    return Ok(1);
-                }
+            let Some(cfg) = load_config(&path) else {
+                return Ok(1);
             };
             let opts = RunOptions {
                 config_file: path.clone(),
@@ -241,12 +237,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
 /// `authgate sessions list|revoke`, through the running process's admin socket.
 fn sessions(path: &Path, command: &SessionsCommand) -> anyhow::Result<i32> {
     use crate::admin::{request, Answer, Command as Admin};
-    let cfg = match config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            return Ok(1);
-        }
+    let Some(cfg) = load_config(path) else {
+        return Ok(1);
     };
     let Some(socket) = cfg.server.admin_socket else {
         eprintln!("{}: server.admin_socket is off", path.display());
@@ -286,6 +278,13 @@ fn sessions(path: &Path, command: &SessionsCommand) -> anyhow::Result<i32> {
     }
 }
 
+/// The config at `path`; `None` after printing its problems.
+fn load_config(path: &Path) -> Option<config::Config> {
+    config::load(path)
+        .map_err(|e| eprintln!("{}: {e}", path.display()))
+        .ok()
+}
+
 /// `authgate gen-key`: a signing key, or the storage key.
 fn gen_key(out: &Path, kind: KeyKind, alg: AlgArg, force: bool) -> anyhow::Result<i32> {
     match kind {
@@ -311,12 +310,8 @@ fn gen_key(out: &Path, kind: KeyKind, alg: AlgArg, force: bool) -> anyhow::Resul
 fn open_storage(
     path: &Path,
 ) -> anyhow::Result<Option<(tokio::runtime::Runtime, crate::storage::Storage)>> {
-    let cfg = match config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            return Ok(None);
-        }
+    let Some(cfg) = load_config(path) else {
+        return Ok(None);
     };
     let Some(s) = cfg.storage else {
         eprintln!("{}: there is no [storage] table", path.display());
@@ -379,12 +374,8 @@ async fn app_passwords(
 
 /// `authgate ldap test`: what an operator runs first when directory sign-ins fail.
 fn ldap_test(path: &Path, user: &str) -> anyhow::Result<i32> {
-    let cfg = match config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            return Ok(1);
-        }
+    let Some(cfg) = load_config(path) else {
+        return Ok(1);
     };
     let Some(ldap) = cfg.ldap else {
         eprintln!("{}: there is no [ldap] table", path.display());

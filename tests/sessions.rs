@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::oidc::*;
 use common::*;
 
@@ -14,21 +12,9 @@ fn routes(up: std::net::SocketAddr) -> String {
     format!("[[routes]]\nhost = \"app.test\"\nupstreams = [\"{up}\"]\n")
 }
 
-/// `authgate sessions ARGS --config …` run where the gateway runs (its socket is relative).
+/// `authgate sessions ARGS` against `gw`.
 fn sessions_cli(gw: &Gateway, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .arg("sessions")
-        .args(args)
-        .arg("--config")
-        .arg(gw.config_file())
-        .current_dir(gw.dir.path())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    gw.cli(&[&["sessions"], args].concat())
 }
 
 /// alice signed in at the app (a browser) and at `wiki` (its tokens, with a refresh token).

@@ -307,11 +307,7 @@ fn scope_and_nonce(
 ) -> Result<(Vec<String>, Option<String>), AuthorizeError> {
     let scope: Vec<String> = match p.get("scope") {
         None => vec!["openid".to_string()],
-        Some(s) => s
-            .split(' ')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect(),
+        Some(s) => super::scopes(s),
     };
     if let Some(unknown) = scope.iter().find(|s| !SCOPES.contains(&s.as_str())) {
         return Err(to_client.fail(

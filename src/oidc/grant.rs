@@ -122,11 +122,7 @@ pub fn check_refresh(
     match p.get("scope") {
         None => Ok(rec.scope.clone()),
         Some(s) => {
-            let asked: Vec<String> = s
-                .split(' ')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect();
+            let asked = super::scopes(s);
             if asked.iter().all(|x| rec.scope.contains(x)) {
                 Ok(asked)
             } else {

@@ -9,3 +9,11 @@ pub mod errors;
 pub mod grant;
 pub mod pkce;
 pub mod tokens;
+
+/// A space-separated `scope` parameter (RFC 6749 §3.3), empty parts ignored.
+pub fn scopes(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}

@@ -18,6 +18,7 @@ use crate::config::{GrantType, SecondFactor};
 use crate::http::pages::{self, DevicePage, DeviceRequest};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
+use crate::oidc::authorize::SCOPES;
 use crate::oidc::device::{self, Decision, DeviceRecord};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::secret::{ct_eq, new_secret};
@@ -42,13 +43,13 @@ async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
             "this client may not use the device authorization grant",
         ));
     }
-    let scope: Vec<String> = p
-        .get("scope")
-        .unwrap_or("openid")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let scope = crate::oidc::scopes(p.get("scope").unwrap_or("openid"));
+    if let Some(unknown) = scope.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(TokenError::new(
+            TokenCode::InvalidScope,
+            format!("unknown scope {unknown:?}"),
+        ));
+    }
     let now = app.now();
     let (device_code, user_code) = (new_secret(), device::new_user_code());
     let rec = DeviceRecord {

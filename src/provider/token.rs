@@ -166,13 +166,7 @@ async fn client_credentials(
             ))
         }
     };
-    let scope: Vec<String> = p
-        .get("scope")
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let scope = crate::oidc::scopes(p.get("scope").unwrap_or_default());
     if let Some(s) = scope
         .iter()
         .find(|s| *s == "openid" || *s == "offline_access")

@@ -34,7 +34,8 @@ pub fn wait_for_port(port: u16, what: &str, log: impl Fn() -> String) {
 /// with `upgrade`, it takes over the listeners of the one running there (`-u`).
 pub fn spawn_upgradable(cfg: &std::path::Path, dir: &std::path::Path, upgrade: bool) -> Child {
     let mut c = Command::new(BIN);
-    c.arg("--config")
+    c.current_dir(dir)
+        .arg("--config")
         .arg(cfg)
         .arg("--upgrade-sock")
         .arg(dir.join("upgrade.sock"))
@@ -50,13 +51,22 @@ pub fn spawn_upgradable(cfg: &std::path::Path, dir: &std::path::Path, upgrade: b
         .unwrap()
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago, and never handed out before in this test binary (tests
+/// run in parallel: the kernel may offer a port again before the first taker has bound it).
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A running authgate process, killed on drop.
@@ -139,6 +149,23 @@ impl Gateway {
     pub fn restart(&mut self) {
         self.child = Self::spawn(self.dir.path(), &self.log);
         self.wait_ready();
+    }
+
+    /// Runs `authgate ARGS --config …` where the gateway runs (relative paths, such as the
+    /// admin socket's, agree); returns (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(self.config_file())
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// The config file the process reads.

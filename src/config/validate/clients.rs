@@ -58,98 +58,109 @@ pub(super) fn build_clients(
     let mut out = HashMap::new();
     for (i, c) in clients {
         let path = format!("clients[{i}]");
-        if c.client_id.is_empty() || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ') {
+        let client = build_client(p, &path, c);
+        if out.contains_key(&client.client_id) {
             p.add(
                 format!("{path}.client_id"),
-                "must be non-empty, without spaces",
-            );
-        }
-        if c.client_id == crate::PROXY_CLIENT_ID {
-            p.add(
-                format!("{path}.client_id"),
-                format!("{:?} is reserved for the built-in proxy", c.client_id),
-            );
-        }
-        let jwks = jwks(p, &path, &c);
-        let kind = match (&c.client_secret_sha256, &jwks) {
-            (None, None) => ClientKind::Public,
-            (Some(h), None) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
-            (None, Some(_)) => ClientKind::KeyPair,
-            (Some(_), Some(_)) => {
-                p.add(
-                    format!("{path}.jwks"),
-                    "a client authenticates with a secret or with keys, not both",
-                );
-                ClientKind::KeyPair
-            }
-        };
-        let grants = grant_types(p, &path, c.grant_types.as_deref());
-        if c.redirect_uris.is_empty() && grants.contains(&GrantType::AuthorizationCode) {
-            p.add(
-                format!("{path}.redirect_uris"),
-                "at least one redirect URI is required",
-            );
-        }
-        if kind == ClientKind::Public && grants.contains(&GrantType::ClientCredentials) {
-            p.add(
-                format!("{path}.grant_types"),
-                "client_credentials needs a confidential client (client_secret_sha256)",
-            );
-        }
-        for (j, u) in c.redirect_uris.iter().enumerate() {
-            absolute_url(p, &format!("{path}.redirect_uris[{j}]"), u);
-        }
-        for (j, u) in c.post_logout_redirect_uris.iter().enumerate() {
-            absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
-        }
-        let response_types = response_types(p, &path, c.response_types.as_deref());
-        let backchannel_logout_uri = c
-            .backchannel_logout_uri
-            .as_deref()
-            .and_then(|u| absolute_url(p, &format!("{path}.backchannel_logout_uri"), u));
-        let public = kind == ClientKind::Public;
-        if public && c.introspect_any {
-            p.add(
-                format!("{path}.introspect_any"),
-                "a public client (no secret) may not introspect",
-            );
-        }
-        if public && c.require_pkce == Some(false) {
-            p.add(
-                format!("{path}.require_pkce"),
-                "a public client (no secret) always requires PKCE",
-            );
-        }
-        if out.contains_key(&c.client_id) {
-            p.add(
-                format!("{path}.client_id"),
-                format!("{:?} is defined twice", c.client_id),
+                format!("{:?} is defined twice", client.client_id),
             );
             continue;
         }
-        out.insert(
-            c.client_id.clone(),
-            Client {
-                client_id: c.client_id,
-                kind,
-                redirect_uris: c.redirect_uris,
-                post_logout_redirect_uris: c.post_logout_redirect_uris,
-                response_types,
-                require_pkce: public || c.require_pkce.unwrap_or(false),
-                refresh_tokens: c.refresh_tokens,
-                introspect_any: c.introspect_any,
-                require_second_factor: c.require_second_factor,
-                grant_types: grants,
-                groups: c.groups,
-                jwks,
-                backchannel_logout_uri,
-                backchannel_logout_session_required: c
-                    .backchannel_logout_session_required
-                    .unwrap_or(true),
-            },
-        );
+        out.insert(client.client_id.clone(), client);
     }
     out
+}
+
+/// `clients[i]` at `path`, every problem reported.
+fn build_client(p: &mut Problems, path: &str, c: ClientFile) -> Client {
+    check_id(p, path, &c.client_id);
+    let jwks = jwks(p, path, &c);
+    let kind = kind(p, path, &c, jwks.is_some());
+    let grants = grant_types(p, path, c.grant_types.as_deref());
+    if c.redirect_uris.is_empty() && grants.contains(&GrantType::AuthorizationCode) {
+        p.add(
+            format!("{path}.redirect_uris"),
+            "at least one redirect URI is required",
+        );
+    }
+    for (j, u) in c.redirect_uris.iter().enumerate() {
+        absolute_url(p, &format!("{path}.redirect_uris[{j}]"), u);
+    }
+    for (j, u) in c.post_logout_redirect_uris.iter().enumerate() {
+        absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
+    }
+    let public = kind == ClientKind::Public;
+    let public_may_not = [
+        (c.introspect_any, "introspect_any", "may not introspect"),
+        (
+            c.require_pkce == Some(false),
+            "require_pkce",
+            "always requires PKCE",
+        ),
+        (
+            grants.contains(&GrantType::ClientCredentials),
+            "grant_types",
+            "may not use client_credentials",
+        ),
+    ];
+    for (set, key, why) in public_may_not {
+        if public && set {
+            p.add(
+                format!("{path}.{key}"),
+                format!("a public client (no secret or keys) {why}"),
+            );
+        }
+    }
+    Client {
+        response_types: response_types(p, path, c.response_types.as_deref()),
+        backchannel_logout_uri: c
+            .backchannel_logout_uri
+            .as_deref()
+            .and_then(|u| absolute_url(p, &format!("{path}.backchannel_logout_uri"), u)),
+        client_id: c.client_id,
+        kind,
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        require_pkce: public || c.require_pkce.unwrap_or(false),
+        refresh_tokens: c.refresh_tokens,
+        introspect_any: c.introspect_any,
+        require_second_factor: c.require_second_factor,
+        grant_types: grants,
+        groups: c.groups,
+        jwks,
+        backchannel_logout_session_required: c.backchannel_logout_session_required.unwrap_or(true),
+    }
+}
+
+fn check_id(p: &mut Problems, path: &str, id: &str) {
+    if id.is_empty() || id.chars().any(|ch| ch.is_control() || ch == ' ') {
+        p.add(
+            format!("{path}.client_id"),
+            "must be non-empty, without spaces",
+        );
+    }
+    if id == crate::PROXY_CLIENT_ID {
+        p.add(
+            format!("{path}.client_id"),
+            format!("{id:?} is reserved for the built-in proxy"),
+        );
+    }
+}
+
+/// How the client authenticates: no secret and no keys, a secret, or keys.
+fn kind(p: &mut Problems, path: &str, c: &ClientFile, has_keys: bool) -> ClientKind {
+    match (&c.client_secret_sha256, has_keys) {
+        (None, false) => ClientKind::Public,
+        (Some(h), false) => secret_hash(p, &format!("{path}.client_secret_sha256"), h),
+        (None, true) => ClientKind::KeyPair,
+        (Some(_), true) => {
+            p.add(
+                format!("{path}.jwks"),
+                "a client authenticates with a secret or with keys, not both",
+            );
+            ClientKind::KeyPair
+        }
+    }
 }
 
 /// `jwks` or `jwks_file`: a JSON Web Key Set of public keys authgate can verify with.
