@@ -240,3 +240,28 @@ async fn device_page_sends_a_stranger_to_sign_in_first_and_back() {
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), gw.url(&format!("/device?user_code={code}")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_page_asks_for_the_second_factor_when_the_client_requires_it() {
+    let gw = provider(&format!(
+        "[login]\nsecond_factor = \"optional\"\n[storage]\nurl = \"sqlite://{{dir}}/authgate.db\"\nencryption_key_file = \"{{dir}}/storage.key\"\ncreate_key_if_missing = true\n[[clients]]\nclient_id = \"cli\"\ngrant_types = [\"{DEVICE_GRANT}\"]\nrequire_second_factor = true\n"
+    ));
+    let (_, start) = start(&gw, "cli").await;
+    let (http, _) = signed_in_as(&gw, "alice", ALICE_PW).await;
+    let page = http
+        .get(gw.url(&format!(
+            "/device?user_code={}",
+            start["user_code"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Set up a second factor"), "{page}");
+    assert!(
+        !page.contains("value=\"approve\""),
+        "no approval before the second factor"
+    );
+}

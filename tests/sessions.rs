@@ -125,6 +125,13 @@ async fn list_and_revoke_user(gw: &Gateway) {
 async fn cli_lists_and_revokes_a_user_with_the_memory_store() {
     let up = Upstream::start("app").await;
     let gw = provider(&routes(up.addr));
+    let socket = std::fs::metadata(gw.dir.path().join("authgate.sock")).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(&socket.permissions());
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "only the service user reaches the admin socket"
+    );
     list_and_revoke_user(&gw).await;
 }
 

@@ -26,7 +26,8 @@ impl<'a> Given<'a> {
     }
 }
 
-/// Remembers that `grant_id` was given to `client_id` in the session `sid` of `user`.
+/// Remembers that `grant_id` was given to `client_id` in the session `sid` of `user` (`""`: an
+/// ID token only, from the authorization endpoint).
 pub async fn remember_grant(
     app: &App,
     user: &str,
@@ -116,7 +117,9 @@ async fn revoke_grants(app: &App, user: &str, sid: Option<&str>) -> Result<(), S
             continue;
         };
         if sid.is_none_or(|s| s == given.sid) {
-            revoke_grant(app, given.grant_id).await?;
+            if !given.grant_id.is_empty() {
+                revoke_grant(app, given.grant_id).await?;
+            }
             app.store.remove_member(&set, &member).await?;
         }
     }

@@ -87,6 +87,17 @@ impl Clients {
         grants
     }
 
+    /// The client authentication methods of discovery: secrets and `none` always,
+    /// `private_key_jwt` when a client has keys.
+    pub fn auth_methods_in_use(&self) -> Vec<&'static str> {
+        let mut methods = vec!["client_secret_basic", "client_secret_post"];
+        if self.map.values().any(|c| c.kind == ClientKind::KeyPair) {
+            methods.push("private_key_jwt");
+        }
+        methods.push("none");
+        methods
+    }
+
     /// The identity a `client_credentials` client acts as.
     pub fn machine(&self, client_id: &str) -> Option<&Arc<UserInfo>> {
         self.machines.get(client_id)

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{second_factor, Request};
-use crate::app::{respond, App};
+use crate::app::{respond, revocation, App};
 use crate::config::ResponseType;
 use crate::directory::UserInfo;
 use crate::http::{GatewayError, Reply};
@@ -189,6 +189,16 @@ async fn issue(
         )?),
         ResponseType::Code => None,
     };
+    if id_token.is_some() {
+        // An ID token from this endpoint has no grant, but the relying party holds it: a
+        // back-channel logout must reach it when the session ends.
+        let (user, sid) = (&session.record.user, &session.record.sid);
+        revocation::remember_grant(app, user, sid, &auth.client_id, "")
+            .await
+            .map_err(|e| {
+                redirect_error(auth, AuthorizeCode::TemporarilyUnavailable, &e.to_string())
+            })?;
+    }
     Ok(success_url(
         auth,
         code.as_deref(),
