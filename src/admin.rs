@@ -4,7 +4,7 @@
 //! one JSON answer.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,7 +50,7 @@ pub struct AdminService {
 #[async_trait]
 impl BackgroundService for AdminService {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let listener = match bind(&self.path) {
+        let (listener, inode) = match bind(&self.path) {
             Ok(l) => l,
             Err(e) => {
                 log::error!("admin socket {}: {e}", self.path.display());
@@ -60,29 +60,44 @@ impl BackgroundService for AdminService {
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, _)) if same_user(&stream) => {
                         tokio::spawn(serve(Arc::clone(&self.live), stream));
                     }
+                    Ok(_) => log::warn!("admin socket: a connection from another user was refused"),
                     Err(e) => log::warn!("admin socket: {e}"),
                 },
                 _ = shutdown.changed() => break,
             }
         }
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            log::debug!("admin socket {}: {e}", self.path.display());
+        // After an upgrade the path is the new process's socket: leave that one alone.
+        let still_ours = std::fs::metadata(&self.path).is_ok_and(|m| m.ino() == inode);
+        if still_ours {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                log::debug!("admin socket {}: {e}", self.path.display());
+            }
         }
     }
 }
 
-/// A fresh socket at `path` (a stale one from an earlier run is replaced), mode 0600.
-fn bind(path: &Path) -> std::io::Result<UnixListener> {
+/// The peer runs as this process's user, or as root.
+fn same_user(stream: &UnixStream) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    stream
+        .peer_cred()
+        .is_ok_and(|c| c.uid() == me || c.uid() == 0)
+}
+
+/// A fresh socket at `path` (a stale one from an earlier run is replaced), mode 0600, and its
+/// inode. Peers are checked too (`same_user`), so the moment before the chmod opens nothing.
+fn bind(path: &Path) -> std::io::Result<(UnixListener, u64)> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
+    Ok((listener, std::fs::metadata(path)?.ino()))
 }
 
 async fn serve(live: Arc<Live>, stream: UnixStream) {

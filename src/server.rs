@@ -17,7 +17,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::app::live::Live;
 use crate::app::snapshot::Snapshots;
-use crate::app::{upstream, App};
+use crate::app::{upstream, App, MemoryStores};
 use crate::config::Config;
 use crate::proxy::Gateway;
 use crate::session::Kind;
@@ -36,6 +36,10 @@ pub struct RunOptions {
 
 /// Runs until the process is told to stop.
 pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
+    // Until the signal loop listens for it, a SIGHUP (an early `systemctl reload`) must not
+    // end the process, which is its default action.
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
     let mut server = Server::new_with_opt_and_conf(
         Opt {
             upgrade: opts.upgrade,
@@ -51,7 +55,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     let clock = crate::clock::for_process();
     let demo_echo = cfg.demo.as_ref().map(|d| d.echo_listen);
     let app = App::start(cfg, Arc::clone(&clock))?;
-    if let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) {
+    if let Some((snapshots, memory)) = snapshots(&app) {
         snapshots.load(memory, clock.now().saturating_mul(1000));
     }
     let live = Arc::new(Live::new(app, opts.config_file.clone()));
@@ -101,7 +105,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     });
     // Every request has finished: what the store holds now is final.
     let app = live.load();
-    if let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) {
+    if let Some((snapshots, memory)) = snapshots(&app) {
         let now_ms = app.now().saturating_mul(1000);
         if handed_over.load(Ordering::SeqCst) {
             snapshots.write_journal(memory, now_ms);
@@ -110,6 +114,11 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The snapshot file of a process that keeps its sessions in memory, and those stores.
+fn snapshots(app: &App) -> Option<(Snapshots, &MemoryStores)> {
+    Some((Snapshots::of(&app.cfg)?, app.stores.memory.as_ref()?))
 }
 
 fn server_conf(cfg: &Config, opts: &RunOptions) -> ServerConf {
@@ -173,7 +182,7 @@ impl Signals {
     /// a journal of changes for it to merge.
     fn hand_over(&self) {
         let app = self.live.load();
-        if let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) {
+        if let Some((snapshots, memory)) = snapshots(&app) {
             Snapshots::start_journal(memory);
             snapshots.write(memory, app.now().saturating_mul(1000));
             self.handed_over.store(true, Ordering::SeqCst);
@@ -235,7 +244,7 @@ async fn merge_journal(live: Arc<Live>) {
     for _ in 0..240 {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         let app = live.load();
-        let (Some(snapshots), Some(memory)) = (Snapshots::of(&app.cfg), &app.stores.memory) else {
+        let Some((snapshots, memory)) = snapshots(&app) else {
             return;
         };
         if snapshots.merge_journal(memory, app.now().saturating_mul(1000)) {

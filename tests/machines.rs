@@ -274,7 +274,7 @@ async fn private_key_jwt_authenticates_once_per_assertion_and_only_with_the_clie
         .unwrap();
     assert_eq!(r.status(), 401, "no assertion, no token");
 
-    // Other endpoints take it too: revocation, with its own audience.
+    // Other endpoints take it too: revocation, here with the issuer as the audience.
     let r = common::client(&gw)
         .post(gw.url("/oauth2/revoke"))
         .form(&[
@@ -285,7 +285,7 @@ async fn private_key_jwt_authenticates_once_per_assertion_and_only_with_the_clie
             ),
             (
                 "client_assertion",
-                assertion(&pem, &kid, &gw.url("/oauth2/revoke")).as_str(),
+                assertion(&pem, &kid, &gw.url("")).as_str(),
             ),
         ])
         .send()

@@ -54,21 +54,17 @@ pub fn bearer(req: &RequestHeader) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The client of a back-channel request at `endpoint`, by whichever method it uses; a client
-/// assertion (private_key_jwt) is accepted once.
+/// The client of a back-channel request, by whichever method it uses; a client assertion
+/// (private_key_jwt) is accepted once.
 pub async fn client<'a>(
     app: &'a App,
     authorization: Option<&str>,
     p: &crate::http::params::Params,
-    endpoint: &str,
 ) -> Result<&'a crate::config::Client, crate::oidc::errors::TokenError> {
     use crate::oidc::client_auth;
     let issuer = &app.cfg.server.issuer;
-    let audiences = [
-        issuer.clone(),
-        format!("{issuer}/oauth2/token"),
-        format!("{issuer}{endpoint}"),
-    ];
+    // The issuer (rfc7523bis) or, as OIDC Core §9 says, the token endpoint.
+    let audiences = [issuer.clone(), format!("{issuer}/oauth2/token")];
     let now = app.now();
     let Some((client, a)) =
         client_auth::assertion(authorization, p, &app.clients, &audiences, now)?

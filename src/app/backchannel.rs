@@ -12,6 +12,8 @@ use url::Url;
 
 /// Logout tokens waiting to be delivered, at most.
 const QUEUE: usize = 1024;
+/// Deliveries in progress at once, at most.
+const CONCURRENT: usize = 32;
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// Waits before the second and third attempt.
 const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
@@ -61,8 +63,16 @@ impl Notices {
 }
 
 async fn work(mut rx: mpsc::Receiver<Notice>, http: openidconnect::reqwest::Client) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
     while let Some(notice) = rx.recv().await {
-        tokio::spawn(deliver(http.clone(), notice));
+        let Ok(slot) = std::sync::Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let http = http.clone();
+        tokio::spawn(async move {
+            deliver(http, notice).await;
+            drop(slot);
+        });
     }
 }
 

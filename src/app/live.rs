@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
-use super::{App, StartError, Stores};
+use super::{App, StartError};
 use crate::config::{self, Config, ConfigError};
 
 pub struct Live {
@@ -75,12 +75,9 @@ impl Live {
             .filter(|u| cfg.users.get(&u.username).is_none_or(|n| n.disabled))
             .map(|u| u.username.clone())
             .collect();
-        let mut kept = old.kept();
-        if needs_restart.contains(&"session store") {
-            // The sessions stay where they are until the restart.
-            kept.stores = Stores::clone(&old.stores);
-        }
-        let app = App::new(cfg, kept)?;
+        // The stores (and their sessions) stay as they are, even if their settings changed:
+        // those need a restart.
+        let app = App::new(cfg, old.kept())?;
         self.current.store(Arc::new(app));
         self.generation.send_modify(|g| *g += 1);
         Ok(Reloaded {

@@ -91,6 +91,12 @@ fn tell(app: &App, user: &str, sid: &str, clients: &[String]) {
     }
 }
 
+/// Whether the provider session `sid` of `user` is still live.
+pub async fn session_alive(app: &App, user: &str, sid: &str) -> Result<bool, StoreError> {
+    let sessions = app.sessions().of_user(user, app.now()).await?;
+    Ok(sessions.iter().any(|s| s.record.sid == sid))
+}
+
 /// Ends every session of `user` but `keep`; returns how many ended.
 pub async fn end_others(app: &App, user: &str, keep: Option<&Key>) -> Result<usize, StoreError> {
     let sessions = app.sessions().of_user(user, app.now()).await?;

@@ -62,6 +62,9 @@ struct AssertionClaims {
     iss: String,
     jti: String,
     exp: u64,
+    /// One audience, a string (rfc7523bis: an array invites audience injection).
+    #[allow(dead_code)]
+    aud: String,
 }
 
 /// `private_key_jwt`: the client a request's `client_assertion` authenticates, or `None` when it

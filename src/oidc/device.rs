@@ -47,34 +47,49 @@ pub enum Decision {
     },
 }
 
-/// A device authorization in the store.
+/// A device authorization in the store (written by the user's decision only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceRecord {
     pub client_id: String,
     pub scope: Vec<String>,
     pub user_code: String,
     pub expires: u64,
+    pub decision: Decision,
+}
+
+/// The device's polling, kept apart from the record so that a poll never writes over a
+/// decision made meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Polling {
     /// The interval the client must keep to now (it grows with each `slow_down`).
     pub interval: u64,
     pub last_poll: Option<u64>,
-    pub decision: Decision,
+}
+
+impl Default for Polling {
+    fn default() -> Polling {
+        Polling {
+            interval: INTERVAL,
+            last_poll: None,
+        }
+    }
 }
 
 /// The answer to one poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Poll {
-    /// Store the record (its `last_poll` or `interval` changed) and answer `authorization_pending`.
-    Pending(DeviceRecord),
-    /// Store the record (its interval grew by 5 s) and answer `slow_down`.
-    SlowDown(DeviceRecord),
+    /// Store the polling state and answer `authorization_pending`.
+    Pending(Polling),
+    /// Store the polling state (its interval grew by 5 s) and answer `slow_down`.
+    SlowDown(Polling),
     Denied,
     Expired,
     /// Issue the tokens, once.
     Approved,
 }
 
-/// §3.5: a poll at `now` of `rec`.
-pub fn poll(rec: &DeviceRecord, now: u64) -> Poll {
+/// §3.5: a poll at `now` of `rec`, polled so far as `polling` says.
+pub fn poll(rec: &DeviceRecord, polling: &Polling, now: u64) -> Poll {
     if now >= rec.expires {
         return Poll::Expired;
     }
@@ -82,11 +97,14 @@ pub fn poll(rec: &DeviceRecord, now: u64) -> Poll {
         Decision::Denied => Poll::Denied,
         Decision::Approved { .. } => Poll::Approved,
         Decision::Pending => {
-            let mut next = rec.clone();
-            let too_soon = rec.last_poll.is_some_and(|last| now < last + rec.interval);
-            next.last_poll = Some(now);
+            let too_soon = polling
+                .last_poll
+                .is_some_and(|last| now < last + polling.interval);
+            let next = Polling {
+                interval: polling.interval + if too_soon { 5 } else { 0 },
+                last_poll: Some(now),
+            };
             if too_soon {
-                next.interval += 5;
                 Poll::SlowDown(next)
             } else {
                 Poll::Pending(next)
@@ -107,8 +125,6 @@ mod tests {
             scope: vec!["openid".into()],
             user_code: "BCDF-GHJK".into(),
             expires: NOW + LIFETIME,
-            interval: INTERVAL,
-            last_poll: None,
             decision: Decision::Pending,
         }
     }
@@ -129,18 +145,19 @@ mod tests {
 
     #[test]
     fn polls_follow_section_3_5() {
-        let Poll::Pending(r) = poll(&rec(), NOW) else {
+        let start = Polling::default();
+        let Poll::Pending(p) = poll(&rec(), &start, NOW) else {
             panic!("first poll is pending")
         };
-        let Poll::SlowDown(r) = poll(&r, NOW + 2) else {
+        let Poll::SlowDown(p) = poll(&rec(), &p, NOW + 2) else {
             panic!("too soon")
         };
-        assert_eq!(r.interval, 10, "+5 s per slow_down");
-        assert!(matches!(poll(&r, NOW + 12), Poll::Pending(_)));
+        assert_eq!(p.interval, 10, "+5 s per slow_down");
+        assert!(matches!(poll(&rec(), &p, NOW + 12), Poll::Pending(_)));
         let mut denied = rec();
         denied.decision = Decision::Denied;
-        assert_eq!(poll(&denied, NOW), Poll::Denied);
-        assert_eq!(poll(&rec(), NOW + LIFETIME), Poll::Expired);
+        assert_eq!(poll(&denied, &start, NOW), Poll::Denied);
+        assert_eq!(poll(&rec(), &start, NOW + LIFETIME), Poll::Expired);
         let mut ok = rec();
         ok.decision = Decision::Approved {
             user: "alice".into(),
@@ -148,6 +165,6 @@ mod tests {
             auth_time: NOW,
             amr: vec![],
         };
-        assert_eq!(poll(&ok, NOW + 1), Poll::Approved);
+        assert_eq!(poll(&ok, &start, NOW + 1), Poll::Approved);
     }
 }

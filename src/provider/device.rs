@@ -36,7 +36,7 @@ pub async fn authorization(app: &App, req: &Request<'_>) -> Reply {
 
 async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
     let p = req.token_form()?;
-    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
+    let client = auth::client(app, req.header_str("authorization"), &p).await?;
     if !client.allows(GrantType::DeviceCode) {
         return Err(TokenError::new(
             TokenCode::UnauthorizedClient,
@@ -57,8 +57,6 @@ async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
         scope,
         user_code: user_code.clone(),
         expires: now + device::LIFETIME,
-        interval: device::INTERVAL,
-        last_poll: None,
         decision: Decision::Pending,
     };
     let records = Records(app.store.as_ref());
@@ -78,6 +76,11 @@ async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
         "expires_in": device::LIFETIME,
         "interval": device::INTERVAL,
     }))
+}
+
+/// Where the polling of the device authorization `user_code` is kept.
+pub fn polling_key(user_code: &str) -> Key {
+    Key::id(Kind::Device, &format!("polling {user_code}"))
 }
 
 /// The record a device code stands for, and its key.

@@ -72,7 +72,7 @@ pub async fn introspect(app: &App, req: &Request<'_>) -> Reply {
 /// tokens, unless it is a resource server (`introspect_any`): anything else is inactive.
 async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
     let p = req.token_form()?;
-    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
+    let client = auth::client(app, req.header_str("authorization"), &p).await?;
     if !client.is_confidential() {
         return Err(TokenError::new(
             TokenCode::InvalidClient,
@@ -130,7 +130,7 @@ pub async fn revoke(app: &App, req: &Request<'_>) -> Reply {
 
 async fn revocation(app: &App, req: &Request<'_>) -> Result<(), TokenError> {
     let p = req.token_form()?;
-    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
+    let client = auth::client(app, req.header_str("authorization"), &p).await?;
     let token = p
         .get("token")
         .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "token is required"))?;

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use super::device;
 use super::Request;
 use crate::app::auth;
-use crate::app::grants::{redeem_code, take_once, CodeProof};
+use crate::app::grants::{redeem_code, revoke_grant, take_once, CodeProof};
 use crate::app::{respond, revocation, App};
 use crate::config::{Client, GrantType};
 use crate::directory::UserInfo;
 use crate::http::params::Params;
 use crate::http::Reply;
-use crate::oidc::device::{self as oidc_device, Decision, DeviceRecord, Poll};
+use crate::oidc::device::{self as oidc_device, Decision, DeviceRecord, Poll, Polling};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
 use crate::oidc::tokens::{self, IdTokenInput, Subject};
@@ -29,7 +29,7 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
 
 async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenError> {
     let p = req.token_form()?;
-    let client = auth::client(app, req.header_str("authorization"), &p, &req.facts.path).await?;
+    let client = auth::client(app, req.header_str("authorization"), &p).await?;
     if let Some(name) = p.repeated(&[
         "grant_type",
         "code",
@@ -232,16 +232,18 @@ async fn device_code(
     }
     let records = Records(app.store.as_ref());
     let ttl = Kind::Device.ttl(&app.cfg);
-    let (code, why) = match oidc_device::poll(&rec, now) {
+    let polling_key = device::polling_key(&rec.user_code);
+    let polling: Polling = records.get(&polling_key).await?.unwrap_or_default();
+    let (code, why) = match oidc_device::poll(&rec, &polling, now) {
         Poll::Pending(next) => {
-            records.replace(&key, &next, ttl).await?;
+            records.put(&polling_key, &next, ttl).await?;
             (
                 TokenCode::AuthorizationPending,
                 "the user has not decided yet",
             )
         }
         Poll::SlowDown(next) => {
-            records.replace(&key, &next, ttl).await?;
+            records.put(&polling_key, &next, ttl).await?;
             (
                 TokenCode::SlowDown,
                 "polling too fast: wait 5 s more between polls",
@@ -300,6 +302,15 @@ async fn store_grant(app: &App, id: &str, grant: &GrantRecord) -> Result<(), Tok
         .put(&Key::id(Kind::Grant, id), grant, Kind::Grant.ttl(&app.cfg))
         .await?;
     revocation::remember_grant(app, &grant.user, &grant.sid, &grant.client_id, id).await?;
+    // Remembered first, then checked: a sign-out either sees this grant or ended the session
+    // before this look, so no grant outlives the session it was given in.
+    if !revocation::session_alive(app, &grant.user, &grant.sid).await? {
+        revoke_grant(app, id).await?;
+        return Err(TokenError::new(
+            TokenCode::InvalidGrant,
+            "the session this was granted in has ended",
+        ));
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! double for the contract in `super::Store`. Conditional writes, counters and sets go through
 //! moka's `and_compute_with`, which runs atomically per key.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -78,7 +78,7 @@ pub struct MemoryStore {
     cache: Cache<Compact, Entry>,
     /// While set, every key written is noted in `journal` (during an upgrade's hand-over).
     journaling: AtomicBool,
-    journal: Mutex<HashMap<Compact, Option<Entry>>>,
+    journal: Mutex<HashSet<Compact>>,
 }
 
 impl MemoryStore {
@@ -90,19 +90,18 @@ impl MemoryStore {
                 .expire_after(ByEntry)
                 .build(),
             journaling: AtomicBool::new(false),
-            journal: Mutex::new(HashMap::new()),
+            journal: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Notes what `key` holds now, if a journal is being kept.
+    /// Notes that `key` was written, if a journal is being kept (its value is read when the
+    /// journal is, so racing writes cannot leave an older one noted).
     fn noted(&self, key: &Key) {
         if !self.journaling.load(Ordering::Relaxed) {
             return;
         }
-        let k = compact(key);
-        let now = self.cache.get(&k);
         if let Ok(mut journal) = self.journal.lock() {
-            journal.insert(k, now);
+            journal.insert(compact(key));
         }
     }
 
@@ -228,7 +227,9 @@ impl Store for MemoryStore {
                 }) => (s.to_vec(), expires.max(Instant::now() + ttl)),
                 _ => (Vec::new(), Instant::now() + ttl),
             };
-            members.push(member.to_string());
+            if !members.iter().any(|m| m == member) {
+                members.push(member.to_string());
+            }
             Op::Put(Entry {
                 value: Value::Set(members.into()),
                 expires,
@@ -386,43 +387,65 @@ mod snapshot {
             let journal = self.journal.lock().map(|j| j.clone()).unwrap_or_default();
             journal
                 .into_iter()
-                .filter(|(k, _)| kept(k, &kinds))
-                .map(|(key, e)| match e.filter(|e| e.expires > now) {
-                    Some(e) => {
-                        let (value, expires_ms) = saved(&e, now, now_ms);
-                        Record {
-                            key,
-                            value: Some(value),
-                            expires_ms,
+                .filter(|k| kept(k, &kinds))
+                .map(
+                    |key| match self.cache.get(&key).filter(|e| e.expires > now) {
+                        Some(e) => {
+                            let (value, expires_ms) = saved(&e, now, now_ms);
+                            Record {
+                                key,
+                                value: Some(value),
+                                expires_ms,
+                            }
                         }
-                    }
-                    None => Record {
-                        key,
-                        value: None,
-                        expires_ms: 0,
+                        None => Record {
+                            key,
+                            value: None,
+                            expires_ms: 0,
+                        },
                     },
-                })
+                )
                 .collect()
         }
 
         /// Applies a journal written by another process over this store. Revocation wins: a
-        /// tombstone here is never replaced, one from the journal always lands.
+        /// tombstone here is never replaced, one from the journal always lands. Sets are
+        /// joined and counters keep the higher count, so what either process added stays.
         pub fn merge(&self, records: Vec<Record>, now_ms: u64) {
             let now = Instant::now();
             for r in records {
-                let revoked_here = self
-                    .cache
-                    .get(&r.key)
-                    .is_some_and(|e| matches!(e.value, Value::Tombstone) && e.expires > now);
-                if revoked_here {
-                    continue;
-                }
-                match r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms)) {
-                    Some(e) => self.cache.insert(r.key, e),
-                    None => self.cache.invalidate(&r.key),
+                let here = self.cache.get(&r.key).filter(|e| e.expires > now);
+                let incoming = r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms));
+                match (here, incoming) {
+                    (Some(h), _) if matches!(h.value, Value::Tombstone) => {}
+                    (_, None) => self.cache.invalidate(&r.key),
+                    (Some(h), Some(i)) => self.cache.insert(r.key, joined(h, i)),
+                    (None, Some(i)) => self.cache.insert(r.key, i),
                 }
             }
         }
+    }
+
+    /// Two versions of one entry: the union of two sets, the higher of two counters, else the
+    /// incoming one.
+    fn joined(here: Entry, incoming: Entry) -> Entry {
+        let expires = here.expires.max(incoming.expires);
+        let value = match (here.value, incoming.value) {
+            (Value::Set(a), Value::Set(b)) => {
+                let mut all = a.to_vec();
+                all.extend(b.iter().filter(|m| !a.contains(m)).cloned());
+                Value::Set(all.into())
+            }
+            (Value::Bytes(a), Value::Bytes(b)) if is_counter(&a) && is_counter(&b) => {
+                Value::Bytes(if counter(&a) >= counter(&b) { a } else { b })
+            }
+            (_, other) => other,
+        };
+        Entry { value, expires }
+    }
+
+    fn is_counter(b: &[u8]) -> bool {
+        !b.is_empty() && b.iter().all(u8::is_ascii_digit)
     }
 }
 
@@ -511,7 +534,24 @@ mod tests {
         old.revoke(&ended, minute).await.unwrap();
         old.put(&revoked_here, b"2".to_vec(), minute).await.unwrap();
         new.revoke(&revoked_here, minute).await.unwrap();
+        let (set, count) = (k("set"), k("count"));
+        new.add_member(&set, "new", minute).await.unwrap();
+        old.add_member(&set, "old", minute).await.unwrap();
+        for _ in 0..3 {
+            new.incr(&count, minute).await.unwrap();
+        }
+        old.incr(&count, minute).await.unwrap();
         new.merge(old.journal(&[Kind::Probe], 0), 0);
+        assert_eq!(
+            new.members(&set).await.unwrap(),
+            ["new", "old"],
+            "sets are joined"
+        );
+        assert_eq!(
+            new.incr(&count, minute).await.unwrap(),
+            4,
+            "the higher count stays"
+        );
         assert_eq!(new.get(&live).await.unwrap(), Some(b"2".to_vec()));
         assert_eq!(new.get(&ended).await.unwrap(), None);
         assert_eq!(new.get(&revoked_here).await.unwrap(), None);

@@ -122,7 +122,7 @@ fn sentinel_client(s: &Sentinel) -> Result<SentinelClient, StoreError> {
     for a in &s.sentinels {
         let (host, port) = a
             .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .and_then(|(h, p)| Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?)))
             .ok_or_else(|| unavailable(format!("bad sentinel address {a:?}")))?;
         addrs.push(redis::ConnectionAddr::Tcp(host, port));
     }

@@ -224,7 +224,9 @@ impl Sessions<'_> {
         let mine = Key::secret(Kind::UserSessions, user);
         let mut found = Vec::new();
         for member in self.store.members(&mine).await? {
-            let Some(mut session) = self.read(&Key::stored(member), now).await? else {
+            let Some(mut session) = self.read(&Key::stored(member.clone()), now).await? else {
+                // Ended or expired: the set forgets it.
+                self.store.remove_member(&mine, &member).await?;
                 continue;
             };
             for child in self.store.members(&Key::children_of(&session.key)).await? {
