@@ -287,7 +287,7 @@ struct MetricsApp {
 #[async_trait]
 impl ServeHttp for MetricsApp {
     async fn response(&self, _session: &mut ServerSession) -> http::Response<Vec<u8>> {
-        if let Ok(n) = self.live.load().store.count(Kind::Session).await {
+        if let Ok(n) = self.live.load().stores.records.count(Kind::Session).await {
             crate::metrics::sessions(n);
         }
         let (body, content_type) = crate::metrics::render();

@@ -42,14 +42,7 @@ async fn apache_session_ends(apache: &Apache, http: &reqwest::Client) {
 #[tokio::test(flavor = "multi_thread")]
 async fn backchannel_logout_ends_the_mod_auth_openidc_session_at_sign_out() {
     let (gw, apache, http) = signed_in_at_apache().await;
-    let discovery: serde_json::Value = client(&gw)
-        .get(gw.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = gw.json("/.well-known/openid-configuration").await;
     assert_eq!(discovery["backchannel_logout_supported"], true);
     assert_eq!(discovery["backchannel_logout_session_supported"], true);
     // Still signed in at Apache, by its own session.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::oidc::*;
 use common::*;
-use openidconnect::core::{CoreClient, CoreDeviceAuthorizationResponse, CoreProviderMetadata};
-use openidconnect::{ClientId, DeviceAuthorizationUrl, IssuerUrl, OAuth2TokenResponse, Scope};
+use openidconnect::core::CoreDeviceAuthorizationResponse;
+use openidconnect::{DeviceAuthorizationUrl, OAuth2TokenResponse, Scope};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -75,17 +75,10 @@ async fn decide(gw: &Gateway, user_code: &str, action: &str) -> reqwest::Respons
 #[tokio::test(flavor = "multi_thread")]
 async fn device_flow_with_the_openidconnect_crate_issues_tokens_once() {
     let gw = gateway();
-    let http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &http)
-        .await
-        .unwrap();
-    let rp = CoreClient::from_provider_metadata(metadata, ClientId::new("cli".into()), None)
-        .set_device_authorization_url(
-            DeviceAuthorizationUrl::new(gw.url("/oauth2/device_authorization")).unwrap(),
-        );
+    let (http, rp) = rp(&gw, "cli", None).await;
+    let rp = rp.set_device_authorization_url(
+        DeviceAuthorizationUrl::new(gw.url("/oauth2/device_authorization")).unwrap(),
+    );
     let details: CoreDeviceAuthorizationResponse = rp
         .exchange_device_code()
         .add_scope(Scope::new("profile".into()))

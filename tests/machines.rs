@@ -6,8 +6,7 @@ mod common;
 
 use common::oidc::*;
 use common::*;
-use openidconnect::core::{CoreClient, CoreProviderMetadata};
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, OAuth2TokenResponse, Scope};
+use openidconnect::{OAuth2TokenResponse, Scope};
 
 const REPORTS_SECRET: &str = "reports-secret";
 
@@ -35,44 +34,12 @@ bearer_clients = ["wiki"]
     ))
 }
 
-/// The `openidconnect` client `id` of `gw` (discovery done), and its HTTP client.
-async fn rp(
-    gw: &Gateway,
-    id: &str,
-    secret: &str,
-) -> (openidconnect::reqwest::Client, impl Fn() -> CoreClientCc) {
-    let http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(gw.url("")).unwrap(), &http)
-        .await
-        .unwrap();
-    let (id, secret) = (id.to_string(), secret.to_string());
-    (http, move || {
-        CoreClient::from_provider_metadata(
-            metadata.clone(),
-            ClientId::new(id.clone()),
-            Some(ClientSecret::new(secret.clone())),
-        )
-    })
-}
-
-type CoreClientCc = CoreClient<
-    openidconnect::EndpointSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointNotSet,
-    openidconnect::EndpointMaybeSet,
-    openidconnect::EndpointMaybeSet,
->;
-
 #[tokio::test(flavor = "multi_thread")]
 async fn client_credentials_token_opens_routes_that_list_the_client_as_the_client() {
     let up = Upstream::start("app").await;
     let gw = machines(up.addr);
-    let (http, client) = rp(&gw, "reports", REPORTS_SECRET).await;
-    let token = client()
+    let (http, client) = rp(&gw, "reports", Some(REPORTS_SECRET)).await;
+    let token = client
         .exchange_client_credentials()
         .unwrap()
         .add_scope(Scope::new("reports:read".into()))
@@ -127,14 +94,7 @@ async fn client_credentials_token_opens_routes_that_list_the_client_as_the_clien
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    let discovery: serde_json::Value = common::client(&gw)
-        .get(gw.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = gw.json("/.well-known/openid-configuration").await;
     assert!(discovery["grant_types_supported"]
         .as_array()
         .unwrap()
@@ -153,8 +113,8 @@ async fn client_credentials_user_prefix_names_the_client_as_configured() {
     .unwrap();
     gw.stop();
     gw.restart();
-    let (http, client) = rp(&gw, "reports", REPORTS_SECRET).await;
-    let token = client()
+    let (http, client) = rp(&gw, "reports", Some(REPORTS_SECRET)).await;
+    let token = client
         .exchange_client_credentials()
         .unwrap()
         .request_async(&http)
@@ -176,8 +136,8 @@ async fn client_credentials_user_prefix_names_the_client_as_configured() {
 async fn clients_without_the_grant_get_unauthorized_client() {
     let up = Upstream::start("app").await;
     let gw = machines(up.addr);
-    let (http, client) = rp(&gw, "wiki", WIKI_SECRET).await;
-    let err = client()
+    let (http, client) = rp(&gw, "wiki", Some(WIKI_SECRET)).await;
+    let err = client
         .exchange_client_credentials()
         .unwrap()
         .request_async(&http)
@@ -292,14 +252,7 @@ async fn private_key_jwt_authenticates_once_per_assertion_and_only_with_the_clie
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let discovery: serde_json::Value = common::client(&gw)
-        .get(gw.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = gw.json("/.well-known/openid-configuration").await;
     assert!(discovery["token_endpoint_auth_methods_supported"]
         .as_array()
         .unwrap()

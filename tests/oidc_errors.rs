@@ -682,14 +682,7 @@ async fn logout_with_hint_redirects_exactly_and_ends_the_session() {
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_and_jwks() {
     let gw = provider("");
-    let d: serde_json::Value = client(&gw)
-        .get(gw.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = gw.json("/.well-known/openid-configuration").await;
     assert_eq!(d["issuer"], gw.url(""));
     assert_eq!(d["token_endpoint"], gw.url("/oauth2/token"));
     assert_eq!(

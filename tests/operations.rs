@@ -33,16 +33,6 @@ fn with_app(up: std::net::SocketAddr) -> Gateway {
     ))
 }
 
-/// One login attempt on the provider's form; the status of the answer.
-async fn attempt(gw: &Gateway, user: &str, password: &str) -> u16 {
-    let http = browser(gw);
-    let r = http.get(gw.url("/login")).send().await.unwrap();
-    submit_login(&http, gw, &location(&r), user, password)
-        .await
-        .status()
-        .as_u16()
-}
-
 fn at(gw: &Gateway, host: &str, path: &str) -> String {
     format!("http://{host}:{}{path}", gw.port)
 }
@@ -187,9 +177,13 @@ async fn graceful_stop_and_start_keep_sessions_and_lockouts() {
     let http = browser(&gw);
     browse(&http, &gw, &at(&gw, "app.test", "/"), "alice", ALICE_PW).await;
     for _ in 0..5 {
-        assert_eq!(attempt(&gw, "bob", "wrong").await, 401);
+        assert_eq!(login_attempt(&gw, "bob", "wrong").await, 401);
     }
-    assert_eq!(attempt(&gw, "bob", BOB_PW).await, 429, "bob is locked out");
+    assert_eq!(
+        login_attempt(&gw, "bob", BOB_PW).await,
+        429,
+        "bob is locked out"
+    );
 
     assert!(gw.stop().success());
     let snap = gw.dir.path().join("authgate-sessions.snap");
@@ -209,7 +203,7 @@ async fn graceful_stop_and_start_keep_sessions_and_lockouts() {
         Some("alice")
     );
     assert_eq!(
-        attempt(&gw, "bob", BOB_PW).await,
+        login_attempt(&gw, "bob", BOB_PW).await,
         429,
         "the lockout survived the restart"
     );

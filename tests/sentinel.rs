@@ -116,14 +116,7 @@ async fn sentinel_failover_fails_closed_then_resumes_with_sessions_within_20s() 
     let app = format!("http://app.test:{}/", gw.port);
     let (_, r) = browse(&http, &gw, &app, "alice", ALICE_PW).await;
     assert_eq!(r.status(), 200);
-    let ready: serde_json::Value = client(&gw)
-        .get(gw.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = gw.json("/readyz").await;
     assert_eq!(ready["redis_master"], format!("127.0.0.1:{mport}"));
     // The session has reached the replica before the master dies.
     assert_eq!(redis_cli(mport, &["WAIT", "1", "5000"]), "1");
@@ -158,13 +151,6 @@ async fn sentinel_failover_fails_closed_then_resumes_with_sessions_within_20s() 
     let e: Echo = http.get(&app).send().await.unwrap().json().await.unwrap();
     assert_eq!(e.header("x-forwarded-user"), Some("alice"));
     signed_in_as(&gw, "bob", BOB_PW).await;
-    let ready: serde_json::Value = client(&gw)
-        .get(gw.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = gw.json("/readyz").await;
     assert_eq!(ready["redis_master"], format!("127.0.0.1:{rport}"));
 }

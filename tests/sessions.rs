@@ -237,10 +237,7 @@ async fn a_lockout_ends_the_users_sessions_when_configured() {
     ));
     let a = alice(&gw).await;
     for _ in 0..5 {
-        let http = browser(&gw);
-        let r = http.get(gw.url("/login")).send().await.unwrap();
-        let r = submit_login(&http, &gw, &location(&r), "alice", "wrong").await;
-        assert_eq!(r.status(), 401);
+        assert_eq!(login_attempt(&gw, "alice", "wrong").await, 401);
     }
     assert_cut_off(&gw, &a).await;
 }

@@ -73,7 +73,7 @@ pub async fn client<'a>(
     };
     let key = Key::id(Kind::Assertion, &format!("{} {}", client.client_id, a.jti));
     let ttl = std::time::Duration::from_secs(a.exp.saturating_sub(now).max(1));
-    if app.store.incr(&key, ttl).await? > 1 {
+    if app.stores.records.incr(&key, ttl).await? > 1 {
         return Err(crate::oidc::errors::TokenError::new(
             crate::oidc::errors::TokenCode::InvalidClient,
             "the client assertion was used before",
@@ -105,7 +105,8 @@ pub async fn live_access_token(
         return Ok(None);
     }
     let alive = app
-        .store
+        .stores
+        .records
         .get(&Key::id(Kind::Grant, &claims.gid))
         .await?
         .is_some();
@@ -229,7 +230,7 @@ async fn app_password(
     let id = match app.verified_app_passwords.get(&cache_key) {
         Some(id) => Some(id),
         None => {
-            let counters = app.counters.as_ref();
+            let counters = app.stores.counters.as_ref();
             if regulation::locked(counters, user, ip).await? {
                 return Err(AuthError::InvalidBasic);
             }

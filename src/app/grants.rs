@@ -41,7 +41,7 @@ pub async fn take_once<T: serde::de::DeserializeOwned + Grant>(
     secret: &str,
     what: &str,
 ) -> Result<(T, String), TokenError> {
-    let records = Records(app.store.as_ref());
+    let records = Records(app.stores.records.as_ref());
     let used_kind = if kind == Kind::Code {
         Kind::CodeUsed
     } else {
@@ -94,7 +94,8 @@ impl Grant for RefreshRecord {
 /// token cannot be exchanged any more. The tombstone outlives every token of the grant, so a
 /// concurrent refresh cannot bring it back.
 pub async fn revoke_grant(app: &App, id: &str) -> Result<(), crate::session::StoreError> {
-    app.store
+    app.stores
+        .records
         .revoke(&Key::id(Kind::Grant, id), Kind::Grant.ttl(&app.cfg))
         .await
 }

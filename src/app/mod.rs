@@ -50,10 +50,6 @@ pub struct App {
     pub balancers: Vec<Balancer>,
     pub keys: KeySet,
     pub clients: Clients,
-    /// Sessions, codes, grants and refresh tokens.
-    pub store: Arc<dyn Store>,
-    /// Failed-login counters, lockouts and rate-limit windows.
-    pub counters: Arc<dyn Store>,
     pub directory: Arc<dyn Directory>,
     /// Seals the state of sign-ins in progress into cookies and URLs.
     pub sealer: Sealer,
@@ -79,7 +75,8 @@ pub struct App {
     pub federated: Option<Arc<Federated>>,
     /// Upstream OpenID Providers users may sign in with.
     pub federation: Providers,
-    /// The stores again, as a reload hands them on.
+    /// Sessions, codes, grants and refresh tokens (`records`); failed-login counters, lockouts
+    /// and rate-limit windows (`counters`). A reload hands them on.
     pub stores: Stores,
     pub passwords: Arc<Verifier>,
     /// Back-channel logout tokens on their way to relying parties.
@@ -248,10 +245,9 @@ impl App {
             passwords,
             notices,
         } = kept;
-        let records = Arc::clone(&stores.records);
         let federated = (!cfg.upstream_providers.is_empty()).then(|| {
             Arc::new(Federated {
-                store: Arc::clone(&records),
+                store: Arc::clone(&stores.records),
                 lifetime: cfg.session.lifetime,
             })
         });
@@ -285,8 +281,6 @@ impl App {
             federation: Providers::new(&mut cfg),
             cfg,
             keys,
-            store: records,
-            counters: Arc::clone(&stores.counters),
             stores,
             passwords,
             notices,
@@ -318,14 +312,14 @@ impl App {
 
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions {
-            store: self.store.as_ref(),
+            store: self.stores.records.as_ref(),
             cfg: &self.cfg.session,
         }
     }
 
     /// Counts a sign-in start or login POST from `ip` against `[login] rate_limit`.
     pub async fn admit(&self, ip: Option<std::net::IpAddr>) -> Result<(), GatewayError> {
-        match regulation::rate(self.counters.as_ref(), &self.cfg.login, ip).await? {
+        match regulation::rate(self.stores.counters.as_ref(), &self.cfg.login, ip).await? {
             None => Ok(()),
             Some(retry_after) => {
                 crate::metrics::rate_limited();
@@ -342,7 +336,7 @@ impl App {
         ip: Option<std::net::IpAddr>,
     ) -> Result<bool, GatewayError> {
         self.admit(ip).await?;
-        let locked = regulation::locked(self.counters.as_ref(), username, ip).await?;
+        let locked = regulation::locked(self.stores.counters.as_ref(), username, ip).await?;
         if locked {
             crate::metrics::sign_in("locked");
         }
@@ -357,7 +351,8 @@ impl App {
         ip: Option<std::net::IpAddr>,
     ) -> Result<(), crate::session::StoreError> {
         let locked =
-            regulation::failed(self.counters.as_ref(), &self.cfg.login, username, ip).await?;
+            regulation::failed(self.stores.counters.as_ref(), &self.cfg.login, username, ip)
+                .await?;
         if locked && self.cfg.login.lockout_ends_sessions {
             let n = revocation::end_user(self, username).await?;
             log::warn!("{username} is locked out: ended {n} session(s)");

@@ -35,7 +35,8 @@ pub async fn remember_grant(
     client_id: &str,
     grant_id: &str,
 ) -> Result<(), StoreError> {
-    app.store
+    app.stores
+        .records
         .add_member(
             &Key::secret(Kind::UserGrants, user),
             &format!("{sid} {client_id} {grant_id}"),
@@ -47,7 +48,8 @@ pub async fn remember_grant(
 /// The clients that were given tokens in the session `sid` of `user`.
 pub async fn clients_of(app: &App, user: &str, sid: &str) -> Result<Vec<String>, StoreError> {
     let members = app
-        .store
+        .stores
+        .records
         .members(&Key::secret(Kind::UserGrants, user))
         .await?;
     let mut clients: Vec<String> = members
@@ -118,7 +120,7 @@ pub async fn end_user(app: &App, user: &str) -> Result<usize, StoreError> {
 /// Revokes the grants of `user` given in the session `sid` (all of them with `None`).
 async fn revoke_grants(app: &App, user: &str, sid: Option<&str>) -> Result<(), StoreError> {
     let set = Key::secret(Kind::UserGrants, user);
-    for member in app.store.members(&set).await? {
+    for member in app.stores.records.members(&set).await? {
         let Some(given) = Given::parse(&member) else {
             continue;
         };
@@ -126,7 +128,7 @@ async fn revoke_grants(app: &App, user: &str, sid: Option<&str>) -> Result<(), S
             if !given.grant_id.is_empty() {
                 revoke_grant(app, given.grant_id).await?;
             }
-            app.store.remove_member(&set, &member).await?;
+            app.stores.records.remove_member(&set, &member).await?;
         }
     }
     Ok(())
@@ -148,10 +150,7 @@ pub struct SessionRow {
 
 /// The live provider sessions of `user`, or of everyone.
 pub async fn list(app: &App, user: Option<&str>) -> Result<Vec<SessionRow>, StoreError> {
-    let users = match user {
-        Some(u) => vec![u.to_string()],
-        None => users_with_sessions(app).await?,
-    };
+    let users = users(app, user).await?;
     let now = app.now();
     let mut rows = Vec::new();
     for user in users {
@@ -170,10 +169,14 @@ pub async fn list(app: &App, user: Option<&str>) -> Result<Vec<SessionRow>, Stor
     Ok(rows)
 }
 
-/// Everyone with a provider session in the store (walks it).
-async fn users_with_sessions(app: &App) -> Result<Vec<String>, StoreError> {
+/// `user`, or everyone with a provider session in the store (which walks it).
+async fn users(app: &App, user: Option<&str>) -> Result<Vec<String>, StoreError> {
+    if let Some(u) = user {
+        return Ok(vec![u.to_string()]);
+    }
     let mut users: Vec<String> = app
-        .store
+        .stores
+        .records
         .values(Kind::Session)
         .await?
         .iter()
@@ -188,10 +191,7 @@ async fn users_with_sessions(app: &App) -> Result<Vec<String>, StoreError> {
 
 /// Ends the provider session named `sid` (of `user` if given); returns how many ended (0 or 1).
 pub async fn end_sid(app: &App, sid: &str, user: Option<&str>) -> Result<usize, StoreError> {
-    let users = match user {
-        Some(u) => vec![u.to_string()],
-        None => users_with_sessions(app).await?,
-    };
+    let users = users(app, user).await?;
     for user in users {
         let sessions = app.sessions().of_user(&user, app.now()).await?;
         if let Some(s) = sessions.iter().find(|s| s.record.sid == sid) {

@@ -231,7 +231,7 @@ async fn store_code(
         expires: now + ttl.as_secs(),
         amr: session.record.amr.clone(),
     };
-    Records(app.store.as_ref())
+    Records(app.stores.records.as_ref())
         .put(&Key::secret(Kind::Code, &code), &record, ttl)
         .await
         .map_err(|e| redirect_error(auth, AuthorizeCode::TemporarilyUnavailable, &e.to_string()))?;

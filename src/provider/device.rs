@@ -59,7 +59,7 @@ async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
         expires: now + device::LIFETIME,
         decision: Decision::Pending,
     };
-    let records = Records(app.store.as_ref());
+    let records = Records(app.stores.records.as_ref());
     let ttl = Kind::Device.ttl(&app.cfg);
     records
         .put(&Key::id(Kind::UserCode, &user_code), &rec, ttl)
@@ -88,7 +88,7 @@ pub async fn by_device_code(
     app: &App,
     device_code: &str,
 ) -> Result<Option<(Key, DeviceRecord)>, TokenError> {
-    let records = Records(app.store.as_ref());
+    let records = Records(app.stores.records.as_ref());
     let Some(user_code) = records
         .get::<String>(&Key::secret(Kind::Device, device_code))
         .await?
@@ -135,7 +135,10 @@ pub async fn page(app: &App, req: &Request<'_>) -> Reply {
         return respond::gateway(&e, false);
     }
     let key = Key::id(Kind::UserCode, &user_code);
-    let rec = match Records(app.store.as_ref()).get::<DeviceRecord>(&key).await {
+    let rec = match Records(app.stores.records.as_ref())
+        .get::<DeviceRecord>(&key)
+        .await
+    {
         Ok(Some(r)) if r.decision == Decision::Pending && app.now() < r.expires => r,
         Ok(_) => return shown(None, Some("This code is unknown, used or expired.")).render(),
         Err(e) => return respond::gateway(&e.into(), false),
@@ -203,7 +206,7 @@ async fn decide(
     } else {
         Decision::Denied
     };
-    let stored = Records(app.store.as_ref())
+    let stored = Records(app.stores.records.as_ref())
         .replace(key, &rec, Kind::Device.ttl(&app.cfg))
         .await?;
     if !stored {

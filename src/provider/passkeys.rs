@@ -43,7 +43,7 @@ async fn keep<S: Serialize>(app: &App, username: &str, state: S) -> Result<Strin
         username: username.to_string(),
         state,
     };
-    Records(app.store.as_ref())
+    Records(app.stores.records.as_ref())
         .put(
             &Key::secret(Kind::Ceremony, &id),
             &ceremony,
@@ -59,7 +59,7 @@ async fn take<S: serde::de::DeserializeOwned>(
     username: &str,
 ) -> Result<S, GatewayError> {
     let id = form.get("ceremony").unwrap_or("");
-    let ceremony: Ceremony<S> = Records(app.store.as_ref())
+    let ceremony: Ceremony<S> = Records(app.stores.records.as_ref())
         .take(&Key::secret(Kind::Ceremony, id))
         .await?
         .ok_or(refused(

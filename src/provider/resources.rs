@@ -102,7 +102,7 @@ async fn refresh_introspection(
     client: &Client,
     token: &str,
 ) -> Result<Option<serde_json::Value>, TokenError> {
-    let records = Records(app.store.as_ref());
+    let records = Records(app.stores.records.as_ref());
     let Some(rt) = records
         .get::<RefreshRecord>(&Key::secret(Kind::Refresh, token))
         .await?
@@ -137,12 +137,12 @@ async fn revocation(app: &App, req: &Request<'_>) -> Result<(), TokenError> {
     // RFC 7009 §2.1: revoking either token of a grant revokes the grant; a token of another
     // client, or an unknown one, is answered 200 all the same (§2.2).
     let rt_key = Key::secret(Kind::Refresh, token);
-    if let Some(rt) = Records(app.store.as_ref())
+    if let Some(rt) = Records(app.stores.records.as_ref())
         .get::<RefreshRecord>(&rt_key)
         .await?
     {
         if rt.client_id == client.client_id {
-            app.store.delete(&rt_key).await?;
+            app.stores.records.delete(&rt_key).await?;
             revoke_grant(app, &rt.grant).await?;
         }
     } else if let Some(c) = tokens::verify_access(&app.keys, &app.cfg.server.issuer, token) {
@@ -274,7 +274,12 @@ pub fn discovery(app: &App) -> Reply {
 
 /// Ready: the store answers and every route has a healthy upstream.
 pub async fn readyz(app: &App) -> Reply {
-    let store_ok = app.store.get(&Key::id(Kind::Probe, "readyz")).await.is_ok();
+    let store_ok = app
+        .stores
+        .records
+        .get(&Key::id(Kind::Probe, "readyz"))
+        .await
+        .is_ok();
     let routes_down: Vec<String> = app
         .cfg
         .routes
@@ -290,7 +295,7 @@ pub async fn readyz(app: &App) -> Reply {
         &serde_json::json!({
             "status": if ok { "ready" } else { "not ready" },
             "store": store_ok,
-            "redis_master": app.store.master(),
+            "redis_master": app.stores.records.master(),
             "directory": directory_ok,
             "routes_down": routes_down,
         }),

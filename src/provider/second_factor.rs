@@ -427,7 +427,7 @@ async fn complete_session(
     }
     // Signed in, every factor done: the failure count starts again.
     crate::metrics::sign_in("ok");
-    regulation::succeeded(app.counters.as_ref(), &waiting.username).await?;
+    regulation::succeeded(app.stores.counters.as_ref(), &waiting.username).await?;
     let sessions = app.sessions();
     if let Some(key) = &waiting.session {
         let found = sessions

@@ -127,7 +127,7 @@ async fn refresh(
         take_once(app, Kind::Refresh, token, "refresh token").await?;
     let scope = check_refresh(&rec, client, p, now)?;
     let revoked = || TokenError::new(TokenCode::InvalidGrant, "the grant was revoked");
-    let records = Records(app.store.as_ref());
+    let records = Records(app.stores.records.as_ref());
     let key = Key::id(Kind::Grant, &rec.grant);
     let grant = records
         .get::<GrantRecord>(&key)
@@ -185,7 +185,7 @@ async fn client_credentials(
         auth_time: now,
         amr: Vec::new(),
     };
-    Records(app.store.as_ref())
+    Records(app.stores.records.as_ref())
         .put(
             &Key::id(Kind::Grant, &grant_id),
             &grant,
@@ -230,7 +230,7 @@ async fn device_code(
     if rec.client_id != client.client_id {
         return Err(invalid("the device_code was issued to another client"));
     }
-    let records = Records(app.store.as_ref());
+    let records = Records(app.stores.records.as_ref());
     let ttl = Kind::Device.ttl(&app.cfg);
     let polling_key = device::polling_key(&rec.user_code);
     let polling: Polling = records.get(&polling_key).await?.unwrap_or_default();
@@ -264,7 +264,7 @@ async fn device_tokens(
     now: u64,
 ) -> Result<serde_json::Value, TokenError> {
     let used = || TokenError::new(TokenCode::InvalidGrant, "the device_code was used");
-    let rec: DeviceRecord = Records(app.store.as_ref())
+    let rec: DeviceRecord = Records(app.stores.records.as_ref())
         .take(key)
         .await?
         .ok_or_else(used)?;
@@ -298,7 +298,7 @@ async fn device_tokens(
 
 /// Stores a user's grant, remembered with the session it was given in (which ending revokes it).
 async fn store_grant(app: &App, id: &str, grant: &GrantRecord) -> Result<(), TokenError> {
-    Records(app.store.as_ref())
+    Records(app.stores.records.as_ref())
         .put(&Key::id(Kind::Grant, id), grant, Kind::Grant.ttl(&app.cfg))
         .await?;
     revocation::remember_grant(app, &grant.user, &grant.sid, &grant.client_id, id).await?;
@@ -387,7 +387,7 @@ async fn new_refresh_token(
         scope: issued.scope.to_vec(),
         expires: now + ttl.as_secs(),
     };
-    Records(app.store.as_ref())
+    Records(app.stores.records.as_ref())
         .put(&Key::secret(Kind::Refresh, &refresh), &rec, ttl)
         .await?;
     Ok(refresh)

@@ -161,7 +161,7 @@ impl Key {
     }
 
     /// A key read back from the store (a member of a `Children` or `UserSessions` set).
-    pub(crate) fn stored(key: String) -> Key {
+    fn stored(key: String) -> Key {
         Key(key)
     }
 

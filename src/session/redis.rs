@@ -228,10 +228,7 @@ impl RedisStore {
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn().await?;
-        match tokio::time::timeout(TIMEOUT, cmd.query_async::<T>(&mut conn)).await {
-            Ok(r) => r.map_err(|e| self.failed(e)),
-            Err(_) => Err(self.failed("redis did not answer in time")),
-        }
+        self.answer(cmd.query_async::<T>(&mut conn)).await
     }
 
     async fn script<T: redis::FromRedisValue>(
@@ -245,7 +242,15 @@ impl RedisStore {
         for a in args {
             invocation.arg(*a);
         }
-        match tokio::time::timeout(TIMEOUT, invocation.invoke_async::<T>(&mut conn)).await {
+        self.answer(invocation.invoke_async::<T>(&mut conn)).await
+    }
+
+    /// The answer to a call, within `TIMEOUT`; a failure is counted (and forgets the master).
+    async fn answer<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(TIMEOUT, call).await {
             Ok(r) => r.map_err(|e| self.failed(e)),
             Err(_) => Err(self.failed("redis did not answer in time")),
         }

@@ -196,6 +196,18 @@ impl Gateway {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The JSON `GET path` answers (discovery, `/readyz`).
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        client(self)
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }

@@ -246,6 +246,16 @@ pub fn session_pair(r: &reqwest::Response) -> String {
     set_session_cookie(r).split(';').next().unwrap().to_string()
 }
 
+/// One sign-in on the provider's form by a fresh browser; the status of the answer.
+pub async fn login_attempt(gw: &Gateway, user: &str, password: &str) -> u16 {
+    let http = browser(gw);
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    submit_login(&http, gw, &location(&r), user, password)
+        .await
+        .status()
+        .as_u16()
+}
+
 /// A browser signed in at the provider (a plain visit to /login) as `user`, and its cookie.
 pub async fn signed_in_as(gw: &Gateway, user: &str, password: &str) -> (reqwest::Client, String) {
     let http = browser(gw);
@@ -256,8 +266,8 @@ pub async fn signed_in_as(gw: &Gateway, user: &str, password: &str) -> (reqwest:
     (http, cookie)
 }
 
-/// The `wiki` client as the `openidconnect` crate's relying party sees it, after discovery.
-pub type WikiRp = openidconnect::core::CoreClient<
+/// A client as the `openidconnect` crate's relying party sees it, after discovery.
+pub type Rp = openidconnect::core::CoreClient<
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
@@ -266,10 +276,15 @@ pub type WikiRp = openidconnect::core::CoreClient<
     openidconnect::EndpointMaybeSet,
 >;
 
-/// The `openidconnect` relying party `wiki` of `gw` (discovery done), and its HTTP client.
-pub async fn wiki_rp(gw: &Gateway) -> (openidconnect::reqwest::Client, WikiRp) {
+/// The `openidconnect` client `id` (with `secret`, if confidential) of `gw`, discovery done,
+/// and its HTTP client.
+pub async fn rp(
+    gw: &Gateway,
+    id: &str,
+    secret: Option<&str>,
+) -> (openidconnect::reqwest::Client, Rp) {
     use openidconnect::core::{CoreClient, CoreProviderMetadata};
-    use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
+    use openidconnect::{ClientId, ClientSecret, IssuerUrl};
     let http = openidconnect::reqwest::ClientBuilder::new()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
@@ -279,11 +294,17 @@ pub async fn wiki_rp(gw: &Gateway) -> (openidconnect::reqwest::Client, WikiRp) {
         .unwrap();
     let client = CoreClient::from_provider_metadata(
         metadata,
-        ClientId::new("wiki".into()),
-        Some(ClientSecret::new(WIKI_SECRET.into())),
-    )
-    .set_redirect_uri(RedirectUrl::new("https://wiki.test/cb".into()).unwrap());
+        ClientId::new(id.into()),
+        secret.map(|s| ClientSecret::new(s.into())),
+    );
     (http, client)
+}
+
+/// The `wiki` relying party of `gw`, with its first redirect URI.
+pub async fn wiki_rp(gw: &Gateway) -> (openidconnect::reqwest::Client, Rp) {
+    let (http, client) = rp(gw, "wiki", Some(WIKI_SECRET)).await;
+    let redirect = openidconnect::RedirectUrl::new("https://wiki.test/cb".into()).unwrap();
+    (http, client.set_redirect_uri(redirect))
 }
 
 /// A POST of `/account` with `action` and its CSRF token (read from the page first).
