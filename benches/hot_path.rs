@@ -8,7 +8,7 @@ use authgate::app::auth::Accepts;
 use authgate::app::App;
 use authgate::config;
 use authgate::http::path;
-use authgate::identity::Identity;
+use authgate::identity::{Identity, Target};
 use authgate::keys::{generate, Alg, KeySet};
 use authgate::oidc::grant::{check_code, CodeRecord};
 use authgate::oidc::tokens::{self, IdTokenInput, Subject};
@@ -91,13 +91,20 @@ fn hot_path(c: &mut Criterion) {
         b.iter(|| black_box(policy::decide(route, black_box("/report"), Some(&who))))
     });
 
-    c.bench_function("identity headers, assertion cached", |b| {
+    let host = authgate::http::host::Host::parse("app.test").unwrap();
+    let target = Target {
+        route: Some(0),
+        names: &route.headers,
+        audience: &host,
+        basic: None,
+    };
+    c.bench_function("identity headers, prepared and cached", |b| {
         b.iter(|| {
-            let a = app
-                .assertions
-                .get(&app.keys, &app.cfg.server.issuer, "app.test", &who, now)
-                .unwrap();
-            black_box(authgate::identity::headers(&route.headers, &who, &a))
+            black_box(
+                app.identities
+                    .get(&app.keys, &app.cfg.server.issuer, &target, &who, now)
+                    .unwrap(),
+            )
         })
     });
     let mut n = 0u64;
@@ -108,11 +115,11 @@ fn hot_path(c: &mut Criterion) {
                 cache_key: format!("k{n}"),
                 ..who.clone()
             };
-            let a = app
-                .assertions
-                .get(&app.keys, &app.cfg.server.issuer, "app.test", &fresh, now)
-                .unwrap();
-            black_box(authgate::identity::headers(&route.headers, &fresh, &a))
+            black_box(
+                app.identities
+                    .get(&app.keys, &app.cfg.server.issuer, &target, &fresh, now)
+                    .unwrap(),
+            )
         })
     });
 

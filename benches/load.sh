@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# The load benchmark: what authentication costs in front of an app, against nginx, in one run.
+# The load benchmark: what authentication costs in front of an app, against its peers, in one run.
 #
-# On loopback it starts a fast upstream (nginx returning a fixed body), nginx as a plain reverse
-# proxy, authgate (public route, session-cookie route, bearer-token route), a second authgate
-# with the Redis store (session-cookie route, real redis-server), and nginx
-# auth_request -> authgate /oauth2/auth. Every proxy gets WORKERS worker threads (default 1, so
-# that wrk has the other core). wrk drives each with the same connections and duration; the set
-# is repeated ROUNDS times, interleaved; the table shows medians. Then the session-cookie case
-# runs again while 32 connections post wrong passwords to /login.
+# On loopback it starts a separate upstream (nginx returning a fixed body) and, in front of it:
+#   nginx      nginx as a plain reverse proxy (no authentication)
+#   public     authgate, a public route
+#   session    authgate, a protected route, a session cookie
+#   bearer     authgate, the same route, a bearer token
+#   redis      a second authgate on the Redis store (real redis-server), session cookie
+#   authreq    nginx auth_request -> authgate /oauth2/auth (forwarded host, URI, method and
+#              Authorization, so a bearer token is judged for its route), session cookie
+#   apache     Apache 2.4 (event MPM) + mod_auth_openidc, a relying party of authgate's
+#              provider, proxying with mod_proxy_http, its session cookie
+# Every proxy gets WORKERS worker threads/processes (default 1, so wrk has the other core).
+# wrk drives each with the same connections and duration; the cases run ROUNDS times,
+# interleaved, and the table shows medians. Around every run the CPU time (utime + stime from
+# /proc/PID/stat) of the case's own processes is read: "µs CPU per request" is that time over the
+# requests wrk completed. The upstream's CPU is never counted. Then the session-cookie case runs
+# again while 32 connections post wrong passwords to /login.
 #
-#   benches/load.sh                  DURATION=10s CONNS=50 ROUNDS=3 WORKERS=1 by default
+#   benches/load.sh          DURATION=10s CONNS=32 ROUNDS=3 WORKERS=1 CASES="nginx public ..."
+#   BIN=path                 an authgate binary to measure instead of building one
+#   PERF_CASE=session        also `perf record` authgate during that case's first round;
+#                            the report summary goes to $PERF_OUT (default ./perf-<case>.txt),
+#                            the samples next to it (.data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
-CONNS=${CONNS:-50}
+CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-1}
+CASES=${CASES:-nginx public session bearer redis authreq apache}
+PERF_CASE=${PERF_CASE:-}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need=()
@@ -26,24 +41,31 @@ command -v curl >/dev/null || need+=(curl)
 command -v bc >/dev/null || need+=(bc)
 command -v cmake >/dev/null || need+=(cmake)
 command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/sbin/apache2 ] || need+=(apache2)
+[ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || need+=(libapache2-mod-auth-openidc)
+[ -z "$PERF_CASE" ] || command -v perf >/dev/null || need+=(linux-perf)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-cargo build --release -q
-BIN=$PWD/target/release/authgate
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q
+  BIN=$PWD/target/release/authgate
+fi
 
 work=$(mktemp -d)
+chmod 755 "$work"   # Apache's workers run as nobody when this runs as root
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; rm -rf "$work"; }
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
 
-UP=$(port); NGX=$(port); AG=$(port); NGXAUTH=$(port); AGR=$(port); REDIS=$(port)
+UP=$(port); NGX=$(port); AG=$(port); NGXAUTH=$(port); AGR=$(port); REDIS=$(port); AP=$(port); MET=$(port)
 
+declare -A root   # the process each case's CPU is read from (with its children)
 nginx_conf() { # name body
   mkdir -p "$work/$1"
   cat >"$work/$1/nginx.conf" <<NGINX
@@ -56,9 +78,10 @@ http {
 }
 NGINX
   "$NGINX" -c "$work/$1/nginx.conf" -e "$work/$1/error.log" & pids+=($!)
+  root[$1]=$!
 }
 
-# The app: a fast upstream.
+# The app: a fast upstream of its own, never counted.
 nginx_conf upstream "server { listen 127.0.0.1:$UP; location / { return 200 'hello from the app\n'; } }"
 # nginx as a plain reverse proxy.
 nginx_conf plain "upstream app { server 127.0.0.1:$UP; keepalive 64; }
@@ -66,10 +89,12 @@ nginx_conf plain "upstream app { server 127.0.0.1:$UP; keepalive 64; }
 
 HASH=$(printf 'bench-password' | "$BIN" hash-password)
 SECRET=$(printf 'bench-secret' | "$BIN" hash-secret)
+APACHE_SECRET=$(printf 'apache-secret' | "$BIN" hash-secret)
 cat >"$work/authgate.toml" <<TOML
 [server]
 listen = ["127.0.0.1:$AG"]
 public_url = "http://127.0.0.1:$AG"
+metrics_listen = "127.0.0.1:$MET"
 threads = $WORKERS
 trusted_proxies = ["127.0.0.1/32"]
 access_log = false
@@ -90,6 +115,10 @@ groups = ["staff"]
 client_id = "bench"
 client_secret_sha256 = "$SECRET"
 redirect_uris = ["http://bench.test/cb"]
+[[clients]]
+client_id = "apache"
+client_secret_sha256 = "$APACHE_SECRET"
+redirect_uris = ["http://127.0.0.1:$AP/redirect_uri"]
 [[routes]]
 host = "public.test"
 upstreams = ["127.0.0.1:$UP"]
@@ -101,13 +130,17 @@ allow_groups = ["staff"]
 bearer_clients = ["bench"]
 TOML
 RUST_LOG=error "$BIN" --config "$work/authgate.toml" 2>"$work/authgate.log" & pids+=($!)
+root[authgate]=$!
 
 # The same gateway on the Redis store.
 redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null & pids+=($!)
-sed -e "s/127.0.0.1:$AG/127.0.0.1:$AGR/g" -e "s|^\[session\]|[session]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:$REDIS/0\"|" \
+root[redis-server]=$!
+sed -e "s/127.0.0.1:$AG/127.0.0.1:$AGR/g" -e '/^metrics_listen/d' \
+  -e "s|^\[session\]|[session]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:$REDIS/0\"|" \
   "$work/authgate.toml" >"$work/authgate-redis.toml"
 wait_port "$AG"
 RUST_LOG=error "$BIN" --config "$work/authgate-redis.toml" 2>"$work/authgate-redis.log" & pids+=($!)
+root[authgate-redis]=$!
 
 # nginx auth_request in front of authgate's forward-auth.
 nginx_conf authreq "upstream app { server 127.0.0.1:$UP; keepalive 64; }
@@ -115,11 +148,67 @@ nginx_conf authreq "upstream app { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$NGXAUTH;
     location = /authgate-auth { internal; proxy_pass http://authgate/oauth2/auth; proxy_http_version 1.1;
       proxy_set_header Connection \"\"; proxy_pass_request_body off; proxy_set_header Content-Length \"\";
-      proxy_set_header Host 127.0.0.1:$AG; proxy_set_header X-Forwarded-Host \$host; proxy_set_header X-Forwarded-Uri \$request_uri; }
-    location / { auth_request /authgate-auth; auth_request_set \$u \$upstream_http_x_forwarded_user;
-      proxy_set_header X-Forwarded-User \$u; proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+      proxy_set_header Host 127.0.0.1:$AG; proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Forwarded-Uri \$request_uri; proxy_set_header X-Forwarded-Method \$request_method;
+      proxy_set_header X-Forwarded-Proto \$scheme; }
+    location / { auth_request /authgate-auth;
+      auth_request_set \$user \$upstream_http_x_forwarded_user; auth_request_set \$email \$upstream_http_x_forwarded_email;
+      auth_request_set \$groups \$upstream_http_x_forwarded_groups; auth_request_set \$assertion \$upstream_http_x_authgate_assertion;
+      proxy_set_header X-Forwarded-User \$user; proxy_set_header X-Forwarded-Email \$email;
+      proxy_set_header X-Forwarded-Groups \$groups; proxy_set_header X-Authgate-Assertion \$assertion;
+      proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 
-for p in $UP $NGX $AG $NGXAUTH $AGR $REDIS; do wait_port "$p"; done
+# Apache + mod_auth_openidc, a relying party of authgate, in front of the same upstream.
+apache_start() {
+  local d=$work/apache m=/usr/lib/apache2/modules user=""
+  mkdir -p "$d/www" && chmod 755 "$d"
+  [ "$(id -u)" = 0 ] && user=$'User nobody\nGroup nogroup'
+  cat >"$d/apache.conf" <<APACHE
+ServerRoot "$d"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$AP
+PidFile $d/apache.pid
+DefaultRuntimeDir $d
+ErrorLog $d/error.log
+LogLevel error
+$user
+LoadModule mpm_event_module $m/mod_mpm_event.so
+LoadModule authz_core_module $m/mod_authz_core.so
+LoadModule authn_core_module $m/mod_authn_core.so
+LoadModule authz_user_module $m/mod_authz_user.so
+LoadModule proxy_module $m/mod_proxy.so
+LoadModule proxy_http_module $m/mod_proxy_http.so
+LoadModule auth_openidc_module $m/mod_auth_openidc.so
+StartServers $WORKERS
+ServerLimit $WORKERS
+ThreadLimit 64
+ThreadsPerChild 64
+MinSpareThreads 1
+MaxSpareThreads $((64 * WORKERS))
+MaxRequestWorkers $((64 * WORKERS))
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+DocumentRoot $d/www
+OIDCProviderMetadataURL http://127.0.0.1:$AG/.well-known/openid-configuration
+OIDCClientID apache
+OIDCClientSecret apache-secret
+OIDCRedirectURI http://127.0.0.1:$AP/redirect_uri
+OIDCCryptoPassphrase bench-only-passphrase
+OIDCScope "openid email"
+<Location />
+  AuthType openid-connect
+  Require valid-user
+</Location>
+ProxyPass /redirect_uri !
+ProxyPass / http://127.0.0.1:$UP/ keepalive=On
+APACHE
+  /usr/sbin/apache2 -f "$d/apache.conf" -DFOREGROUND 2>"$d/stderr.log" & pids+=($!)
+  root[apache]=$!
+}
+apache_start
+
+for p in $UP $NGX $AG $NGXAUTH $AGR $REDIS $AP $MET; do wait_port "$p"; done
 
 # A session cookie (at the gateway on port $1, the jar $2) the way a browser gets one.
 sign_in() {
@@ -135,100 +224,158 @@ jar=$work/jar
 SESSION=$(sign_in "$AG" "$jar")
 SESSION_REDIS=$(sign_in "$AGR" "$work/jar.redis")
 [ -n "$SESSION" ] && [ -n "$SESSION_REDIS" ] || { echo "could not sign in" >&2; exit 1; }
+# Apache's session: the browser is signed in at authgate, so following the redirects is enough.
+cp "$jar" "$work/jar.apache"
+curl -s -o /dev/null -L -c "$work/jar.apache" -b "$work/jar.apache" "http://127.0.0.1:$AP/"
+APACHE_SESSION=$(awk '$6=="mod_auth_openidc_session"{print $7}' "$work/jar.apache")
+[ -n "$APACHE_SESSION" ] || { echo "Apache could not sign in: $(tail -5 "$work/apache/error.log")" >&2; exit 1; }
 # A bearer token, the way a client gets one.
 back=$(curl -s -o /dev/null -w '%{redirect_url}' -b "$jar" "http://127.0.0.1:$AG/oauth2/authorize?client_id=bench&redirect_uri=http%3A%2F%2Fbench.test%2Fcb&response_type=code&scope=openid")
 code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$back")
 TOKEN=$(curl -s -u bench:bench-secret --data "grant_type=authorization_code&code=$code&redirect_uri=http%3A%2F%2Fbench.test%2Fcb" "http://127.0.0.1:$AG/oauth2/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-# Sanity: every case answers 200 from the app.
-check() { local code; code=$(curl -s -o /dev/null -w '%{http_code}' "$@"); [ "$code" = 200 ] || { echo "sanity check failed ($code): $*" >&2; exit 1; }; }
-check "http://127.0.0.1:$NGX/"
-check -H "Host: public.test" "http://127.0.0.1:$AG/"
-check -H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$AG/"
-check -H "Host: app.test" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$AG/"
-check -H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$NGXAUTH/"
-check -H "Host: app.test" -H "Cookie: authgate_session=$SESSION_REDIS" "http://127.0.0.1:$AGR/"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: app.test' -H 'Accept: application/json' "http://127.0.0.1:$AG/")" = 401 ] || { echo "app.test is not protected" >&2; exit 1; }
-
-cases=(nginx public session redis bearer authreq)
+cases=($CASES)
 declare -A label=(
   [nginx]="nginx plain reverse proxy"
   [public]="authgate, public route"
-  [session]="authgate, required route, session cookie"
-  [redis]="authgate, session cookie, Redis store"
-  [bearer]="authgate, required route, bearer token"
-  [authreq]="nginx auth_request + authgate /oauth2/auth"
+  [session]="authgate, session cookie"
+  [bearer]="authgate, bearer token"
+  [redis]="authgate, session cookie, Redis store (+redis)"
+  [authreq]="nginx auth_request + authgate (both)"
+  [apache]="Apache + mod_auth_openidc, session cookie"
 )
-run_case() { # case -> "rps p50ms p99ms"
-  local args
+declare -A procs=(
+  [nginx]="plain" [public]="authgate" [session]="authgate" [bearer]="authgate"
+  [redis]="authgate-redis redis-server" [authreq]="authreq authgate" [apache]="apache"
+)
+case_args() { # case -> A: wrk's (and curl's) headers and URL
   case $1 in
-    nginx)   args=("http://127.0.0.1:$NGX/") ;;
-    public)  args=(-H "Host: public.test" "http://127.0.0.1:$AG/") ;;
-    session) args=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$AG/") ;;
-    redis)   args=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION_REDIS" "http://127.0.0.1:$AGR/") ;;
-    bearer)  args=(-H "Host: app.test" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$AG/") ;;
-    authreq) args=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$NGXAUTH/") ;;
+    nginx)   A=("http://127.0.0.1:$NGX/") ;;
+    public)  A=(-H "Host: public.test" "http://127.0.0.1:$AG/") ;;
+    session) A=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$AG/") ;;
+    bearer)  A=(-H "Host: app.test" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$AG/") ;;
+    redis)   A=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION_REDIS" "http://127.0.0.1:$AGR/") ;;
+    authreq) A=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$NGXAUTH/") ;;
+    apache)  A=(-H "Cookie: mod_auth_openidc_session=$APACHE_SESSION" "http://127.0.0.1:$AP/") ;;
   esac
-  wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${args[@]}" | awk '
-    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    /Requests\/sec/ { rps=$2 } /^ +50%/ { p50=ms($2) } /^ +99%/ { p99=ms($2) } /Non-2xx/ { bad=$NF }
-    END { if (bad > 0) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 } printf "%.0f %.3f %.3f\n", rps, p50, p99 }'
 }
+
+# Sanity: every case answers 200 from the app.
+for c in "${cases[@]}"; do
+  case_args "$c"
+  body=$(curl -s -w ' %{http_code}' "${A[@]}")
+  [ "$body" = "hello from the app
+ 200" ] || { echo "sanity check failed for $c: $body" >&2; exit 1; }
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: app.test' -H 'Accept: application/json' "http://127.0.0.1:$AG/")" = 401 ] || { echo "app.test is not protected" >&2; exit 1; }
+
+# CPU time (clock ticks) of a process and its children.
+ticks() {
+  local t=0 p
+  for p in "$@"; do
+    for q in "$p" $(pgrep -P "$p" || true); do
+      t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$q/stat" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "$t"
+}
+HZ=$(getconf CLK_TCK)
+
+run_case() { # case round -> "rps p50ms p99ms cpu_us_per_request"
+  local c=$1 p roots=() before after out perf=""
+  case_args "$c"
+  for p in ${procs[$c]}; do roots+=("${root[$p]}"); done
+  if [ "$c" = "$PERF_CASE" ] && [ "$2" = 1 ]; then
+    perf record -q -F 2999 -p "${roots[0]}" -o "$work/perf.data" -- sleep "${DURATION%s}" 2>/dev/null & perf=$!
+  fi
+  before=$(ticks "${roots[@]}")
+  out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${A[@]}")
+  after=$(ticks "${roots[@]}")
+  if [ -n "$perf" ]; then
+    wait "$perf" || true
+    out_file=${PERF_OUT:-perf-$c.txt}
+    perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+      | grep -v '^#' | grep -v '^$' | head -60 >"$out_file"
+    cp "$work/perf.data" "${out_file%.txt}.data"
+  fi
+  awk -v cpu="$((after - before))" -v hz="$HZ" '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    / requests in / { n=$1 } /Requests\/sec/ { rps=$2 } /^ +50%/ { p50=ms($2) } /^ +99%/ { p99=ms($2) } /Non-2xx/ { bad=$NF }
+    END { if (bad > 0) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 }
+          printf "%.0f %.3f %.3f %.1f\n", rps, p50, p99, cpu * 1e6 / hz / n }' <<<"$out"
+}
+
+upstream_connections() { # "new reused" from authgate's metrics
+  curl -s "http://127.0.0.1:$MET/metrics" | awk '
+    /^authgate_upstream_connections_total/ { if ($0 ~ /reused="true"/) r=$NF; else n=$NF }
+    END { printf "%d %d\n", n, r }'
+}
+read -r conn_new0 conn_reused0 <<<"$(upstream_connections)"
 
 declare -A results
 for round in $(seq "$ROUNDS"); do
   for c in "${cases[@]}"; do
-    r=$(run_case "$c")
+    r=$(run_case "$c" "$round")
     results[$c]+="$r;"
     echo "round $round  $c: $r" >&2
   done
 done
+read -r conn_new1 conn_reused1 <<<"$(upstream_connections)"
 
-# Isolation: the session-cookie case while 32 connections post wrong passwords.
-# (a fresh login form: its pending request stays valid through failed attempts)
-login=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar.2" "http://127.0.0.1:$AG/login")
-page=$(curl -s -c "$jar.2" -b "$jar.2" "$login")
-auth=$(sed -n 's/.*name="auth" value="\([^"]*\)".*/\1/p' <<<"$page")
-csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page")
-cat >"$work/flood.lua" <<LUA
+median() { tr ';' '\n' | awk -v f="$1" 'NF{print $f}' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+m() { [ -n "${results[$1]:-}" ] && median "$2" <<<"${results[$1]}" || echo ""; }   # case field
+ratio() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ] && printf '%.2f' "$(echo "$1 / $2" | bc -l)" || echo "n/a"; }
+
+flooded=""
+if [ -n "${results[session]:-}" ]; then
+  # Isolation: the session-cookie case while 32 connections post wrong passwords.
+  # (a fresh login form: its pending request stays valid through failed attempts)
+  login=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar.2" "http://127.0.0.1:$AG/login")
+  page=$(curl -s -c "$jar.2" -b "$jar.2" "$login")
+  auth=$(sed -n 's/.*name="auth" value="\([^"]*\)".*/\1/p' <<<"$page")
+  csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page")
+  cat >"$work/flood.lua" <<LUA
 wrk.method = "POST"
 wrk.body = "auth=$auth&csrf=$csrf&username=bench&password=wrong"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "authgate_session_csrf=$csrf"
 LUA
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' -H "Cookie: authgate_session_csrf=$csrf" --data "auth=$auth&csrf=$csrf&username=bench&password=wrong" "http://127.0.0.1:$AG/login")" = 401 ] || { echo "login flood request is not a failed sign-in" >&2; exit 1; }
-flood_secs=$(( ${DURATION%s} + 4 ))
-wrk -t1 -c32 -d"${flood_secs}s" -s "$work/flood.lua" "http://127.0.0.1:$AG/login" >"$work/flood.out" &
-flood=$!
-sleep 2
-flooded=$(run_case session)
-wait "$flood" || true
-flood_rps=$(awk '/Requests\/sec/{print $2}' "$work/flood.out")
-
-median() { tr ';' '\n' | awk -v f="$1" 'NF{print $f}' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-base_rps=$(median 1 <<<"${results[nginx]}")
-base_p99=$(median 3 <<<"${results[nginx]}")
-authreq_rps=$(median 1 <<<"${results[authreq]}")
-public_rps=$(median 1 <<<"${results[public]}")
-session_rps=$(median 1 <<<"${results[session]}")
-redis_rps=$(median 1 <<<"${results[redis]}")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' -H "Cookie: authgate_session_csrf=$csrf" --data "auth=$auth&csrf=$csrf&username=bench&password=wrong" "http://127.0.0.1:$AG/login")" = 401 ] || { echo "login flood request is not a failed sign-in" >&2; exit 1; }
+  wrk -t1 -c32 -d"$(( ${DURATION%s} + 4 ))s" -s "$work/flood.lua" "http://127.0.0.1:$AG/login" >"$work/flood.out" &
+  flood=$!
+  sleep 2
+  flooded=$(run_case session 0)
+  wait "$flood" || true
+  flood_rps=$(awk '/Requests\/sec/{print $2}' "$work/flood.out")
+fi
 
 echo
-echo "wrk -t1 -c$CONNS -d$DURATION, $WORKERS worker thread(s) per proxy, median of $ROUNDS interleaved rounds; $(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "wrk -t1 -c$CONNS -d$DURATION, $WORKERS worker(s) per proxy, median of $ROUNDS interleaved rounds; $(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "µs CPU/req: user + system time of the case's own processes (not the upstream's, not wrk's) per request"
 echo
-printf '| %-45s | %9s | %8s | %8s | %10s |\n' "case" "req/s" "p50 ms" "p99 ms" "vs nginx"
-printf '|%s|%s|%s|%s|%s|\n' "-----------------------------------------------" "-----------" "----------" "----------" "------------"
+row() { printf '| %-47s | %7s | %6s | %6s | %10s | %8s | %8s | %9s |\n' "$@"; }
+row "case" "req/s" "p50 ms" "p99 ms" "µs CPU/req" "req/s ×" "CPU ×" "CPU ×"
+row "" "" "" "" "" "nginx" "nginx" "public"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-------------------------------------------------" "--------:" "-------:" "-------:" "-----------:" "---------:" "---------:" "----------:"
+nginx_rps=$(m nginx 1); nginx_cpu=$(m nginx 4); public_cpu=$(m public 4)
 for c in "${cases[@]}"; do
-  rps=$(median 1 <<<"${results[$c]}"); p50=$(median 2 <<<"${results[$c]}"); p99=$(median 3 <<<"${results[$c]}")
-  printf '| %-45s | %9s | %8s | %8s | %9.2fx |\n' "${label[$c]}" "$rps" "$p50" "$p99" "$(echo "$rps / $base_rps" | bc -l)"
+  rps=$(m "$c" 1); cpu=$(m "$c" 4)
+  row "${label[$c]}" "$rps" "$(m "$c" 2)" "$(m "$c" 3)" "$cpu" "$(ratio "$rps" "$nginx_rps")" "$(ratio "$cpu" "$nginx_cpu")" "$(ratio "$cpu" "$public_cpu")"
 done
-read -r f_rps f_p50 f_p99 <<<"$flooded"
-printf '| %-45s | %9s | %8s | %8s | %9.2fx |\n' "session cookie during a /login flood (32 conns)" "$f_rps" "$f_p50" "$f_p99" "$(echo "$f_rps / $base_rps" | bc -l)"
+if [ -n "$flooded" ]; then
+  read -r f_rps f_p50 f_p99 f_cpu <<<"$flooded"
+  row "session cookie during a /login flood (32 conns)" "$f_rps" "$f_p50" "$f_p99" "$f_cpu" "$(ratio "$f_rps" "$nginx_rps")" "" ""
+fi
+echo
+new=$((conn_new1 - conn_new0)); reused=$((conn_reused1 - conn_reused0))
+echo "authgate's upstream connections during the rounds: $new new, $reused reused ($(ratio "$((reused * 100))" "$((new + reused))")% reused)"
 echo
 echo "targets:"
-printf '  authenticated (session) vs nginx plain proxy:   %.2fx (target >= 1.2)\n' "$(echo "$session_rps / $base_rps" | bc -l)"
-printf '  authenticated vs nginx + auth_request:          %.2fx (target >= 4)\n' "$(echo "$session_rps / $authreq_rps" | bc -l)"
-printf '  authenticated p99 vs nginx plain proxy p99:     %s ms vs %s ms (target <=)\n' "$(median 3 <<<"${results[session]}")" "$base_p99"
-printf '  authenticated vs authgate public route:         %.2fx (target >= 0.9)\n' "$(echo "$session_rps / $public_rps" | bc -l)"
-printf '  Redis store vs memory store (session cookie):   %.2fx (target >= 0.8)\n' "$(echo "$redis_rps / $session_rps" | bc -l)"
-printf '  session cookie during login flood vs without:   %.2fx (target >= 0.8; flood answered %s logins/s)\n' "$(echo "$f_rps / $session_rps" | bc -l)" "$flood_rps"
+printf '  session cookie CPU/req vs public route:          %sx (target <= 1.05)\n' "$(ratio "$(m session 4)" "$public_cpu")"
+printf '  bearer token CPU/req vs public route:            %sx (target <= 1.05)\n' "$(ratio "$(m bearer 4)" "$public_cpu")"
+printf '  public route CPU/req vs nginx plain proxy:       %sx (target <= 1.6)\n' "$(ratio "$public_cpu" "$nginx_cpu")"
+printf '  session req/s vs Apache + mod_auth_openidc:      %sx (target >= 3)\n' "$(ratio "$(m session 1)" "$(m apache 1)")"
+printf '  session CPU/req vs Apache + mod_auth_openidc:    %sx (target <= 0.33)\n' "$(ratio "$(m session 4)" "$(m apache 4)")"
+printf '  session p99 vs nginx plain proxy p99:            %sx (target <= 2)\n' "$(ratio "$(m session 3)" "$(m nginx 3)")"
+printf '  Redis store vs memory store req/s:               %sx (target >= 0.8)\n' "$(ratio "$(m redis 1)" "$(m session 1)")"
+[ -z "$flooded" ] || printf '  session during login flood vs without:           %sx (flood answered %s logins/s)\n' "$(ratio "$f_rps" "$(m session 1)")" "$flood_rps"

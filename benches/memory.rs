@@ -6,7 +6,7 @@ use std::time::Duration;
 use authgate::clock::{Clock, SystemClock};
 use authgate::secret::{new_id, new_secret};
 use authgate::session::memory::MemoryStore;
-use authgate::session::{Key, Kind, Records, SessionRecord};
+use authgate::session::{Key, Kind, SessionRecord, Store};
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -21,7 +21,6 @@ fn rss_bytes() -> u64 {
 fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
     let now = SystemClock.now();
     rt.block_on(async {
-        let records = Records(store);
         for _ in 0..n {
             let r = SessionRecord {
                 user: "alice".into(),
@@ -33,10 +32,10 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
                 amr: vec!["pwd".into()],
                 address: None,
             };
-            records
+            store
                 .put(
                     &Key::secret(Kind::Session, &new_secret()),
-                    &r,
+                    r.encode().unwrap(),
                     Duration::from_secs(43_200),
                 )
                 .await
@@ -45,19 +44,94 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
     });
 }
 
+/// What moka itself costs per entry, with the store's key type and an 8-byte value: with a
+/// per-entry expiry and a size cap (as the store is built), and with the cap only.
+fn moka_alone(n: usize) {
+    use moka::sync::Cache;
+    struct Fixed;
+    impl moka::Expiry<[u8; 16], u64> for Fixed {
+        fn expire_after_create(
+            &self,
+            _: &[u8; 16],
+            _: &u64,
+            _: std::time::Instant,
+        ) -> Option<Duration> {
+            Some(Duration::from_secs(43_200))
+        }
+    }
+    let measure = |cache: Cache<[u8; 16], u64>| {
+        let before = rss_bytes();
+        for i in 0..n as u64 {
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&i.to_le_bytes());
+            cache.insert(k, i);
+        }
+        cache.run_pending_tasks();
+        rss_bytes().saturating_sub(before) / n as u64
+    };
+    let with_expiry = measure(
+        Cache::builder()
+            .max_capacity(2_000_000)
+            .expire_after(Fixed)
+            .build(),
+    );
+    let cap_only = measure(Cache::builder().max_capacity(2_000_000).build());
+    let record = SessionRecord {
+        user: "alice".into(),
+        sid: new_id(),
+        auth_time: 0,
+        expires: 43_200,
+        last_seen: 0,
+        parent: None,
+        amr: vec!["pwd".into()],
+        address: None,
+    };
+    println!();
+    println!("moka alone, {n} entries of a 16-byte key and an 8-byte value:");
+    println!("  per-entry expiry and a size cap (as the store): {with_expiry} bytes/entry");
+    println!("  a size cap only:                                {cap_only} bytes/entry");
+    println!(
+        "a session record: {} bytes compact (version byte + postcard), {} bytes as JSON",
+        record.encode().map_or(0, |b| b.len()),
+        serde_json::to_vec(&record).map_or(0, |b| b.len())
+    );
+}
+
+/// Each measurement runs in a process of its own (this binary again, `MEMORY_CASE` set), so
+/// that memory freed by one is not reused by the next.
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` does not: then a quick smoke run.
     let full = std::env::args().any(|a| a == "--bench");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
     let n = if full { 1_000_000 } else { 10_000 };
+    match std::env::var("MEMORY_CASE").as_deref() {
+        Ok("store") => store(n),
+        Ok("moka") => moka_alone(n),
+        Ok("cap") => capped(if full { 100_000 } else { 1_000 }),
+        _ => {
+            for case in ["store", "moka", "cap"] {
+                let status = std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(std::env::args().skip(1))
+                    .env("MEMORY_CASE", case)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "{case}: {status}");
+            }
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+fn store(n: usize) {
     let before = rss_bytes();
     let store = MemoryStore::new(2_000_000);
-    fill(&store, n, &rt);
+    fill(&store, n, &runtime());
     let count = store.entry_count();
-    let after = rss_bytes();
-    let growth = after.saturating_sub(before);
+    let growth = rss_bytes().saturating_sub(before);
     println!("| sessions | RSS growth | bytes/session |");
     println!("|---|---|---|");
     println!(
@@ -65,15 +139,17 @@ fn main() {
         growth as f64 / 1e6,
         growth / count.max(1)
     );
-    drop(store);
+    assert_eq!(count, n as u64);
+}
 
-    let cap = if full { 100_000 } else { 1_000 };
-    let capped = MemoryStore::new(cap);
-    fill(&capped, 2 * cap as usize, &rt);
+fn capped(cap: u64) {
+    let store = MemoryStore::new(cap);
+    fill(&store, 2 * cap as usize, &runtime());
     println!();
     println!(
         "max_entries = {cap}: after inserting {} sessions the store holds {}",
         2 * cap,
-        capped.entry_count()
+        store.entry_count()
     );
+    assert!(store.entry_count() <= cap);
 }

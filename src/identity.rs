@@ -1,15 +1,20 @@
 //! The identity sent upstream: strip whatever the client claimed, then add ours — the
-//! configured headers and a short-lived signed assertion, cached per session.
+//! configured headers and a short-lived signed assertion, prepared once per session and target.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::hash::{Hash, Hasher};
+
+use bytes::Bytes;
+use http::HeaderValue;
 use moka::sync::Cache;
 use pingora::http::RequestHeader;
 use serde::Serialize;
 
-use crate::config::IdentityHeaders;
+use crate::config::{IdentityHeaders, UpstreamBasic};
 use crate::directory::UserInfo;
+use crate::http::host::Host;
 use crate::keys::{KeyError, KeySet};
 use crate::policy::Principal;
 
@@ -146,19 +151,82 @@ pub fn strip(req: &mut RequestHeader, reserved: &Reserved) {
     }
 }
 
-/// The headers carrying `who` upstream, with names from the route.
-pub fn headers(names: &IdentityHeaders, who: &Identity, assertion: &str) -> Vec<(String, String)> {
-    let u = &who.user;
-    let mut h = vec![
-        (names.user.clone(), u.username.clone()),
-        (names.preferred_username.clone(), u.username.clone()),
-        (names.groups.clone(), u.groups.join(",")),
-        (names.assertion.clone(), assertion.to_string()),
-    ];
-    if let Some(e) = &u.email {
-        h.push((names.email.clone(), e.clone()));
+/// Where an identity is sent: a route (or forward-auth without one), its header names, the
+/// assertion's audience and the route's Basic credentials for the upstream.
+pub struct Target<'a> {
+    pub route: Option<usize>,
+    pub names: &'a IdentityHeaders,
+    pub audience: &'a Host,
+    pub basic: Option<&'a UpstreamBasic>,
+}
+
+/// The headers that carry one identity to one target, built once: names parsed, values checked,
+/// the assertion signed. Every request of the session reuses them until the assertion is due for
+/// renewal, so the hot path copies reference-counted bytes and formats nothing.
+pub struct Prepared {
+    owner: (String, Option<usize>, Host),
+    exp: u64,
+    headers: Box<[(Bytes, HeaderValue)]>,
+}
+
+impl Prepared {
+    /// Header names (as configured, case kept) and values.
+    pub fn headers(&self) -> impl Iterator<Item = (&Bytes, &HeaderValue)> {
+        self.headers.iter().map(|(n, v)| (n, v))
     }
-    h
+
+    /// The same, as text (forward-auth answers with them).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, v.to_str().ok()?)))
+    }
+
+    fn build(
+        target: &Target<'_>,
+        who: &Identity,
+        assertion: String,
+        exp: u64,
+    ) -> Result<Prepared, IdentityError> {
+        let u = &who.user;
+        let names = target.names;
+        let mut pairs = vec![
+            (&names.user, u.username.clone()),
+            (&names.preferred_username, u.username.clone()),
+            (&names.groups, u.groups.join(",")),
+            (&names.assertion, assertion),
+        ];
+        if let Some(e) = &u.email {
+            pairs.push((&names.email, e.clone()));
+        }
+        let authorization = target
+            .basic
+            .map(|b| b.header(&u.username, u.email.as_deref()));
+        let mut headers = Vec::with_capacity(pairs.len() + 1);
+        for (name, value) in pairs {
+            let value =
+                HeaderValue::try_from(value).map_err(|_| IdentityError::Value(name.clone()))?;
+            headers.push((Bytes::from(name.clone()), value));
+        }
+        if let Some(value) = authorization {
+            let value = HeaderValue::try_from(value)
+                .map_err(|_| IdentityError::Value("Authorization".into()))?;
+            headers.push((Bytes::from_static(b"Authorization"), value));
+        }
+        Ok(Prepared {
+            owner: (who.cache_key.clone(), target.route, target.audience.clone()),
+            exp,
+            headers: headers.into_boxed_slice(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("signing an assertion failed: {0}")]
+    Signing(#[from] KeyError),
+    #[error("the user's {0} cannot be sent in a header")]
+    Value(String),
 }
 
 #[derive(Serialize)]
@@ -178,14 +246,17 @@ struct AssertionClaims<'a> {
     authentication: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Signed assertions, one per (session, audience), reused until shortly before they expire.
-pub struct Assertions {
-    cache: Cache<(String, String), Arc<(String, u64)>>,
+/// Prepared identity headers, one per (session or token, target), each with an assertion
+/// reused until shortly before it expires.
+pub struct Identities {
+    /// Keyed by a hash of the owner, which the entry keeps and a hit compares, so that a lookup
+    /// allocates nothing and a hash collision is a miss, never someone else's headers.
+    cache: Cache<u64, Arc<Prepared>>,
 }
 
-impl Default for Assertions {
+impl Default for Identities {
     fn default() -> Self {
-        Assertions {
+        Identities {
             cache: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(ASSERTION_TTL - ASSERTION_RENEW_BEFORE))
@@ -194,26 +265,34 @@ impl Default for Assertions {
     }
 }
 
-impl Assertions {
-    /// The assertion for `who` at `audience` (the route's host).
+impl Identities {
+    /// The headers for `who` at `target`, from the cache or freshly signed.
     pub fn get(
         &self,
         keys: &KeySet,
         issuer: &str,
-        audience: &str,
+        target: &Target<'_>,
         who: &Identity,
         now: u64,
-    ) -> Result<String, KeyError> {
-        let cache_key = (who.cache_key.clone(), audience.to_string());
-        if let Some(hit) = self.cache.get(&cache_key) {
-            if hit.1 > now + ASSERTION_RENEW_BEFORE {
-                return Ok(hit.0.clone());
+    ) -> Result<Arc<Prepared>, IdentityError> {
+        let slot = {
+            let mut h = std::hash::DefaultHasher::new();
+            (&who.cache_key, target.route, target.audience).hash(&mut h);
+            h.finish()
+        };
+        if let Some(hit) = self.cache.get(&slot) {
+            let (key, route, audience) = &hit.owner;
+            let same =
+                *key == who.cache_key && *route == target.route && audience == target.audience;
+            if same && hit.exp > now + ASSERTION_RENEW_BEFORE {
+                return Ok(hit);
             }
         }
         let exp = now + ASSERTION_TTL;
+        let audience = target.audience.authority();
         let claims = AssertionClaims {
             iss: issuer,
-            aud: audience,
+            aud: &audience,
             sub: &who.user.username,
             email: who.user.email.as_deref(),
             name: who.user.name.as_deref(),
@@ -224,8 +303,9 @@ impl Assertions {
             authentication: crate::oidc::tokens::authentication_claims(&who.amr),
         };
         let jwt = keys.sign(&claims, "JWT")?;
-        self.cache.insert(cache_key, Arc::new((jwt.clone(), exp)));
-        Ok(jwt)
+        let prepared = Arc::new(Prepared::build(target, who, jwt, exp)?);
+        self.cache.insert(slot, Arc::clone(&prepared));
+        Ok(prepared)
     }
 }
 
@@ -252,5 +332,92 @@ mod tests {
         let names: Vec<&str> = req.headers.keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["connection"], "{names:?}");
         assert_eq!(req.headers["connection"], "keep-alive");
+    }
+}
+
+#[cfg(test)]
+mod prepared_tests {
+    use super::*;
+    use crate::keys::{generate, Alg};
+
+    fn alice(cache_key: &str) -> Identity {
+        let user = UserInfo {
+            username: "alice".into(),
+            email: Some("alice@example.com".into()),
+            name: None,
+            groups: vec!["staff".into(), "ops".into()],
+            disabled: false,
+        };
+        Identity::of(Arc::new(user), cache_key.into(), vec!["pwd".into()])
+    }
+
+    fn names(v: &Prepared) -> Vec<(&str, &str)> {
+        v.pairs().collect()
+    }
+
+    #[test]
+    fn prepared_once_per_identity_and_target_and_renewed_before_expiry() {
+        let keys = KeySet::from_pem(&generate(Alg::ES256).unwrap()).unwrap();
+        let cache = Identities::default();
+        let host = Host::parse("app.test").unwrap();
+        let defaults = IdentityHeaders::default();
+        let target = |route| Target {
+            route: Some(route),
+            names: &defaults,
+            audience: &host,
+            basic: None,
+        };
+        let now = 1_700_000_000;
+        let first = cache
+            .get(&keys, "https://id", &target(0), &alice("s1"), now)
+            .unwrap();
+        let pairs = names(&first);
+        assert_eq!(pairs[0], ("X-Forwarded-User", "alice"));
+        assert_eq!(pairs[2], ("X-Forwarded-Groups", "staff,ops"));
+        assert_eq!(pairs[4], ("X-Forwarded-Email", "alice@example.com"));
+        let again = cache
+            .get(&keys, "https://id", &target(0), &alice("s1"), now + 10)
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "reused within the assertion's life"
+        );
+        let other_route = cache
+            .get(&keys, "https://id", &target(1), &alice("s1"), now)
+            .unwrap();
+        let other_session = cache
+            .get(&keys, "https://id", &target(0), &alice("s2"), now)
+            .unwrap();
+        assert!(!Arc::ptr_eq(&first, &other_route) && !Arc::ptr_eq(&first, &other_session));
+        let late = now + ASSERTION_TTL - ASSERTION_RENEW_BEFORE;
+        let renewed = cache
+            .get(&keys, "https://id", &target(0), &alice("s1"), late)
+            .unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &renewed),
+            "signed again before the old one expires"
+        );
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_a_header_is_an_error_not_a_panic() {
+        let keys = KeySet::from_pem(&generate(Alg::ES256).unwrap()).unwrap();
+        let host = Host::parse("app.test").unwrap();
+        let defaults = IdentityHeaders::default();
+        let target = Target {
+            route: None,
+            names: &defaults,
+            audience: &host,
+            basic: None,
+        };
+        let mut who = alice("s1");
+        who.user = Arc::new(UserInfo {
+            username: "bad\nname".into(),
+            ..(*who.user).clone()
+        });
+        let e = Identities::default()
+            .get(&keys, "https://id", &target, &who, 1)
+            .err();
+        assert!(matches!(e, Some(IdentityError::Value(_))), "{e:?}");
     }
 }

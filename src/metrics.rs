@@ -23,6 +23,8 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     pub snapshots: IntCounterVec,
     pub backchannel_logouts: IntCounterVec,
+    /// New and reused upstream connections (looked up once: they are counted per request).
+    pub upstream_connections: [IntCounter; 2],
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -81,6 +83,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "Logout tokens sent to relying parties, by result: delivered, failed, dropped",
             &["result"]
         )?,
+        upstream_connections: {
+            let by_reuse = register_int_counter_vec!(
+                "authgate_upstream_connections_total",
+                "Connections to upstreams used, by whether they were reused from the keep-alive pool",
+                &["reused"]
+            )?;
+            ["false", "true"].map(|r| by_reuse.with_label_values(&[r]))
+        },
         store_errors: register_int_counter!(
             "authgate_store_errors_total",
             "Session store operations that failed"
@@ -98,9 +108,15 @@ static METRICS: LazyLock<Option<Metrics>> = LazyLock::new(|| {
 
 pub fn request(route: &str, status: u16) {
     if let Some(m) = METRICS.as_ref() {
-        m.requests
-            .with_label_values(&[route, &status.to_string()])
-            .inc();
+        let code = http::StatusCode::from_u16(status);
+        let status = code.as_ref().map_or("0", http::StatusCode::as_str);
+        m.requests.with_label_values(&[route, status]).inc();
+    }
+}
+
+pub fn upstream_connection(reused: bool) {
+    if let Some(m) = METRICS.as_ref() {
+        m.upstream_connections[usize::from(reused)].inc();
     }
 }
 

@@ -174,16 +174,16 @@ pub async fn authenticate(
             .await
             .map(Some);
     }
-    let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) else {
+    let Some(id) = cookies::get_raw(req, &app.cfg.session.cookie_name) else {
         return Ok(None);
     };
-    let Some(found) = app.sessions().lookup(&id, now).await? else {
+    let Some(found) = app.sessions().lookup(id, now).await? else {
         return Ok(None);
     };
     match app.directory.active(&found.record.user).await? {
         Some(u) => Ok(Some(Identity::of(
             u,
-            found.key.as_str().to_string(),
+            found.key.into_string(),
             found.record.amr,
         ))),
         None => {

@@ -21,7 +21,7 @@ use crate::directory::federated::Federated;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::{Chain, Directory, DirectoryError, TomlUsers};
 use crate::http::GatewayError;
-use crate::identity::{Assertions, Reserved};
+use crate::identity::{Identities, Reserved};
 use crate::keys::{KeyError, KeySet};
 use crate::login::password::{self, Verifier};
 use crate::login::regulation;
@@ -53,7 +53,7 @@ pub struct App {
     pub directory: Arc<dyn Directory>,
     /// Seals the state of sign-ins in progress into cookies and URLs.
     pub sealer: Sealer,
-    pub assertions: Assertions,
+    pub identities: Identities,
     /// Identity header names clients may never send.
     pub reserved: Reserved,
     /// Access tokens whose signature has been verified, by token (expiry and revocation are
@@ -256,7 +256,7 @@ impl App {
         let webauthn = webauthn(&cfg);
         Ok(App {
             clock,
-            assertions: Assertions::default(),
+            identities: Identities::default(),
             verified_tokens: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(300))

@@ -180,7 +180,7 @@ async fn users(app: &App, user: Option<&str>) -> Result<Vec<String>, StoreError>
         .values(Kind::Session)
         .await?
         .iter()
-        .filter_map(|v| serde_json::from_slice::<crate::session::SessionRecord>(v).ok())
+        .filter_map(|v| crate::session::SessionRecord::decode(v).ok())
         .filter(|r| r.parent.is_none())
         .map(|r| r.user)
         .collect();

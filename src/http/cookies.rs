@@ -45,24 +45,57 @@ pub fn get(req: &RequestHeader, name: &str) -> Option<String> {
         })
 }
 
-/// The `Cookie` header without authgate's own cookies, whose names all start with `prefix` (the
-/// session cookie name: the session, CSRF and sign-in state cookies); `None` when nothing is
-/// left.
-pub fn without(req: &RequestHeader, prefix: &str) -> Option<String> {
-    let kept: Vec<&str> = req
-        .headers
+/// The value of cookie `name` as sent, without percent-decoding and without copying: for
+/// authgate's own cookies, whose values are URL-safe base64 (the session on every request).
+pub fn get_raw<'r>(req: &'r RequestHeader, name: &str) -> Option<&'r str> {
+    req.headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .filter(|pair| {
-            let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
-            !name.starts_with(prefix)
+        .find_map(|header| {
+            Cookie::split_parse(header)
+                .filter_map(Result::ok)
+                .find(|c| c.name() == name)
+                .and_then(|c| c.value_raw())
         })
-        .collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
+}
+
+/// What is left of the `Cookie` header for the upstream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Without {
+    /// None of authgate's cookies was sent: the header stays as it is.
+    Unchanged,
+    /// Only authgate's cookies were sent: the header goes.
+    Nothing,
+    /// The other cookies.
+    Rest(String),
+}
+
+/// The `Cookie` header without authgate's own cookies, whose names all start with `prefix` (the
+/// session cookie name: the session, CSRF and sign-in state cookies).
+pub fn without(req: &RequestHeader, prefix: &str) -> Without {
+    let headers = req.headers.get_all(http::header::COOKIE);
+    let pairs = || {
+        headers
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|h| h.split(';'))
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+    };
+    let ours = |pair: &&str| {
+        let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
+        name.starts_with(prefix)
+    };
+    if !pairs().any(|p| ours(&p)) {
+        return Without::Unchanged;
+    }
+    let kept: Vec<&str> = pairs().filter(|p| !ours(p)).collect();
+    if kept.is_empty() {
+        Without::Nothing
+    } else {
+        Without::Rest(kept.join("; "))
+    }
 }
 
 #[cfg(test)]
@@ -93,13 +126,15 @@ mod tests {
     #[test]
     fn read_and_strip() {
         let mut req = RequestHeader::build("GET", b"/", None).unwrap();
-        req.append_header("Cookie", "theme=dark; authgate_session=s1")
+        req.append_header("Cookie", "theme=dark").unwrap();
+        assert_eq!(without(&req, "authgate_session"), Without::Unchanged);
+        req.append_header("Cookie", "authgate_session=s1; other=1")
             .unwrap();
-        req.append_header("Cookie", "other=1").unwrap();
         assert_eq!(get(&req, "authgate_session").as_deref(), Some("s1"));
+        assert_eq!(get_raw(&req, "authgate_session"), Some("s1"));
         assert_eq!(
-            without(&req, "authgate_session").as_deref(),
-            Some("theme=dark; other=1")
+            without(&req, "authgate_session"),
+            Without::Rest("theme=dark; other=1".into())
         );
         req.append_header(
             "Cookie",
@@ -107,8 +142,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            without(&req, "authgate_session").as_deref(),
-            Some("theme=dark; other=1")
+            without(&req, "authgate_session"),
+            Without::Rest("theme=dark; other=1".into())
         );
+        let mut only_ours = RequestHeader::build("GET", b"/", None).unwrap();
+        only_ours
+            .append_header("Cookie", "authgate_session=s1")
+            .unwrap();
+        assert_eq!(without(&only_ours, "authgate_session"), Without::Nothing);
     }
 }

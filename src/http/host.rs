@@ -58,6 +58,24 @@ impl Host {
                 .is_ok_and(|ip| ip.is_loopback())
     }
 
+    /// `raw` (a `Host` header value) is exactly `authority()`, so it can be passed on as it is.
+    pub fn written_as(&self, raw: &[u8]) -> bool {
+        let Some(rest) = raw.strip_prefix(self.name.as_bytes()) else {
+            return false;
+        };
+        match (self.port, rest) {
+            (None, []) => true,
+            (Some(port), [b':', digits @ ..]) => {
+                digits.first() != Some(&b'0')
+                    && std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|d| d.parse().ok())
+                        == Some(port)
+            }
+            _ => false,
+        }
+    }
+
     /// `name[:port]` as it appears in a URL authority.
     pub fn authority(&self) -> String {
         match self.port {
@@ -89,6 +107,24 @@ fn valid_dns_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_as_only_the_exact_authority() {
+        let h = Host::parse("App.Test:8080").unwrap();
+        assert!(h.written_as(b"app.test:8080"));
+        for raw in [
+            &b"App.Test:8080"[..],
+            b"app.test",
+            b"app.test:08080",
+            b"app.test:80",
+            b"app.test:8080x",
+        ] {
+            assert!(!h.written_as(raw), "{}", String::from_utf8_lossy(raw));
+        }
+        let plain = Host::parse("app.test").unwrap();
+        assert!(plain.written_as(b"app.test"));
+        assert!(!plain.written_as(b"app.test."));
+    }
 
     #[test]
     fn lowercases_and_drops_trailing_dot() {

@@ -11,6 +11,7 @@ use crate::app::{respond, App};
 use crate::config::IdentityHeaders;
 use crate::http::host::Host;
 use crate::http::{path, GatewayError, Reply};
+use crate::identity::Target;
 use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::policy::{self, Access};
 
@@ -44,10 +45,10 @@ fn original(req: &Request<'_>) -> Option<Original> {
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     let now = app.now();
     let target = original(req);
-    let route = target
+    let route_index = target
         .as_ref()
-        .and_then(|o| app.routes.find(&app.cfg.routes, &o.host, &o.path))
-        .and_then(|i| app.route(i));
+        .and_then(|o| app.routes.find(&app.cfg.routes, &o.host, &o.path));
+    let route = route_index.and_then(|i| app.route(i));
     // Without an identified route, no bearer token is accepted; session cookies still are.
     let accepts = route.map_or(Accepts::cookies(), |r| Accepts {
         bearer: Bearer::From(&r.bearer_clients),
@@ -80,24 +81,25 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
             respond::gateway(&GatewayError::Unauthenticated, true)
         }
         (Access::Allow, Some(who)) => {
-            let audience = target.as_ref().map_or_else(
-                || app.cfg.server.public_host.authority(),
-                |o| o.host.authority(),
-            );
             let default_names = IdentityHeaders::default();
-            let names = route.map_or(&default_names, |r| &r.headers);
+            let to = Target {
+                route: route_index,
+                names: route.map_or(&default_names, |r| &r.headers),
+                audience: target
+                    .as_ref()
+                    .map_or(&app.cfg.server.public_host, |o| &o.host),
+                basic: None,
+            };
             match app
-                .assertions
-                .get(&app.keys, &app.cfg.server.issuer, &audience, &who, now)
+                .identities
+                .get(&app.keys, &app.cfg.server.issuer, &to, &who, now)
             {
-                Ok(assertion) => crate::identity::headers(names, &who, &assertion)
-                    .into_iter()
-                    .fold(
-                        Reply::new(202).header("Cache-Control", "no-store"),
-                        |r, (k, v)| r.header(k, v),
-                    ),
+                Ok(prepared) => prepared.pairs().fold(
+                    Reply::new(202).header("Cache-Control", "no-store"),
+                    |r, (k, v)| r.header(k, v),
+                ),
                 Err(e) => {
-                    log::error!("signing an assertion failed: {e}");
+                    log::error!("{e}");
                     respond::gateway(&GatewayError::Internal, true)
                 }
             }

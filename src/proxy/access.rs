@@ -12,14 +12,14 @@ use crate::config::Route;
 use crate::directory::UserInfo;
 use crate::http::facts::Facts;
 use crate::http::{GatewayError, Reply};
-use crate::identity::Identity;
+use crate::identity::{Identity, Prepared, Target};
 use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::policy;
 
 pub enum Outcome {
     /// Proxy the request, adding these headers; `user` is who it is from, if anyone.
     Pass {
-        headers: Vec<(String, String)>,
+        headers: Option<Arc<Prepared>>,
         user: Option<Arc<UserInfo>>,
         /// Remove the client's `Authorization` (it carried an app password).
         strip_authorization: bool,
@@ -29,7 +29,7 @@ pub enum Outcome {
 }
 
 const PUBLIC: Outcome = Outcome::Pass {
-    headers: Vec::new(),
+    headers: None,
     user: None,
     strip_authorization: false,
 };
@@ -63,7 +63,9 @@ pub async fn check(
             Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true))
         }
         Some(_) if step_up => sign_in(true).await,
-        Some(who) if policy::allowed(route, &who) => pass(app, route, facts, who, now, json),
+        Some(who) if policy::allowed(route, &who) => {
+            pass(app, (route_index, route), facts, who, now, json)
+        }
         Some(_) => Outcome::Respond(respond::gateway(&GatewayError::Forbidden, json)),
         None if json => Outcome::Respond(respond::gateway(&GatewayError::Unauthenticated, true)),
         None => sign_in(app.needs_second_factor(route)).await,
@@ -128,28 +130,32 @@ async fn who(
 }
 
 /// Lets `who` through with the route's identity headers and a signed assertion.
-fn pass(app: &App, route: &Route, facts: &Facts, who: Identity, now: u64, json: bool) -> Outcome {
-    let audience = route.host.as_ref().unwrap_or(&facts.host).authority();
+fn pass(
+    app: &App,
+    (index, route): (usize, &Route),
+    facts: &Facts,
+    who: Identity,
+    now: u64,
+    json: bool,
+) -> Outcome {
+    let target = Target {
+        route: Some(index),
+        names: &route.headers,
+        audience: route.host.as_ref().unwrap_or(&facts.host),
+        basic: route.upstream_basic.as_ref(),
+    };
     match app
-        .assertions
-        .get(&app.keys, &app.cfg.server.issuer, &audience, &who, now)
+        .identities
+        .get(&app.keys, &app.cfg.server.issuer, &target, &who, now)
     {
-        Ok(assertion) => {
-            let mut headers = crate::identity::headers(&route.headers, &who, &assertion);
-            if let Some(basic) = &route.upstream_basic {
-                let value = basic.header(&who.user.username, who.user.email.as_deref());
-                headers.push(("Authorization".to_string(), value));
-            }
+        Ok(prepared) => Outcome::Pass {
+            headers: Some(prepared),
             // The app password was for authgate: it never reaches the upstream.
-            let strip_authorization = who.via_app_password();
-            Outcome::Pass {
-                headers,
-                user: Some(who.user),
-                strip_authorization,
-            }
-        }
+            strip_authorization: who.via_app_password(),
+            user: Some(who.user),
+        },
         Err(e) => {
-            log::error!("signing an assertion failed: {e}");
+            log::error!("{e}");
             Outcome::Respond(respond::gateway(&GatewayError::Internal, json))
         }
     }

@@ -22,8 +22,10 @@ use bytes::Bytes;
 use crate::app::live::Live;
 use crate::app::{respond, App};
 use crate::directory::UserInfo;
+use crate::http::cookies::Without;
 use crate::http::facts::{self, Facts};
 use crate::http::{self, GatewayError};
+use crate::identity::Prepared;
 use crate::provider;
 
 pub struct Gateway {
@@ -39,7 +41,7 @@ pub struct Ctx {
     connect_attempts: usize,
     json: bool,
     /// Identity headers for the upstream, decided in `request_filter`.
-    identity: Vec<(String, String)>,
+    identity: Option<Arc<Prepared>>,
     /// Who the request was from, for the access log.
     user: Option<Arc<UserInfo>>,
     /// The client's `Authorization` is not for the upstream.
@@ -173,6 +175,10 @@ fn is_tls(session: &Session) -> bool {
 impl ProxyHttp for Gateway {
     type CTX = Ctx;
 
+    /// No downstream modules: Pingora's default adds a disabled compression module, which
+    /// still runs on every request.
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {}
+
     fn new_ctx(&self) -> Ctx {
         Ctx {
             app: self.live.load(),
@@ -180,7 +186,7 @@ impl ProxyHttp for Gateway {
             route: None,
             connect_attempts: 0,
             json: false,
-            identity: Vec::new(),
+            identity: None,
             user: None,
             strip_authorization: false,
             client_ip: None,
@@ -284,6 +290,19 @@ impl ProxyHttp for Gateway {
         e
     }
 
+    async fn connected_to_upstream(
+        &self,
+        _session: &mut Session,
+        reused: bool,
+        _peer: &HttpPeer,
+        _fd: std::os::unix::io::RawFd,
+        _digest: Option<&pingora::protocols::Digest>,
+        _ctx: &mut Ctx,
+    ) -> Result<()> {
+        crate::metrics::upstream_connection(reused);
+        Ok(())
+    }
+
     async fn upstream_request_filter(
         &self,
         _session: &mut Session,
@@ -296,13 +315,15 @@ impl ProxyHttp for Gateway {
             return Ok(());
         };
         // The upstream receives the path the decision was made on (security.md).
-        let uri = match &facts.query {
-            Some(q) => format!("{}?{q}", facts.path),
-            None => facts.path.clone(),
-        };
-        req.set_uri(uri.parse().map_err(|_| {
-            Error::explain(ErrorType::InternalError, "normalised URI does not parse")
-        })?);
+        if facts.path != req.uri.path() {
+            let uri = match &facts.query {
+                Some(q) => format!("{}?{q}", facts.path),
+                None => facts.path.clone(),
+            };
+            req.set_uri(uri.parse().map_err(|_| {
+                Error::explain(ErrorType::InternalError, "normalised URI does not parse")
+            })?);
+        }
         forwarded::apply(req, facts)?;
         let upstream_basic = ctx
             .route
@@ -313,13 +334,16 @@ impl ProxyHttp for Gateway {
             req.remove_header(&::http::header::AUTHORIZATION);
         }
         match crate::http::cookies::without(req, &ctx.app.cfg.session.cookie_name) {
-            Some(rest) => req.insert_header(::http::header::COOKIE, rest)?,
-            None => req
-                .remove_header(&::http::header::COOKIE)
-                .map_or((), |_| ()),
+            Without::Unchanged => {}
+            Without::Nothing => {
+                req.remove_header(&::http::header::COOKIE);
+            }
+            Without::Rest(rest) => req.insert_header(::http::header::COOKIE, rest)?,
         }
-        for (name, value) in std::mem::take(&mut ctx.identity) {
-            req.insert_header(name, value)?;
+        if let Some(prepared) = ctx.identity.take() {
+            for (name, value) in prepared.headers() {
+                req.insert_header(name.clone(), value.clone())?;
+            }
         }
         Ok(())
     }

@@ -169,6 +169,10 @@ impl Key {
         &self.0
     }
 
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     /// The namespace, the part before the first `:`.
     pub fn namespace(&self) -> &str {
         self.0.split_once(':').map_or(&self.0, |(ns, _)| ns)
@@ -211,8 +215,8 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// What a tombstone holds in stores that keep bytes: records are JSON, which never starts with
-/// a NUL byte, so no record can be mistaken for one.
+/// What a tombstone holds in stores that keep bytes: records are JSON or start with a version
+/// byte of at least 1, never with a NUL byte, so no record can be mistaken for one.
 pub const TOMBSTONE: &[u8] = b"\0revoked";
 
 /// Typed access to the store: JSON records under typed keys.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Key, Kind, Records, Store, StoreError};
+use super::{Key, Kind, Store, StoreError};
 use crate::config::SessionCfg;
 use crate::secret::{new_id, new_secret};
 
@@ -37,7 +37,26 @@ pub struct SessionRecord {
     pub address: Option<String>,
 }
 
+/// The first byte of a session record in its compact form; postcard follows. Records are
+/// kept by the million, so they are not JSON; records written as JSON by earlier versions
+/// (which start with `{`) are still read.
+const COMPACT_V1: u8 = 1;
+
 impl SessionRecord {
+    pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        postcard::to_extend(self, vec![COMPACT_V1]).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
+        let corrupt =
+            |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("session record: {e}"));
+        match bytes.split_first() {
+            Some((&COMPACT_V1, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(&e)),
+            Some((b'{', _)) => serde_json::from_slice(bytes).map_err(|e| corrupt(&e)),
+            _ => Err(corrupt(&"unknown format")),
+        }
+    }
+
     /// A second factor was used in this session.
     pub fn mfa(&self) -> bool {
         self.amr.iter().any(|m| m == "mfa")
@@ -70,6 +89,17 @@ pub struct Sessions<'a> {
 }
 
 impl Sessions<'_> {
+    async fn get(&self, key: &Key) -> Result<Option<SessionRecord>, StoreError> {
+        match self.store.get(key).await? {
+            Some(bytes) => SessionRecord::decode(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn put(&self, key: &Key, record: &SessionRecord, now: u64) -> Result<(), StoreError> {
+        self.store.put(key, record.encode()?, record.ttl(now)).await
+    }
+
     /// Sessions are written back for `last_seen` at most once a minute — or, with a short idle
     /// timeout, often enough that an active session never idles out.
     fn touch_every(&self) -> u64 {
@@ -78,7 +108,7 @@ impl Sessions<'_> {
 
     /// The live session at `key`, without touching it.
     pub async fn read(&self, key: &Key, now: u64) -> Result<Option<Found>, StoreError> {
-        let record = Records(self.store).get::<SessionRecord>(key).await?;
+        let record = self.get(key).await?;
         Ok(record
             .filter(|r| r.alive(now, self.cfg.idle_timeout))
             .map(|record| Found {
@@ -105,8 +135,9 @@ impl Sessions<'_> {
     pub async fn touch(&self, mut found: Found, now: u64) -> Result<Option<Found>, StoreError> {
         found.record.last_seen = now;
         let ttl = found.record.ttl(now);
-        let kept = Records(self.store)
-            .replace(&found.key, &found.record, ttl)
+        let kept = self
+            .store
+            .replace(&found.key, found.record.encode()?, ttl)
             .await?;
         Ok(kept.then_some(found))
     }
@@ -132,9 +163,7 @@ impl Sessions<'_> {
             address: address.map(|a| a.to_string()),
         };
         let key = Key::secret(Kind::Session, &id);
-        Records(self.store)
-            .put(&key, &record, record.ttl(now))
-            .await?;
+        self.put(&key, &record, now).await?;
         let mine = Key::secret(Kind::UserSessions, user);
         self.store
             .add_member(&mine, key.as_str(), self.cfg.lifetime)
@@ -169,9 +198,7 @@ impl Sessions<'_> {
             parent: Some(parent.clone()),
             ..found.record.clone()
         };
-        Records(self.store)
-            .put(&child_key, &child, child.ttl(now))
-            .await?;
+        self.put(&child_key, &child, now).await?;
         self.store
             .add_member(
                 &Key::children_of(parent),
@@ -190,14 +217,13 @@ impl Sessions<'_> {
     /// Ends the session at `key`, its provider session and every app session made from it;
     /// returns the provider session's record, if it was still there.
     pub async fn end(&self, key: &Key) -> Result<Option<SessionRecord>, StoreError> {
-        let records = Records(self.store);
-        let record = records.get::<SessionRecord>(key).await?;
+        let record = self.get(key).await?;
         let (root, root_record) = match record {
             Some(SessionRecord {
                 parent: Some(parent),
                 ..
             }) => {
-                let parent_record = records.get::<SessionRecord>(&parent).await?;
+                let parent_record = self.get(&parent).await?;
                 (parent, parent_record)
             }
             other => (key.clone(), other),
@@ -237,5 +263,56 @@ impl Sessions<'_> {
             found.push(session);
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> SessionRecord {
+        SessionRecord {
+            user: "alice".into(),
+            sid: "sid-1".into(),
+            auth_time: 1_700_000_000,
+            expires: 1_700_043_200,
+            last_seen: 1_700_000_060,
+            parent: Some(Key::secret(Kind::Session, "parent")),
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+            address: Some("192.0.2.7".into()),
+        }
+    }
+
+    #[test]
+    fn compact_records_round_trip_and_are_small() {
+        let r = record();
+        let bytes = r.encode().unwrap();
+        assert_eq!(bytes[0], COMPACT_V1);
+        assert_eq!(SessionRecord::decode(&bytes).unwrap(), r);
+        let json = serde_json::to_vec(&r).unwrap();
+        assert!(
+            bytes.len() * 2 < json.len(),
+            "{} vs {}",
+            bytes.len(),
+            json.len()
+        );
+    }
+
+    #[test]
+    fn records_written_as_json_by_earlier_versions_are_still_read() {
+        let legacy = br#"{"user":"bob","sid":"s","auth_time":1,"expires":9,"last_seen":1}"#;
+        let r = SessionRecord::decode(legacy).unwrap();
+        assert_eq!((r.user.as_str(), r.expires, r.parent), ("bob", 9, None));
+    }
+
+    #[test]
+    fn unknown_or_truncated_records_are_corrupt_not_a_panic() {
+        let bytes = record().encode().unwrap();
+        for bad in [&b""[..], b"\x02rest", &bytes[..bytes.len() / 2]] {
+            assert!(matches!(
+                SessionRecord::decode(bad),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
     }
 }
