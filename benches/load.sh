@@ -353,10 +353,9 @@ echo
 echo "wrk -t1 -c$CONNS -d$DURATION, $WORKERS worker(s) per proxy, median of $ROUNDS interleaved rounds; $(nproc) cores: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "µs CPU/req: user + system time of the case's own processes (not the upstream's, not wrk's) per request"
 echo
-row() { printf '| %-47s | %7s | %6s | %6s | %10s | %8s | %8s | %9s |\n' "$@"; }
-row "case" "req/s" "p50 ms" "p99 ms" "µs CPU/req" "req/s ×" "CPU ×" "CPU ×"
-row "" "" "" "" "" "nginx" "nginx" "public"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-------------------------------------------------" "--------:" "-------:" "-------:" "-----------:" "---------:" "---------:" "----------:"
+row() { printf '| %-47s | %7s | %6s | %6s | %10s | %12s | %10s | %11s |\n' "$@"; }
+row "case" "req/s" "p50 ms" "p99 ms" "µs CPU/req" "req/s ÷nginx" "CPU ÷nginx" "CPU ÷public"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' "-------------------------------------------------" "--------:" "-------:" "-------:" "-----------:" "-------------:" "-----------:" "------------:"
 nginx_rps=$(m nginx 1); nginx_cpu=$(m nginx 4); public_cpu=$(m public 4)
 for c in "${cases[@]}"; do
   rps=$(m "$c" 1); cpu=$(m "$c" 4)

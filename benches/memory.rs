@@ -44,9 +44,10 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
     });
 }
 
-/// What moka itself costs per entry, with the store's key type and an 8-byte value: with a
-/// per-entry expiry and a size cap (as the store is built), and with the cap only.
-fn moka_alone(n: usize) {
+/// What moka itself costs per entry, with the store's key type and an 8-byte value, built as
+/// the store builds it (per-entry expiry and a size cap) and in lighter ways, to show what each
+/// feature costs.
+fn moka_alone(variant: &str, n: usize) {
     use moka::sync::Cache;
     struct Fixed;
     impl moka::Expiry<[u8; 16], u64> for Fixed {
@@ -59,37 +60,50 @@ fn moka_alone(n: usize) {
             Some(Duration::from_secs(43_200))
         }
     }
-    let measure = |cache: Cache<[u8; 16], u64>| {
-        let before = rss_bytes();
-        for i in 0..n as u64 {
-            let mut k = [0u8; 16];
-            k[..8].copy_from_slice(&i.to_le_bytes());
-            cache.insert(k, i);
-        }
-        cache.run_pending_tasks();
-        rss_bytes().saturating_sub(before) / n as u64
+    let day = Duration::from_secs(43_200);
+    let (label, cache): (&str, Cache<[u8; 16], u64>) = match variant {
+        "expiry" => (
+            "per-entry expiry and a size cap (as the store)",
+            Cache::builder()
+                .max_capacity(2_000_000)
+                .expire_after(Fixed)
+                .build(),
+        ),
+        "ttl" => (
+            "one time-to-live for all and a size cap",
+            Cache::builder()
+                .max_capacity(2_000_000)
+                .time_to_live(day)
+                .build(),
+        ),
+        "cap" => (
+            "a size cap only",
+            Cache::builder().max_capacity(2_000_000).build(),
+        ),
+        _ => ("nothing (unbounded, no expiry)", Cache::builder().build()),
     };
-    let with_expiry = measure(
-        Cache::builder()
-            .max_capacity(2_000_000)
-            .expire_after(Fixed)
-            .build(),
-    );
-    let cap_only = measure(Cache::builder().max_capacity(2_000_000).build());
+    let before = rss_bytes();
+    for i in 0..n as u64 {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&i.to_le_bytes());
+        cache.insert(k, i);
+    }
+    cache.run_pending_tasks();
+    let per_entry = rss_bytes().saturating_sub(before) / n as u64;
+    println!("moka alone, {label}: {per_entry} bytes/entry");
+}
+
+fn record_sizes() {
     let record = SessionRecord {
         user: "alice".into(),
         sid: new_id(),
-        auth_time: 0,
-        expires: 43_200,
-        last_seen: 0,
+        auth_time: 1_700_000_000,
+        expires: 1_700_043_200,
+        last_seen: 1_700_000_000,
         parent: None,
         amr: vec!["pwd".into()],
         address: None,
     };
-    println!();
-    println!("moka alone, {n} entries of a 16-byte key and an 8-byte value:");
-    println!("  per-entry expiry and a size cap (as the store): {with_expiry} bytes/entry");
-    println!("  a size cap only:                                {cap_only} bytes/entry");
     println!(
         "a session record: {} bytes compact (version byte + postcard), {} bytes as JSON",
         record.encode().map_or(0, |b| b.len()),
@@ -105,10 +119,20 @@ fn main() {
     let n = if full { 1_000_000 } else { 10_000 };
     match std::env::var("MEMORY_CASE").as_deref() {
         Ok("store") => store(n),
-        Ok("moka") => moka_alone(n),
+        Ok("record") => record_sizes(),
+        Ok(moka) if moka.starts_with("moka-") => moka_alone(&moka[5..], n),
         Ok("cap") => capped(if full { 100_000 } else { 1_000 }),
         _ => {
-            for case in ["store", "moka", "cap"] {
+            let cases = [
+                "store",
+                "record",
+                "moka-expiry",
+                "moka-ttl",
+                "moka-cap",
+                "moka-none",
+                "cap",
+            ];
+            for case in cases {
                 let status = std::process::Command::new(std::env::current_exe().unwrap())
                     .args(std::env::args().skip(1))
                     .env("MEMORY_CASE", case)

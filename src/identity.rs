@@ -165,6 +165,9 @@ pub struct Target<'a> {
 /// renewal, so the hot path copies reference-counted bytes and formats nothing.
 pub struct Prepared {
     owner: (String, Option<usize>, Host),
+    /// What the headers say: a directory change or a step-up makes them stale at once.
+    user: Arc<UserInfo>,
+    amr: Vec<String>,
     exp: u64,
     headers: Box<[(Bytes, HeaderValue)]>,
 }
@@ -180,6 +183,16 @@ impl Prepared {
         self.headers
             .iter()
             .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, v.to_str().ok()?)))
+    }
+
+    /// Made for this identity, as the directory and the session see it now, at this target.
+    fn serves(&self, who: &Identity, target: &Target<'_>) -> bool {
+        let (key, route, audience) = &self.owner;
+        *key == who.cache_key
+            && *route == target.route
+            && audience == target.audience
+            && (Arc::ptr_eq(&self.user, &who.user) || self.user == who.user)
+            && self.amr == who.amr
     }
 
     fn build(
@@ -215,6 +228,8 @@ impl Prepared {
         }
         Ok(Prepared {
             owner: (who.cache_key.clone(), target.route, target.audience.clone()),
+            user: Arc::clone(&who.user),
+            amr: who.amr.clone(),
             exp,
             headers: headers.into_boxed_slice(),
         })
@@ -281,10 +296,7 @@ impl Identities {
             h.finish()
         };
         if let Some(hit) = self.cache.get(&slot) {
-            let (key, route, audience) = &hit.owner;
-            let same =
-                *key == who.cache_key && *route == target.route && audience == target.audience;
-            if same && hit.exp > now + ASSERTION_RENEW_BEFORE {
+            if hit.serves(who, target) && hit.exp > now + ASSERTION_RENEW_BEFORE {
                 return Ok(hit);
             }
         }
@@ -389,6 +401,31 @@ mod prepared_tests {
             .get(&keys, "https://id", &target(0), &alice("s2"), now)
             .unwrap();
         assert!(!Arc::ptr_eq(&first, &other_route) && !Arc::ptr_eq(&first, &other_session));
+        let mut regrouped = alice("s1");
+        regrouped.user = Arc::new(UserInfo {
+            groups: vec!["staff".into()],
+            ..(*regrouped.user).clone()
+        });
+        let fresh = cache
+            .get(&keys, "https://id", &target(0), &regrouped, now)
+            .unwrap();
+        assert_eq!(
+            names(&fresh)[2],
+            ("X-Forwarded-Groups", "staff"),
+            "directory change seen"
+        );
+        let mut stepped_up = alice("s1");
+        stepped_up.amr.push("mfa".into());
+        let mfa = cache
+            .get(&keys, "https://id", &target(0), &stepped_up, now)
+            .unwrap();
+        assert!(
+            !Arc::ptr_eq(&fresh, &mfa),
+            "a step-up signs a new assertion"
+        );
+        let first = cache
+            .get(&keys, "https://id", &target(0), &alice("s1"), now)
+            .unwrap();
         let late = now + ASSERTION_TTL - ASSERTION_RENEW_BEFORE;
         let renewed = cache
             .get(&keys, "https://id", &target(0), &alice("s1"), late)

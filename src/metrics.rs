@@ -23,8 +23,8 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     pub snapshots: IntCounterVec,
     pub backchannel_logouts: IntCounterVec,
-    /// New and reused upstream connections (looked up once: they are counted per request).
-    pub upstream_connections: [IntCounter; 2],
+    /// Newly opened and reused upstream connections (looked up once: counted per request).
+    pub upstream_connections: (IntCounter, IntCounter),
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -89,7 +89,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
                 "Connections to upstreams used, by whether they were reused from the keep-alive pool",
                 &["reused"]
             )?;
-            ["false", "true"].map(|r| by_reuse.with_label_values(&[r]))
+            (
+                by_reuse.with_label_values(&["false"]),
+                by_reuse.with_label_values(&["true"]),
+            )
         },
         store_errors: register_int_counter!(
             "authgate_store_errors_total",
@@ -116,7 +119,8 @@ pub fn request(route: &str, status: u16) {
 
 pub fn upstream_connection(reused: bool) {
     if let Some(m) = METRICS.as_ref() {
-        m.upstream_connections[usize::from(reused)].inc();
+        let (new, old) = &m.upstream_connections;
+        if reused { old } else { new }.inc();
     }
 }
 
