@@ -1,10 +1,9 @@
 //! The identity sent upstream: strip whatever the client claimed, then add ours — the
 //! configured headers and a short-lived signed assertion, prepared once per session and target.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::hash::{Hash, Hasher};
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -164,7 +163,12 @@ pub struct Target<'a> {
 /// the assertion signed. Every request of the session reuses them until the assertion is due for
 /// renewal, so the hot path copies reference-counted bytes and formats nothing.
 pub struct Prepared {
-    owner: (String, Option<usize>, Host),
+    /// The session or token's cache key.
+    owner: String,
+    route: Option<usize>,
+    audience: Host,
+    /// The proxy's set carries the route's Basic credentials; forward-auth's never does.
+    basic: bool,
     /// What the headers say: a directory change or a step-up makes them stale at once.
     user: Arc<UserInfo>,
     amr: Vec<String>,
@@ -182,15 +186,21 @@ impl Prepared {
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers
             .iter()
-            .filter_map(|(n, v)| Some((std::str::from_utf8(n).ok()?, v.to_str().ok()?)))
+            // Built from strings: UTF-8, which `to_str` would refuse beyond ASCII.
+            .filter_map(|(n, v)| {
+                Some((
+                    std::str::from_utf8(n).ok()?,
+                    std::str::from_utf8(v.as_bytes()).ok()?,
+                ))
+            })
     }
 
     /// Made for this identity, as the directory and the session see it now, at this target.
     fn serves(&self, who: &Identity, target: &Target<'_>) -> bool {
-        let (key, route, audience) = &self.owner;
-        *key == who.cache_key
-            && *route == target.route
-            && audience == target.audience
+        self.owner == who.cache_key
+            && self.route == target.route
+            && self.audience == *target.audience
+            && self.basic == target.basic.is_some()
             && (Arc::ptr_eq(&self.user, &who.user) || self.user == who.user)
             && self.amr == who.amr
     }
@@ -227,7 +237,10 @@ impl Prepared {
             headers.push((Bytes::from_static(b"Authorization"), value));
         }
         Ok(Prepared {
-            owner: (who.cache_key.clone(), target.route, target.audience.clone()),
+            owner: who.cache_key.clone(),
+            route: target.route,
+            audience: target.audience.clone(),
+            basic: target.basic.is_some(),
             user: Arc::clone(&who.user),
             amr: who.amr.clone(),
             exp,
@@ -292,7 +305,8 @@ impl Identities {
     ) -> Result<Arc<Prepared>, IdentityError> {
         let slot = {
             let mut h = std::hash::DefaultHasher::new();
-            (&who.cache_key, target.route, target.audience).hash(&mut h);
+            let basic = target.basic.is_some();
+            (&who.cache_key, target.route, target.audience, basic).hash(&mut h);
             h.finish()
         };
         if let Some(hit) = self.cache.get(&slot) {
@@ -345,11 +359,7 @@ mod tests {
         assert_eq!(names, ["connection"], "{names:?}");
         assert_eq!(req.headers["connection"], "keep-alive");
     }
-}
 
-#[cfg(test)]
-mod prepared_tests {
-    use super::*;
     use crate::keys::{generate, Alg};
 
     fn alice(cache_key: &str) -> Identity {
@@ -434,6 +444,35 @@ mod prepared_tests {
             !Arc::ptr_eq(&first, &renewed),
             "signed again before the old one expires"
         );
+    }
+
+    #[test]
+    fn forward_auth_never_gets_the_proxys_basic_credentials() {
+        let keys = KeySet::from_pem(&generate(Alg::ES256).unwrap()).unwrap();
+        let cache = Identities::default();
+        let host = Host::parse("legacy.test").unwrap();
+        let defaults = IdentityHeaders::default();
+        let basic = UpstreamBasic {
+            user_template: "{username}".into(),
+            password: crate::secret::Secret::new("shared"),
+        };
+        let proxy = Target {
+            route: Some(0),
+            names: &defaults,
+            audience: &host,
+            basic: Some(&basic),
+        };
+        let forward = Target {
+            basic: None,
+            ..proxy
+        };
+        let who = alice("s1");
+        let with = cache.get(&keys, "https://id", &proxy, &who, 1).unwrap();
+        assert!(with.pairs().any(|(n, _)| n == "Authorization"));
+        let without = cache.get(&keys, "https://id", &forward, &who, 1).unwrap();
+        assert!(!without.pairs().any(|(n, _)| n == "Authorization"));
+        let again = cache.get(&keys, "https://id", &proxy, &who, 1).unwrap();
+        assert!(again.pairs().any(|(n, _)| n == "Authorization"));
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     pub snapshots: IntCounterVec,
     pub backchannel_logouts: IntCounterVec,
-    /// Newly opened and reused upstream connections (looked up once: counted per request).
+    /// Newly opened and reused upstream connections (looked up once: counted on every
+    /// connection to an upstream, retries included).
     pub upstream_connections: (IntCounter, IntCounter),
 }
 

@@ -174,7 +174,7 @@ pub async fn authenticate(
             .await
             .map(Some);
     }
-    let Some(id) = cookies::get_raw(req, &app.cfg.session.cookie_name) else {
+    let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) else {
         return Ok(None);
     };
     let Some(found) = app.sessions().lookup(id, now).await? else {

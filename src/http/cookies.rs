@@ -31,23 +31,11 @@ pub fn clear(name: &str, secure: bool) -> String {
     c.build().encoded().to_string()
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers (the first one, if repeated).
-pub fn get(req: &RequestHeader, name: &str) -> Option<String> {
-    req.headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|header| {
-            Cookie::split_parse_encoded(header)
-                .filter_map(Result::ok)
-                .find(|c| c.name() == name)
-                .map(|c| c.value().to_string())
-        })
-}
-
-/// The value of cookie `name` as sent, without percent-decoding and without copying: for
-/// authgate's own cookies, whose values are URL-safe base64 (the session on every request).
-pub fn get_raw<'r>(req: &'r RequestHeader, name: &str) -> Option<&'r str> {
+/// The value of cookie `name` in the request's `Cookie` headers (the first one, if repeated), as
+/// sent: every value authgate sets is URL-safe base64, which cookies carry without encoding, so
+/// nothing is decoded or copied (the session is read on every request), and a name that only
+/// decodes to one of ours is not ours.
+pub fn get<'r>(req: &'r RequestHeader, name: &str) -> Option<&'r str> {
     req.headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -68,33 +56,33 @@ pub enum Without {
     /// Only authgate's cookies were sent: the header goes.
     Nothing,
     /// The other cookies.
-    Rest(String),
+    Rest(Vec<u8>),
 }
 
 /// The `Cookie` header without authgate's own cookies, whose names all start with `prefix` (the
-/// session cookie name: the session, CSRF and sign-in state cookies).
+/// session cookie name: the session, CSRF and sign-in state cookies). Read as bytes, so that a
+/// header with a non-ASCII cookie in it cannot carry ours upstream.
 pub fn without(req: &RequestHeader, prefix: &str) -> Without {
     let headers = req.headers.get_all(http::header::COOKIE);
     let pairs = || {
         headers
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|h| h.split(';'))
-            .map(str::trim)
+            .flat_map(|h| h.as_bytes().split(|b| *b == b';'))
+            .map(<[u8]>::trim_ascii)
             .filter(|pair| !pair.is_empty())
     };
-    let ours = |pair: &&str| {
-        let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
-        name.starts_with(prefix)
+    let ours = |pair: &&[u8]| {
+        let name = pair.split(|b| *b == b'=').next().unwrap_or(pair);
+        name.trim_ascii().starts_with(prefix.as_bytes())
     };
     if !pairs().any(|p| ours(&p)) {
         return Without::Unchanged;
     }
-    let kept: Vec<&str> = pairs().filter(|p| !ours(p)).collect();
+    let kept: Vec<&[u8]> = pairs().filter(|p| !ours(p)).collect();
     if kept.is_empty() {
         Without::Nothing
     } else {
-        Without::Rest(kept.join("; "))
+        Without::Rest(kept.join(&b"; "[..]))
     }
 }
 
@@ -130,11 +118,10 @@ mod tests {
         assert_eq!(without(&req, "authgate_session"), Without::Unchanged);
         req.append_header("Cookie", "authgate_session=s1; other=1")
             .unwrap();
-        assert_eq!(get(&req, "authgate_session").as_deref(), Some("s1"));
-        assert_eq!(get_raw(&req, "authgate_session"), Some("s1"));
+        assert_eq!(get(&req, "authgate_session"), Some("s1"));
         assert_eq!(
             without(&req, "authgate_session"),
-            Without::Rest("theme=dark; other=1".into())
+            Without::Rest(b"theme=dark; other=1".to_vec())
         );
         req.append_header(
             "Cookie",
@@ -143,12 +130,32 @@ mod tests {
         .unwrap();
         assert_eq!(
             without(&req, "authgate_session"),
-            Without::Rest("theme=dark; other=1".into())
+            Without::Rest(b"theme=dark; other=1".to_vec())
         );
         let mut only_ours = RequestHeader::build("GET", b"/", None).unwrap();
         only_ours
             .append_header("Cookie", "authgate_session=s1")
             .unwrap();
         assert_eq!(without(&only_ours, "authgate_session"), Without::Nothing);
+    }
+
+    #[test]
+    fn a_non_ascii_cookie_header_still_loses_ours() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        let raw = "authgate_session=s1; pref=Jos\u{e9}".as_bytes();
+        req.append_header("Cookie", http::HeaderValue::from_bytes(raw).unwrap())
+            .unwrap();
+        assert_eq!(
+            without(&req, "authgate_session"),
+            Without::Rest("pref=Jos\u{e9}".as_bytes().to_vec())
+        );
+    }
+
+    #[test]
+    fn only_the_name_as_sent_counts() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        req.append_header("Cookie", "authgate%5Fsession=junk; authgate_session=real")
+            .unwrap();
+        assert_eq!(get(&req, "authgate_session"), Some("real"));
     }
 }

@@ -186,7 +186,7 @@ impl Request<'_> {
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
-        cookies::get(self.header, name)
+        cookies::get(self.header, name).map(str::to_string)
     }
 }
 

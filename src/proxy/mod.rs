@@ -160,6 +160,20 @@ async fn read_body(
     }
 }
 
+/// The request target as sent is exactly the normalised path and query: nothing to rewrite.
+/// (Compared as sent, not with the parsed URI, which maps targets that are not origin-form to
+/// `/`.)
+fn is_target(raw: &[u8], facts: &Facts) -> bool {
+    let Some(rest) = raw.strip_prefix(facts.path.as_bytes()) else {
+        return false;
+    };
+    match (&facts.query, rest.split_first()) {
+        (None, None) => true,
+        (Some(q), Some((b'?', query))) => query == q.as_bytes(),
+        _ => false,
+    }
+}
+
 fn peer_ip(session: &Session) -> Option<std::net::IpAddr> {
     session
         .client_addr()
@@ -315,7 +329,7 @@ impl ProxyHttp for Gateway {
             return Ok(());
         };
         // The upstream receives the path the decision was made on (security.md).
-        if facts.path != req.uri.path() {
+        if !is_target(req.raw_path(), facts) {
             let uri = match &facts.query {
                 Some(q) => format!("{}?{q}", facts.path),
                 None => facts.path.clone(),
@@ -340,7 +354,8 @@ impl ProxyHttp for Gateway {
             }
             Without::Rest(rest) => req.insert_header(::http::header::COOKIE, rest)?,
         }
-        if let Some(prepared) = ctx.identity.take() {
+        // Not taken: a retried request comes through here again.
+        if let Some(prepared) = ctx.identity.as_deref() {
             for (name, value) in prepared.headers() {
                 req.insert_header(name.clone(), value.clone())?;
             }
@@ -426,6 +441,38 @@ impl ProxyHttp for Gateway {
         FailToProxy {
             error_code: code,
             can_reuse_downstream: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(target: &[u8]) -> (RequestHeader, Facts) {
+        let mut req = RequestHeader::build("GET", target, None).unwrap();
+        req.insert_header("Host", "app.test").unwrap();
+        let facts = facts::classify(&req, None, false, &[]).unwrap();
+        (req, facts)
+    }
+
+    #[test]
+    fn the_target_is_kept_only_when_it_is_exactly_what_was_decided_on() {
+        for kept in [&b"/a/b"[..], b"/a/b?x=1", b"/a?"] {
+            let (req, f) = facts(kept);
+            assert!(
+                is_target(req.raw_path(), &f),
+                "{}",
+                String::from_utf8_lossy(kept)
+            );
+        }
+        for rewritten in [&b"/a/../b"[..], b"/a//b?x=1", b"admin", b"/%61dmin"] {
+            let (req, f) = facts(rewritten);
+            assert!(
+                !is_target(req.raw_path(), &f),
+                "{}",
+                String::from_utf8_lossy(rewritten)
+            );
         }
     }
 }

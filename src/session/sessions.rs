@@ -89,10 +89,19 @@ pub struct Sessions<'a> {
 }
 
 impl Sessions<'_> {
+    /// The record at `key`. One this version cannot read (written by a newer version, during a
+    /// rolling upgrade or after a downgrade) is no session: its holder signs in again, rather
+    /// than meeting 503 until it expires; ending it still writes the tombstones.
     async fn get(&self, key: &Key) -> Result<Option<SessionRecord>, StoreError> {
-        match self.store.get(key).await? {
-            Some(bytes) => SessionRecord::decode(&bytes).map(Some),
-            None => Ok(None),
+        let Some(bytes) = self.store.get(key).await? else {
+            return Ok(None);
+        };
+        match SessionRecord::decode(&bytes) {
+            Ok(record) => Ok(Some(record)),
+            Err(e) => {
+                log::warn!("{e}; treated as signed out");
+                Ok(None)
+            }
         }
     }
 
@@ -303,6 +312,39 @@ mod tests {
         let legacy = br#"{"user":"bob","sid":"s","auth_time":1,"expires":9,"last_seen":1}"#;
         let r = SessionRecord::decode(legacy).unwrap();
         assert_eq!((r.user.as_str(), r.expires, r.parent), ("bob", 9, None));
+    }
+
+    #[tokio::test]
+    async fn a_record_this_version_cannot_read_is_no_session_and_still_ends() {
+        use crate::config::StoreKind;
+        let store = super::super::memory::MemoryStore::new(100);
+        let cfg = SessionCfg {
+            cookie_name: "authgate_session".into(),
+            lifetime: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(600),
+            store: StoreKind::Memory,
+            redis: None,
+            key_prefix: String::new(),
+            max_entries: 100,
+            snapshot_file: None,
+            snapshot_key_file: "unused".into(),
+        };
+        let sessions = Sessions {
+            store: &store,
+            cfg: &cfg,
+        };
+        let key = Key::secret(Kind::Session, "cookie");
+        let ttl = Duration::from_secs(60);
+        store
+            .put(&key, b"\x09from a newer version".to_vec(), ttl)
+            .await
+            .unwrap();
+        assert!(sessions.lookup("cookie", 1).await.unwrap().is_none());
+        sessions.end(&key).await.unwrap();
+        assert!(!store
+            .replace(&key, record().encode().unwrap(), ttl)
+            .await
+            .unwrap());
     }
 
     #[test]
