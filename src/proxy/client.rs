@@ -142,7 +142,7 @@ async fn complete(
     );
     let now = app.now();
     let pending: PendingState = cookies::get(req, cookie)
-        .and_then(|sealed| app.sealer.open(Purpose::ProxyState, &sealed, now))
+        .and_then(|sealed| app.sealer.open(Purpose::ProxyState, sealed, now))
         .filter(|s: &PendingState| {
             ct_eq(s.state.as_bytes(), p.get("state").unwrap_or("").as_bytes())
                 && s.host == facts.host.authority()
@@ -194,7 +194,7 @@ pub async fn logout(
     logout_redirect: Option<&str>,
 ) -> Reply {
     if let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) {
-        let key = Key::secret(Kind::Session, &id);
+        let key = Key::secret(Kind::Session, id);
         if let Err(e) = crate::app::revocation::end_session(app, &key).await {
             return respond::gateway(&e.into(), false);
         }
