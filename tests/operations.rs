@@ -419,45 +419,9 @@ impl GatewayAt {
         user: &str,
         pw: &str,
     ) {
-        let http = &b.0;
-        let mut url = format!("http://app.test:{}/", self.0);
-        for _ in 0..8 {
-            let r = http
-                .get(&url)
-                .header("Accept", "text/html")
-                .send()
-                .await
-                .unwrap();
-            if r.status().is_redirection() {
-                url = url::Url::parse(&url)
-                    .unwrap()
-                    .join(&location(&r))
-                    .unwrap()
-                    .to_string();
-                continue;
-            }
-            if url.contains("/login?auth=") {
-                let page = r.text().await.unwrap();
-                let r = login_post(
-                    http,
-                    format!("http://127.0.0.1:{}/login", self.0),
-                    &page,
-                    user,
-                    pw,
-                )
-                .send()
-                .await
-                .unwrap();
-                url = url::Url::parse(&url)
-                    .unwrap()
-                    .join(&location(&r))
-                    .unwrap()
-                    .to_string();
-                continue;
-            }
-            assert_eq!(r.status(), 200, "{user} signed in");
-            return;
-        }
-        panic!("no sign-in");
+        let login = format!("http://127.0.0.1:{}/login", self.0);
+        let app = format!("http://app.test:{}/", self.0);
+        let (_, r) = browse_via(&b.0, &login, &app, user, pw).await;
+        assert_eq!(r.status(), 200, "{user} signed in");
     }
 }

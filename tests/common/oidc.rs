@@ -200,6 +200,17 @@ pub async fn browse(
     user: &str,
     password: &str,
 ) -> (String, reqwest::Response) {
+    browse_via(http, &gw.url("/login"), url, user, password).await
+}
+
+/// `browse` for a provider whose login form posts to `login_url`.
+pub async fn browse_via(
+    http: &reqwest::Client,
+    login_url: &str,
+    url: &str,
+    user: &str,
+    password: &str,
+) -> (String, reqwest::Response) {
     let mut url = url.to_string();
     for _ in 0..12 {
         let r = http
@@ -213,7 +224,11 @@ pub async fn browse(
             continue;
         }
         if url.contains("/login?auth=") && r.status() == 200 {
-            let r = submit_login(http, gw, &url, user, password).await;
+            let page = r.text().await.unwrap();
+            let r = login_post(http, login_url, &page, user, password)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 302, "sign-in as {user} failed");
             url = absolute(&url, &location(&r));
             continue;
