@@ -88,7 +88,21 @@ fn hot_path(c: &mut Criterion) {
         .unwrap()
         .unwrap();
     c.bench_function("policy decision", |b| {
-        b.iter(|| black_box(policy::decide(route, black_box("/report"), Some(&who))))
+        let request = policy::Request {
+            path: "/report",
+            method: "GET",
+        };
+        let requires = policy::Requires {
+            second_factor: false,
+        };
+        b.iter(|| {
+            black_box(policy::decide(
+                route,
+                black_box(&request),
+                Some(&who),
+                requires,
+            ))
+        })
     });
 
     let host = authgate::http::host::Host::parse("app.test").unwrap();

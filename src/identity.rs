@@ -15,7 +15,7 @@ use crate::config::{IdentityHeaders, UpstreamBasic};
 use crate::directory::UserInfo;
 use crate::http::host::Host;
 use crate::keys::{KeyError, KeySet};
-use crate::policy::Principal;
+use crate::policy::{Credential, Principal};
 
 /// How long an assertion is valid, and how long before its end a new one is signed.
 pub const ASSERTION_TTL: u64 = 300;
@@ -29,14 +29,22 @@ pub struct Identity {
     pub cache_key: String,
     /// How the user authenticated (RFC 8176).
     pub amr: Vec<String>,
+    /// What the request carried to prove it.
+    pub credential: Credential,
 }
 
 impl Identity {
-    pub fn of(user: Arc<UserInfo>, cache_key: String, amr: Vec<String>) -> Identity {
+    pub fn of(
+        user: Arc<UserInfo>,
+        cache_key: String,
+        amr: Vec<String>,
+        credential: Credential,
+    ) -> Identity {
         Identity {
             user,
             cache_key,
             amr,
+            credential,
         }
     }
 
@@ -45,9 +53,9 @@ impl Identity {
         self.amr.iter().any(|m| m == "mfa")
     }
 
-    /// Authenticated by an app password (`amr` `app`).
+    /// Authenticated by an app password.
     pub fn via_app_password(&self) -> bool {
-        self.amr.iter().any(|m| m == "app")
+        self.credential == Credential::AppPassword
     }
 }
 
@@ -57,6 +65,12 @@ impl Principal for Identity {
     }
     fn groups(&self) -> &[String] {
         &self.user.groups
+    }
+    fn second_factor(&self) -> bool {
+        self.mfa()
+    }
+    fn credential(&self) -> Credential {
+        self.credential
     }
 }
 
@@ -370,7 +384,12 @@ mod tests {
             groups: vec!["staff".into(), "ops".into()],
             disabled: false,
         };
-        Identity::of(Arc::new(user), cache_key.into(), vec!["pwd".into()])
+        Identity::of(
+            Arc::new(user),
+            cache_key.into(),
+            vec!["pwd".into()],
+            Credential::Session,
+        )
     }
 
     fn names(v: &Prepared) -> Vec<(&str, &str)> {

@@ -1,46 +1,94 @@
-//! Route policy: given a route, the normalised path and who is asking, decide — as a pure
-//! function — whether the request goes through, needs a sign-in, or is refused.
+//! Route policy: the one access decision. Given a route, the facts of the request and who is
+//! asking, decide — as a pure function — whether the request goes through, needs a sign-in or
+//! a second factor, or is refused. The proxy and forward-auth both ask here and only map the
+//! answer to HTTP; a new condition is added here once.
 
 use crate::config::{Auth, Route};
 use crate::http::path;
+
+/// How a caller proved who they are. It decides what a missing second factor becomes: a
+/// session can step up, a token or an app password cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Session,
+    Bearer,
+    AppPassword,
+}
 
 /// Who is asking, as far as policy cares.
 pub trait Principal {
     fn username(&self) -> &str;
     fn groups(&self) -> &[String];
+    /// A second factor was used (`amr` has `mfa`).
+    fn second_factor(&self) -> bool;
+    fn credential(&self) -> Credential;
+}
+
+/// The request being decided on, as facts computed once (normalised path, method).
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub path: &'a str,
+    pub method: &'a str,
+}
+
+/// What the route requires beyond the route itself: whether a second factor is needed there
+/// (the route's `require_second_factor` or `[login] second_factor = "required"`).
+#[derive(Debug, Clone, Copy)]
+pub struct Requires {
+    pub second_factor: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub enum Decision {
     /// No authentication needed: a public route or a public path.
     Public,
     /// Signed in and allowed.
     Allow,
-    /// Not signed in.
-    Login,
+    /// Not signed in; the sign-in must include the second factor when `second_factor`.
+    Login { second_factor: bool },
+    /// Signed in and allowed, but without the second factor the route needs.
+    StepUp,
     /// Signed in, not allowed.
     Deny,
 }
 
 /// True when the route lets `path` through without authentication. Only the normalised path
 /// counts: query and fragment never do (security.md: skip-auth matched on more than the path).
-pub fn is_public(route: &Route, normalised_path: &str) -> bool {
-    route.auth == Auth::Public
-        || route
-            .public_paths
-            .iter()
-            .any(|p| path::under(normalised_path, p))
+pub fn is_public(route: &Route, req: &Request<'_>) -> bool {
+    route.auth == Auth::Public || route.public_paths.iter().any(|p| path::under(req.path, p))
 }
 
-pub fn decide<P: Principal>(route: &Route, normalised_path: &str, who: Option<&P>) -> Access {
-    if is_public(route, normalised_path) {
-        return Access::Public;
+/// The access decision. Refusal comes before a step-up: a user who may not use the route is
+/// not asked for a second factor first.
+pub fn decide<P: Principal>(
+    route: &Route,
+    req: &Request<'_>,
+    who: Option<&P>,
+    requires: Requires,
+) -> Decision {
+    if is_public(route, req) {
+        return Decision::Public;
     }
-    match who {
-        None => Access::Login,
-        Some(p) if allowed(route, p) => Access::Allow,
-        Some(_) => Access::Deny,
+    let Some(who) = who else {
+        return Decision::Login {
+            second_factor: requires.second_factor,
+        };
+    };
+    if !allowed(route, who) {
+        return Decision::Deny;
     }
+    if requires.second_factor && !counts_as_second_factor(route, who) {
+        return Decision::StepUp;
+    }
+    Decision::Allow
+}
+
+/// A second factor was used, or the caller used an app password on a route that takes one as
+/// enough (`app_passwords_satisfy_second_factor`).
+fn counts_as_second_factor<P: Principal>(route: &Route, who: &P) -> bool {
+    who.second_factor()
+        || (who.credential() == Credential::AppPassword
+            && route.app_passwords_satisfy_second_factor)
 }
 
 /// `allow_users` and `allow_groups`: any match allows; both empty allow any signed-in user.
@@ -57,13 +105,19 @@ mod tests {
     use super::*;
     use crate::config;
 
-    struct Who(&'static str, Vec<String>);
+    struct Who(&'static str, Vec<String>, bool, Credential);
     impl Principal for Who {
         fn username(&self) -> &str {
             self.0
         }
         fn groups(&self) -> &[String] {
             &self.1
+        }
+        fn second_factor(&self) -> bool {
+            self.2
+        }
+        fn credential(&self) -> Credential {
+            self.3
         }
     }
 
@@ -75,24 +129,87 @@ mod tests {
         cfg.routes.into_iter().next().unwrap()
     }
 
+    fn at(path: &str) -> Request<'_> {
+        Request {
+            path,
+            method: "GET",
+        }
+    }
+
+    const ONE: Requires = Requires {
+        second_factor: false,
+    };
+    const TWO: Requires = Requires {
+        second_factor: true,
+    };
+
     #[test]
     fn matrix() {
-        let alice = Who("alice", vec!["staff".into()]);
-        let bob = Who("bob", vec!["guests".into()]);
+        let alice = Who("alice", vec!["staff".into()], false, Credential::Session);
+        let bob = Who("bob", vec!["guests".into()], false, Credential::Session);
+        let nobody = None::<&Who>;
         let open = route("");
-        assert_eq!(decide(&open, "/", None::<&Who>), Access::Login);
-        assert_eq!(decide(&open, "/", Some(&bob)), Access::Allow);
-        let staff = route("allow_groups = [\"staff\"]\nallow_users = [\"carol\"]\npublic_paths = [\"/static/\", \"/healthz\"]");
-        assert_eq!(decide(&staff, "/", Some(&alice)), Access::Allow);
-        assert_eq!(decide(&staff, "/", Some(&bob)), Access::Deny);
         assert_eq!(
-            decide(&staff, "/static/app.js", None::<&Who>),
-            Access::Public
+            decide(&open, &at("/"), nobody, ONE),
+            Decision::Login {
+                second_factor: false
+            }
         );
-        assert_eq!(decide(&staff, "/healthz", None::<&Who>), Access::Public);
-        assert_eq!(decide(&staff, "/healthzx", None::<&Who>), Access::Login);
-        assert_eq!(decide(&staff, "/static", None::<&Who>), Access::Login);
+        assert_eq!(decide(&open, &at("/"), Some(&bob), ONE), Decision::Allow);
+        let staff = route("allow_groups = [\"staff\"]\nallow_users = [\"carol\"]\npublic_paths = [\"/static/\", \"/healthz\"]");
+        assert_eq!(decide(&staff, &at("/"), Some(&alice), ONE), Decision::Allow);
+        assert_eq!(decide(&staff, &at("/"), Some(&bob), ONE), Decision::Deny);
+        assert_eq!(
+            decide(&staff, &at("/static/app.js"), nobody, ONE),
+            Decision::Public
+        );
+        assert_eq!(
+            decide(&staff, &at("/healthz"), nobody, ONE),
+            Decision::Public
+        );
+        assert!(matches!(
+            decide(&staff, &at("/healthzx"), nobody, ONE),
+            Decision::Login { .. }
+        ));
+        assert!(matches!(
+            decide(&staff, &at("/static"), nobody, ONE),
+            Decision::Login { .. }
+        ));
         let public = route("auth = \"public\"");
-        assert_eq!(decide(&public, "/admin", None::<&Who>), Access::Public);
+        assert_eq!(
+            decide(&public, &at("/admin"), nobody, TWO),
+            Decision::Public
+        );
+    }
+
+    #[test]
+    fn second_factor_step_up_comes_after_refusal() {
+        let open = route("allow_users = [\"alice\"]");
+        let one = Who("alice", vec![], false, Credential::Session);
+        let two = Who("alice", vec![], true, Credential::Session);
+        let bob = Who("bob", vec![], false, Credential::Session);
+        assert_eq!(
+            decide(&open, &at("/"), None::<&Who>, TWO),
+            Decision::Login {
+                second_factor: true
+            }
+        );
+        assert_eq!(decide(&open, &at("/"), Some(&one), TWO), Decision::StepUp);
+        assert_eq!(decide(&open, &at("/"), Some(&two), TWO), Decision::Allow);
+        assert_eq!(decide(&open, &at("/"), Some(&bob), TWO), Decision::Deny);
+    }
+
+    #[test]
+    fn an_app_password_is_a_second_factor_only_where_the_route_says() {
+        let app = Who("alice", vec![], false, Credential::AppPassword);
+        let plain = route("");
+        assert_eq!(decide(&plain, &at("/"), Some(&app), TWO), Decision::StepUp);
+        let enough = route("app_passwords_satisfy_second_factor = true");
+        assert_eq!(decide(&enough, &at("/"), Some(&app), TWO), Decision::Allow);
+        let token = Who("alice", vec![], false, Credential::Bearer);
+        assert_eq!(
+            decide(&enough, &at("/"), Some(&token), TWO),
+            Decision::StepUp
+        );
     }
 }

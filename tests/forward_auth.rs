@@ -16,7 +16,7 @@ fn config(up: std::net::SocketAddr, trusted: bool) -> String {
     };
     let port = free_port();
     format!(
-        "[server]\nlisten = [\"127.0.0.1:{{port}}\"]\npublic_url = \"http://127.0.0.1:{{port}}\"\n{trusted}\n[tokens]\nsigning_key_file = \"{{dir}}/k.pem\"\ncreate_key_if_missing = true\n{}\n[[routes]]\nhost = \"app.test\"\nupstreams = [\"{up}\"]\n\n[[routes]]\nhost = \"other.test\"\nupstreams = [\"{up}\"]\nallow_users = [\"bob\"]\n",
+        "[server]\nlisten = [\"127.0.0.1:{{port}}\"]\npublic_url = \"http://127.0.0.1:{{port}}\"\n{trusted}\n[tokens]\nsigning_key_file = \"{{dir}}/k.pem\"\ncreate_key_if_missing = true\n{}\n[[routes]]\nhost = \"app.test\"\nupstreams = [\"{up}\"]\npublic_paths = [\"/static/\"]\n\n[[routes]]\nhost = \"other.test\"\nupstreams = [\"{up}\"]\nallow_users = [\"bob\"]\n",
         identities()
     )
     .replace("{port}", &port.to_string())
@@ -59,11 +59,91 @@ async fn forward_auth_answers_202_401_403() {
     assert!(r.headers().contains_key("x-authgate-assertion"));
     let r = ask(Some(&alice), "other.test").await.unwrap();
     assert_eq!(r.status(), 403, "route policy: only bob");
-    // X-Original-URL (nginx style) works too.
+    // X-Original-URL (nginx style) is read on its own endpoint, with X-Original-Method.
+    let original = |url: &str| {
+        http.get(gw.url("/oauth2/auth/original"))
+            .header("X-Original-URL", url)
+            .header("X-Original-Method", "GET")
+            .header("Cookie", &alice)
+            .send()
+    };
+    assert_eq!(original("http://other.test/x").await.unwrap().status(), 403);
+    assert_eq!(original("http://app.test/x").await.unwrap().status(), 202);
+}
+
+/// security.md, third round: forward-auth target chosen by the client. Every header of the
+/// convention an endpoint does not use is ignored, and a target without a route, or one that
+/// cannot be normalised, is 403 for everyone.
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_auth_target_cannot_be_steered_by_the_other_convention() {
+    let up = Upstream::start("app").await;
+    let gw = start(up.addr, true);
+    let http = client(&gw);
+    let alice = signed_in_cookie(&gw, "alice", ALICE_PW).await;
+    let forwarded = |cookie: Option<&str>, host: &str, uri: &str| {
+        let mut rb = http
+            .get(gw.url("/oauth2/auth"))
+            .header("X-Forwarded-Host", host)
+            .header("X-Forwarded-Uri", uri)
+            .header("X-Forwarded-Method", "GET")
+            // The client's own: a public path of app.test.
+            .header("X-Original-URL", "http://app.test/static/x")
+            .header("X-Original-Method", "GET");
+        if let Some(c) = cookie {
+            rb = rb.header("Cookie", c);
+        }
+        rb.send()
+    };
+    // /admin without a session: X-Original-URL naming a public path changes nothing.
+    assert_eq!(
+        forwarded(None, "app.test", "/admin")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        forwarded(None, "app.test", "/static/x")
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    // Alice cannot borrow app.test's policy for other.test.
+    let r = forwarded(Some(&alice), "other.test", "/").await.unwrap();
+    assert_eq!(r.status(), 403);
+    // No route, or a path that cannot be normalised: 403 for every caller.
+    for (host, uri) in [
+        ("nowhere.test", "/"),
+        ("app.test", "/x%2Fy"),
+        ("app.test", "/.;/admin"),
+        ("app.test", "/static/..;/admin"),
+    ] {
+        for cookie in [None, Some(alice.as_str())] {
+            let r = forwarded(cookie, host, uri).await.unwrap();
+            assert_eq!(r.status(), 403, "{host}{uri} with {cookie:?}");
+        }
+    }
+    // The X-Original-URL endpoint ignores the client's X-Forwarded-*.
+    let r = http
+        .get(gw.url("/oauth2/auth/original"))
+        .header("X-Original-URL", "http://other.test/")
+        .header("X-Original-Method", "GET")
+        .header("X-Forwarded-Host", "app.test")
+        .header("X-Forwarded-Uri", "/")
+        .header("X-Forwarded-Method", "GET")
+        .header("Cookie", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A header sent twice is not a target.
     let r = http
         .get(gw.url("/oauth2/auth"))
-        .header("X-Original-URL", "http://other.test/x")
-        .header("Cookie", &alice)
+        .header("X-Forwarded-Host", "app.test")
+        .header("X-Forwarded-Uri", "/static/x")
+        .header("X-Forwarded-Uri", "/admin")
+        .header("X-Forwarded-Method", "GET")
         .send()
         .await
         .unwrap();
@@ -76,23 +156,19 @@ async fn forward_auth_ignores_forwarded_headers_from_untrusted_peers() {
     let gw = start(up.addr, false);
     let http = client(&gw);
     let alice = signed_in_cookie(&gw, "alice", ALICE_PW).await;
-    // From an untrusted peer, X-Forwarded-Host cannot pick a route (here: one alice may not use)
-    // — only "is this a signed-in user" is answered.
-    let r = http
-        .get(gw.url("/oauth2/auth"))
-        .header("X-Forwarded-Host", "other.test")
-        .header("Cookie", &alice)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    let r = http
-        .get(gw.url("/oauth2/auth"))
-        .header("X-Forwarded-Host", "other.test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    // From an untrusted peer the forwarded headers name no target, so there is no route and
+    // no policy to apply: 403, signed in or not.
+    for cookie in [Some(alice.as_str()), None] {
+        let mut rb = http
+            .get(gw.url("/oauth2/auth"))
+            .header("X-Forwarded-Host", "app.test")
+            .header("X-Forwarded-Uri", "/")
+            .header("X-Forwarded-Method", "GET");
+        if let Some(c) = cookie {
+            rb = rb.header("Cookie", c);
+        }
+        assert_eq!(rb.send().await.unwrap().status(), 403);
+    }
 }
 
 struct Nginx {
@@ -108,6 +184,18 @@ impl Drop for Nginx {
     }
 }
 
+/// A shipped front-proxy snippet with its example names and ports replaced; each must be there,
+/// so the test runs the documented file and nothing else.
+fn shipped(snippet: &str, replacements: &[(&str, &str)]) -> String {
+    replacements
+        .iter()
+        .fold(snippet.to_string(), |s, (from, to)| {
+            assert!(s.contains(from), "the snippet no longer has {from:?}");
+            s.replace(from, to)
+        })
+}
+
+/// nginx with the shipped `auth_request` snippet (`conf/forward-auth/nginx.conf`).
 fn nginx(authgate: u16, upstream: std::net::SocketAddr) -> Nginx {
     let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
         .into_iter()
@@ -116,6 +204,19 @@ fn nginx(authgate: u16, upstream: std::net::SocketAddr) -> Nginx {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let d = dir.path().display();
+    let site = shipped(
+        include_str!("../conf/forward-auth/nginx.conf"),
+        &[
+            ("listen 80", &format!("listen 127.0.0.1:{port}")),
+            (
+                "server_name app.example.com",
+                "server_name app.test other.test",
+            ),
+            ("auth.example.com", &format!("127.0.0.1:{authgate}")),
+            ("127.0.0.1:8080", &format!("127.0.0.1:{authgate}")),
+            ("127.0.0.1:3000", &upstream.to_string()),
+        ],
+    );
     let conf = format!(
         r#"
 daemon off;
@@ -127,43 +228,7 @@ http {{
   access_log off;
   client_body_temp_path {d}/body;
   proxy_temp_path {d}/proxy;
-  server {{
-    listen 127.0.0.1:{port};
-
-    location = /oauth2/auth {{
-      internal;
-      proxy_pass http://127.0.0.1:{authgate};
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header Host 127.0.0.1:{authgate};
-      proxy_set_header X-Forwarded-Host $http_host;
-      proxy_set_header X-Forwarded-Uri $request_uri;
-      proxy_set_header X-Forwarded-Method $request_method;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }}
-
-    location /.authgate/ {{
-      proxy_pass http://127.0.0.1:{authgate};
-      proxy_redirect off;
-      proxy_set_header Host $http_host;
-    }}
-
-    location / {{
-      auth_request /oauth2/auth;
-      auth_request_set $ag_user $upstream_http_x_forwarded_user;
-      auth_request_set $ag_groups $upstream_http_x_forwarded_groups;
-      auth_request_set $ag_assertion $upstream_http_x_authgate_assertion;
-      proxy_set_header X-Forwarded-User $ag_user;
-      proxy_set_header X-Forwarded-Groups $ag_groups;
-      proxy_set_header X-Authgate-Assertion $ag_assertion;
-      proxy_pass http://{upstream};
-      error_page 401 = @signin;
-    }}
-
-    location @signin {{
-      return 302 /.authgate/start?rd=$request_uri;
-    }}
-  }}
+{site}
 }}
 "#
     );
@@ -186,6 +251,69 @@ http {{
         port,
         _dir: dir,
     }
+}
+
+/// Through a front proxy on `port` with its shipped snippet: a client adding every header of
+/// both conventions changes no decision (security.md, third round: forward-auth target chosen
+/// by the client), and a host the front proxy does not serve never reaches the app.
+async fn steering_changes_nothing(gw: &Gateway, port: u16) {
+    let steer = |rb: reqwest::RequestBuilder| {
+        rb.header("X-Original-URL", format!("http://app.test:{port}/static/x"))
+            .header("X-Original-Method", "GET")
+            .header("X-Forwarded-Host", "app.test")
+            .header("X-Forwarded-Uri", "/static/x")
+            .header("X-Forwarded-Method", "GET")
+            .header("X-Forwarded-Proto", "https")
+            .header("Accept", "text/html")
+    };
+    let anon = client(gw);
+    let r = steer(anon.get(format!("http://app.test:{port}/admin")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        302,
+        "not signed in: to the sign-in, not the app"
+    );
+    assert!(
+        location(&r).contains("/.authgate/start"),
+        "{}",
+        location(&r)
+    );
+    // The public path itself is public.
+    let r = anon
+        .get(format!("http://app.test:{port}/static/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Alice may use app.test, not other.test: naming app.test in any header does not help.
+    let http = browser(gw);
+    let (_, r) = browse(
+        &http,
+        gw,
+        &format!("http://other.test:{port}/"),
+        "alice",
+        ALICE_PW,
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        403,
+        "signed in on other.test, and refused there"
+    );
+    let r = steer(http.get(format!("http://other.test:{port}/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A host the front proxy does not serve: refused before authgate is asked.
+    let reached = match anon.get(format!("http://public.test:{port}/")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default().contains("\"name\""),
+        Err(_) => false,
+    };
+    assert!(!reached, "an unknown host reached the app");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -219,6 +347,7 @@ async fn nginx_auth_request_in_front_of_an_app() {
         "{}",
         location(&r)
     );
+    steering_changes_nothing(&gw, ng.port).await;
 }
 
 struct Caddy {
@@ -234,7 +363,7 @@ impl Drop for Caddy {
     }
 }
 
-/// Caddy with the README's `forward_auth` snippet.
+/// Caddy with the shipped `forward_auth` snippet (`conf/forward-auth/Caddyfile`).
 fn caddy(authgate: u16, upstream: std::net::SocketAddr) -> Caddy {
     let bin = ["/usr/bin/caddy", "/usr/local/bin/caddy"]
         .into_iter()
@@ -242,30 +371,19 @@ fn caddy(authgate: u16, upstream: std::net::SocketAddr) -> Caddy {
         .expect("caddy is required (apt-get install caddy); scripts/test installs it");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let conf = format!(
-        r#"{{
-  admin off
-  auto_https off
-}}
-http://app.test:{port}, http://other.test:{port} {{
-  handle /.authgate/* {{
-    reverse_proxy 127.0.0.1:{authgate}
-  }}
-  handle {{
-    forward_auth 127.0.0.1:{authgate} {{
-      uri /oauth2/auth
-      header_up Host 127.0.0.1:{authgate}
-      copy_headers X-Forwarded-User X-Forwarded-Email X-Forwarded-Groups X-Authgate-Assertion
-      @unauthorized status 401
-      handle_response @unauthorized {{
-        redir * /.authgate/start?rd={{uri}}
-      }}
-    }}
-    reverse_proxy {upstream}
-  }}
-}}
-"#
+    let site = shipped(
+        include_str!("../conf/forward-auth/Caddyfile"),
+        &[
+            (
+                "app.example.com {",
+                &format!("http://app.test:{port}, http://other.test:{port} {{"),
+            ),
+            ("auth.example.com", &format!("127.0.0.1:{authgate}")),
+            ("127.0.0.1:8080", &format!("127.0.0.1:{authgate}")),
+            ("127.0.0.1:3000", &upstream.to_string()),
+        ],
     );
+    let conf = format!("{{\n  admin off\n  auto_https off\n}}\n{site}");
     let path = dir.path().join("Caddyfile");
     std::fs::write(&path, conf).unwrap();
     let child = Command::new(bin)
@@ -322,6 +440,7 @@ async fn caddy_forward_auth_in_front_of_an_app() {
         .await
         .unwrap();
     assert_eq!(e.headers["x-forwarded-user"], ["alice"]);
+    steering_changes_nothing(&gw, cd.port).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

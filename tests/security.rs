@@ -1006,7 +1006,8 @@ async fn token_audience_confusion_forward_auth_applies_the_identified_route() {
         if let Some(h) = host {
             rb = rb
                 .header("X-Forwarded-Host", h)
-                .header("X-Forwarded-Uri", "/x");
+                .header("X-Forwarded-Uri", "/x")
+                .header("X-Forwarded-Method", "GET");
         }
         rb.send()
     };
@@ -1014,10 +1015,10 @@ async fn token_audience_confusion_forward_auth_applies_the_identified_route() {
     assert_eq!(ask(Some("app2.test")).await.unwrap().status(), 401);
     assert_eq!(
         ask(None).await.unwrap().status(),
-        401,
-        "no route identified: no bearer token"
+        403,
+        "no route identified: no policy to apply, for anyone"
     );
-    // Session cookies still work without an identified route.
+    // Nor for a session cookie (third round: fail-open on no route).
     let (_, cookie) = signed_in_as(&gw, "alice", ALICE_PW).await;
     let r = client(&gw)
         .get(gw.url("/oauth2/auth"))
@@ -1025,7 +1026,7 @@ async fn token_audience_confusion_forward_auth_applies_the_identified_route() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 202);
+    assert_eq!(r.status(), 403);
 }
 
 #[test]

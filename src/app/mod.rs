@@ -3,6 +3,8 @@
 //! `directory`) to the stores, keys and clock; the IO adapters (`provider`, `proxy`, `server`)
 //! only ever see an `App`.
 
+pub mod access;
+pub mod attempts;
 pub mod auth;
 pub mod backchannel;
 pub mod federation;

@@ -35,7 +35,7 @@ pub enum Endpoint {
     Introspect,
     Logout,
     Discovery,
-    ForwardAuth,
+    ForwardAuth(forward_auth::Convention),
     Healthz,
     Readyz,
     SecondFactor,
@@ -69,7 +69,8 @@ impl Endpoint {
             "/oauth2/introspect" => Endpoint::Introspect,
             "/oauth2/logout" => Endpoint::Logout,
             "/.well-known/openid-configuration" => Endpoint::Discovery,
-            "/oauth2/auth" => Endpoint::ForwardAuth,
+            "/oauth2/auth" => Endpoint::ForwardAuth(forward_auth::Convention::Forwarded),
+            "/oauth2/auth/original" => Endpoint::ForwardAuth(forward_auth::Convention::OriginalUrl),
             "/oauth2/device_authorization" => Endpoint::DeviceAuthorization,
             device::PAGE => Endpoint::Device,
             "/healthz" => Endpoint::Healthz,
@@ -113,7 +114,7 @@ impl Endpoint {
             | Endpoint::UpstreamLogin
             | Endpoint::UpstreamCallback => &["GET"],
             // nginx auth_request keeps the original method.
-            Endpoint::ForwardAuth => &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            Endpoint::ForwardAuth(_) => &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         }
     }
 
@@ -132,7 +133,7 @@ impl Endpoint {
             self,
             Endpoint::Jwks
                 | Endpoint::Discovery
-                | Endpoint::ForwardAuth
+                | Endpoint::ForwardAuth(_)
                 | Endpoint::Healthz
                 | Endpoint::Readyz
                 | Endpoint::Script
@@ -213,7 +214,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::Introspect => resources::introspect(app, req).await,
         Endpoint::Logout => resources::logout(app, req).await,
         Endpoint::Discovery => resources::discovery(app),
-        Endpoint::ForwardAuth => forward_auth::handle(app, req).await,
+        Endpoint::ForwardAuth(convention) => forward_auth::handle(app, req, convention).await,
         Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
         Endpoint::Readyz => resources::readyz(app).await,
         Endpoint::SecondFactor => second_factor::verify(app, req).await,

@@ -1,0 +1,83 @@
+//! The access decision for a request on a route, whoever asks: the proxy in front of the
+//! route, or forward-auth for a front proxy. It authenticates with what the route accepts and
+//! asks `policy::decide`; the callers only map the answer, and the answers that do not depend
+//! on the caller (refusals) are built here once.
+
+use pingora::http::RequestHeader;
+
+use super::auth::{authenticate, Accepts, AuthError, Bearer};
+use super::{respond, App};
+use crate::config::Route;
+use crate::http::{GatewayError, Reply};
+use crate::identity::Identity;
+use crate::oidc::errors::{ResourceCode, ResourceError};
+use crate::policy::{self, Credential, Decision, Requires};
+
+/// A decision and who it was made for.
+pub struct Verdict {
+    pub decision: Decision,
+    pub who: Option<Identity>,
+}
+
+/// Decides on `request` for `route`. A public path is decided before any credential is
+/// looked at, so a stale token never blocks it. Credentials the route refuses (a bad bearer
+/// token or app password) and a store or directory that cannot answer give the reply to send
+/// instead: the latter fails closed.
+pub async fn decide(
+    app: &App,
+    header: &RequestHeader,
+    route: &Route,
+    request: &policy::Request<'_>,
+    client_ip: Option<std::net::IpAddr>,
+    json: bool,
+) -> Result<Verdict, Reply> {
+    if policy::is_public(route, request) {
+        return Ok(Verdict {
+            decision: Decision::Public,
+            who: None,
+        });
+    }
+    let accepts = Accepts {
+        bearer: Bearer::From(&route.bearer_clients),
+        app_passwords: route.app_passwords,
+        client_ip,
+    };
+    let who = match authenticate(app, header, accepts, app.now()).await {
+        Ok(w) => w,
+        Err(AuthError::InvalidToken) => {
+            return Err(invalid_token(
+                "the access token is invalid, expired, revoked or not for this application",
+            ))
+        }
+        Err(AuthError::InvalidBasic) => {
+            return Err(respond::gateway(&GatewayError::BasicRequired, json))
+        }
+        Err(AuthError::Unavailable(e)) => return Err(respond::gateway(&e, json)),
+    };
+    let requires = Requires {
+        second_factor: app.needs_second_factor(route),
+    };
+    let decision = policy::decide(route, request, who.as_ref(), requires);
+    Ok(Verdict { decision, who })
+}
+
+/// The answer to a decision that lets nothing through, when no browser sign-in follows (an
+/// API client, forward-auth, or a credential that cannot step up: a token gets
+/// `insufficient_user_authentication` (RFC 9470), an app password a new Basic challenge).
+pub fn refusal(decision: Decision, credential: Option<Credential>, json: bool) -> Reply {
+    match (decision, credential) {
+        (Decision::Deny, _) => respond::gateway(&GatewayError::Forbidden, json),
+        (Decision::StepUp, Some(Credential::Bearer)) => respond::resource(&ResourceError::new(
+            ResourceCode::InsufficientUserAuthentication,
+            "this application requires a second factor",
+        )),
+        (Decision::StepUp, Some(Credential::AppPassword)) => {
+            respond::gateway(&GatewayError::BasicRequired, json)
+        }
+        _ => respond::gateway(&GatewayError::Unauthenticated, json),
+    }
+}
+
+fn invalid_token(why: &str) -> Reply {
+    respond::resource(&ResourceError::new(ResourceCode::InvalidToken, why))
+}
