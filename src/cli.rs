@@ -458,11 +458,8 @@ fn check_config(path: &Path) -> i32 {
     });
     match checked {
         Ok(cfg) => {
-            if cfg.ldap.is_some() && !cfg.users.is_empty() {
-                eprintln!(
-                    "warning: users and [ldap]: a local user wins over a directory user of the same name ({} local user(s))",
-                    cfg.users.len()
-                );
+            for warning in warnings(&cfg) {
+                eprintln!("warning: {warning}");
             }
             println!(
                 "{}: ok ({} route(s), {} user(s), {} client(s), listening on {})",
@@ -501,4 +498,30 @@ fn read_stdin_line() -> anyhow::Result<String> {
         }
     }
     Ok(s)
+}
+
+/// What is valid but worth a second look, with its key path.
+fn warnings(cfg: &crate::config::Config) -> Vec<String> {
+    let mut w = Vec::new();
+    if cfg.ldap.is_some() && !cfg.users.is_empty() {
+        w.push(format!(
+            "users and [ldap]: a directory user named like a local user (in any case) is refused ({} local user(s))",
+            cfg.users.len()
+        ));
+    }
+    for p in &cfg.upstream_providers {
+        if p.trust_email {
+            w.push(format!(
+                "upstream_providers({}).trust_email: emails this provider has not verified are used as if it had",
+                p.id
+            ));
+        }
+        if p.username_claim.as_deref() == Some("email") && p.username_prefix.is_empty() {
+            w.push(format!(
+                "upstream_providers({}).username_prefix: with username_claim = \"email\" and no prefix, this provider's users share one namespace with every other source",
+                p.id
+            ));
+        }
+    }
+    w
 }

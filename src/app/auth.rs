@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use pingora::http::RequestHeader;
 
+use super::attempts::{Attempted, Credential as Tried};
 use super::App;
 use crate::directory::DirectoryError;
 use crate::http::cookies;
 use crate::identity::Identity;
-use crate::login::regulation;
 use crate::oidc::tokens::{self, AccessClaims};
+use crate::policy::Credential;
 use crate::session::{Key, Kind, StoreError};
 
 #[derive(Debug)]
@@ -167,6 +168,7 @@ pub async fn authenticate(
             user,
             claims.jti.clone(),
             claims.amr.clone(),
+            Credential::Bearer,
         )));
     }
     if let (true, Some((user, password))) = (accepts.app_passwords, basic(req)) {
@@ -185,6 +187,7 @@ pub async fn authenticate(
             u,
             found.key.into_string(),
             found.record.amr,
+            Credential::Session,
         ))),
         None => {
             // Removed or disabled since sign-in: the session ends here, everywhere.
@@ -230,21 +233,22 @@ async fn app_password(
     let id = match app.verified_app_passwords.get(&cache_key) {
         Some(id) => Some(id),
         None => {
-            let counters = app.stores.counters.as_ref();
-            if regulation::locked(counters, user, ip).await? {
-                return Err(AuthError::InvalidBasic);
-            }
             let store = app.storage.as_ref().ok_or(AuthError::InvalidBasic)?;
             let seconds = i64::try_from(now).unwrap_or(i64::MAX);
-            let found = store.use_app_password(user, password, seconds).await?;
-            if let Some(id) = &found {
-                app.verified_app_passwords.insert(cache_key, id.clone());
-            } else {
-                app.sign_in_failed(user, ip).await?;
-                // Over the rate limit or not, the answer is the same 401.
-                let _ = app.admit(ip).await;
+            let check = || async { Ok(store.use_app_password(user, password, seconds).await?) };
+            match app.attempt(user, ip, Tried::AppPassword, check).await {
+                Ok(Attempted::Right(id)) => {
+                    app.verified_app_passwords.insert(cache_key, id.clone());
+                    Some(id)
+                }
+                Ok(Attempted::Wrong) => {
+                    // Over the rate limit or not, the answer is the same 401.
+                    let _ = app.admit(ip).await;
+                    None
+                }
+                Ok(Attempted::Locked) => None,
+                Err(e) => return Err(AuthError::Unavailable(e)),
             }
-            found
         }
     };
     let id = id.ok_or(AuthError::InvalidBasic)?;
@@ -257,5 +261,6 @@ async fn app_password(
         info,
         format!("app:{id}"),
         vec!["app".to_string()],
+        Credential::AppPassword,
     ))
 }

@@ -126,6 +126,52 @@ pub enum Refusal {
     NoUsername(String),
     #[error("this account is not allowed to sign in here")]
     NotAllowed,
+    /// The user's name would be their email, which the provider has not verified.
+    #[error("the provider has not verified the email address")]
+    UnverifiedEmail,
+    /// Userinfo is about someone else than the ID token (OIDC Core §5.3.2).
+    #[error("userinfo names another subject than the ID token")]
+    OtherSubject,
+}
+
+/// Claims the ID token alone may say: userinfo never overrides who, for whom, by whom and how.
+const ID_TOKEN_ONLY: [&str; 5] = ["sub", "iss", "aud", "amr", "acr"];
+
+/// Adds userinfo's claims to the ID token's. Its `sub` must be the ID token's (OIDC Core
+/// §5.3.2), and it never overrides `ID_TOKEN_ONLY`.
+pub fn merge_userinfo(
+    claims: &mut serde_json::Map<String, serde_json::Value>,
+    userinfo: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), Refusal> {
+    if userinfo.get("sub") != claims.get("sub") {
+        return Err(Refusal::OtherSubject);
+    }
+    for (k, v) in userinfo {
+        if !ID_TOKEN_ONLY.contains(&k.as_str()) {
+            claims.insert(k, v);
+        }
+    }
+    Ok(())
+}
+
+/// `email`, when the provider verified it (`email_verified` true, as a boolean or the string
+/// some providers send), or when `trust_email` says to take it anyway. An unverified address
+/// would let anyone who can type it into their upstream account become its owner in apps
+/// keyed on email (security.md, third round: unverified email).
+fn verified_email(
+    p: &UpstreamProvider,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    let verified = match claims.get("email_verified") {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    claims
+        .get("email")
+        .and_then(|v| v.as_str())
+        .filter(|_| verified || p.trust_email)
+        .map(str::to_string)
 }
 
 /// A claim that is a string or an array of strings, as strings.
@@ -148,6 +194,10 @@ pub fn map_claims(
     claims: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<UserInfo, Refusal> {
     let claim = p.username_claim.as_deref().unwrap_or("sub");
+    let email = verified_email(p, claims);
+    if claim == "email" && email.is_none() && claims.contains_key("email") {
+        return Err(Refusal::UnverifiedEmail);
+    }
     let name_claim = claims
         .get(claim)
         .and_then(|v| v.as_str())
@@ -158,10 +208,6 @@ pub fn map_claims(
         (None, true) => format!("{}:", p.id),
         _ => p.username_prefix.clone(),
     };
-    let email = claims
-        .get("email")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
     let groups: Vec<String> = p
         .groups_claim
         .as_ref()
@@ -169,6 +215,8 @@ pub fn map_claims(
         .unwrap_or_default()
         .into_iter()
         .map(|g| p.group_map.get(&g).cloned().unwrap_or(g))
+        // A name with a comma would reach apps as several groups.
+        .filter(|g| !g.contains(','))
         .collect();
     let group_ok =
         p.allowed_groups.is_empty() || p.allowed_groups.iter().any(|g| groups.contains(g));
@@ -215,6 +263,7 @@ mod tests {
             group_map: HashMap::from([("b7a1-guid".to_string(), "finance".to_string())]),
             auto_redirect: false,
             trust_upstream_mfa: false,
+            trust_email: false,
             logout_upstream: false,
         }
     }
@@ -228,7 +277,7 @@ mod tests {
         let p = provider();
         let u = map_claims(
             &p,
-            &claims(serde_json::json!({"preferred_username": "dana", "email": "dana@corp.example", "groups": ["b7a1-guid", "x"]})),
+            &verified(serde_json::json!({"preferred_username": "dana", "email": "dana@corp.example", "groups": ["b7a1-guid", "x"]})),
         )
         .unwrap();
         assert_eq!(u.username, "corp:dana");
@@ -244,5 +293,64 @@ mod tests {
             map_claims(&p, &claims(serde_json::json!({"email": "x@corp.example"}))),
             Err(Refusal::NoUsername(_))
         ));
+    }
+
+    fn verified(mut v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        v["email_verified"] = true.into();
+        claims(v)
+    }
+
+    /// security.md, third round: unverified email.
+    #[test]
+    fn unverified_email_is_dropped_unless_trusted() {
+        let mut p = provider();
+        p.allowed_groups.clear();
+        let dana = serde_json::json!({"preferred_username": "dana", "email": "dana@corp.example", "email_verified": false});
+        assert_eq!(
+            map_claims(&p, &claims(dana.clone())),
+            Err(Refusal::NotAllowed)
+        );
+        p.allowed_email_domains.clear();
+        assert_eq!(map_claims(&p, &claims(dana.clone())).unwrap().email, None);
+        let ok = map_claims(&p, &verified(dana.clone())).unwrap();
+        assert_eq!(ok.email.as_deref(), Some("dana@corp.example"));
+        p.username_claim = Some("email".into());
+        assert_eq!(
+            map_claims(&p, &claims(dana.clone())),
+            Err(Refusal::UnverifiedEmail)
+        );
+        p.trust_email = true;
+        assert_eq!(
+            map_claims(&p, &claims(dana)).unwrap().username,
+            "corp:dana@corp.example"
+        );
+    }
+
+    #[test]
+    fn userinfo_never_overrides_the_id_token() {
+        let mut c = claims(serde_json::json!({"sub": "1", "amr": ["pwd"], "acr": "0"}));
+        let other = claims(serde_json::json!({"sub": "2", "email": "x@y"}));
+        assert_eq!(merge_userinfo(&mut c, other), Err(Refusal::OtherSubject));
+        let same = claims(
+            serde_json::json!({"sub": "1", "amr": ["mfa"], "acr": "mfa", "iss": "x", "email": "x@y"}),
+        );
+        merge_userinfo(&mut c, same).unwrap();
+        assert_eq!(c["amr"], serde_json::json!(["pwd"]));
+        assert_eq!(c["acr"], "0");
+        assert_eq!(c["email"], "x@y");
+        assert!(!c.contains_key("iss"));
+    }
+
+    /// security.md, third round: group splitting.
+    #[test]
+    fn group_names_with_a_comma_are_dropped() {
+        let mut p = provider();
+        p.allowed_groups.clear();
+        let u = map_claims(
+            &p,
+            &verified(serde_json::json!({"preferred_username": "dana", "email": "dana@corp.example", "groups": ["ops,admin", "ops"]})),
+        )
+        .unwrap();
+        assert_eq!(u.groups, ["ops"]);
     }
 }

@@ -330,38 +330,6 @@ impl App {
         }
     }
 
-    /// One sign-in attempt by `username` from `ip`: counted against the rate limit; `true`
-    /// when the user or the address is locked out (and then nothing is checked).
-    pub async fn locked_out(
-        &self,
-        username: &str,
-        ip: Option<std::net::IpAddr>,
-    ) -> Result<bool, GatewayError> {
-        self.admit(ip).await?;
-        let locked = regulation::locked(self.stores.counters.as_ref(), username, ip).await?;
-        if locked {
-            crate::metrics::sign_in("locked");
-        }
-        Ok(locked)
-    }
-
-    /// A wrong password, code or app password for `username` from `ip`: counted; a user it
-    /// locks out is signed out everywhere when `[login] lockout_ends_sessions` says so.
-    pub async fn sign_in_failed(
-        &self,
-        username: &str,
-        ip: Option<std::net::IpAddr>,
-    ) -> Result<(), crate::session::StoreError> {
-        let locked =
-            regulation::failed(self.stores.counters.as_ref(), &self.cfg.login, username, ip)
-                .await?;
-        if locked && self.cfg.login.lockout_ends_sessions {
-            let n = revocation::end_user(self, username).await?;
-            log::warn!("{username} is locked out: ended {n} session(s)");
-        }
-        Ok(())
-    }
-
     /// The `Set-Cookie` value carrying session id `id` (host-only, for the session's lifetime).
     pub fn session_cookie(&self, id: &str, secure: bool) -> String {
         crate::http::cookies::set(

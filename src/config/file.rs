@@ -64,6 +64,8 @@ pub struct TokensFile {
     pub code_ttl: Option<String>,
     /// Before a `client_credentials` client's id in `X-Forwarded-User` (e.g. "client:").
     pub client_user_prefix: Option<String>,
+    /// Device codes a client may have waiting at once (RFC 8628).
+    pub max_pending_device_codes: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +84,8 @@ pub struct LoginFile {
     pub totp_issuer: Option<String>,
     /// `false` hides the password form (sign-in only through upstream providers).
     pub password_form: Option<bool>,
+    /// Adding a factor or an app password needs a sign-in this recent.
+    pub reauthenticate_after: Option<String>,
 }
 
 /// `[[upstream_providers]]`: sign in with another OpenID Provider.
@@ -109,6 +113,9 @@ pub struct UpstreamProviderFile {
     pub trust_upstream_mfa: bool,
     #[serde(default)]
     pub logout_upstream: bool,
+    /// Use `email` without `email_verified = true` (for a provider that never sends it).
+    #[serde(default)]
+    pub trust_email: bool,
 }
 
 /// `[storage]`: the durable database of enrolled factors.

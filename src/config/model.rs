@@ -106,6 +106,9 @@ pub struct Tokens {
     pub code_ttl: Duration,
     /// Put before a machine client's id where a user name goes (`X-Forwarded-User`).
     pub client_user_prefix: String,
+    /// Device codes one client may have issued within a code's lifetime (RFC 8628 §5.2); beyond
+    /// it `device_authorization` answers `slow_down`.
+    pub max_pending_device_codes: u32,
 }
 
 #[derive(Debug)]
@@ -122,6 +125,9 @@ pub struct Login {
     pub lockout_ends_sessions: bool,
     pub totp_issuer: String,
     pub password_form: bool,
+    /// Adding a second factor or an app password needs a sign-in at most this old; otherwise
+    /// the password is asked again.
+    pub reauthenticate_after: Duration,
 }
 
 /// `[[upstream_providers]]`, validated.
@@ -145,6 +151,8 @@ pub struct UpstreamProvider {
     pub group_map: HashMap<String, String>,
     pub auto_redirect: bool,
     pub trust_upstream_mfa: bool,
+    /// `email` is used without `email_verified = true`.
+    pub trust_email: bool,
     pub logout_upstream: bool,
 }
 

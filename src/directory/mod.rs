@@ -97,6 +97,32 @@ pub struct Chain {
     pub ldap: Option<ldap::LdapDirectory>,
 }
 
+impl Chain {
+    /// A user of a source after the local one, unless a local user has their name in any
+    /// case (security.md, third round: identity shadowing: LDAP `ALICE` must not become local
+    /// `alice` with her groups).
+    fn unshadowed(&self, asked: &str, u: Option<Arc<UserInfo>>) -> Option<Arc<UserInfo>> {
+        let u = u?;
+        if self.local.claims(asked) || self.local.claims(&u.username) {
+            log::warn!("a directory user has the name of a local user; refused");
+            return None;
+        }
+        Some(u)
+    }
+}
+
+/// Group names travel comma-joined (`X-Forwarded-Groups`): a name with a comma would reach
+/// apps as several groups (security.md, third round: group splitting), so it is dropped.
+pub fn without_split_groups(u: Arc<UserInfo>) -> Arc<UserInfo> {
+    if !u.groups.iter().any(|g| g.contains(',')) {
+        return u;
+    }
+    log::warn!("dropped group names with a comma from {}", u.username);
+    let mut clean = (*u).clone();
+    clean.groups.retain(|g| !g.contains(','));
+    Arc::new(clean)
+}
+
 #[async_trait]
 impl Directory for Chain {
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
@@ -105,11 +131,14 @@ impl Directory for Chain {
         }
         if let Some(fed) = &self.federated {
             if let Some(u) = fed.find(username).await? {
-                return Ok(Some(u));
+                return Ok(self.unshadowed(username, Some(u)).map(without_split_groups));
             }
         }
         match &self.ldap {
-            Some(ldap) => ldap.find(username).await,
+            Some(ldap) => {
+                let u = ldap.find(username).await?;
+                Ok(self.unshadowed(username, u).map(without_split_groups))
+            }
             None => Ok(None),
         }
     }
@@ -120,8 +149,9 @@ impl Directory for Chain {
         password: &str,
     ) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         match &self.ldap {
-            Some(ldap) if !self.local.knows(username) => {
-                ldap.verify_password(username, password).await
+            Some(ldap) if !self.local.claims(username) => {
+                let u = ldap.verify_password(username, password).await?;
+                Ok(self.unshadowed(username, u).map(without_split_groups))
             }
             _ => self.local.verify_password(username, password).await,
         }
@@ -133,11 +163,14 @@ impl Directory for Chain {
         }
         if let Some(fed) = &self.federated {
             if let Some(u) = fed.active(username).await? {
-                return Ok(Some(u));
+                return Ok(self.unshadowed(username, Some(u)).map(without_split_groups));
             }
         }
         match &self.ldap {
-            Some(ldap) => ldap.recheck(username).await,
+            Some(ldap) => {
+                let u = ldap.recheck(username).await?;
+                Ok(self.unshadowed(username, u).map(without_split_groups))
+            }
             None => Ok(None),
         }
     }

@@ -1,6 +1,6 @@
 //! The users of the configuration file (`[[users]]`, `users_file`): the first `Directory`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -8,10 +8,13 @@ use async_trait::async_trait;
 use super::{Directory, DirectoryError, UserInfo};
 use crate::config::User;
 use crate::login::password::{Verifier, VerifyError};
+use crate::login::regulation::canonical_name;
 use crate::secret::Secret;
 
 pub struct TomlUsers {
     users: HashMap<String, (Arc<UserInfo>, Secret)>,
+    /// The users' names as the lockout counts them (`regulation::canonical_name`).
+    canonical: HashSet<String>,
     passwords: Arc<Verifier>,
 }
 
@@ -20,7 +23,7 @@ impl TomlUsers {
         users: impl IntoIterator<Item = &'a User>,
         passwords: Arc<Verifier>,
     ) -> TomlUsers {
-        let users = users
+        let users: HashMap<_, _> = users
             .into_iter()
             .map(|u| {
                 let info = UserInfo {
@@ -36,12 +39,23 @@ impl TomlUsers {
                 )
             })
             .collect();
-        TomlUsers { users, passwords }
+        let canonical = users.keys().map(|k| canonical_name(k)).collect();
+        TomlUsers {
+            users,
+            canonical,
+            passwords,
+        }
     }
 
     /// Whether `username` is one of the file's users.
     pub fn knows(&self, username: &str) -> bool {
         self.users.contains_key(username)
+    }
+
+    /// Whether a local user has this name in any case or spacing: another source's user of
+    /// that name would shadow them (security.md, third round: identity shadowing).
+    pub fn claims(&self, username: &str) -> bool {
+        self.canonical.contains(&canonical_name(username))
     }
 }
 

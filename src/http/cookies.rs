@@ -86,6 +86,50 @@ pub fn without(req: &RequestHeader, prefix: &str) -> Without {
     }
 }
 
+/// Whether a `Set-Cookie` value from an upstream would set one of authgate's cookies (a name
+/// starting with `prefix`, after a `__Host-` or `__Secure-` prefix, which browsers match in any
+/// case). Such a header never reaches the browser: an app must not plant a session or a
+/// sign-in state (security.md, third round: cookie injection by an app).
+pub fn sets_ours(set_cookie: &[u8], prefix: &str) -> bool {
+    let name = set_cookie
+        .split(|b| *b == b'=' || *b == b';')
+        .next()
+        .unwrap_or(set_cookie)
+        .trim_ascii();
+    let unprefixed = ["__host-", "__secure-"]
+        .iter()
+        .find(|p| {
+            name.len() >= p.len()
+                && name
+                    .get(..p.len())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(p.as_bytes()))
+        })
+        .map_or(name, |p| name.get(p.len()..).unwrap_or_default());
+    unprefixed.starts_with(prefix.as_bytes())
+}
+
+/// Removes the `Set-Cookie` headers of `resp` that set one of authgate's cookies
+/// (`sets_ours`). Nothing is copied when there is none, which is every ordinary response.
+pub fn strip_ours(resp: &mut pingora::http::ResponseHeader, prefix: &str) -> pingora::Result<()> {
+    let name = http::header::SET_COOKIE;
+    let ours = |v: &http::HeaderValue| sets_ours(v.as_bytes(), prefix);
+    if !resp.headers.get_all(&name).iter().any(ours) {
+        return Ok(());
+    }
+    let kept: Vec<http::HeaderValue> = resp
+        .headers
+        .get_all(&name)
+        .iter()
+        .filter(|v| !ours(v))
+        .cloned()
+        .collect();
+    resp.remove_header(&name);
+    for v in kept {
+        resp.append_header(name.clone(), v)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +201,33 @@ mod tests {
         req.append_header("Cookie", "authgate%5Fsession=junk; authgate_session=real")
             .unwrap();
         assert_eq!(get(&req, "authgate_session"), Some("real"));
+    }
+
+    #[test]
+    fn upstream_set_cookie_for_our_names_is_recognised() {
+        for ours in [
+            "authgate_session=x; Path=/oauth2",
+            " authgate_session_csrf=1",
+            "__Host-authgate_session=x; Secure; Path=/",
+            "__HOST-authgate_session_state_abc=x",
+            "__Secure-authgate_session=x",
+            "authgate_session",
+        ] {
+            assert!(sets_ours(ours.as_bytes(), "authgate_session"), "{ours}");
+        }
+        for theirs in ["theme=dark", "app_authgate_session=x", "__Host-x=1", ""] {
+            assert!(
+                !sets_ours(theirs.as_bytes(), "authgate_session"),
+                "{theirs}"
+            );
+        }
+        let mut resp = pingora::http::ResponseHeader::build(200, None).unwrap();
+        resp.append_header("Set-Cookie", "theme=dark").unwrap();
+        resp.append_header("Set-Cookie", "authgate_session=planted; Path=/oauth2")
+            .unwrap();
+        resp.append_header("Set-Cookie", "lang=en").unwrap();
+        strip_ours(&mut resp, "authgate_session").unwrap();
+        let left: Vec<_> = resp.headers.get_all("set-cookie").iter().collect();
+        assert_eq!(left, ["theme=dark", "lang=en"]);
     }
 }

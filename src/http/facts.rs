@@ -80,39 +80,56 @@ pub fn classify(
     } else {
         Scheme::Http
     };
+    let client_ip = match trusted {
+        true => forwarded_client(req, &is_trusted)?.or(peer),
+        false => peer,
+    };
     Ok(Facts {
         host,
         path,
         query,
         peer,
-        client_ip: if trusted {
-            forwarded_client(req, &is_trusted).or(peer)
-        } else {
-            peer
-        },
+        client_ip,
         trusted,
         scheme,
     })
 }
 
-/// The nearest address in `X-Forwarded-For` that is not a trusted proxy, read from the right
-/// (each proxy appends the address it saw; only the trusted ones' entries can be believed).
-fn forwarded_client(req: &RequestHeader, is_trusted: &impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
-    let chain: Vec<IpAddr> = req
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+/// The nearest valid address in `X-Forwarded-For` that is not a trusted proxy, read from the
+/// right (each proxy appends the address it saw; only the trusted ones' entries can be
+/// believed). Entries that are not addresses are skipped, never a reason to fall back to the
+/// peer: a client's garbage must not make the proxy's own address the client's, sharing its
+/// lockout with everyone behind it. When every valid entry is a trusted address (a client
+/// inside the trusted network), the first one is the client. `None` without the header; a
+/// header with no valid entry at all is refused (400).
+fn forwarded_client(
+    req: &RequestHeader,
+    is_trusted: &impl Fn(&IpAddr) -> bool,
+) -> Result<Option<IpAddr>, GatewayError> {
+    let mut values = req.headers.get_all("x-forwarded-for").iter().peekable();
+    if values.peek().is_none() {
+        return Ok(None);
+    }
+    let entries: Vec<&str> = values
+        .map(|v| v.to_str().unwrap_or(""))
         .flat_map(|v| v.split(','))
-        .map(|a| a.trim().parse::<IpAddr>())
-        .collect::<Result<_, _>>()
-        .ok()?;
-    chain
-        .iter()
+        .collect();
+    let valid = || entries.iter().filter_map(|a| parse_entry(a.trim()));
+    valid()
         .rev()
         .find(|ip| !is_trusted(ip))
-        .or_else(|| chain.first())
-        .copied()
+        .or_else(|| valid().next())
+        .map(Some)
+        .ok_or_else(|| GatewayError::BadRequest("X-Forwarded-For names no address".into()))
+}
+
+/// An `X-Forwarded-For` entry: an address, an IPv6 one possibly in brackets.
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    let bare = entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .unwrap_or(entry);
+    bare.parse().ok()
 }
 
 #[cfg(test)]
@@ -120,13 +137,17 @@ mod tests {
     use super::*;
 
     fn facts(peer: &str, xff: Option<&str>) -> Facts {
+        try_facts(peer, xff).unwrap()
+    }
+
+    fn try_facts(peer: &str, xff: Option<&str>) -> Result<Facts, GatewayError> {
         let mut req = RequestHeader::build("GET", b"/a/../b", None).unwrap();
         req.insert_header("Host", "App.Test.").unwrap();
         if let Some(x) = xff {
             req.insert_header("X-Forwarded-For", x).unwrap();
         }
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        classify(&req, Some(peer.parse().unwrap()), false, &trusted).unwrap()
+        classify(&req, Some(peer.parse().unwrap()), false, &trusted)
     }
 
     #[test]
@@ -138,7 +159,27 @@ mod tests {
         assert_eq!(f.host.name, "app.test");
         let spoofed = facts("203.0.113.9", Some("198.51.100.7"));
         assert_eq!(spoofed.client_ip, Some("203.0.113.9".parse().unwrap()));
-        let garbage = facts("10.0.0.1", Some("not-an-ip"));
-        assert_eq!(garbage.client_ip, Some("10.0.0.1".parse().unwrap()));
+        let none = facts("10.0.0.1", None);
+        assert_eq!(none.client_ip, Some("10.0.0.1".parse().unwrap()));
+    }
+
+    /// security.md, third round: lockout key fallback.
+    #[test]
+    fn malformed_forwarded_for_never_makes_the_proxy_the_client() {
+        let skipped = facts("10.0.0.1", Some("198.51.100.7, not-an-ip, 10.0.0.2"));
+        assert_eq!(skipped.client_ip, Some("198.51.100.7".parse().unwrap()));
+        let v6 = facts("10.0.0.1", Some("[2001:db8::1], garbage"));
+        assert_eq!(v6.client_ip, Some("2001:db8::1".parse().unwrap()));
+        let inside = facts("10.0.0.1", Some("10.0.0.7, junk, 10.0.0.2"));
+        assert_eq!(inside.client_ip, Some("10.0.0.7".parse().unwrap()));
+        for refused in ["not-an-ip", "", "unknown, junk"] {
+            assert!(
+                matches!(
+                    try_facts("10.0.0.1", Some(refused)),
+                    Err(GatewayError::BadRequest(_))
+                ),
+                "{refused:?}"
+            );
+        }
     }
 }

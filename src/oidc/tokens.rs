@@ -174,6 +174,9 @@ pub fn identity_claims(
     if has("email") {
         if let Some(e) = &user.email {
             m.insert("email".into(), e.clone().into());
+            // Every address authgate knows is vouched for: set by its administrator (users,
+            // directory) or verified by an upstream provider (unverified ones are dropped).
+            m.insert("email_verified".into(), true.into());
         }
     }
     if has("groups") || has("profile") {
@@ -220,8 +223,14 @@ pub fn id_token(
 }
 
 /// Claims of an ID token we issued, for `id_token_hint` (expiry does not matter there:
-/// OIDC RP-Initiated Logout §2 accepts expired hints).
+/// OIDC RP-Initiated Logout §2 accepts expired hints). Only `typ: JWT`: never an access token
+/// or a logout token. The caller checks that `aud` is a client: the assertion sent to apps is
+/// a `JWT` too, for a host.
 pub fn verify_id_token_hint(keys: &KeySet, issuer: &str, token: &str) -> Option<serde_json::Value> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.typ.as_deref() != Some("JWT") {
+        return None;
+    }
     let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
     v.set_issuer(&[issuer]);
     v.validate_aud = false;

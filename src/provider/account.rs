@@ -62,6 +62,12 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     {
         return respond::gateway(&GatewayError::FormExpired, false);
     }
+    if adds_a_credential(&req.facts.path, &form) && !recently_signed_in(app, &session) {
+        if req.facts.path.ends_with("/start") {
+            return respond::gateway(&GatewayError::Unauthenticated, true);
+        }
+        return send_to_login(app, req, pending_for(None, Some(PATH.to_string()))).await;
+    }
     match act(app, &session, &req.facts.path, &form).await {
         Ok(reply) => reply,
         Err(e) => respond::gateway(&e, req.facts.path.ends_with("/start")),
@@ -76,6 +82,9 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
         ("/account/passkey/start", _, Some(_)) => passkeys::start_registration(app, user).await,
         ("/account/passkey/finish", _, Some(_)) => {
             passkeys::finish_registration(app, user, form).await?;
+            // As for a new authenticator app: sessions opened before it (perhaps by someone
+            // who had only the password) end.
+            revocation::end_others(app, user, Some(&session.key)).await?;
             Ok(page(app, session, Some("Passkey added."), None).await)
         }
         (PATH, Some("add-totp"), Some(_)) => {
@@ -144,6 +153,19 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
         }
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
+}
+
+/// Whether the request adds a way to sign in as the user: a factor or an app password.
+fn adds_a_credential(path: &str, form: &Params) -> bool {
+    path == "/account/passkey/start"
+        || matches!(form.get("action"), Some("add-totp" | "new-app-password"))
+}
+
+/// A sign-in within `[login] reauthenticate_after`: someone at an unlocked browser cannot add
+/// their own way in without the password.
+fn recently_signed_in(app: &App, session: &Found) -> bool {
+    let age = app.now().saturating_sub(session.record.auth_time);
+    age <= app.cfg.login.reauthenticate_after.as_secs()
 }
 
 fn enabled(app: &App) -> bool {

@@ -146,6 +146,17 @@ fn redirect_error(auth: &AuthRequest, error: AuthorizeCode, description: &str) -
     }
 }
 
+/// A store or directory failure as the relying party sees it: its text stays in the log, never
+/// in `error_description`.
+fn unavailable(auth: &AuthRequest, e: &dyn std::fmt::Display) -> AuthorizeError {
+    log::error!("{e}");
+    redirect_error(
+        auth,
+        AuthorizeCode::TemporarilyUnavailable,
+        "the service is unavailable right now",
+    )
+}
+
 /// Issues what the request asked for and returns the redirect URL.
 async fn issue(
     app: &App,
@@ -162,14 +173,7 @@ async fn issue(
                 "the user account is not available",
             ))
         }
-        Err(e) => {
-            let why = e.to_string();
-            return Err(redirect_error(
-                auth,
-                AuthorizeCode::TemporarilyUnavailable,
-                &why,
-            ));
-        }
+        Err(e) => return Err(unavailable(auth, &e)),
     };
     let response_type = auth.response_type();
     let code = match response_type {
@@ -195,9 +199,7 @@ async fn issue(
         let (user, sid) = (&session.record.user, &session.record.sid);
         revocation::remember_grant(app, user, sid, &auth.client_id, "")
             .await
-            .map_err(|e| {
-                redirect_error(auth, AuthorizeCode::TemporarilyUnavailable, &e.to_string())
-            })?;
+            .map_err(|e| unavailable(auth, &e))?;
     }
     Ok(success_url(
         auth,
@@ -234,7 +236,7 @@ async fn store_code(
     Records(app.stores.records.as_ref())
         .put(&Key::secret(Kind::Code, &code), &record, ttl)
         .await
-        .map_err(|e| redirect_error(auth, AuthorizeCode::TemporarilyUnavailable, &e.to_string()))?;
+        .map_err(|e| unavailable(auth, &e))?;
     Ok(code)
 }
 
@@ -270,5 +272,12 @@ fn front_id_token(
         app.cfg.tokens.id_token_ttl.as_secs(),
         now,
     )
-    .map_err(|e| redirect_error(auth, AuthorizeCode::ServerError, &e.to_string()))
+    .map_err(|e| {
+        log::error!("{e}");
+        redirect_error(
+            auth,
+            AuthorizeCode::ServerError,
+            "the ID token could not be made",
+        )
+    })
 }

@@ -28,6 +28,10 @@ pub const PAGE: &str = "/device";
 
 /// `POST /oauth2/device_authorization` (§3.1, §3.2).
 pub async fn authorization(app: &App, req: &Request<'_>) -> Reply {
+    // Unauthenticated callers can make codes: each counts towards the address's rate limit.
+    if let Err(e) = app.admit(req.facts.client_ip).await {
+        return respond::gateway(&e, true);
+    }
     match start(app, req).await {
         Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
         Err(e) => respond::token(&e),
@@ -48,6 +52,18 @@ async fn start(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
         return Err(TokenError::new(
             TokenCode::InvalidScope,
             format!("unknown scope {unknown:?}"),
+        ));
+    }
+    let pending = Key::id(Kind::DevicePending, &client.client_id);
+    let issued = app
+        .stores
+        .counters
+        .incr(&pending, Kind::DevicePending.ttl(&app.cfg))
+        .await?;
+    if issued > u64::from(app.cfg.tokens.max_pending_device_codes) {
+        return Err(TokenError::new(
+            TokenCode::SlowDown,
+            "this client has too many device codes waiting; try again later",
         ));
     }
     let now = app.now();

@@ -5,8 +5,9 @@
 use super::authorize::{start_login, Pending, PENDING_TTL};
 use super::second_factor;
 use super::Request;
+use crate::app::attempts::{Attempted, Credential};
 use crate::app::{respond, App};
-use crate::directory::{DirectoryError, UserInfo};
+use crate::directory::UserInfo;
 use crate::http::pages::{self, LoginPage, ProviderLink};
 use crate::http::{cookies, GatewayError, Reply};
 use crate::secret::{ct_eq, Purpose};
@@ -125,42 +126,27 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
         return failed(400);
     }
     match check_password(app, req, username, password).await {
-        Ok(Checked::Ok(user)) => second_factor::after_password(app, req, pending, &user).await,
-        Ok(Checked::Locked) => failed(429),
-        Ok(Checked::Wrong) => failed(401),
+        Ok(Attempted::Right(user)) => second_factor::after_password(app, req, pending, &user).await,
+        Ok(Attempted::Locked) => failed(429),
+        Ok(Attempted::Wrong) => failed(401),
         Err(e) => respond::gateway(&e, false),
     }
 }
 
-enum Checked {
-    Ok(std::sync::Arc<UserInfo>),
-    Wrong,
-    Locked,
-}
-
-/// Rate limit, lockout, the password, and the failure count: every store or directory error
-/// on the way fails closed.
+/// Rate limit, then one attempt (`App::attempt`): lockout, count, the password. Every store
+/// or directory error on the way fails closed.
 async fn check_password(
     app: &App,
     req: &Request<'_>,
     username: &str,
     password: &str,
-) -> Result<Checked, GatewayError> {
+) -> Result<Attempted<std::sync::Arc<UserInfo>>, GatewayError> {
     let ip = req.facts.client_ip;
-    if app.locked_out(username, ip).await? {
-        return Ok(Checked::Locked);
-    }
-    match app.directory.verify_password(username, password).await {
-        // The failure count is reset when the whole sign-in succeeds, second factor included:
-        // a right password alone must not wipe the count of wrong codes.
-        Ok(Some(user)) => Ok(Checked::Ok(user)),
-        Ok(None) => {
-            crate::metrics::sign_in("failed");
-            app.sign_in_failed(username, ip).await?;
-            let from = ip.map(|i| i.to_string()).unwrap_or_default();
-            log::info!("sign-in failed for a user from {from}");
-            Ok(Checked::Wrong)
-        }
-        Err(e @ (DirectoryError::Busy | DirectoryError::Unavailable(_))) => Err(e.into()),
-    }
+    app.admit(ip).await?;
+    // The failure count is reset when the whole sign-in succeeds, second factor included:
+    // a right password alone must not wipe the count of wrong codes.
+    app.attempt(username, ip, Credential::Form, || async {
+        Ok(app.directory.verify_password(username, password).await?)
+    })
+    .await
 }

@@ -208,7 +208,19 @@ fn logout_target(
             GatewayError::LogoutRejected("The id_token_hint was not issued by this provider."),
         )?),
     };
-    let hint_client = hint.and_then(|c| c.get("aud").and_then(|a| a.as_str()).map(str::to_string));
+    let hint_client = match hint {
+        None => None,
+        Some(claims) => Some(
+            claims
+                .get("aud")
+                .and_then(|a| a.as_str())
+                .filter(|aud| app.clients.get(aud).is_some())
+                .map(str::to_string)
+                .ok_or(GatewayError::LogoutRejected(
+                    "The id_token_hint is not an ID token issued to an application.",
+                ))?,
+        ),
+    };
     let client_id = match (hint_client, p.get("client_id")) {
         (Some(h), Some(c)) if h != c => {
             return Err(GatewayError::LogoutRejected(
@@ -258,7 +270,7 @@ pub fn discovery(app: &App) -> Reply {
             "revocation_endpoint_auth_methods_supported": app.clients.auth_methods_in_use(),
             "introspection_endpoint_auth_methods_supported": app.clients.auth_methods_in_use(),
             "code_challenge_methods_supported": ["S256"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "c_hash", "azp", "name", "preferred_username", "email", "groups", "amr", "acr"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "c_hash", "azp", "name", "preferred_username", "email", "email_verified", "groups", "amr", "acr"],
             "acr_values_supported": ["mfa"],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "authorization_response_iss_parameter_supported": true,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{provider_session, resume, Pending, PENDING_TTL};
 use super::Request;
+use crate::app::attempts::{Attempted, Credential};
 use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
 use crate::directory::UserInfo;
@@ -242,9 +243,9 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
     };
     let code = form.get("otp").unwrap_or("");
     let status = match check_code(app, req, &waiting.username, code).await {
-        Ok(Checked::Right) => return complete(app, req, waiting, Some("otp")).await,
-        Ok(Checked::Wrong) => 401,
-        Ok(Checked::Locked) => 429,
+        Ok(Attempted::Right(())) => return complete(app, req, waiting, Some("otp")).await,
+        Ok(Attempted::Wrong) => 401,
+        Ok(Attempted::Locked) => 429,
         Err(e) => return respond::gateway(&e, false),
     };
     let passkey = matches!(
@@ -254,44 +255,39 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
     ask(app, &waiting, passkey, Some(INVALID_CODE), status)
 }
 
-enum Checked {
-    Right,
-    Wrong,
-    Locked,
-}
-
-/// Rate limit, lockout, then the code: a TOTP step used once, or an unused recovery code.
-/// A wrong code counts as a failed sign-in.
+/// Rate limit, then one attempt (`App::attempt`) at the code: a TOTP step used once, or an
+/// unused recovery code. The attempt is counted before the code is checked.
 async fn check_code(
     app: &App,
     req: &Request<'_>,
     username: &str,
     code: &str,
-) -> Result<Checked, GatewayError> {
+) -> Result<Attempted<()>, GatewayError> {
     let ip = req.facts.client_ip;
-    if app.locked_out(username, ip).await? {
-        return Ok(Checked::Locked);
-    }
+    app.admit(ip).await?;
     let store = storage(app)?;
-    let now = app.now();
-    let seconds = i64::try_from(now).unwrap_or(i64::MAX);
-    let mut ok = false;
-    for f in store.opened(username, FactorKind::Totp).await? {
-        if let Some(step) = totp::matching_step(&f.secret, code, now) {
-            let step = i64::try_from(step).unwrap_or(i64::MAX);
-            ok = store.use_step(&f.factor.id, step, seconds).await?;
-            break;
+    app.attempt(username, ip, Credential::Form, || async {
+        let now = app.now();
+        let seconds = i64::try_from(now).unwrap_or(i64::MAX);
+        for f in store.opened(username, FactorKind::Totp).await? {
+            if let Some(step) = totp::matching_step(&f.secret, code, now) {
+                let step = i64::try_from(step).unwrap_or(i64::MAX);
+                return Ok(store
+                    .use_step(&f.factor.id, step, seconds)
+                    .await?
+                    .then_some(()));
+            }
         }
-    }
-    if !ok && !code.trim().is_empty() && !code.trim().bytes().all(|b| b.is_ascii_digit()) {
-        ok = store.use_recovery_code(username, code, seconds).await?;
-    }
-    if ok {
-        return Ok(Checked::Right);
-    }
-    crate::metrics::sign_in("failed");
-    app.sign_in_failed(username, ip).await?;
-    Ok(Checked::Wrong)
+        let code = code.trim();
+        if !code.is_empty() && !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(store
+                .use_recovery_code(username, code, seconds)
+                .await?
+                .then_some(()));
+        }
+        Ok(None)
+    })
+    .await
 }
 
 /// `POST /login/enrol`: the first code from the new authenticator confirms it; then the
@@ -430,12 +426,12 @@ async fn complete_session(
     regulation::succeeded(app.stores.counters.as_ref(), &waiting.username).await?;
     let sessions = app.sessions();
     if let Some(key) = &waiting.session {
-        let found = sessions
-            .read(key, now)
+        let (id, upgraded) = sessions
+            .rekey(key, amr, now)
             .await?
             .ok_or(GatewayError::SignInExpired)?;
-        let upgraded = sessions.upgrade(found, amr, now).await?;
-        return Ok((upgraded.ok_or(GatewayError::SignInExpired)?, None));
+        let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
+        return Ok((upgraded, Some(cookie)));
     }
     // Session fixation: whatever session the browser had is ended, and a new id is issued.
     if let Some(old) = provider_session(app, req, now).await? {

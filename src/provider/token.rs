@@ -204,7 +204,7 @@ async fn client_credentials(
     };
     let ttl = app.cfg.tokens.access_token_ttl.as_secs();
     let (access, _) = tokens::access_token(&app.keys, &app.cfg.server.issuer, &subject, ttl, now)
-        .map_err(|e| TokenError::new(TokenCode::ServerError, e.to_string()))?;
+        .map_err(server_error)?;
     Ok(serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -343,8 +343,6 @@ async fn issue(
         amr: &issued.grant.amr,
         machine: false,
     };
-    let server_error =
-        |e: crate::keys::KeyError| TokenError::new(TokenCode::ServerError, e.to_string());
     let ttl = t.access_token_ttl.as_secs();
     let (access, _) =
         tokens::access_token(&app.keys, issuer, &subject, ttl, now).map_err(server_error)?;
@@ -391,4 +389,10 @@ async fn new_refresh_token(
         .put(&Key::secret(Kind::Refresh, &refresh), &rec, ttl)
         .await?;
     Ok(refresh)
+}
+
+/// A signing failure as the client sees it: the cause stays in the log.
+fn server_error(e: crate::keys::KeyError) -> TokenError {
+    log::error!("{e}");
+    TokenError::new(TokenCode::ServerError, "the token could not be signed")
 }

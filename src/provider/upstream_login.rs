@@ -180,6 +180,8 @@ async fn finish(
             GatewayError::SignInDenied("This account is not allowed to sign in here.")
         }
         Refusal::NoUsername(_) => refused("The identity provider did not say who you are."),
+        Refusal::UnverifiedEmail => refused("The identity provider has not verified your email."),
+        Refusal::OtherSubject => refused("The identity provider's answers disagree."),
     })?;
     let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
     // A name is one person: never one of the local or directory users, nor another provider's.
@@ -245,7 +247,9 @@ async fn exchange(
     }
     let mut claims = payload(&id_token.to_string()).ok_or(refused("The ID token is malformed."))?;
     if !claims.contains_key(p.cfg.username_claim.as_deref().unwrap_or("sub")) {
-        claims.extend(userinfo(app, p, tokens.access_token().secret()).await?);
+        let more = userinfo(app, p, tokens.access_token().secret()).await?;
+        crate::app::federation::merge_userinfo(&mut claims, more)
+            .map_err(|_| refused("The identity provider's answers disagree."))?;
     }
     Ok(claims)
 }

@@ -366,13 +366,13 @@ impl ProxyHttp for Gateway {
     async fn upstream_response_filter(
         &self,
         _session: &mut Session,
-        _resp: &mut pingora::http::ResponseHeader,
+        resp: &mut pingora::http::ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
         if let (Some(t), Some(label)) = (ctx.upstream_started, &ctx.label) {
             crate::metrics::upstream_latency(label, t.elapsed().as_secs_f64());
         }
-        Ok(())
+        crate::http::cookies::strip_ours(resp, &ctx.app.cfg.session.cookie_name)
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {

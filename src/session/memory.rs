@@ -218,6 +218,27 @@ impl Store for MemoryStore {
         Ok(count)
     }
 
+    async fn decr(&self, key: &Key) -> Result<(), StoreError> {
+        self.compute(key, |existing| match existing {
+            Some(Entry {
+                value: Value::Bytes(b),
+                expires,
+            }) => Op::Put(Entry {
+                value: Value::Bytes(
+                    counter(&b)
+                        .saturating_sub(1)
+                        .to_string()
+                        .into_bytes()
+                        .into(),
+                ),
+                expires,
+            }),
+            _ => Op::Nop,
+        });
+        self.noted(key);
+        Ok(())
+    }
+
     async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError> {
         self.compute(key, |existing| {
             let (mut members, expires) = match existing {

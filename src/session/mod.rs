@@ -80,6 +80,8 @@ pub enum Kind {
     LockIp,
     /// Sign-in starts and login POSTs of one client address in the current window.
     Rate,
+    /// Device codes issued to one client in the current code lifetime.
+    DevicePending,
     /// The key `/readyz` reads to see that the store answers.
     Probe,
 }
@@ -106,6 +108,7 @@ impl Kind {
             Kind::LockUser => "lock-user",
             Kind::LockIp => "lock-ip",
             Kind::Rate => "rate",
+            Kind::DevicePending => "device-pending",
             Kind::Probe => "readyz",
         }
     }
@@ -129,6 +132,7 @@ impl Kind {
             Kind::FailUser | Kind::FailIp => cfg.login.failure_window,
             Kind::LockUser | Kind::LockIp => cfg.login.lockout,
             Kind::Rate => cfg.login.rate_window,
+            Kind::DevicePending => Duration::from_secs(crate::oidc::device::LIFETIME),
             Kind::Probe => Duration::from_secs(1),
         }
     }
@@ -201,6 +205,9 @@ pub trait Store: Send + Sync {
     /// Replaces whatever is at `key` with a tombstone kept for `ttl`.
     async fn revoke(&self, key: &Key, ttl: Duration) -> Result<(), StoreError>;
     async fn incr(&self, key: &Key, ttl: Duration) -> Result<u64, StoreError>;
+    /// Takes one back from a counter `incr` made, keeping its TTL: never below zero, and never
+    /// creating a counter that has expired.
+    async fn decr(&self, key: &Key) -> Result<(), StoreError>;
     /// Adds `member` to the set at `key`, which then lives at least `ttl` from now.
     async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError>;
     async fn members(&self, key: &Key) -> Result<Vec<String>, StoreError>;

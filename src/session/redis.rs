@@ -87,6 +87,7 @@ impl redis::aio::ConnectionLike for Conn {
 
 struct Scripts {
     incr: redis::Script,
+    decr: redis::Script,
     replace: redis::Script,
     take: redis::Script,
     add_member: redis::Script,
@@ -97,6 +98,10 @@ impl Scripts {
         Scripts {
             incr: redis::Script::new(
                 "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n",
+            ),
+            // Only an existing counter goes down, and it never goes below zero.
+            decr: redis::Script::new(
+                "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end local n = redis.call('DECR', KEYS[1]) if n < 0 then redis.call('INCR', KEYS[1]) return 0 end return n",
             ),
             // ARGV: value, ttl ms, tombstone. Only a live, unrevoked string is overwritten.
             replace: redis::Script::new(
@@ -349,6 +354,12 @@ impl Store for RedisStore {
         let ttl = millis(ttl).to_string();
         self.script(&self.scripts.incr, key, &[ttl.as_bytes()])
             .await
+    }
+
+    async fn decr(&self, key: &Key) -> Result<(), StoreError> {
+        self.script::<i64>(&self.scripts.decr, key, &[])
+            .await
+            .map(|_| ())
     }
 
     async fn add_member(&self, key: &Key, member: &str, ttl: Duration) -> Result<(), StoreError> {

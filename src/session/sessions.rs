@@ -180,15 +180,49 @@ impl Sessions<'_> {
         Ok((id, Found { key, record }))
     }
 
-    /// Records a second factor in a live provider session (step-up); `None` if it ended.
-    pub async fn upgrade(
+    /// Records a second factor in a live provider session (step-up) under a new id (ASVS
+    /// 3.2.1: the cookie from before the step-up no longer works); returns the new cookie value,
+    /// or `None` if the session ended. It stays the same session to everything else: its `sid`
+    /// (grants, back-channel logout) and `auth_time` are kept. The app sessions made from the
+    /// old id end; their browsers get new ones from the provider session without a sign-in.
+    pub async fn rekey(
         &self,
-        mut found: Found,
+        old: &Key,
         amr: Vec<String>,
         now: u64,
-    ) -> Result<Option<Found>, StoreError> {
-        found.record.amr = amr;
-        self.touch(found, now).await
+    ) -> Result<Option<(String, Found)>, StoreError> {
+        // Taken atomically: of a step-up and a concurrent sign-out, one wins.
+        let Some(bytes) = self.store.take(old).await? else {
+            return Ok(None);
+        };
+        let mut record = SessionRecord::decode(&bytes)?;
+        if !record.alive(now, self.cfg.idle_timeout) {
+            return Ok(None);
+        }
+        record.amr = amr;
+        record.last_seen = now;
+        let id = new_secret();
+        let key = Key::secret(Kind::Session, &id);
+        self.put(&key, &record, now).await?;
+        let mine = Key::secret(Kind::UserSessions, &record.user);
+        self.store
+            .add_member(&mine, key.as_str(), self.cfg.lifetime)
+            .await?;
+        self.retire(old, &record.user).await?;
+        Ok(Some((id, Found { key, record })))
+    }
+
+    /// Tombstones a provider session's old id and the app sessions made from it.
+    async fn retire(&self, old: &Key, user: &str) -> Result<(), StoreError> {
+        let lifetime = self.cfg.lifetime;
+        self.store.revoke(old, lifetime).await?;
+        let children = Key::children_of(old);
+        for child in self.store.members(&children).await? {
+            self.store.revoke(&Key::stored(child), lifetime).await?;
+        }
+        self.store.delete(&children).await?;
+        let mine = Key::secret(Kind::UserSessions, user);
+        self.store.remove_member(&mine, old.as_str()).await
     }
 
     /// Creates an app session under the provider session at `parent` (same user, same end).
@@ -356,5 +390,60 @@ mod tests {
                 Err(StoreError::Corrupt(_))
             ));
         }
+    }
+
+    /// security.md, third round: session id kept across step-up.
+    #[tokio::test]
+    async fn a_step_up_gives_the_session_a_new_id() {
+        use crate::config::StoreKind;
+        let store = super::super::memory::MemoryStore::new(100);
+        let cfg = SessionCfg {
+            cookie_name: "authgate_session".into(),
+            lifetime: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(600),
+            store: StoreKind::Memory,
+            redis: None,
+            key_prefix: String::new(),
+            max_entries: 100,
+            snapshot_file: None,
+            snapshot_key_file: "unused".into(),
+        };
+        let sessions = Sessions {
+            store: &store,
+            cfg: &cfg,
+        };
+        let now = 1_000;
+        let (old_id, old) = sessions
+            .create("alice", vec!["pwd".into()], None, now)
+            .await
+            .unwrap();
+        let (child_id, _) = sessions.create_child(&old.key, now).await.unwrap().unwrap();
+        let amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        let (new_id, new) = sessions
+            .rekey(&old.key, amr, now + 5)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(new_id, old_id);
+        assert_eq!(
+            (&new.record.sid, new.record.auth_time),
+            (&old.record.sid, now)
+        );
+        assert!(new.record.mfa());
+        assert!(sessions.lookup(&old_id, now + 6).await.unwrap().is_none());
+        assert!(sessions.lookup(&new_id, now + 6).await.unwrap().is_some());
+        assert!(
+            sessions.lookup(&child_id, now + 6).await.unwrap().is_none(),
+            "the app session from before the step-up"
+        );
+        let users = sessions.of_user("alice", now + 6).await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].key, new.key);
+        // A second step-up from the old id finds nothing.
+        assert!(sessions
+            .rekey(&old.key, vec![], now + 7)
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -613,6 +613,7 @@ fn build_tokens(p: &mut Problems, t: TokensFile) -> Option<Tokens> {
             Duration::from_secs(60),
         ),
         client_user_prefix: t.client_user_prefix.unwrap_or_default(),
+        max_pending_device_codes: t.max_pending_device_codes.unwrap_or(1000),
     })
 }
 
@@ -656,6 +657,12 @@ fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
         },
         totp_issuer: l.totp_issuer.unwrap_or_else(|| "authgate".into()),
         password_form: l.password_form.unwrap_or(true),
+        reauthenticate_after: duration(
+            p,
+            "login.reauthenticate_after",
+            l.reauthenticate_after.as_deref(),
+            Duration::from_secs(300),
+        ),
     })
 }
 

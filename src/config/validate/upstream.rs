@@ -37,6 +37,7 @@ fn one(p: &mut Problems, i: usize, u: UpstreamProviderFile) -> Option<UpstreamPr
         group_map: u.group_map,
         auto_redirect: u.auto_redirect,
         trust_upstream_mfa: u.trust_upstream_mfa,
+        trust_email: u.trust_email,
         logout_upstream: u.logout_upstream,
     })
 }
