@@ -431,7 +431,15 @@ fn ldap_test(path: &Path, user: &str) -> anyhow::Result<i32> {
             found.dn,
             if ok { "ok" } else { "invalid credentials" }
         );
-        Ok(if ok && !u.disabled { 0 } else { 1 })
+        let name = crate::login::regulation::canonical_name(&u.username);
+        let shadowed = cfg
+            .users
+            .keys()
+            .any(|k| crate::login::regulation::canonical_name(k) == name);
+        if shadowed {
+            println!("refused: a local user has this name; the directory user cannot sign in");
+        }
+        Ok(if ok && !u.disabled && !shadowed { 0 } else { 1 })
     })
 }
 

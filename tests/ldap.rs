@@ -331,3 +331,39 @@ fn ldap_test_command_prints_the_steps_and_check_config_needs_the_placeholder() {
         "{out}"
     );
 }
+
+/// security.md, third round: identity shadowing. The directory's `ALICE` is named like the
+/// local `alice` in another case: neither name signs in with the directory's password, and
+/// alice keeps her own.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_shadowing_a_directory_user_named_like_a_local_one_is_refused() {
+    let (_slapd, _up, gw) = setup("").await;
+    for name in ["ALICE", "alice", " Alice"] {
+        assert_eq!(try_login(&gw, name, SHADOW_PW).await.0, 401, "{name:?}");
+    }
+    assert_eq!(try_login(&gw, "alice", ALICE_PW).await.0, 200);
+    let cfg = gw.config_file();
+    let args = [
+        "ldap",
+        "test",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--user",
+        "ALICE",
+    ];
+    let (code, out, _) = run_cli(&args, Some(SHADOW_PW));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("bind as uid=ALICE"), "{out}");
+    assert!(out.contains("refused: a local user has this name"), "{out}");
+}
+
+/// security.md, third round: group splitting. dave is in `ops,admin` too; it never reaches
+/// the app, where it would read as the groups `ops` and `admin`.
+#[tokio::test(flavor = "multi_thread")]
+async fn group_splitting_a_group_name_with_a_comma_is_dropped() {
+    let (_slapd, _up, gw) = setup("").await;
+    let http = browser(&gw);
+    let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "dave", DAVE_PW).await;
+    let e: Echo = r.json().await.unwrap();
+    assert_eq!(e.header("x-forwarded-groups"), Some("ops,staff"));
+}

@@ -523,3 +523,112 @@ async fn adding_a_factor_on_account_ends_the_sessions_opened_before() {
         200
     );
 }
+
+/// security.md, third round: races on counters. Thirty wrong codes at once on one pending
+/// second factor: each is counted before it is checked, so at most `max_failures` of them are
+/// told "wrong code"; the rest, and then the right code, meet the lockout.
+#[tokio::test(flavor = "multi_thread")]
+async fn races_on_counters_thirty_concurrent_wrong_codes_get_at_most_max_failures_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    seed_alice(dir.path()).await;
+    let http = browser(&gw);
+    let page = password(&http, &gw, "alice", ALICE_PW).await;
+    let form = |otp: &'static str| {
+        let (mfa, csrf) = (
+            hidden(&page, "mfa").unwrap(),
+            hidden(&page, "csrf").unwrap(),
+        );
+        let (http, url) = (http.clone(), gw.url("/login/second-factor"));
+        async move {
+            let form = [("mfa", mfa.as_str()), ("csrf", csrf.as_str()), ("otp", otp)];
+            http.post(url).form(&form).send().await.unwrap().status()
+        }
+    };
+    let answers = futures::future::join_all((0..30).map(|_| form("000000"))).await;
+    let wrong = answers.iter().filter(|s| s.as_u16() == 401).count();
+    let locked = answers.iter().filter(|s| s.as_u16() == 429).count();
+    assert!(wrong <= 5, "{wrong} wrong-code answers: {answers:?}");
+    assert_eq!(wrong + locked, 30, "{answers:?}");
+    let right = totp::code_at(SEED, now());
+    let right: &'static str = Box::leak(right.into_boxed_str());
+    assert_eq!(
+        form(right).await.as_u16(),
+        429,
+        "locked: the right code too"
+    );
+}
+
+/// security.md, third round: session id kept across step-up. The provider session gets a new
+/// id when the second factor is added to it; the cookie from before no longer works.
+#[tokio::test(flavor = "multi_thread")]
+async fn session_id_kept_across_step_up_no_longer_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = client_builder(&gw)
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let provider_cookie = || {
+        use reqwest::cookie::CookieStore;
+        let all = jar.cookies(&gw.url("/").parse().unwrap()).unwrap();
+        all.to_str()
+            .unwrap()
+            .split("; ")
+            .find(|c| c.starts_with("authgate_session="))
+            .unwrap()
+            .to_string()
+    };
+    assert!(password(&http, &gw, "bob", BOB_PW)
+        .await
+        .contains("Signed in"));
+    let before = provider_cookie();
+    // Step up from /account: enrol an authenticator app in the signed-in session.
+    let page = account_action(&http, &gw, "add-totp", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (_, codes_page) = enrol(&http, &gw, &page, now()).await;
+    continue_after(&http, &gw, &codes_page).await;
+    let after = provider_cookie();
+    assert_ne!(before, after, "a new session id at the step-up");
+    let with = |cookie: String| {
+        client(&gw)
+            .get(gw.url("/account"))
+            .header("Cookie", cookie)
+            .send()
+    };
+    let r = with(before).await.unwrap();
+    assert_eq!(r.status(), 302, "the old cookie is signed out");
+    assert!(location(&r).contains("/login?auth="));
+    assert_eq!(with(after).await.unwrap().status(), 200);
+}
+
+/// Adding a way in — a factor or an app password — needs a recent sign-in: someone at an
+/// unlocked browser is asked for the password first.
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_a_credential_long_after_sign_in_asks_for_the_password_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&config(dir.path(), "optional", up.addr));
+    let http = browser(&gw);
+    assert!(password(&http, &gw, "bob", BOB_PW)
+        .await
+        .contains("Signed in"));
+    gw.advance_clock(301);
+    for action in ["add-totp", "new-app-password"] {
+        let r = account_action(&http, &gw, action, &[]).await;
+        assert_eq!(r.status(), 302, "{action}");
+        assert!(location(&r).contains("/login?auth="), "{action}");
+    }
+    // Signed in again: allowed.
+    assert!(password(&http, &gw, "bob", BOB_PW)
+        .await
+        .contains("Signed in"));
+    let r = account_action(&http, &gw, "add-totp", &[]).await;
+    assert_eq!(r.status(), 200);
+}

@@ -901,9 +901,14 @@ upstreams = ["{up}"]
 
 /// A provider for the second-round tests: `[server]` gets `trusted_proxies = ["127.0.0.1"]`.
 fn round2(up: std::net::SocketAddr, extra: &str) -> Gateway {
+    with_tokens(up, "", extra)
+}
+
+/// `round2` with more `[tokens]` settings.
+fn with_tokens(up: std::net::SocketAddr, tokens: &str, extra: &str) -> Gateway {
     let port = free_port();
     let text = format!(
-        "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\nthreads = 2\ntrusted_proxies = [\"127.0.0.1\"]\n\n[tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n{}\n{}",
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\nthreads = 2\ntrusted_proxies = [\"127.0.0.1\"]\n\n[tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n{tokens}\n{}\n{}",
         identities(),
         round2_config(up, extra)
     );
@@ -1420,4 +1425,188 @@ async fn unsafe_head_on_logout_and_authorize_changes_nothing() {
         param(&location(&r), "code").is_some(),
         "still signed in at the provider"
     );
+}
+
+// --- third round ---
+
+/// One login POST as `user` from `xff` (sent by the trusted proxy on loopback).
+async fn login_from(gw: &Gateway, user: &str, pw: &str, xff: &str) -> u16 {
+    let http = browser(gw);
+    let r = http.get(gw.url("/login")).send().await.unwrap();
+    let page = http.get(location(&r)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    login_post(&http, gw.url("/login"), &page, user, pw)
+        .header("X-Forwarded-For", xff)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lockout_key_fallback_garbage_forwarded_for_never_becomes_the_proxy() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "[login]\nmax_failures = 3\n");
+    // Garbage before the attacker's real address: the nearest valid entry is counted.
+    for i in 0..3 {
+        let xff = format!("not-an-ip, 203.0.113.66, junk{i}");
+        assert_eq!(login_from(&gw, "mallory", "x", &xff).await, 401);
+    }
+    assert_eq!(
+        login_from(&gw, "bob", BOB_PW, "203.0.113.66").await,
+        429,
+        "the attacker's address is locked"
+    );
+    // The proxy's own address was never charged: everyone else behind it signs in.
+    assert_eq!(
+        login_from(&gw, "alice", ALICE_PW, "198.51.100.20").await,
+        200
+    );
+    // A header with no address at all is refused.
+    let r = client(&gw)
+        .get(gw.url("/login"))
+        .header("X-Forwarded-For", "unknown, junk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lockout_by_variants_of_one_name_shares_one_counter() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "[login]\nmax_failures = 3\n");
+    for (i, variant) in ["Alice", " alice", "ALICE "].iter().enumerate() {
+        let from = format!("198.51.100.{}", i + 1);
+        assert_eq!(login_from(&gw, variant, "guess", &from).await, 401);
+    }
+    assert_eq!(
+        login_from(&gw, "alice", ALICE_PW, "198.51.100.9").await,
+        429,
+        "alice is locked, from any address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lockout_by_ipv6_addresses_counts_the_whole_64() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "[login]\nmax_failures = 3\n");
+    for i in 1..=3 {
+        let from = format!("2001:db8:1:2::{i}");
+        assert_eq!(login_from(&gw, &format!("guess{i}"), "x", &from).await, 401);
+    }
+    assert_eq!(
+        login_from(&gw, "bob", BOB_PW, "2001:db8:1:2:ffff::9").await,
+        429
+    );
+    assert_eq!(login_from(&gw, "bob", BOB_PW, "2001:db8:1:3::9").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unthrottled_device_codes_are_rate_limited_and_capped_per_client() {
+    const DEVICE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+    let ask = |gw: &Gateway, client_id: &str, from: &str| {
+        client(gw)
+            .post(gw.url("/oauth2/device_authorization"))
+            .header("X-Forwarded-For", from.to_string())
+            .form(&[("client_id", client_id.to_string())])
+            .send()
+    };
+    let up = Upstream::start("app").await;
+    let clients = format!(
+        "[[clients]]\nclient_id = \"tv\"\ngrant_types = [\"{DEVICE}\"]\n\
+         [[clients]]\nclient_id = \"tv2\"\ngrant_types = [\"{DEVICE}\"]\n"
+    );
+    // Per address: the sign-in rate limit.
+    let gw = round2(up.addr, &format!("[login]\nrate_limit = 3\n{clients}"));
+    for _ in 0..3 {
+        assert_eq!(ask(&gw, "tv", "203.0.113.7").await.unwrap().status(), 200);
+    }
+    let r = ask(&gw, "tv", "203.0.113.7").await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(ask(&gw, "tv", "203.0.113.8").await.unwrap().status(), 200);
+    // Per client: at most max_pending_device_codes, whatever the address.
+    let gw = with_tokens(up.addr, "max_pending_device_codes = 2", &clients);
+    for from in ["203.0.113.1", "203.0.113.2"] {
+        assert_eq!(ask(&gw, "tv", from).await.unwrap().status(), 200);
+    }
+    let r = ask(&gw, "tv", "203.0.113.3").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "slow_down");
+    assert_eq!(ask(&gw, "tv2", "203.0.113.3").await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookie_injection_by_an_app_never_reaches_the_browser() {
+    let up = Upstream::start("app").await;
+    let gw = provider(&gateway_config(up.addr, ""));
+    for url in [at(&gw, "public.test", "/set-cookies")] {
+        let r = client(&gw).get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let set: Vec<_> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(set, ["theme=dark; Path=/", "lang=en"], "{url}");
+    }
+    // And on a protected route, signed in.
+    let http = browser(&gw);
+    let (_, r) = browse(
+        &http,
+        &gw,
+        &at(&gw, "app.test", "/set-cookies"),
+        "alice",
+        ALICE_PW,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|v| !v.to_str().unwrap().contains("authgate_session")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn id_token_hint_must_be_an_id_token_issued_to_a_client() {
+    let up = Upstream::start("app").await;
+    let gw = round2(up.addr, "");
+    // An assertion as forward-auth hands it out: signed by the same key, typ JWT, for a host.
+    let (_, cookie) = signed_in_as(&gw, "alice", ALICE_PW).await;
+    let r = client(&gw)
+        .get(gw.url("/oauth2/auth"))
+        .header("Cookie", &cookie)
+        .header("X-Forwarded-Host", "app.test")
+        .header("X-Forwarded-Uri", "/")
+        .header("X-Forwarded-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let assertion = r.headers()["x-authgate-assertion"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let t = wiki_tokens(&gw).await;
+    let logout = |hint: String| {
+        client(&gw)
+            .get(gw.url("/oauth2/logout"))
+            .query(&[
+                ("id_token_hint", hint.as_str()),
+                ("post_logout_redirect_uri", "https://wiki.test/bye"),
+            ])
+            .send()
+    };
+    for hint in [assertion, t["access_token"].as_str().unwrap().to_string()] {
+        let r = logout(hint).await.unwrap();
+        assert_eq!(r.status(), 400, "an assertion or access token is no hint");
+    }
+    let id_token = t["id_token"].as_str().unwrap().to_string();
+    let r = logout(id_token).await.unwrap();
+    assert_ne!(r.status(), 400);
 }

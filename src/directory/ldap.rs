@@ -7,6 +7,8 @@
 //! Every operation has a timeout; any failure is `DirectoryError::Unavailable`, and callers
 //! fail closed.
 
+mod entry;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,9 +23,6 @@ use crate::config::Ldap as LdapCfg;
 
 /// Told the result (`ok`, `not_found`, `error`) and duration of every directory request.
 pub type RequestObserver = Arc<dyn Fn(&str, f64) + Send + Sync>;
-
-/// Active Directory's `userAccountControl` flag ACCOUNTDISABLE.
-const AD_ACCOUNT_DISABLE: u32 = 0x2;
 
 /// A user found by the service account: their entry's DN and what authgate knows of them.
 #[derive(Debug, Clone)]
@@ -173,7 +172,8 @@ impl LdapDirectory {
             .cfg
             .user_filter
             .replace("{username}", &ldap_escape(username));
-        let mut attrs = vec![a.username.as_str(), &a.email, &a.name, "userAccountControl"];
+        let mut attrs = vec![a.username.as_str(), &a.email, &a.name];
+        attrs.extend(entry::STATE_ATTRIBUTES);
         attrs.extend(a.member_of.as_deref());
         let mut entries = self
             .search(&mut ldap, &self.cfg.base_dn, &filter, &attrs)
@@ -199,7 +199,11 @@ impl LdapDirectory {
         let a = &self.cfg.attributes;
         if let Some(member_of) = &a.member_of {
             let dns = entry.attrs.get(member_of).cloned().unwrap_or_default();
-            return Ok(dns.iter().filter_map(|dn| first_rdn_value(dn)).collect());
+            let base = self.cfg.group_base_dn.as_deref();
+            return Ok(dns
+                .iter()
+                .filter_map(|dn| entry::group_of_dn(dn, &a.group_name, base))
+                .collect());
         }
         let Some(base) = &self.cfg.group_base_dn else {
             return Ok(Vec::new());
@@ -219,9 +223,7 @@ impl LdapDirectory {
 
     fn found(&self, entry: SearchEntry, asked: &str, groups: Vec<String>) -> Found {
         let a = &self.cfg.attributes;
-        let disabled = first(&entry, "userAccountControl")
-            .and_then(|v| v.parse::<u32>().ok())
-            .is_some_and(|flags| flags & AD_ACCOUNT_DISABLE != 0);
+        let disabled = entry::unusable(&entry, self.clock.now());
         let user = UserInfo {
             username: first(&entry, &a.username).unwrap_or_else(|| asked.to_string()),
             email: first(&entry, &a.email),
@@ -284,13 +286,6 @@ fn first(entry: &SearchEntry, attr: &str) -> Option<String> {
         .and_then(|(_, v)| v.first().cloned())
 }
 
-/// `staff` from `cn=staff,ou=groups,dc=example` (the name of a `memberOf` group).
-fn first_rdn_value(dn: &str) -> Option<String> {
-    let rdn = dn.split(',').next()?;
-    let (_, value) = rdn.split_once('=')?;
-    Some(value.trim().to_string()).filter(|v| !v.is_empty())
-}
-
 #[async_trait]
 impl Directory for LdapDirectory {
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
@@ -341,9 +336,5 @@ mod tests {
         assert_eq!(ldap_escape("*"), "\\2a");
         assert_eq!(ldap_escape("a)(uid=*"), "a\\29\\28uid=\\2a");
         assert_eq!(ldap_escape("x\0"), "x\\00");
-        assert_eq!(
-            first_rdn_value("cn=staff,ou=groups,dc=x").as_deref(),
-            Some("staff")
-        );
     }
 }

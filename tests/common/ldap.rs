@@ -12,6 +12,8 @@ pub const SERVICE_DN: &str = "cn=authgate,ou=services,dc=example,dc=test";
 pub const SERVICE_PW: &str = "service-password";
 pub const DAVE_PW: &str = "dave-password";
 pub const ERIN_PW: &str = "erin-password";
+/// The password of the directory's `ALICE`, named like the local `alice`.
+pub const SHADOW_PW: &str = "shadow-password";
 
 const DATA: &str = r#"dn: dc=example,dc=test
 objectClass: dcObject
@@ -63,6 +65,19 @@ objectClass: groupOfNames
 cn: ops
 member: uid=dave,ou=people,dc=example,dc=test
 member: cn=authgate,ou=services,dc=example,dc=test
+
+dn: cn=ops\,admin,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: ops,admin
+member: uid=dave,ou=people,dc=example,dc=test
+
+dn: uid=ALICE,ou=people,dc=example,dc=test
+objectClass: inetOrgPerson
+uid: ALICE
+cn: Alice Shadow
+sn: Shadow
+mail: shadow@corp.test
+userPassword: shadow-password
 "#;
 
 /// A running slapd, killed on drop.

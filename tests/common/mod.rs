@@ -263,7 +263,8 @@ impl Echo {
 }
 
 /// A real HTTP/1.1 upstream. Paths: `/sleep/<ms>` answers late; `/healthz` answers 200 or 503
-/// as `healthy` says; anything else echoes the request as JSON.
+/// as `healthy` says; `/set-cookies` sets its own cookies and authgate's; anything else echoes
+/// the request as JSON.
 pub struct Upstream {
     pub addr: SocketAddr,
     pub healthy: Arc<AtomicBool>,
@@ -332,6 +333,19 @@ async fn respond(
     let path = req.uri().path().to_string();
     if let Some(ms) = path.strip_prefix("/sleep/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+    }
+    if path == "/set-cookies" {
+        // An app that tries to plant authgate's cookies next to one of its own.
+        return hyper::Response::builder()
+            .header("set-cookie", "theme=dark; Path=/")
+            .header("set-cookie", "authgate_session=planted; Path=/oauth2")
+            .header(
+                "set-cookie",
+                "__Host-authgate_session_csrf=x; Secure; Path=/",
+            )
+            .header("set-cookie", "lang=en")
+            .body(Full::new(Bytes::from_static(b"cookies")))
+            .unwrap();
     }
     if path == "/healthz" {
         let status = if healthy.load(Ordering::SeqCst) {
