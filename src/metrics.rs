@@ -152,7 +152,7 @@ pub fn store_error() {
     }
 }
 
-/// One directory request: `result` is `ok`, `not_found` or `error`.
+/// One directory request: `result` is `ok`, `not_found`, `error`, or `busy` (refused at the cap).
 pub fn directory_request(result: &str, seconds: f64) {
     if let Some(m) = METRICS.as_ref() {
         m.directory_requests.with_label_values(&[result]).inc();

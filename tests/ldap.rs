@@ -367,3 +367,24 @@ async fn group_splitting_a_group_name_with_a_comma_is_dropped() {
     let e: Echo = r.json().await.unwrap();
     assert_eq!(e.header("x-forwarded-groups"), Some("ops,staff"));
 }
+
+/// A hung directory cannot collect every sign-in: beyond `max_connections` operations in
+/// flight, the answer is at once "busy", as when the password pool is full.
+#[tokio::test(flavor = "multi_thread")]
+async fn ldap_operations_in_flight_are_capped_and_beyond_it_sign_in_is_busy() {
+    let (slapd, _up, gw) = setup("max_connections = 1\ntimeout = \"2s\"").await;
+    slapd.freeze(true);
+    let attempts = futures::future::join_all((0..8).map(|_| try_login(&gw, "dave", DAVE_PW))).await;
+    slapd.freeze(false);
+    let busy = attempts
+        .iter()
+        .filter(|(s, body)| *s == 503 && body.contains("Too many sign-ins"))
+        .count();
+    let unavailable = attempts
+        .iter()
+        .filter(|(s, body)| *s == 503 && body.contains("directory is unavailable"))
+        .count();
+    assert_eq!((busy, unavailable), (7, 1), "{attempts:?}");
+    // Thawed, the directory answers again.
+    assert_eq!(try_login(&gw, "dave", DAVE_PW).await.0, 200);
+}

@@ -49,8 +49,13 @@ impl App {
             crate::metrics::sign_in("locked");
             return Ok(Attempted::Locked);
         };
-        if let Some(found) = check().await? {
+        let checked = check().await;
+        if !matches!(checked, Ok(None)) {
+            // Right, or not checked at all (the directory busy or down): the attempt does not
+            // count against the user.
             regulation::right(counters, username).await?;
+        }
+        if let Some(found) = checked? {
             return Ok(Attempted::Right(found));
         }
         crate::metrics::sign_in("failed");

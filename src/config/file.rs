@@ -250,6 +250,8 @@ pub struct LdapFile {
     pub ca_file: Option<String>,
     pub timeout: Option<String>,
     pub pool_size: Option<usize>,
+    /// Directory operations in flight at once; beyond it a sign-in is told "busy".
+    pub max_connections: Option<usize>,
     /// How long a directory answer about a user is trusted before it is asked again.
     pub recheck: Option<String>,
     #[serde(default)]

@@ -406,6 +406,9 @@ pub struct Ldap {
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
     pub pool_size: usize,
+    /// Searches and binds in flight at once (like the argon2 pool's bound): beyond it,
+    /// `DirectoryError::Busy`, so a flood cannot pile connections onto the directory.
+    pub max_connections: usize,
     pub recheck: Duration,
     pub attributes: LdapAttributes,
 }

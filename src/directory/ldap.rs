@@ -36,6 +36,8 @@ pub struct LdapDirectory {
     tls: Option<Arc<rustls::ClientConfig>>,
     /// Idle connections bound as the service account.
     idle: Mutex<Vec<Ldap>>,
+    /// Operations in flight, at most `max_connections`.
+    in_flight: Arc<tokio::sync::Semaphore>,
     /// Users by name, with the time they were looked up.
     cache: Cache<String, (Option<Arc<UserInfo>>, u64)>,
     clock: Arc<dyn Clock>,
@@ -70,10 +72,12 @@ impl LdapDirectory {
         observe: Option<RequestObserver>,
     ) -> Result<LdapDirectory, DirectoryError> {
         let tls = cfg.ca_file.as_deref().map(tls_config).transpose()?;
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(cfg.max_connections));
         Ok(LdapDirectory {
             cfg,
             tls,
             idle: Mutex::new(Vec::new()),
+            in_flight,
             cache: Cache::builder().max_capacity(100_000).build(),
             clock,
             observe,
@@ -147,8 +151,26 @@ impl LdapDirectory {
         Ok(entries.into_iter().map(SearchEntry::construct).collect())
     }
 
+    /// A place among the operations in flight, or `Busy` at once: a flood of sign-ins gets
+    /// the same answer as when the password pool is full, and the directory is not buried.
+    fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DirectoryError> {
+        Arc::clone(&self.in_flight)
+            .try_acquire_owned()
+            .map_err(|_| {
+                log::warn!(
+                    "LDAP: {} operations in flight; busy",
+                    self.cfg.max_connections
+                );
+                if let Some(observe) = &self.observe {
+                    observe("busy", 0.0);
+                }
+                DirectoryError::Busy
+            })
+    }
+
     /// Looks `username` up as the service account, groups included.
     pub async fn lookup(&self, username: &str) -> Result<Option<Found>, DirectoryError> {
+        let _permit = self.admit()?;
         let started = Instant::now();
         let result = self.lookup_uncounted(username).await;
         if let Some(observe) = &self.observe {
@@ -243,6 +265,7 @@ impl LdapDirectory {
         if password.is_empty() {
             return Ok(false);
         }
+        let _permit = self.admit()?;
         let mut ldap = self.connect().await?;
         let result = ldap
             .with_timeout(self.cfg.timeout)

@@ -220,6 +220,15 @@ impl Slapd {
         }
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: connections are accepted by the
+    /// kernel but nothing answers, as with a directory that hangs.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let ok = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(ok.success());
+    }
+
     /// Starts (again) on the same ports.
     pub fn restart(&mut self) {
         self.kill();

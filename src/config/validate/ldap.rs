@@ -76,6 +76,9 @@ pub(super) fn build_ldap(p: &mut Problems, l: LdapFile) -> Option<Ldap> {
     if l.pool_size == Some(0) {
         p.add("ldap.pool_size", "must be at least 1");
     }
+    if l.max_connections == Some(0) {
+        p.add("ldap.max_connections", "must be at least 1");
+    }
     let a = l.attributes;
     Some(Ldap {
         urls,
@@ -100,6 +103,7 @@ pub(super) fn build_ldap(p: &mut Problems, l: LdapFile) -> Option<Ldap> {
             Duration::from_secs(5),
         ),
         pool_size: l.pool_size.unwrap_or(4).max(1),
+        max_connections: l.max_connections.unwrap_or(16).max(1),
         recheck: duration(
             p,
             "ldap.recheck",
