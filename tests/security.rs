@@ -1610,3 +1610,42 @@ async fn id_token_hint_must_be_an_id_token_issued_to_a_client() {
     let r = logout(id_token).await.unwrap();
     assert_ne!(r.status(), 400);
 }
+
+/// One account looping authorize → token: the grants remembered for it stay bounded, the
+/// oldest live ones being revoked, so neither memory nor each sign-in's cost grows.
+#[tokio::test(flavor = "multi_thread")]
+async fn grant_flooding_by_one_account_keeps_the_grant_set_bounded() {
+    let up = Upstream::start("app").await;
+    let gw = provider(&gateway_config(up.addr, ""));
+    let http = signed_in(&gw).await;
+    let mut first = None;
+    let mut last = String::new();
+    for _ in 0..=authgate::app::revocation::MAX_REMEMBERED_GRANTS {
+        let c = code(&http, &gw, "wiki", "https://wiki.test/cb", "").await;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", c.as_str()),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ];
+        let t = token(&gw, &form, true).await;
+        last = t["refresh_token"].as_str().unwrap().to_string();
+        first.get_or_insert(last.clone());
+    }
+    let refresh = |rt: String| {
+        let gw = &gw;
+        async move {
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt.as_str()),
+            ];
+            token(gw, &form, true).await
+        }
+    };
+    let oldest = refresh(first.unwrap()).await;
+    assert_eq!(
+        oldest["error"], "invalid_grant",
+        "the oldest grant was revoked"
+    );
+    let newest = refresh(last).await;
+    assert!(newest["access_token"].is_string(), "{newest}");
+}

@@ -8,23 +8,32 @@ use super::App;
 use crate::oidc::tokens::logout_token;
 use crate::session::{Found, Key, Kind, StoreError};
 
-/// What a user's grant set remembers of one grant.
+/// What a user's grant set remembers of one grant: `sid client grant [issued]` (`issued`, in
+/// Unix seconds, is absent from members written by earlier versions, which count as oldest).
 struct Given<'a> {
     sid: &'a str,
     client_id: &'a str,
     grant_id: &'a str,
+    issued: u64,
 }
 
 impl<'a> Given<'a> {
     fn parse(member: &'a str) -> Option<Given<'a>> {
-        let mut parts = member.splitn(3, ' ');
+        let mut parts = member.splitn(4, ' ');
         Some(Given {
             sid: parts.next()?,
             client_id: parts.next()?,
             grant_id: parts.next()?,
+            issued: parts.next().and_then(|t| t.parse().ok()).unwrap_or(0),
         })
     }
 }
+
+/// Grants remembered per user at most. Beyond it the set is pruned of grants that ended and,
+/// if that is not enough, the oldest live ones are revoked (as large providers cap tokens per
+/// user), down to half: one account looping authorize → token can neither grow the set without
+/// bound nor make each sign-in slower.
+pub const MAX_REMEMBERED_GRANTS: usize = 512;
 
 /// Remembers that `grant_id` was given to `client_id` in the session `sid` of `user` (`""`: an
 /// ID token only, from the authorization endpoint).
@@ -35,14 +44,65 @@ pub async fn remember_grant(
     client_id: &str,
     grant_id: &str,
 ) -> Result<(), StoreError> {
-    app.stores
-        .records
-        .add_member(
-            &Key::secret(Kind::UserGrants, user),
-            &format!("{sid} {client_id} {grant_id}"),
-            Kind::Grant.ttl(&app.cfg),
-        )
-        .await
+    let set = Key::secret(Kind::UserGrants, user);
+    // An ID token only has no grant to revoke: one member per session and client is enough.
+    let member = match grant_id {
+        "" => format!("{sid} {client_id} "),
+        id => format!("{sid} {client_id} {id} {}", app.now()),
+    };
+    let records = app.stores.records.as_ref();
+    records
+        .add_member(&set, &member, Kind::Grant.ttl(&app.cfg))
+        .await?;
+    let members = records.members(&set).await?;
+    if members.len() > MAX_REMEMBERED_GRANTS {
+        prune_grants(app, user, &set, members).await?;
+    }
+    Ok(())
+}
+
+/// Forgets the grants of `user` that ended (and ID-token members of sessions that ended),
+/// then revokes the oldest live grants until half the limit is left.
+async fn prune_grants(
+    app: &App,
+    user: &str,
+    set: &Key,
+    members: Vec<String>,
+) -> Result<(), StoreError> {
+    let records = app.stores.records.as_ref();
+    let sessions = app.sessions().of_user(user, app.now()).await?;
+    let mut live = Vec::new();
+    for member in &members {
+        let Some(given) = Given::parse(member) else {
+            records.remove_member(set, member).await?;
+            continue;
+        };
+        let alive = match given.grant_id {
+            "" => sessions.iter().any(|s| s.record.sid == given.sid),
+            id => records.get(&Key::id(Kind::Grant, id)).await?.is_some(),
+        };
+        if alive {
+            live.push((given, member));
+        } else {
+            records.remove_member(set, member).await?;
+        }
+    }
+    let excess = live.len().saturating_sub(MAX_REMEMBERED_GRANTS / 2);
+    live.sort_by_key(|(g, _)| g.issued);
+    let oldest = live
+        .iter()
+        .filter(|(g, _)| !g.grant_id.is_empty())
+        .take(excess);
+    for (given, member) in oldest {
+        revoke_grant(app, given.grant_id).await?;
+        records.remove_member(set, member).await?;
+    }
+    if excess > 0 {
+        log::warn!(
+            "{user} had more than {MAX_REMEMBERED_GRANTS} live grants: the oldest {excess} revoked"
+        );
+    }
+    Ok(())
 }
 
 /// The clients that were given tokens in the session `sid` of `user`.
