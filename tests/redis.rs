@@ -268,6 +268,24 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
     );
     let r = http.get(a.url("/login")).send().await.unwrap();
     assert_eq!(r.status(), 503, "logins fail cleanly");
+    // What relying parties are told never carries the store's own words.
+    let r = client(&a)
+        .post(a.url("/oauth2/token"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "some-code"),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    let said = body["error_description"].as_str().unwrap().to_lowercase();
+    for internal in ["redis", "refused", "127.0.0.1", "connection", "io error"] {
+        assert!(!said.contains(internal), "{said}");
+    }
 
     redis.restart();
     // No restart of authgate: the next requests reconnect. (This Redis kept no data, so the

@@ -241,3 +241,46 @@ async fn a_lockout_ends_the_users_sessions_when_configured() {
     }
     assert_cut_off(&gw, &a).await;
 }
+
+/// With `lockout_ends_sessions`, wrong app passwords lock the user out of signing in but do
+/// not end her sessions: a client with a stale app password must not sign its owner out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lockout_by_wrong_app_passwords_does_not_end_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let gw = provider(&format!(
+        "[login]\nlockout_ends_sessions = true\n\n[storage]\nurl = \"sqlite://{d}/authgate.db\"\n\
+         encryption_key_file = \"{d}/storage.key\"\ncreate_key_if_missing = true\n\n{}\
+         [[routes]]\nhost = \"dav.test\"\nupstreams = [\"{up}\"]\napp_passwords = true\n",
+        routes(up.addr),
+        d = dir.path().display(),
+        up = up.addr,
+    ));
+    let a = alice(&gw).await;
+    let dav = client_builder(&gw)
+        .resolve("dav.test", gw.addr())
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let r = dav
+            .get(format!("http://dav.test:{}/", gw.port))
+            .basic_auth("alice", Some("not-an-app-password"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(
+        login_attempt(&gw, "alice", ALICE_PW).await,
+        429,
+        "alice is locked out of signing in"
+    );
+    let r = a
+        .browser
+        .get(format!("http://app.test:{}/", gw.port))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "her session goes on");
+}
