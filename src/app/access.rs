@@ -74,6 +74,7 @@ pub fn refusal(decision: Decision, credential: Option<Credential>, json: bool) -
         (Decision::StepUp, Some(Credential::AppPassword)) => {
             respond::gateway(&GatewayError::BasicRequired, json)
         }
+        (Decision::StepUp, _) => respond::gateway(&GatewayError::SecondFactorRequired, json),
         _ => respond::gateway(&GatewayError::Unauthenticated, json),
     }
 }

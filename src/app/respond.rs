@@ -16,7 +16,9 @@ pub fn status(e: &GatewayError) -> u16 {
         | GatewayError::SignInExpired
         | GatewayError::SignInFailed(_)
         | GatewayError::LogoutRejected(_) => 400,
-        GatewayError::Unauthenticated | GatewayError::BasicRequired => 401,
+        GatewayError::Unauthenticated
+        | GatewayError::SecondFactorRequired
+        | GatewayError::BasicRequired => 401,
         GatewayError::Forbidden | GatewayError::FormExpired | GatewayError::SignInDenied(_) => 403,
         GatewayError::NoRoute => 404,
         GatewayError::MethodNotAllowed(_) => 405,
@@ -37,6 +39,7 @@ fn gateway_names(e: &GatewayError) -> (&'static str, &'static str) {
         GatewayError::Unauthenticated | GatewayError::BasicRequired => {
             ("Sign-in required", "unauthenticated")
         }
+        GatewayError::SecondFactorRequired => ("Second factor required", "second_factor_required"),
         GatewayError::Forbidden => ("Access denied", "forbidden"),
         GatewayError::NoRoute => ("Not found", "not_found"),
         GatewayError::MethodNotAllowed(_) => ("Method not allowed", "method_not_allowed"),
@@ -70,7 +73,7 @@ pub fn gateway(e: &GatewayError, json: bool) -> Reply {
         pages::error(status, title, &sentence(&e.to_string()))
     };
     match e {
-        GatewayError::Unauthenticated => {
+        GatewayError::Unauthenticated | GatewayError::SecondFactorRequired => {
             reply.header("WWW-Authenticate", "Bearer realm=\"authgate\"")
         }
         GatewayError::BasicRequired => reply.header(

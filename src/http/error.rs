@@ -17,6 +17,10 @@ pub enum GatewayError {
     UriTooLong,
     #[error("sign-in is required")]
     Unauthenticated,
+    /// Signed in, but the route needs a second factor this session has not used; a browser
+    /// is sent through it, an API client is told so.
+    #[error("this application needs a second factor: sign in again with it")]
+    SecondFactorRequired,
     /// A client of an `app_passwords` route sent no valid app password.
     #[error("a valid app password is required (HTTP Basic)")]
     BasicRequired,

@@ -1,0 +1,199 @@
+//! One access decision: the proxy in front of a route and forward-auth asked about the same
+//! request answer alike, for every kind of caller. One table, run through both; a new policy
+//! condition adds its rows here.
+
+mod common;
+
+use common::oidc::*;
+use common::*;
+
+/// What an answer means, whichever way the request came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Through, without identity headers.
+    Public,
+    /// Through, as this user.
+    Allow(&'static str),
+    /// Not signed in: 401.
+    Login,
+    /// Signed in without the second factor the route needs: 401 (a token:
+    /// `insufficient_user_authentication`).
+    StepUp,
+    Deny,
+    /// A bearer token the route does not accept: 401 `invalid_token`.
+    InvalidToken,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Caller {
+    Nobody,
+    Session(&'static str),
+    /// wiki's access token for alice.
+    Token,
+    Garbage,
+}
+
+fn config(dir: &std::path::Path, up: std::net::SocketAddr) -> String {
+    format!(
+        "[login]\nsecond_factor = \"optional\"\n\n[storage]\nurl = \"sqlite://{d}/authgate.db\"\n\
+         encryption_key_file = \"{d}/storage.key\"\ncreate_key_if_missing = true\n\n\
+         [[routes]]\nhost = \"app.test\"\nupstreams = [\"{up}\"]\npublic_paths = [\"/static/\"]\n\
+         allow_groups = [\"staff\"]\nbearer_clients = [\"wiki\"]\n\n\
+         [[routes]]\nhost = \"app2.test\"\nupstreams = [\"{up}\"]\nrequire_second_factor = true\n\
+         bearer_clients = [\"wiki\"]\n\n\
+         [[routes]]\nhost = \"public.test\"\nupstreams = [\"{up}\"]\nauth = \"public\"\n\n\
+         [[routes]]\nhost = \"other.test\"\nupstreams = [\"{up}\"]\nallow_users = [\"bob\"]\n",
+        d = dir.display()
+    )
+}
+
+/// The table: host, path, caller, what both must say.
+const TABLE: &[(&str, &str, Caller, Seen)] = &[
+    ("app.test", "/x", Caller::Nobody, Seen::Login),
+    (
+        "app.test",
+        "/x",
+        Caller::Session("alice"),
+        Seen::Allow("alice"),
+    ),
+    ("app.test", "/x", Caller::Session("bob"), Seen::Deny),
+    ("app.test", "/x", Caller::Token, Seen::Allow("alice")),
+    ("app.test", "/x", Caller::Garbage, Seen::InvalidToken),
+    ("app.test", "/static/a.css", Caller::Nobody, Seen::Public),
+    ("app.test", "/static/a.css", Caller::Garbage, Seen::Public),
+    (
+        "app.test",
+        "/static/../x",
+        Caller::Session("bob"),
+        Seen::Deny,
+    ),
+    ("app2.test", "/", Caller::Nobody, Seen::Login),
+    ("app2.test", "/", Caller::Session("alice"), Seen::StepUp),
+    ("app2.test", "/", Caller::Token, Seen::StepUp),
+    ("public.test", "/", Caller::Nobody, Seen::Public),
+    ("public.test", "/", Caller::Session("bob"), Seen::Public),
+    ("other.test", "/", Caller::Nobody, Seen::Login),
+    ("other.test", "/", Caller::Session("alice"), Seen::Deny),
+    (
+        "other.test",
+        "/",
+        Caller::Session("bob"),
+        Seen::Allow("bob"),
+    ),
+    ("other.test", "/", Caller::Token, Seen::InvalidToken),
+];
+
+/// What a response says, for the proxy (`via_proxy`) or forward-auth.
+async fn seen(r: reqwest::Response, via_proxy: bool) -> Seen {
+    let status = r.status().as_u16();
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let user = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-forwarded-user")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    match status {
+        200 if via_proxy => {
+            let e: Echo = r.json().await.unwrap();
+            match e.header("x-forwarded-user") {
+                Some(u) => Seen::Allow(Box::leak(u.to_string().into_boxed_str())),
+                None => Seen::Public,
+            }
+        }
+        202 if !via_proxy => match user(&r) {
+            Some(u) => Seen::Allow(Box::leak(u.into_boxed_str())),
+            None => Seen::Public,
+        },
+        401 if challenge.contains("invalid_token") => Seen::InvalidToken,
+        401 if challenge.contains("insufficient_user_authentication") => Seen::StepUp,
+        401 => {
+            let body = r.text().await.unwrap();
+            if body.contains("second_factor_required") {
+                Seen::StepUp
+            } else {
+                Seen::Login
+            }
+        }
+        403 => Seen::Deny,
+        other => panic!("unexpected {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_proxy_and_forward_auth_decide_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Upstream::start("app").await;
+    let port = free_port();
+    let gw = Gateway::start_on(
+        port,
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\n\
+             trusted_proxies = [\"127.0.0.1\"]\n[tokens]\nsigning_key_file = \"{{dir}}/s.pem\"\n\
+             create_key_if_missing = true\n{}\n{}",
+            identities(),
+            config(dir.path(), up.addr)
+        ),
+    );
+    let alice = signed_in_as(&gw, "alice", ALICE_PW).await.1;
+    let bob = signed_in_as(&gw, "bob", BOB_PW).await.1;
+    let token = wiki_access_token(&gw).await;
+    let http = client(&gw);
+    for &(host, path, caller, want) in TABLE {
+        let credential = |rb: reqwest::RequestBuilder| match caller {
+            Caller::Nobody => rb,
+            Caller::Session("alice") => rb.header("Cookie", &alice),
+            Caller::Session(_) => rb.header("Cookie", &bob),
+            Caller::Token => rb.bearer_auth(&token),
+            Caller::Garbage => rb.bearer_auth("not-a-token"),
+        };
+        let proxied = credential(http.get(format!("http://{host}:{port}{path}")))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let asked = credential(http.get(gw.url("/oauth2/auth")))
+            .header("X-Forwarded-Host", host)
+            .header("X-Forwarded-Uri", path)
+            .header("X-Forwarded-Method", "GET")
+            .send()
+            .await
+            .unwrap();
+        let (proxy, forward) = (seen(proxied, true).await, seen(asked, false).await);
+        assert_eq!(proxy, want, "proxy: {host}{path} as {caller:?}");
+        assert_eq!(forward, want, "forward-auth: {host}{path} as {caller:?}");
+    }
+}
+
+/// wiki's access token for alice (authorization code flow).
+async fn wiki_access_token(gw: &Gateway) -> String {
+    let (http, _) = signed_in_as(gw, "alice", ALICE_PW).await;
+    let q = format!(
+        "client_id=wiki&redirect_uri={}&response_type=code&scope=openid",
+        enc("https://wiki.test/cb")
+    );
+    let r = http
+        .get(gw.url(&format!("/oauth2/authorize?{q}")))
+        .send()
+        .await
+        .unwrap();
+    let code = param(&location(&r), "code").unwrap();
+    let t: serde_json::Value = client(gw)
+        .post(gw.url("/oauth2/token"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["access_token"].as_str().unwrap().to_string()
+}
