@@ -81,6 +81,18 @@ async fn via_corp(
     user: &str,
     pw: &str,
 ) -> reqwest::Response {
+    let callback = corp_callback(http, p, login_url, user, pw).await;
+    http.get(&callback).send().await.unwrap()
+}
+
+/// The upstream's redirect back to the gateway, not yet followed.
+async fn corp_callback(
+    http: &reqwest::Client,
+    p: &Pair,
+    login_url: &str,
+    user: &str,
+    pw: &str,
+) -> String {
     let page = http
         .get(login_url)
         .send()
@@ -106,7 +118,7 @@ async fn via_corp(
         callback.starts_with(&p.gateway.url("/login/upstream/callback?")),
         "{callback}"
     );
-    http.get(&callback).send().await.unwrap()
+    callback
 }
 
 fn at(gw: &Gateway, path: &str) -> String {
@@ -310,4 +322,36 @@ async fn without_a_password_form_the_only_provider_is_used_at_once() {
         .await
         .unwrap();
     assert!(location(&r).starts_with(&p.upstream.url("/oauth2/authorize")));
+}
+
+/// RFC 9207 (mix-up): the upstream advertises `iss` in its authorization responses, so a
+/// callback naming another issuer, or none, is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn mix_up_a_callback_from_another_issuer_is_refused() {
+    let p = pair("").await;
+    let issuer = p.upstream.url("");
+    let forgeries = [
+        |cb: &str, iss: &str| {
+            cb.replace(&format!("iss={}", enc(iss)), "iss=https%3A%2F%2Fevil.test")
+        },
+        |cb: &str, iss: &str| cb.replace(&format!("&iss={}", enc(iss)), ""),
+    ];
+    for forge in forgeries {
+        let http = browser(&p.gateway);
+        let login = to_login(&http, &at(&p.gateway, "/")).await;
+        let callback = corp_callback(&http, &p, &login, "alice", ALICE_PW).await;
+        assert!(
+            callback.contains(&format!("iss={}", enc(&issuer))),
+            "{callback}"
+        );
+        let forged = forge(&callback, &issuer);
+        assert_ne!(forged, callback);
+        let r = http.get(&forged).send().await.unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("not from this identity provider"));
+    }
 }

@@ -4,17 +4,61 @@
 
 use std::sync::Arc;
 
-use openidconnect::core::CoreProviderMetadata;
-use openidconnect::IssuerUrl;
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{IssuerUrl, ProviderMetadata};
 use tokio::sync::RwLock;
 
 use crate::config::{Config, UpstreamProvider};
 use crate::directory::UserInfo;
 
+/// RFC 9207's discovery field, beside the core metadata.
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct IssParameter {
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl openidconnect::AdditionalProviderMetadata for IssParameter {}
+
+/// An upstream provider's discovery document.
+pub type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// RFC 9207 §2.4: an authorization response's `iss` must be the provider's issuer, and a
+/// provider that advertises the parameter must send it, so a response from another provider
+/// (mix-up) is refused.
+pub fn check_response_issuer(m: &Metadata, iss: Option<&str>) -> Result<(), Refusal> {
+    let required = m
+        .additional_metadata()
+        .authorization_response_iss_parameter_supported;
+    match iss {
+        Some(iss) if iss == m.issuer().as_str() => Ok(()),
+        Some(_) => Err(Refusal::OtherIssuer),
+        None if required => Err(Refusal::OtherIssuer),
+        None => Ok(()),
+    }
+}
+
 /// One upstream provider and what authgate learnt of it.
 pub struct Provider {
     pub cfg: UpstreamProvider,
-    metadata: RwLock<Option<CoreProviderMetadata>>,
+    metadata: RwLock<Option<Metadata>>,
 }
 
 pub struct Providers {
@@ -68,7 +112,7 @@ impl Provider {
         &self,
         http: &openidconnect::reqwest::Client,
         refresh: bool,
-    ) -> Result<CoreProviderMetadata, FederationError> {
+    ) -> Result<Metadata, FederationError> {
         if !refresh {
             if let Some(m) = self.metadata.read().await.as_ref() {
                 return Ok(m.clone());
@@ -77,7 +121,7 @@ impl Provider {
         let unreachable = |e: String| FederationError::Unreachable(self.cfg.name.clone(), e);
         let issuer = IssuerUrl::new(self.cfg.issuer.as_str().trim_end_matches('/').to_string())
             .map_err(|e| unreachable(e.to_string()))?;
-        let m = CoreProviderMetadata::discover_async(issuer, http)
+        let m = Metadata::discover_async(issuer, http)
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         *self.metadata.write().await = Some(m.clone());
@@ -129,6 +173,9 @@ pub enum Refusal {
     /// The user's name would be their email, which the provider has not verified.
     #[error("the provider has not verified the email address")]
     UnverifiedEmail,
+    /// The authorization response names another issuer, or none where one is promised.
+    #[error("the sign-in response is not from this provider")]
+    OtherIssuer,
     /// Userinfo is about someone else than the ID token (OIDC Core §5.3.2).
     #[error("userinfo names another subject than the ID token")]
     OtherSubject,
@@ -352,5 +399,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(u.groups, ["ops"]);
+    }
+
+    /// RFC 9207 §2.4: mix-up.
+    #[test]
+    fn the_response_issuer_must_be_the_providers() {
+        let metadata = |advertised: bool| -> Metadata {
+            serde_json::from_value(serde_json::json!({
+                "issuer": "https://idp.test",
+                "authorization_endpoint": "https://idp.test/authorize",
+                "jwks_uri": "https://idp.test/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["ES256"],
+                "authorization_response_iss_parameter_supported": advertised,
+            }))
+            .unwrap()
+        };
+        let (promised, silent) = (metadata(true), metadata(false));
+        assert_eq!(
+            check_response_issuer(&promised, Some("https://idp.test")),
+            Ok(())
+        );
+        assert_eq!(
+            check_response_issuer(&promised, None),
+            Err(Refusal::OtherIssuer)
+        );
+        assert_eq!(
+            check_response_issuer(&silent, Some("https://evil.test")),
+            Err(Refusal::OtherIssuer)
+        );
+        assert_eq!(check_response_issuer(&silent, None), Ok(()));
     }
 }

@@ -4,7 +4,7 @@
 //! upstream's JWKS, issuer, audience, expiry, nonce), maps the claims and signs the user in —
 //! through the second factor when policy asks, as for any user.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::Pending;
 use super::second_factor;
 use super::Request;
-use crate::app::federation::{map_claims, strings, Provider, Refusal};
+use crate::app::federation::{map_claims, strings, Metadata, Provider, Refusal};
 use crate::app::{respond, App};
 use crate::directory::UserInfo;
 use crate::http::{cookies, GatewayError, Reply};
@@ -48,7 +48,7 @@ fn unreachable(p: &Provider, e: impl std::fmt::Display) -> GatewayError {
 fn client(
     app: &App,
     p: &Provider,
-    m: CoreProviderMetadata,
+    m: Metadata,
 ) -> CoreClient<
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
@@ -174,14 +174,16 @@ async fn finish(
         .federation
         .get(&flow.provider)
         .ok_or(refused("The identity provider is no longer configured."))?;
-    let claims = exchange(app, p, &flow, code).await?;
+    let claims = exchange(app, p, &flow, code, query.get("iss")).await?;
     let user = map_claims(&p.cfg, &claims).map_err(|r| match r {
         Refusal::NotAllowed => {
             GatewayError::SignInDenied("This account is not allowed to sign in here.")
         }
         Refusal::NoUsername(_) => refused("The identity provider did not say who you are."),
         Refusal::UnverifiedEmail => refused("The identity provider has not verified your email."),
-        Refusal::OtherSubject => refused("The identity provider's answers disagree."),
+        Refusal::OtherSubject | Refusal::OtherIssuer => {
+            refused("The identity provider's answers disagree.")
+        }
     })?;
     let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
     // A name is one person: never one of the local or directory users, nor another provider's.
@@ -210,6 +212,7 @@ async fn exchange(
     p: &Provider,
     flow: &Flow,
     code: &str,
+    iss: Option<&str>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, GatewayError> {
     let http = &app.federation.http;
     let refused = |why: &'static str| GatewayError::SignInFailed(why);
@@ -217,6 +220,8 @@ async fn exchange(
         .metadata(http, false)
         .await
         .map_err(|e| unreachable(p, e))?;
+    crate::app::federation::check_response_issuer(&metadata, iss)
+        .map_err(|_| refused("The sign-in response is not from this identity provider."))?;
     let c = client(app, p, metadata.clone());
     let tokens = c
         .exchange_code(AuthorizationCode::new(code.to_string()))
