@@ -621,6 +621,31 @@ async fn tls_listener_serves_https_and_session_cookies_are_secure() {
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+    // security.md, third round: cookie injection. Over HTTPS the cookie is `__Host-`: only
+    // this host, over HTTPS, for the whole host, can set it; an unprefixed one is not read.
+    assert!(cookie.starts_with("__Host-authgate_session="), "{cookie}");
+    assert!(cookie.contains("Path=/") && !cookie.to_ascii_lowercase().contains("domain="));
+    let id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-");
+    let planted = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("https://localhost:{tls}/hello"))
+        .header("Cookie", id)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        planted.status(),
+        401,
+        "an unprefixed cookie is no session on HTTPS"
+    );
     let e: Echo = http
         .get(format!("https://localhost:{tls}/hello"))
         .send()

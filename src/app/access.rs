@@ -8,6 +8,7 @@ use pingora::http::RequestHeader;
 use super::auth::{authenticate, Accepts, AuthError, Bearer};
 use super::{respond, App};
 use crate::config::Route;
+use crate::http::facts::{Facts, Scheme};
 use crate::http::{GatewayError, Reply};
 use crate::identity::Identity;
 use crate::oidc::errors::{ResourceCode, ResourceError};
@@ -26,9 +27,9 @@ pub struct Verdict {
 pub async fn decide(
     app: &App,
     header: &RequestHeader,
+    facts: &Facts,
     route: &Route,
     request: &policy::Request<'_>,
-    client_ip: Option<std::net::IpAddr>,
     json: bool,
 ) -> Result<Verdict, Reply> {
     if policy::is_public(route, request) {
@@ -40,7 +41,8 @@ pub async fn decide(
     let accepts = Accepts {
         bearer: Bearer::From(&route.bearer_clients),
         app_passwords: route.app_passwords,
-        client_ip,
+        client_ip: facts.client_ip,
+        secure: facts.scheme == Scheme::Https,
     };
     let who = match authenticate(app, header, accepts, app.now()).await {
         Ok(w) => w,

@@ -132,6 +132,8 @@ pub struct Accepts<'a> {
     pub app_passwords: bool,
     /// The client's address: wrong app passwords count towards its lockout.
     pub client_ip: Option<std::net::IpAddr>,
+    /// The request came over HTTPS: the session cookie is the `__Host-` one.
+    pub secure: bool,
 }
 
 impl Accepts<'_> {
@@ -141,6 +143,7 @@ impl Accepts<'_> {
             bearer: Bearer::Ignored,
             app_passwords: false,
             client_ip: None,
+            secure: false,
         }
     }
 }
@@ -176,7 +179,7 @@ pub async fn authenticate(
             .await
             .map(Some);
     }
-    let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) else {
+    let Some(id) = cookies::get(req, &app.cookies.on(accepts.secure).session) else {
         return Ok(None);
     };
     let Some(found) = app.sessions().lookup(id, now).await? else {

@@ -67,8 +67,8 @@ pub struct App {
     pub labels: Vec<Arc<str>>,
     /// The label of requests authgate answers itself.
     pub authgate_label: Arc<str>,
-    /// The login form's CSRF cookie name (`{cookie_name}_csrf`).
-    pub csrf_cookie: String,
+    /// authgate's cookie names, plain and (over HTTPS) `__Host-` prefixed.
+    pub cookies: crate::http::cookies::CookieNames,
     /// Enrolled second factors, when `[storage]` is configured.
     pub storage: Option<Arc<Storage>>,
     /// Passkeys: the relying party is the public host, the origin `public_url`.
@@ -276,7 +276,7 @@ impl App {
             directory,
             sealer: Sealer::derive(keys.sealing_seed())
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
-            csrf_cookie: format!("{}_csrf", cfg.session.cookie_name),
+            cookies: crate::http::cookies::CookieNames::new(&cfg.session.cookie_name),
             storage,
             webauthn,
             federated,
@@ -330,10 +330,15 @@ impl App {
         }
     }
 
+    /// The names of authgate's cookies on the provider's own host (`public_url`).
+    pub fn provider_cookies(&self) -> &crate::http::cookies::Names {
+        self.cookies.on(self.cfg.server.secure_cookies())
+    }
+
     /// The `Set-Cookie` value carrying session id `id` (host-only, for the session's lifetime).
     pub fn session_cookie(&self, id: &str, secure: bool) -> String {
         crate::http::cookies::set(
-            &self.cfg.session.cookie_name,
+            &self.cookies.on(secure).session,
             id,
             secure,
             Some(self.cfg.session.lifetime),

@@ -31,6 +31,65 @@ pub fn clear(name: &str, secure: bool) -> String {
     c.build().encoded().to_string()
 }
 
+/// The names of authgate's cookies for one scheme, all starting with the session cookie name.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub session: String,
+    /// The login and second-factor forms' CSRF cookie.
+    pub csrf: String,
+    /// The sign-in to an upstream provider in progress.
+    pub upstream: String,
+    /// Before the first characters of `state`: one cookie per proxy sign-in in progress.
+    pub state: String,
+}
+
+/// authgate's cookie names. Over HTTPS each carries the `__Host-` prefix: a browser then
+/// accepts it only from this very host, over HTTPS, for the whole host, so a sibling subdomain
+/// or a plain-HTTP page cannot plant one (security.md, third round: cookie injection).
+#[derive(Debug, Clone)]
+pub struct CookieNames {
+    plain: Names,
+    host: Names,
+}
+
+impl CookieNames {
+    pub fn new(base: &str) -> CookieNames {
+        let names = |base: String| Names {
+            csrf: format!("{base}_csrf"),
+            upstream: format!("{base}_upstream"),
+            state: format!("{base}_state_"),
+            session: base,
+        };
+        CookieNames {
+            plain: names(base.to_string()),
+            host: names(format!("__Host-{base}")),
+        }
+    }
+
+    /// The names for a request over HTTPS (`secure`) or plain HTTP.
+    pub fn on(&self, secure: bool) -> &Names {
+        if secure {
+            &self.host
+        } else {
+            &self.plain
+        }
+    }
+}
+
+/// Whether a cookie name is one of authgate's: it starts with `base`, after a `__Host-` or
+/// `__Secure-` prefix, which browsers match in any case.
+fn is_ours(name: &[u8], base: &str) -> bool {
+    let name = name.trim_ascii();
+    let unprefixed = ["__host-", "__secure-"]
+        .iter()
+        .find(|p| {
+            name.get(..p.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(p.as_bytes()))
+        })
+        .map_or(name, |p| name.get(p.len()..).unwrap_or_default());
+    unprefixed.starts_with(base.as_bytes())
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers (the first one, if repeated), as
 /// sent: every value authgate sets is URL-safe base64, which cookies carry without encoding, so
 /// nothing is decoded or copied (the session is read on every request), and a name that only
@@ -71,10 +130,7 @@ pub fn without(req: &RequestHeader, prefix: &str) -> Without {
             .map(<[u8]>::trim_ascii)
             .filter(|pair| !pair.is_empty())
     };
-    let ours = |pair: &&[u8]| {
-        let name = pair.split(|b| *b == b'=').next().unwrap_or(pair);
-        name.trim_ascii().starts_with(prefix.as_bytes())
-    };
+    let ours = |pair: &&[u8]| is_ours(pair.split(|b| *b == b'=').next().unwrap_or(pair), prefix);
     if !pairs().any(|p| ours(&p)) {
         return Without::Unchanged;
     }
@@ -91,21 +147,8 @@ pub fn without(req: &RequestHeader, prefix: &str) -> Without {
 /// case). Such a header never reaches the browser: an app must not plant a session or a
 /// sign-in state (security.md, third round: cookie injection by an app).
 pub fn sets_ours(set_cookie: &[u8], prefix: &str) -> bool {
-    let name = set_cookie
-        .split(|b| *b == b'=' || *b == b';')
-        .next()
-        .unwrap_or(set_cookie)
-        .trim_ascii();
-    let unprefixed = ["__host-", "__secure-"]
-        .iter()
-        .find(|p| {
-            name.len() >= p.len()
-                && name
-                    .get(..p.len())
-                    .is_some_and(|n| n.eq_ignore_ascii_case(p.as_bytes()))
-        })
-        .map_or(name, |p| name.get(p.len()..).unwrap_or_default());
-    unprefixed.starts_with(prefix.as_bytes())
+    let name = set_cookie.split(|b| *b == b'=' || *b == b';').next();
+    is_ours(name.unwrap_or(set_cookie), prefix)
 }
 
 /// Removes the `Set-Cookie` headers of `resp` that set one of authgate's cookies
@@ -229,5 +272,25 @@ mod tests {
         strip_ours(&mut resp, "authgate_session").unwrap();
         let left: Vec<_> = resp.headers.get_all("set-cookie").iter().collect();
         assert_eq!(left, ["theme=dark", "lang=en"]);
+    }
+
+    #[test]
+    fn host_prefixed_names_on_https_and_both_stripped_for_the_upstream() {
+        let names = CookieNames::new("authgate_session");
+        assert_eq!(names.on(true).session, "__Host-authgate_session");
+        assert_eq!(names.on(true).csrf, "__Host-authgate_session_csrf");
+        assert_eq!(names.on(false).state, "authgate_session_state_");
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        req.append_header(
+            "Cookie",
+            "__Host-authgate_session=s; a=1; authgate_session_csrf=c",
+        )
+        .unwrap();
+        assert_eq!(get(&req, &names.on(true).session), Some("s"));
+        assert_eq!(get(&req, &names.on(false).session), None);
+        assert_eq!(
+            without(&req, "authgate_session"),
+            Without::Rest(b"a=1".to_vec())
+        );
     }
 }

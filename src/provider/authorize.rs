@@ -57,7 +57,7 @@ pub async fn provider_session(
     req: &Request<'_>,
     now: u64,
 ) -> Result<Option<Found>, GatewayError> {
-    let Some(id) = req.cookie(&app.cfg.session.cookie_name) else {
+    let Some(id) = req.cookie(&app.provider_cookies().session) else {
         return Ok(None);
     };
     Ok(app

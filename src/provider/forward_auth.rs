@@ -132,11 +132,10 @@ pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Rep
         path: &o.path,
         method: o.method.as_str(),
     };
-    let verdict =
-        match access::decide(app, req.header, route, &request, req.facts.client_ip, true).await {
-            Ok(v) => v,
-            Err(reply) => return reply,
-        };
+    let verdict = match access::decide(app, req.header, req.facts, route, &request, true).await {
+        Ok(v) => v,
+        Err(reply) => return reply,
+    };
     let credential = verdict.who.as_ref().map(|w| w.credential);
     match (verdict.decision, verdict.who) {
         (Decision::Public, _) => Reply::new(202),

@@ -97,7 +97,7 @@ fn render(
     pages::render(status, &page).header(
         "Set-Cookie",
         cookies::set(
-            &app.csrf_cookie,
+            &app.provider_cookies().csrf,
             &pending.csrf,
             app.cfg.server.secure_cookies(),
             Some(PENDING_TTL),
@@ -116,7 +116,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
         Err(e) => return respond::gateway(&e, false),
     };
     let csrf_ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), pending.csrf.as_bytes()));
-    if !csrf_ok(form.get("csrf")) || !csrf_ok(req.cookie(&app.csrf_cookie).as_deref()) {
+    if !csrf_ok(form.get("csrf")) || !csrf_ok(req.cookie(&app.provider_cookies().csrf).as_deref()) {
         return respond::gateway(&GatewayError::FormExpired, false);
     }
     let username = form.get("username").unwrap_or("");

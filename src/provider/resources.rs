@@ -159,7 +159,7 @@ pub async fn logout(app: &App, req: &Request<'_>) -> Reply {
         Ok(reply) => reply.header(
             "Set-Cookie",
             cookies::clear(
-                &app.cfg.session.cookie_name,
+                &app.provider_cookies().session,
                 app.cfg.server.secure_cookies(),
             ),
         ),

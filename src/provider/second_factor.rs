@@ -157,7 +157,7 @@ pub fn enrol_page(app: &App, waiting: Waiting, seed: Vec<u8>, error: Option<&str
 
 fn with_csrf_cookie(app: &App, reply: Reply, csrf: &str) -> Reply {
     let cookie = cookies::set(
-        &app.csrf_cookie,
+        &app.provider_cookies().csrf,
         csrf,
         app.cfg.server.secure_cookies(),
         Some(PENDING_TTL),
@@ -218,7 +218,7 @@ pub(super) fn opened<T: serde::de::DeserializeOwned>(
         .ok_or(GatewayError::SignInExpired)?;
     let expected = csrf_of(&state).as_bytes().to_vec();
     let ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), &expected));
-    if !ok(form.get("csrf")) || !ok(req.cookie(&app.csrf_cookie).as_deref()) {
+    if !ok(form.get("csrf")) || !ok(req.cookie(&app.provider_cookies().csrf).as_deref()) {
         return Err(GatewayError::FormExpired);
     }
     Ok(state)
@@ -459,7 +459,10 @@ pub async fn complete(
     };
     let reply = proceed(app, req, &waiting.pending, &session).await;
     let secure = app.cfg.server.secure_cookies();
-    let reply = reply.header("Set-Cookie", cookies::clear(&app.csrf_cookie, secure));
+    let reply = reply.header(
+        "Set-Cookie",
+        cookies::clear(&app.provider_cookies().csrf, secure),
+    );
     match cookie {
         Some(c) => reply.header("Set-Cookie", c),
         None => reply,

@@ -33,8 +33,8 @@ struct Flow {
     pending: Pending,
 }
 
-fn cookie_name(app: &App) -> String {
-    format!("{}_upstream", app.cfg.session.cookie_name)
+fn cookie_name(app: &App) -> &str {
+    &app.provider_cookies().upstream
 }
 
 fn unreachable(p: &Provider, e: impl std::fmt::Display) -> GatewayError {
@@ -124,14 +124,14 @@ async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let secure = app.cfg.server.secure_cookies();
     Ok(Reply::redirect(302, url.as_str()).header(
         "Set-Cookie",
-        cookies::set(&cookie_name(app), &sealed, secure, Some(ttl)),
+        cookies::set(cookie_name(app), &sealed, secure, Some(ttl)),
     ))
 }
 
 /// `GET /login/upstream/callback`: back from the upstream provider.
 pub async fn callback(app: &App, req: &Request<'_>) -> Reply {
     let secure = app.cfg.server.secure_cookies();
-    let clear = cookies::clear(&cookie_name(app), secure);
+    let clear = cookies::clear(cookie_name(app), secure);
     match finish(app, req).await {
         Ok((flow, user, first)) => {
             second_factor::after_first_factor(app, req, flow.pending, &user, first)
@@ -151,7 +151,7 @@ async fn finish(
     let refused = |why: &'static str| GatewayError::SignInFailed(why);
     let query = req.query()?;
     let flow: Flow = req
-        .cookie(&cookie_name(app))
+        .cookie(cookie_name(app))
         .and_then(|c| app.sealer.open(Purpose::UpstreamFlow, &c, app.now()))
         .ok_or(refused(
             "This sign-in has expired or was already completed.",

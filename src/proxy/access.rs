@@ -47,7 +47,7 @@ pub async fn check(
         path: &facts.path,
         method: req.method.as_str(),
     };
-    let verdict = match access::decide(app, req, route, &request, facts.client_ip, json).await {
+    let verdict = match access::decide(app, req, facts, route, &request, json).await {
         Ok(v) => v,
         Err(reply) => return Outcome::Respond(reply),
     };

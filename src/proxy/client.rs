@@ -39,9 +39,10 @@ struct PendingState {
 
 /// The cookie holding the sign-in started with `state`: one per sign-in, so that two tabs
 /// signing in at once do not overwrite each other.
-fn state_cookie(app: &App, state: &str) -> String {
+fn state_cookie(app: &App, facts: &Facts, state: &str) -> String {
     let tag = state.get(..12).unwrap_or(state);
-    format!("{}_state_{tag}", app.cfg.session.cookie_name)
+    let prefix = &app.cookies.on(facts.scheme == Scheme::Https).state;
+    format!("{prefix}{tag}")
 }
 
 /// The origin (`scheme://host[:port]`) the browser used.
@@ -101,7 +102,7 @@ pub async fn start_sign_in(
     );
     let secure = facts.scheme == Scheme::Https;
     let cookie = cookies::set(
-        &state_cookie(app, &pending.state),
+        &state_cookie(app, facts, &pending.state),
         &sealed,
         secure,
         Some(STATE_TTL),
@@ -121,7 +122,7 @@ pub async fn callback(app: &App, req: &pingora::http::RequestHeader, facts: &Fac
         }
     };
     let state = p.get("state").unwrap_or("");
-    let cookie = state_cookie(app, state);
+    let cookie = state_cookie(app, facts, state);
     let secure = facts.scheme == Scheme::Https;
     let reply = match complete(app, req, facts, &p, &cookie).await {
         Ok(reply) => reply,
@@ -193,7 +194,8 @@ pub async fn logout(
     req: &pingora::http::RequestHeader,
     logout_redirect: Option<&str>,
 ) -> Reply {
-    if let Some(id) = cookies::get(req, &app.cfg.session.cookie_name) {
+    let names = app.cookies.on(facts.scheme == Scheme::Https);
+    if let Some(id) = cookies::get(req, &names.session) {
         let key = Key::secret(Kind::Session, id);
         if let Err(e) = crate::app::revocation::end_session(app, &key).await {
             return respond::gateway(&e.into(), false);
@@ -211,7 +213,7 @@ pub async fn logout(
         .unwrap_or_else(|| format!("{}/login", app.cfg.server.issuer));
     Reply::redirect(302, &target).header(
         "Set-Cookie",
-        cookies::clear(&app.cfg.session.cookie_name, facts.scheme == Scheme::Https),
+        cookies::clear(&names.session, facts.scheme == Scheme::Https),
     )
 }
 

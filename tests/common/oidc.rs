@@ -246,13 +246,17 @@ fn absolute(base: &str, loc: &str) -> String {
         .to_string()
 }
 
-/// The whole `Set-Cookie` value of the session cookie a response sets.
+/// The whole `Set-Cookie` value of the session cookie a response sets (`__Host-` prefixed
+/// over HTTPS).
 pub fn set_session_cookie(r: &reqwest::Response) -> String {
     r.headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("authgate_session="))
+        .find(|c| {
+            c.trim_start_matches("__Host-")
+                .starts_with("authgate_session=")
+        })
         .expect("a session cookie")
 }
 
