@@ -88,7 +88,7 @@ pub struct Slapd {
     child: Option<Child>,
 }
 
-fn run(cmd: &mut Command) {
+pub fn run(cmd: &mut Command) {
     let out = cmd.output().expect("run a command");
     assert!(
         out.status.success(),
@@ -98,7 +98,7 @@ fn run(cmd: &mut Command) {
 }
 
 /// A CA and a certificate for 127.0.0.1 signed by it, with `openssl`.
-fn make_certs(dir: &Path) {
+pub fn make_certs(dir: &Path) {
     let p = |f: &str| dir.join(f);
     run(Command::new("openssl")
         .args([

@@ -430,6 +430,7 @@ pub mod apache;
 pub mod ldap;
 pub mod oidc;
 pub mod postgres;
+pub mod samba;
 
 /// A real redis-server on an ephemeral loopback port, killed on drop.
 pub struct Redis {
