@@ -108,10 +108,18 @@ try {
   await shot(page, 'enrol');
   await page.goto(`${base}/account`);
 
+  // Another browser, signed in with the password alone before the passkey is added.
+  const elsewhere = await (await browser.newContext()).newPage();
+  await signIn(elsewhere, base);
+  await elsewhere.waitForURL(`${base}/account`);
+
   await page.click('#add-passkey');
   await page.waitForSelector('#account-notice');
   assert.equal((await page.textContent('#account-notice')).trim(), 'Passkey added.');
   assert.equal(await page.locator('li.factor[data-kind="passkey"]').count(), 1);
+  // Adding a passkey ends the other sessions, as adding an authenticator app does.
+  await elsewhere.goto(`${base}/account`);
+  assert.match(elsewhere.url(), /\/login\?auth=/, 'the other session has ended');
 
   await page.goto(`${base}/oauth2/logout`);
   await signIn(page, base);
