@@ -1,0 +1,77 @@
+//! `authgate check-config`: every problem with its key path, then what is worth a look.
+
+use std::path::Path;
+
+use super::*;
+
+pub(super) fn check_config(path: &Path) -> i32 {
+    let checked = config::load(path).map_err(|e| e.problems).and_then(|cfg| {
+        // A key the config asks authgate to create at startup is not created by a check.
+        let will_create = cfg.tokens.create_key_if_missing && !cfg.tokens.signing_key_file.exists();
+        if will_create {
+            return Ok(cfg);
+        }
+        match crate::keys::KeySet::load(&cfg.tokens) {
+            Ok(_) => Ok(cfg),
+            Err(e) => Err(vec![config::Problem {
+                path: "tokens".into(),
+                message: e.to_string(),
+            }]),
+        }
+    });
+    match checked {
+        Ok(cfg) => {
+            for warning in warnings(&cfg) {
+                eprintln!("warning: {warning}");
+            }
+            println!(
+                "{}: ok ({} route(s), {} user(s), {} client(s), listening on {})",
+                path.display(),
+                cfg.routes.len(),
+                cfg.users.len(),
+                cfg.clients.len(),
+                cfg.server
+                    .listen
+                    .iter()
+                    .chain(&cfg.server.tls_listen)
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            0
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            eprintln!("{}: {} problem(s)", path.display(), problems.len());
+            1
+        }
+    }
+}
+
+/// What is valid but worth a second look, with its key path.
+pub(super) fn warnings(cfg: &crate::config::Config) -> Vec<String> {
+    let mut w = Vec::new();
+    if cfg.ldap.is_some() && !cfg.users.is_empty() {
+        w.push(format!(
+            "users and [ldap]: a directory user named like a local user (in any case) is refused ({} local user(s))",
+            cfg.users.len()
+        ));
+    }
+    for p in &cfg.upstream_providers {
+        if p.trust_email {
+            w.push(format!(
+                "upstream_providers({}).trust_email: emails this provider has not verified are used as if it had",
+                p.id
+            ));
+        }
+        if p.username_claim.as_deref() == Some("email") && p.username_prefix.is_empty() {
+            w.push(format!(
+                "upstream_providers({}).username_prefix: with username_claim = \"email\" and no prefix, this provider's users share one namespace with every other source",
+                p.id
+            ));
+        }
+    }
+    w
+}

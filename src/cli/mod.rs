@@ -1,0 +1,273 @@
+//! The command line of the contract: run, check-config, hash-password, hash-secret, gen-key.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config;
+
+mod check;
+mod factors;
+mod keys;
+mod ldap;
+mod sessions;
+
+use crate::keys::Alg;
+use crate::server::RunOptions;
+use check::check_config;
+use factors::{app_passwords, mfa, open_storage};
+use keys::gen_key;
+use ldap::ldap_test;
+use sessions::sessions;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "authgate",
+    version,
+    about = "Authentication gateway: OpenID Provider and identity-aware reverse proxy"
+)]
+pub struct Cli {
+    /// The TOML configuration file.
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Take over the listeners of the running authgate (graceful upgrade / reload).
+    #[arg(short = 'u', long, global = true)]
+    pub upgrade: bool,
+    /// Run in the background (for systemd Type=forking).
+    #[arg(short = 'd', long, global = true)]
+    pub daemon: bool,
+    /// PID file written by the daemon (absolute path).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pid_file: Option<String>,
+    /// Unix socket the old and new process use to hand over listeners during an upgrade.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub upgrade_sock: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gateway (the default).
+    Run,
+    /// Validate the configuration; print every problem with its key path.
+    CheckConfig,
+    /// Read a password on stdin, print an argon2id PHC string for `password_hash`.
+    HashPassword,
+    /// Read a client secret on stdin, print what `client_secret_sha256` takes.
+    HashSecret,
+    /// Write a new signing key (PKCS#8 PEM, mode 0600), or with `--kind storage` the
+    /// `[storage] encryption_key_file`.
+    GenKey {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = KeyKind::Signing)]
+        kind: KeyKind,
+        #[arg(long, value_enum, default_value_t = AlgArg::ES256)]
+        alg: AlgArg,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Users' second factors in `[storage]`.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
+    /// Users' app passwords in `[storage]`.
+    AppPasswords {
+        #[command(subcommand)]
+        command: AppPasswordCommand,
+    },
+    /// Sessions of the running gateway (through its admin socket).
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+    /// The `[ldap]` directory, step by step.
+    Ldap {
+        #[command(subcommand)]
+        command: LdapCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MfaCommand {
+    /// List users and their factors (never a secret).
+    List,
+    /// Remove every factor and recovery code of a user (a lost phone).
+    Reset {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionsCommand {
+    /// The live sessions: who, since when, last seen, from where, which relying parties.
+    List {
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// End every session of a user (and revoke their tokens), or one session by its id.
+    Revoke {
+        #[arg(long, value_name = "NAME", required_unless_present = "session")]
+        user: Option<String>,
+        /// As `sessions list` shows it (ids may start with `-`).
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        session: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppPasswordCommand {
+    /// List app passwords (never the passwords), of one user or everyone.
+    List {
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Revoke a user's app password `--id`, or all of them.
+    Revoke {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KeyKind {
+    /// A token signing key (`[tokens] signing_key_file`).
+    Signing,
+    /// The key that seals secrets in the database (`[storage] encryption_key_file`).
+    Storage,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LdapCommand {
+    /// Read a password on stdin and sign `--user` in against the directory, printing each step
+    /// (search, groups, bind).
+    Test {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum AlgArg {
+    #[value(name = "ES256")]
+    ES256,
+    #[value(name = "RS256")]
+    RS256,
+    #[value(name = "EdDSA")]
+    EdDSA,
+}
+
+impl From<AlgArg> for Alg {
+    fn from(a: AlgArg) -> Alg {
+        match a {
+            AlgArg::ES256 => Alg::ES256,
+            AlgArg::RS256 => Alg::RS256,
+            AlgArg::EdDSA => Alg::EdDSA,
+        }
+    }
+}
+
+/// Runs the command line; the return value is the process exit code.
+pub fn main(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command.as_ref().unwrap_or(&Command::Run) {
+        Command::Run => {
+            let path = need_config(&cli)?;
+            let Some(cfg) = load_config(&path) else {
+                return Ok(1);
+            };
+            let opts = RunOptions {
+                config_file: path.clone(),
+                upgrade: cli.upgrade,
+                daemon: cli.daemon,
+                pid_file: cli.pid_file.clone(),
+                upgrade_sock: cli.upgrade_sock.clone(),
+            };
+            crate::server::run(cfg, opts)?;
+            Ok(0)
+        }
+        Command::CheckConfig => {
+            let path = need_config(&cli)?;
+            Ok(check_config(&path))
+        }
+        Command::HashPassword => {
+            let password = read_stdin_line()?;
+            if password.is_empty() {
+                anyhow::bail!("empty password on stdin");
+            }
+            println!("{}", crate::login::password::hash(&password)?);
+            Ok(0)
+        }
+        Command::HashSecret => {
+            let secret = read_stdin_line()?;
+            if secret.is_empty() {
+                anyhow::bail!("empty secret on stdin");
+            }
+            println!("{}", crate::oidc::client_auth::hash_secret(&secret));
+            Ok(0)
+        }
+        Command::Ldap {
+            command: LdapCommand::Test { user },
+        } => {
+            let path = need_config(&cli)?;
+            ldap_test(&path, user)
+        }
+        Command::Mfa { command } => {
+            let path = need_config(&cli)?;
+            match open_storage(&path)? {
+                Some((rt, storage)) => rt.block_on(mfa(&storage, command)),
+                None => Ok(1),
+            }
+        }
+        Command::AppPasswords { command } => {
+            let path = need_config(&cli)?;
+            match open_storage(&path)? {
+                Some((rt, storage)) => rt.block_on(app_passwords(&storage, command)),
+                None => Ok(1),
+            }
+        }
+        Command::Sessions { command } => {
+            let path = need_config(&cli)?;
+            sessions(&path, command)
+        }
+        Command::GenKey {
+            out,
+            kind,
+            alg,
+            force,
+        } => gen_key(out, *kind, *alg, *force),
+    }
+}
+
+/// The config at `path`; `None` after printing its problems.
+fn load_config(path: &Path) -> Option<config::Config> {
+    config::load(path)
+        .map_err(|e| eprintln!("{}: {e}", path.display()))
+        .ok()
+}
+
+fn need_config(cli: &Cli) -> anyhow::Result<PathBuf> {
+    cli.config
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--config FILE is required"))
+}
+
+/// Reads stdin and drops one trailing newline (so `echo secret |` and `printf %s secret |` agree).
+fn read_stdin_line() -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s)?;
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,52 @@
+//! `[login]`: lockout, rate limit, second factor and re-authentication.
+
+use super::*;
+
+pub(super) fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
+    if l.max_failures == Some(0) {
+        p.add("login.max_failures", "must be at least 1");
+    }
+    Some(Login {
+        max_failures: l.max_failures.unwrap_or(5).max(1),
+        lockout_ends_sessions: l.lockout_ends_sessions.unwrap_or(false),
+        failure_window: duration(
+            p,
+            "login.failure_window",
+            l.failure_window.as_deref(),
+            Duration::from_secs(300),
+        ),
+        lockout: duration(
+            p,
+            "login.lockout",
+            l.lockout.as_deref(),
+            Duration::from_secs(900),
+        ),
+        rate_limit: l.rate_limit.unwrap_or(300),
+        rate_window: duration(
+            p,
+            "login.rate_window",
+            l.rate_window.as_deref(),
+            Duration::from_secs(60),
+        ),
+        second_factor: match l.second_factor.as_deref() {
+            None | Some("off") => SecondFactor::Off,
+            Some("optional") => SecondFactor::Optional,
+            Some("required") => SecondFactor::Required,
+            Some(other) => {
+                p.add(
+                    "login.second_factor",
+                    format!("{other:?}: expected \"off\", \"optional\" or \"required\""),
+                );
+                SecondFactor::Off
+            }
+        },
+        totp_issuer: l.totp_issuer.unwrap_or_else(|| "authgate".into()),
+        password_form: l.password_form.unwrap_or(true),
+        reauthenticate_after: duration(
+            p,
+            "login.reauthenticate_after",
+            l.reauthenticate_after.as_deref(),
+            Duration::from_secs(300),
+        ),
+    })
+}

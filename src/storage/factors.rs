@@ -1,0 +1,201 @@
+//! Enrolled second factors: authenticator apps and passkeys, their secrets sealed.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Storage, StorageError};
+use crate::secret::new_id;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FactorKind {
+    Totp,
+    Passkey,
+}
+
+impl FactorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FactorKind::Totp => "totp",
+            FactorKind::Passkey => "passkey",
+        }
+    }
+
+    fn parse(s: &str) -> Option<FactorKind> {
+        match s {
+            "totp" => Some(FactorKind::Totp),
+            "passkey" => Some(FactorKind::Passkey),
+            _ => None,
+        }
+    }
+}
+
+/// An enrolled factor as lists show it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factor {
+    pub id: String,
+    pub username: String,
+    pub kind: FactorKind,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A factor with its opened secret (a TOTP seed, or a passkey's JSON).
+pub struct Opened {
+    pub factor: Factor,
+    pub secret: Vec<u8>,
+    pub last_step: i64,
+}
+
+const COLUMNS: &str = "id, username, kind, name, created_at, last_used_at";
+
+fn factor(row: &sqlx::any::AnyRow) -> Result<Factor, StorageError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Factor {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        kind: FactorKind::parse(&kind).ok_or(StorageError::Sealed)?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+impl Storage {
+    /// Every factor of `username`, oldest first.
+    pub async fn factors(&self, username: &str) -> Result<Vec<Factor>, StorageError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM factors WHERE username = $1 ORDER BY created_at, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(factor).collect()
+    }
+
+    /// Every factor of every user (for `authgate mfa list`).
+    pub async fn all_factors(&self) -> Result<Vec<Factor>, StorageError> {
+        let sql = format!("SELECT {COLUMNS} FROM factors ORDER BY username, created_at, id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(factor).collect()
+    }
+
+    /// The factors of `kind` of `username`, their secrets opened.
+    pub async fn opened(
+        &self,
+        username: &str,
+        kind: FactorKind,
+    ) -> Result<Vec<Opened>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, secret, last_step FROM factors WHERE username = $1 AND kind = $2 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let sealed: String = row.try_get("secret")?;
+                Ok(Opened {
+                    factor: factor(row)?,
+                    secret: self.open_secret(&sealed)?,
+                    last_step: row.try_get("last_step")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a factor; a TOTP factor replaces the user's previous one.
+    pub async fn add(
+        &self,
+        username: &str,
+        kind: FactorKind,
+        name: &str,
+        secret: &[u8],
+        now: i64,
+    ) -> Result<String, StorageError> {
+        let id = new_id();
+        let sealed = self.seal(secret)?;
+        let mut tx = self.pool.begin().await?;
+        if kind == FactorKind::Totp {
+            sqlx::query("DELETE FROM factors WHERE username = $1 AND kind = 'totp'")
+                .bind(username)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO factors (id, username, kind, name, secret, last_step, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(&id)
+        .bind(username)
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(&sealed)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records that TOTP time step `step` of factor `id` was used, only if no later or equal
+    /// step was: `false` means a replay (RFC 6238 §5.2). Atomic across instances.
+    pub async fn use_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StorageError> {
+        let done = sqlx::query(
+            "UPDATE factors SET last_step = $1, last_used_at = $2 WHERE id = $3 AND last_step < $4",
+        )
+        .bind(step)
+        .bind(now)
+        .bind(id)
+        .bind(step)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a passkey's updated state (its signature counter) after a use.
+    pub async fn passkey_used(
+        &self,
+        id: &str,
+        secret: &[u8],
+        now: i64,
+    ) -> Result<(), StorageError> {
+        let sealed = self.seal(secret)?;
+        sqlx::query("UPDATE factors SET secret = $1, last_used_at = $2 WHERE id = $3")
+            .bind(&sealed)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes factor `id` of `username`; `false` when there was none.
+    pub async fn remove(&self, username: &str, id: &str) -> Result<bool, StorageError> {
+        let done = sqlx::query("DELETE FROM factors WHERE username = $1 AND id = $2")
+            .bind(username)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes every factor and recovery code of `username` (a lost phone); returns how many
+    /// factors there were.
+    pub async fn reset(&self, username: &str) -> Result<u64, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM factors WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+}
