@@ -7,8 +7,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::authorize::{provider_session, send_to_login};
-use super::second_factor::{self, new_recovery_codes, pending_for, recovery_page, Waiting};
+use super::second_factor::{new_recovery_codes, recovery_page};
+use super::sign_in::{self, pending_for, provider_session, send_to_login, Waiting};
 use super::{passkeys, Request};
 use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
@@ -42,9 +42,9 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     // changes the factors themselves.
     if !session.record.mfa() {
         let pending = pending_for(None, Some(PATH.to_string()));
-        let has_factors = second_factor::need(app, &session.record.user, false).await;
-        if let Ok(second_factor::Need::Ask { .. }) | Err(_) = has_factors {
-            if let Some(reply) = second_factor::step_up(app, &session, pending, true).await {
+        let has_factors = sign_in::need_of(app, &session.record.user, false).await;
+        if let Ok(sign_in::Need::Ask { .. }) | Err(_) = has_factors {
+            if let Some(reply) = sign_in::step_up(app, &session, pending, true).await {
                 return reply;
             }
         }
@@ -94,12 +94,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
                 session: Some(session.key.clone()),
                 first: session.record.amr.clone(),
             };
-            Ok(second_factor::enrol_page(
-                app,
-                waiting,
-                totp::new_seed(),
-                None,
-            ))
+            Ok(sign_in::enrol_page(app, waiting, totp::new_seed(), None))
         }
         (PATH, Some("remove"), Some(s)) => {
             let factors = s.factors(user).await?;

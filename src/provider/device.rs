@@ -9,8 +9,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::authorize::{provider_session, send_to_login};
-use super::second_factor::{self, pending_for};
+use super::sign_in::{self, pending_for, provider_session, send_to_login};
 use super::Request;
 use crate::app::auth;
 use crate::app::{respond, App};
@@ -186,7 +185,7 @@ async fn step_up_if_needed(
     if !required || session.record.mfa() {
         return None;
     }
-    second_factor::step_up(app, session, pending_for(None, Some(here)), true).await
+    sign_in::step_up(app, session, pending_for(None, Some(here)), true).await
 }
 
 /// The approval or denial of `rec` by the session's user.

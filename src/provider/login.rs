@@ -2,15 +2,14 @@
 //! session id at every success, and a CSRF token sealed with the pending request and set as a
 //! cookie: both must come back.
 
-use super::authorize::{start_login, Pending, PENDING_TTL};
-use super::second_factor;
+use super::sign_in::{self, start_login, Pending, PENDING_TTL};
 use super::Request;
 use crate::app::attempts::{Attempted, Credential};
 use crate::app::{respond, App};
 use crate::directory::UserInfo;
 use crate::http::pages::{self, LoginPage, ProviderLink};
 use crate::http::{cookies, GatewayError, Reply};
-use crate::secret::{ct_eq, Purpose};
+use crate::secret::Purpose;
 
 /// The one message for an unknown user, a wrong password, a disabled account or a lockout.
 pub const FAILED: &str = "Invalid username or password.";
@@ -111,14 +110,18 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
         Err(e) => return respond::gateway(&e, false),
     };
     let auth = form.get("auth").unwrap_or("");
-    let pending = match open(app, auth) {
+    let opened = sign_in::opened(
+        app,
+        req,
+        &form,
+        "auth",
+        Purpose::PendingLogin,
+        |p: &Pending| &p.csrf,
+    );
+    let pending = match opened {
         Ok(p) => p,
         Err(e) => return respond::gateway(&e, false),
     };
-    let csrf_ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), pending.csrf.as_bytes()));
-    if !csrf_ok(form.get("csrf")) || !csrf_ok(req.cookie(&app.provider_cookies().csrf).as_deref()) {
-        return respond::gateway(&GatewayError::FormExpired, false);
-    }
     let username = form.get("username").unwrap_or("");
     let failed = |status| render(app, auth, &pending, username, Some(FAILED), status);
     let password = form.get("password").unwrap_or("");
@@ -126,7 +129,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
         return failed(400);
     }
     match check_password(app, req, username, password).await {
-        Ok(Attempted::Right(user)) => second_factor::after_password(app, req, pending, &user).await,
+        Ok(Attempted::Right(user)) => sign_in::after_password(app, req, pending, &user).await,
         Ok(Attempted::Locked) => failed(429),
         Ok(Attempted::Wrong) => failed(401),
         Err(e) => respond::gateway(&e, false),

@@ -2,13 +2,14 @@
 //! sans-IO rules of `oidc` against the store, the keys and the clock.
 
 mod account;
-mod authorize;
 mod device;
 mod forward_auth;
+mod issue;
 mod login;
 mod passkeys;
 mod resources;
 mod second_factor;
+mod sign_in;
 mod token;
 mod upstream_login;
 
@@ -203,7 +204,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         return respond::gateway(&GatewayError::MethodNotAllowed(endpoint.methods()), false);
     }
     match endpoint {
-        Endpoint::Authorize => authorize::handle(app, req).await,
+        Endpoint::Authorize => sign_in::authorize(app, req).await,
         Endpoint::Login => login::handle(app, req).await,
         Endpoint::Token => token::handle(app, req).await,
         Endpoint::Userinfo => resources::userinfo(app, req).await,

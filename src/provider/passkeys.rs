@@ -8,7 +8,7 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Uuid,
 };
 
-use super::second_factor::{self, Waiting};
+use super::sign_in::{self, Waiting};
 use super::Request;
 use crate::app::{respond, App};
 use crate::http::params::Params;
@@ -128,7 +128,7 @@ pub async fn finish_registration(
 }
 
 fn waiting(app: &App, req: &Request<'_>, form: &Params) -> Result<Waiting, GatewayError> {
-    second_factor::opened(
+    sign_in::opened(
         app,
         req,
         form,
@@ -182,7 +182,7 @@ pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Reply {
         Ok::<_, GatewayError>(waiting)
     };
     match run.await {
-        Ok(waiting) => second_factor::complete(app, req, waiting, Some("hwk")).await,
+        Ok(waiting) => sign_in::complete(app, req, waiting, Some("hwk")).await,
         Err(e) => respond::gateway(&e, false),
     }
 }

@@ -1,7 +1,7 @@
 //! The provider's other endpoints: userinfo, introspection (RFC 7662), revocation (RFC 7009),
 //! RP-initiated logout, discovery and readiness.
 
-use super::authorize::provider_session;
+use super::sign_in::provider_session;
 use super::Request;
 use crate::app::auth;
 use crate::app::auth::{bearer, live_access_token};

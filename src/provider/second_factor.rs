@@ -8,220 +8,23 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use super::authorize::{provider_session, resume, Pending, PENDING_TTL};
+use super::sign_in::{
+    ask, complete, complete_session, enrol_page, need_of, opened, proceed, provider_session, seal,
+    with_csrf_cookie, Enrolment, Need, Pending, Waiting,
+};
 use super::Request;
 use crate::app::attempts::{Attempted, Credential};
 use crate::app::{respond, revocation, App};
-use crate::config::SecondFactor;
-use crate::directory::UserInfo;
-use crate::http::pages::{self, EnrolPage, RecoveryPage, SecondFactorPage};
-use crate::http::{cookies, GatewayError, Reply};
-use crate::login::{regulation, totp};
-use crate::oidc::authorize::AuthRequest;
-use crate::secret::{ct_eq, new_secret, Purpose};
-use crate::session::{Found, Key};
+use crate::http::pages::{self, RecoveryPage};
+use crate::http::{GatewayError, Reply};
+use crate::login::totp;
+use crate::secret::Purpose;
 use crate::storage::{FactorKind, Storage};
-
-/// A sign-in whose first factor is done, waiting for its second.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Waiting {
-    pub username: String,
-    /// What to do once done.
-    pub pending: Pending,
-    /// The provider session to upgrade (a step-up); `None` makes a new one.
-    pub session: Option<Key>,
-    /// How the first factor was passed (RFC 8176 `amr`): `pwd`, or `fed` for an upstream
-    /// provider's sign-in.
-    #[serde(default = "password_amr")]
-    pub first: Vec<String>,
-}
-
-fn password_amr() -> Vec<String> {
-    vec!["pwd".to_string()]
-}
-
-/// An authenticator app being enrolled: the seed is shown on the page until confirmed.
-#[derive(Debug, Serialize, Deserialize)]
-struct Enrolment {
-    waiting: Waiting,
-    seed: Vec<u8>,
-}
-
-/// What a user must do next.
-pub enum Need {
-    /// Nothing: a password is enough here.
-    Nothing,
-    /// Use one of their factors.
-    Ask { passkey: bool },
-    /// Enrol a factor first.
-    Enrol,
-}
 
 pub const INVALID_CODE: &str = "That code is not valid. Try the current one, or a recovery code.";
 
 fn storage(app: &App) -> Result<&Arc<Storage>, GatewayError> {
     app.storage.as_ref().ok_or(GatewayError::Internal)
-}
-
-/// Whether this authorization request needs a second factor (the client's rule, or
-/// `acr_values=mfa`), beyond what `[login] second_factor` says for everyone.
-pub fn request_wants_mfa(app: &App, request: Option<&AuthRequest>) -> bool {
-    request.is_some_and(|r| {
-        r.mfa
-            || app
-                .clients
-                .get(&r.client_id)
-                .is_some_and(|c| c.require_second_factor)
-    })
-}
-
-/// What `username` must do before a session with `required` (a step-up or the client's rule)
-/// is theirs.
-pub async fn need(app: &App, username: &str, required: bool) -> Result<Need, GatewayError> {
-    let policy = app.cfg.login.second_factor;
-    let Some(storage) = app.storage.as_ref().filter(|_| policy != SecondFactor::Off) else {
-        return Ok(Need::Nothing);
-    };
-    let factors = storage.factors(username).await?;
-    let has_passkey = factors.iter().any(|f| f.kind == FactorKind::Passkey);
-    Ok(
-        match (
-            factors.is_empty(),
-            required || policy == SecondFactor::Required,
-        ) {
-            (false, _) => Need::Ask {
-                passkey: has_passkey && app.webauthn.is_some(),
-            },
-            (true, true) => Need::Enrol,
-            (true, false) => Need::Nothing,
-        },
-    )
-}
-
-/// Seals `waiting` for the next form.
-fn seal<T: Serialize>(app: &App, purpose: Purpose, value: &T) -> Result<String, GatewayError> {
-    let exp = app.now() + PENDING_TTL.as_secs();
-    app.sealer
-        .seal(purpose, value, exp)
-        .ok_or(GatewayError::Internal)
-}
-
-/// The second-factor page for `waiting`.
-pub fn ask(app: &App, waiting: &Waiting, passkey: bool, error: Option<&str>, status: u16) -> Reply {
-    let mfa = match seal(app, Purpose::SecondFactor, waiting) {
-        Ok(s) => s,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let page = SecondFactorPage {
-        username: &waiting.username,
-        mfa: &mfa,
-        csrf: &waiting.pending.csrf,
-        passkey,
-        error,
-    };
-    let reply = pages::render(status, &page);
-    let reply = if passkey {
-        pages::allow_script(reply)
-    } else {
-        reply
-    };
-    with_csrf_cookie(app, reply, &waiting.pending.csrf)
-}
-
-/// The enrolment page: a new seed (or the one being confirmed) for `waiting`.
-pub fn enrol_page(app: &App, waiting: Waiting, seed: Vec<u8>, error: Option<&str>) -> Reply {
-    let issuer = &app.cfg.login.totp_issuer;
-    let uri = totp::uri(&seed, issuer, &waiting.username);
-    let secret = totp::base32(&seed);
-    let csrf = waiting.pending.csrf.clone();
-    let username = waiting.username.clone();
-    let sealed = match seal(app, Purpose::Enrolment, &Enrolment { waiting, seed }) {
-        Ok(s) => s,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let qr = totp::qr_data_url(&uri);
-    let page = EnrolPage {
-        username: &username,
-        qr: qr.as_deref(),
-        secret: &secret,
-        uri: &uri,
-        enrol: &sealed,
-        csrf: &csrf,
-        error,
-    };
-    let status = if error.is_some() { 401 } else { 200 };
-    with_csrf_cookie(app, pages::render(status, &page), &csrf)
-}
-
-fn with_csrf_cookie(app: &App, reply: Reply, csrf: &str) -> Reply {
-    let cookie = cookies::set(
-        &app.provider_cookies().csrf,
-        csrf,
-        app.cfg.server.secure_cookies(),
-        Some(PENDING_TTL),
-    );
-    reply.header("Set-Cookie", cookie)
-}
-
-/// After a right password: ask for the second factor, make the user enrol, or sign them in.
-pub async fn after_password(
-    app: &App,
-    req: &Request<'_>,
-    pending: Pending,
-    user: &UserInfo,
-) -> Reply {
-    after_first_factor(app, req, pending, user, password_amr()).await
-}
-
-/// After a first factor (`first`, as `amr`): the second factor, enrolment, or the session. A
-/// first factor that already shows `mfa` (a trusted upstream's) needs no second.
-pub async fn after_first_factor(
-    app: &App,
-    req: &Request<'_>,
-    pending: Pending,
-    user: &UserInfo,
-    first: Vec<String>,
-) -> Reply {
-    let required = request_wants_mfa(app, pending.request.as_ref());
-    let done = first.iter().any(|m| m == "mfa");
-    let waiting = Waiting {
-        username: user.username.clone(),
-        pending,
-        session: None,
-        first,
-    };
-    if done {
-        return complete(app, req, waiting, None).await;
-    }
-    match need(app, &user.username, required).await {
-        Ok(Need::Nothing) => complete(app, req, waiting, None).await,
-        Ok(Need::Ask { passkey }) => ask(app, &waiting, passkey, None, 200),
-        Ok(Need::Enrol) => enrol_page(app, waiting, totp::new_seed(), None),
-        Err(e) => respond::gateway(&e, false),
-    }
-}
-
-/// The sealed state of a second-factor form, checked against its CSRF token and cookie.
-pub(super) fn opened<T: serde::de::DeserializeOwned>(
-    app: &App,
-    req: &Request<'_>,
-    form: &crate::http::params::Params,
-    field: &str,
-    purpose: Purpose,
-    csrf_of: impl Fn(&T) -> &str,
-) -> Result<T, GatewayError> {
-    let state: T = app
-        .sealer
-        .open(purpose, form.get(field).unwrap_or(""), app.now())
-        .ok_or(GatewayError::SignInExpired)?;
-    let expected = csrf_of(&state).as_bytes().to_vec();
-    let ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), &expected));
-    if !ok(form.get("csrf")) || !ok(req.cookie(&app.provider_cookies().csrf).as_deref()) {
-        return Err(GatewayError::FormExpired);
-    }
-    Ok(state)
 }
 
 /// `POST /login/second-factor`: a TOTP code or a recovery code.
@@ -249,7 +52,7 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
         Err(e) => return respond::gateway(&e, false),
     };
     let passkey = matches!(
-        need(app, &waiting.username, true).await,
+        need_of(app, &waiting.username, true).await,
         Ok(Need::Ask { passkey: true })
     );
     ask(app, &waiting, passkey, Some(INVALID_CODE), status)
@@ -405,111 +208,5 @@ pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Reply {
         Ok(Some(session)) => proceed(app, req, &pending, &session).await,
         Ok(None) => respond::gateway(&GatewayError::SignInExpired, false),
         Err(e) => respond::gateway(&e, false),
-    }
-}
-
-/// Makes (or upgrades) the session of `waiting` with `amr`; with the cookie to set when a
-/// new session was made.
-async fn complete_session(
-    app: &App,
-    req: &Request<'_>,
-    waiting: &Waiting,
-    second: Option<&str>,
-) -> Result<(Found, Option<String>), GatewayError> {
-    let now = app.now();
-    let mut amr = waiting.first.clone();
-    if let Some(method) = second {
-        amr.extend([method.to_string(), "mfa".to_string()]);
-    }
-    // Signed in, every factor done: the failure count starts again.
-    crate::metrics::sign_in("ok");
-    regulation::succeeded(app.stores.counters.as_ref(), &waiting.username).await?;
-    let sessions = app.sessions();
-    if let Some(key) = &waiting.session {
-        let (id, upgraded) = sessions
-            .rekey(key, amr, now)
-            .await?
-            .ok_or(GatewayError::SignInExpired)?;
-        let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
-        return Ok((upgraded, Some(cookie)));
-    }
-    // Session fixation: whatever session the browser had is ended, and a new id is issued.
-    if let Some(old) = provider_session(app, req, now).await? {
-        revocation::end_session(app, &old.key).await?;
-    }
-    let address = req.facts.client_ip;
-    let (id, found) = sessions
-        .create(&waiting.username, amr, address, now)
-        .await?;
-    let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
-    Ok((found, Some(cookie)))
-}
-
-/// Signs `waiting` in with `amr` and goes on to where the sign-in was going.
-/// With the `second` factor's `amr` when one was used.
-pub async fn complete(
-    app: &App,
-    req: &Request<'_>,
-    waiting: Waiting,
-    second: Option<&str>,
-) -> Reply {
-    let (session, cookie) = match complete_session(app, req, &waiting, second).await {
-        Ok(done) => done,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let reply = proceed(app, req, &waiting.pending, &session).await;
-    let secure = app.cfg.server.secure_cookies();
-    let reply = reply.header(
-        "Set-Cookie",
-        cookies::clear(&app.provider_cookies().csrf, secure),
-    );
-    match cookie {
-        Some(c) => reply.header("Set-Cookie", c),
-        None => reply,
-    }
-}
-
-/// On to where the sign-in was going: the authorization request, a page, or a message.
-async fn proceed(app: &App, req: &Request<'_>, pending: &Pending, session: &Found) -> Reply {
-    match (&pending.request, &pending.return_to) {
-        (Some(request), _) => resume(app, req, request, Some(session), true).await,
-        (None, Some(path)) => Reply::redirect(303, &format!("{}{path}", app.cfg.server.issuer)),
-        (None, None) => pages::message(
-            200,
-            "Signed in",
-            &format!("You are signed in as {}.", session.record.user),
-            Some("/account"),
-        ),
-    }
-}
-
-/// A step-up on a live password-only session: the second-factor page (or enrolment) for its
-/// user, continuing to `pending` afterwards.
-pub async fn step_up(
-    app: &App,
-    session: &Found,
-    pending: Pending,
-    required: bool,
-) -> Option<Reply> {
-    let waiting = Waiting {
-        username: session.record.user.clone(),
-        pending,
-        session: Some(session.key.clone()),
-        first: session.record.amr.clone(),
-    };
-    match need(app, &session.record.user, required).await {
-        Ok(Need::Nothing) => None,
-        Ok(Need::Ask { passkey }) => Some(ask(app, &waiting, passkey, None, 200)),
-        Ok(Need::Enrol) => Some(enrol_page(app, waiting, totp::new_seed(), None)),
-        Err(e) => Some(respond::gateway(&e, false)),
-    }
-}
-
-/// A new pending state for a step-up of `request`.
-pub fn pending_for(request: Option<AuthRequest>, return_to: Option<String>) -> Pending {
-    Pending {
-        request,
-        csrf: new_secret(),
-        return_to,
     }
 }

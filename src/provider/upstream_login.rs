@@ -11,8 +11,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::authorize::Pending;
-use super::second_factor;
+use super::sign_in::{self, Pending};
 use super::Request;
 use crate::app::federation::{map_claims, strings, Metadata, Provider, Refusal};
 use crate::app::{respond, App};
@@ -116,7 +115,7 @@ async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         verifier: verifier.secret().clone(),
         pending,
     };
-    let ttl = super::authorize::PENDING_TTL;
+    let ttl = sign_in::PENDING_TTL;
     let sealed = app
         .sealer
         .seal(Purpose::UpstreamFlow, &flow, app.now() + ttl.as_secs())
@@ -134,7 +133,7 @@ pub async fn callback(app: &App, req: &Request<'_>) -> Reply {
     let clear = cookies::clear(cookie_name(app), secure);
     match finish(app, req).await {
         Ok((flow, user, first)) => {
-            second_factor::after_first_factor(app, req, flow.pending, &user, first)
+            sign_in::after_first_factor(app, req, flow.pending, &user, first)
                 .await
                 .header("Set-Cookie", clear)
         }

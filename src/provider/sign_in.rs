@@ -1,0 +1,502 @@
+//! The sign-in hub: everything a sign-in passes through between an authorization request (or a
+//! visit to `/login`) and the session it ends with. The pending request sealed into the login
+//! URL, the forms' sealed state and their CSRF checks, the decision to ask for a second factor
+//! (or make the user enrol one), the step-up of a password-only session, and the completion:
+//! the session made (or given a new id), then the authorization request answered.
+//!
+//! Nothing is stored before a user has signed in: the pending request rides, sealed, in the
+//! login URL and the forms (security.md: state flooding). The forms' handlers live beside it
+//! (`login`, `second_factor`, `passkeys`, `upstream_login`); the answer to a client is
+//! `issue`'s.
+
+use serde::{Deserialize, Serialize};
+
+use super::issue::issue;
+use super::Request;
+use crate::app::{respond, revocation, App};
+use crate::config::SecondFactor;
+use crate::directory::UserInfo;
+use crate::http::pages::{self, EnrolPage, SecondFactorPage};
+use crate::http::{cookies, GatewayError, Reply};
+use crate::login::{regulation, totp};
+use crate::oidc::authorize::{decide, validate, AuthRequest, Decision};
+use crate::secret::{ct_eq, new_secret, Purpose};
+use crate::session::{Found, Key};
+use crate::storage::{Factor, FactorKind};
+
+/// How long a user has to complete the login form.
+pub const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A sign-in in progress: sealed into the `auth` parameter of the login URL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    /// The authorization request to resume; `None` for a plain visit to `/login`.
+    pub request: Option<AuthRequest>,
+    /// The form's CSRF token, also set as a cookie: both must come back.
+    pub csrf: String,
+    /// Where to go after signing in without an authorization request (a path on this host).
+    #[serde(default)]
+    pub return_to: Option<String>,
+}
+
+/// `GET /oauth2/authorize` (and the seed vendors' paths): validate, then answer the client, or
+/// send the user through the sign-in first.
+pub async fn authorize(app: &App, req: &Request<'_>) -> Reply {
+    let params = match req.params() {
+        Ok(p) => p,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let auth = match validate(&params, &app.clients) {
+        Ok(a) => a,
+        Err(e) => return respond::authorize(&e, &app.cfg.server.issuer),
+    };
+    let now = app.now();
+    match provider_session(app, req, now).await {
+        Ok(session) => resume(app, req, &auth, session.as_ref(), false).await,
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+/// The provider session of the browser making `req`, if it has a live one.
+pub async fn provider_session(
+    app: &App,
+    req: &Request<'_>,
+    now: u64,
+) -> Result<Option<Found>, GatewayError> {
+    let Some(id) = req.cookie(&app.provider_cookies().session) else {
+        return Ok(None);
+    };
+    Ok(app
+        .sessions()
+        .lookup(&id, now)
+        .await?
+        .filter(|f| f.record.parent.is_none()))
+}
+
+/// Decides and answers an authorization request; `fresh` when the user just signed in for it.
+pub async fn resume(
+    app: &App,
+    req: &Request<'_>,
+    auth: &AuthRequest,
+    session: Option<&Found>,
+    fresh: bool,
+) -> Reply {
+    let issuer = &app.cfg.server.issuer;
+    let now = app.now();
+    match (
+        decide(auth, session.map(|s| s.record.auth_time), fresh, now),
+        session,
+    ) {
+        (Err(e), _) => respond::authorize(&e, issuer),
+        (Ok(Decision::Issue), Some(s)) => {
+            if let Some(reply) = step_up_if_needed(app, auth, s).await {
+                return reply;
+            }
+            match issue(app, auth, s, now).await {
+                Ok(url) => Reply::redirect(302, &url),
+                Err(e) => respond::authorize(&e, issuer),
+            }
+        }
+        (Ok(Decision::Login | Decision::Issue), _) => {
+            start_login(app, req, Some(auth.clone())).await
+        }
+    }
+}
+
+/// The second factor (or enrolment) a password-only session must pass before this request is
+/// answered: the client's rule, `acr_values=mfa`, or `second_factor = "required"`.
+async fn step_up_if_needed(app: &App, auth: &AuthRequest, session: &Found) -> Option<Reply> {
+    if session.record.mfa() {
+        return None;
+    }
+    let wanted = request_wants_mfa(app, Some(auth));
+    if !wanted && app.cfg.login.second_factor != crate::config::SecondFactor::Required {
+        return None;
+    }
+    let pending = pending_for(Some(auth.clone()), None);
+    step_up(app, session, pending, wanted).await
+}
+
+/// Sends the browser to the login form, the pending request sealed into its URL.
+pub async fn start_login(app: &App, req: &Request<'_>, request: Option<AuthRequest>) -> Reply {
+    let pending = Pending {
+        request,
+        csrf: new_secret(),
+        return_to: None,
+    };
+    send_to_login(app, req, pending).await
+}
+
+/// Sends the browser to the login form for `pending`.
+pub async fn send_to_login(app: &App, req: &Request<'_>, pending: Pending) -> Reply {
+    if let Err(e) = app.admit(req.facts.client_ip).await {
+        return respond::gateway(&e, false);
+    }
+    let exp = app.now() + PENDING_TTL.as_secs();
+    match app.sealer.seal(Purpose::PendingLogin, &pending, exp) {
+        Some(sealed) => Reply::redirect(
+            302,
+            &format!("{}/login?auth={sealed}", app.cfg.server.issuer),
+        ),
+        None => respond::gateway(&GatewayError::Internal, false),
+    }
+}
+
+/// A sign-in whose first factor is done, waiting for its second.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Waiting {
+    pub username: String,
+    /// What to do once done.
+    pub pending: Pending,
+    /// The provider session to upgrade (a step-up); `None` makes a new one.
+    pub session: Option<Key>,
+    /// How the first factor was passed (RFC 8176 `amr`): `pwd`, or `fed` for an upstream
+    /// provider's sign-in.
+    #[serde(default = "password_amr")]
+    pub first: Vec<String>,
+}
+
+fn password_amr() -> Vec<String> {
+    vec!["pwd".to_string()]
+}
+
+/// An authenticator app being enrolled: the seed is shown on the page until confirmed.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Enrolment {
+    pub waiting: Waiting,
+    pub seed: Vec<u8>,
+}
+
+/// What a user must do next.
+pub enum Need {
+    /// Nothing: a password is enough here.
+    Nothing,
+    /// Use one of their factors.
+    Ask { passkey: bool },
+    /// Enrol a factor first.
+    Enrol,
+}
+
+/// Whether this authorization request needs a second factor (the client's rule, or
+/// `acr_values=mfa`), beyond what `[login] second_factor` says for everyone.
+pub fn request_wants_mfa(app: &App, request: Option<&AuthRequest>) -> bool {
+    request.is_some_and(|r| {
+        r.mfa
+            || app
+                .clients
+                .get(&r.client_id)
+                .is_some_and(|c| c.require_second_factor)
+    })
+}
+
+/// What a user with `factors` must do before a session is theirs, under `[login]
+/// second_factor = policy`, when the request or route `required` one, and with passkeys usable
+/// here (`passkeys_on`: WebAuthn is configured).
+pub fn need(policy: SecondFactor, factors: &[Factor], required: bool, passkeys_on: bool) -> Need {
+    if policy == SecondFactor::Off {
+        return Need::Nothing;
+    }
+    let has_passkey = factors.iter().any(|f| f.kind == FactorKind::Passkey);
+    match (
+        factors.is_empty(),
+        required || policy == SecondFactor::Required,
+    ) {
+        (false, _) => Need::Ask {
+            passkey: has_passkey && passkeys_on,
+        },
+        (true, true) => Need::Enrol,
+        (true, false) => Need::Nothing,
+    }
+}
+
+/// `need` for `username`, their factors read from `[storage]` (none without it).
+pub async fn need_of(app: &App, username: &str, required: bool) -> Result<Need, GatewayError> {
+    let policy = app.cfg.login.second_factor;
+    let Some(storage) = app.storage.as_ref().filter(|_| policy != SecondFactor::Off) else {
+        return Ok(Need::Nothing);
+    };
+    let factors = storage.factors(username).await?;
+    Ok(need(policy, &factors, required, app.webauthn.is_some()))
+}
+
+/// Seals `waiting` for the next form.
+pub(super) fn seal<T: Serialize>(
+    app: &App,
+    purpose: Purpose,
+    value: &T,
+) -> Result<String, GatewayError> {
+    let exp = app.now() + PENDING_TTL.as_secs();
+    app.sealer
+        .seal(purpose, value, exp)
+        .ok_or(GatewayError::Internal)
+}
+
+/// The second-factor page for `waiting`.
+pub fn ask(app: &App, waiting: &Waiting, passkey: bool, error: Option<&str>, status: u16) -> Reply {
+    let mfa = match seal(app, Purpose::SecondFactor, waiting) {
+        Ok(s) => s,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let page = SecondFactorPage {
+        username: &waiting.username,
+        mfa: &mfa,
+        csrf: &waiting.pending.csrf,
+        passkey,
+        error,
+    };
+    let reply = pages::render(status, &page);
+    let reply = if passkey {
+        pages::allow_script(reply)
+    } else {
+        reply
+    };
+    with_csrf_cookie(app, reply, &waiting.pending.csrf)
+}
+
+/// The enrolment page: a new seed (or the one being confirmed) for `waiting`.
+pub fn enrol_page(app: &App, waiting: Waiting, seed: Vec<u8>, error: Option<&str>) -> Reply {
+    let issuer = &app.cfg.login.totp_issuer;
+    let uri = totp::uri(&seed, issuer, &waiting.username);
+    let secret = totp::base32(&seed);
+    let csrf = waiting.pending.csrf.clone();
+    let username = waiting.username.clone();
+    let sealed = match seal(app, Purpose::Enrolment, &Enrolment { waiting, seed }) {
+        Ok(s) => s,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let qr = totp::qr_data_url(&uri);
+    let page = EnrolPage {
+        username: &username,
+        qr: qr.as_deref(),
+        secret: &secret,
+        uri: &uri,
+        enrol: &sealed,
+        csrf: &csrf,
+        error,
+    };
+    let status = if error.is_some() { 401 } else { 200 };
+    with_csrf_cookie(app, pages::render(status, &page), &csrf)
+}
+
+pub(super) fn with_csrf_cookie(app: &App, reply: Reply, csrf: &str) -> Reply {
+    let cookie = cookies::set(
+        &app.provider_cookies().csrf,
+        csrf,
+        app.cfg.server.secure_cookies(),
+        Some(PENDING_TTL),
+    );
+    reply.header("Set-Cookie", cookie)
+}
+
+/// After a right password: ask for the second factor, make the user enrol, or sign them in.
+pub async fn after_password(
+    app: &App,
+    req: &Request<'_>,
+    pending: Pending,
+    user: &UserInfo,
+) -> Reply {
+    after_first_factor(app, req, pending, user, password_amr()).await
+}
+
+/// After a first factor (`first`, as `amr`): the second factor, enrolment, or the session. A
+/// first factor that already shows `mfa` (a trusted upstream's) needs no second.
+pub async fn after_first_factor(
+    app: &App,
+    req: &Request<'_>,
+    pending: Pending,
+    user: &UserInfo,
+    first: Vec<String>,
+) -> Reply {
+    let required = request_wants_mfa(app, pending.request.as_ref());
+    let done = first.iter().any(|m| m == "mfa");
+    let waiting = Waiting {
+        username: user.username.clone(),
+        pending,
+        session: None,
+        first,
+    };
+    if done {
+        return complete(app, req, waiting, None).await;
+    }
+    match need_of(app, &user.username, required).await {
+        Ok(Need::Nothing) => complete(app, req, waiting, None).await,
+        Ok(Need::Ask { passkey }) => ask(app, &waiting, passkey, None, 200),
+        Ok(Need::Enrol) => enrol_page(app, waiting, totp::new_seed(), None),
+        Err(e) => respond::gateway(&e, false),
+    }
+}
+
+/// The sealed state of a second-factor form, checked against its CSRF token and cookie.
+pub(super) fn opened<T: serde::de::DeserializeOwned>(
+    app: &App,
+    req: &Request<'_>,
+    form: &crate::http::params::Params,
+    field: &str,
+    purpose: Purpose,
+    csrf_of: impl Fn(&T) -> &str,
+) -> Result<T, GatewayError> {
+    let state: T = app
+        .sealer
+        .open(purpose, form.get(field).unwrap_or(""), app.now())
+        .ok_or(GatewayError::SignInExpired)?;
+    let expected = csrf_of(&state).as_bytes().to_vec();
+    let ok = |v: Option<&str>| v.is_some_and(|v| ct_eq(v.as_bytes(), &expected));
+    if !ok(form.get("csrf")) || !ok(req.cookie(&app.provider_cookies().csrf).as_deref()) {
+        return Err(GatewayError::FormExpired);
+    }
+    Ok(state)
+}
+
+/// Makes (or upgrades) the session of `waiting` with `amr`; with the cookie to set when a
+/// new session was made.
+pub(super) async fn complete_session(
+    app: &App,
+    req: &Request<'_>,
+    waiting: &Waiting,
+    second: Option<&str>,
+) -> Result<(Found, Option<String>), GatewayError> {
+    let now = app.now();
+    let mut amr = waiting.first.clone();
+    if let Some(method) = second {
+        amr.extend([method.to_string(), "mfa".to_string()]);
+    }
+    // Signed in, every factor done: the failure count starts again.
+    crate::metrics::sign_in("ok");
+    regulation::succeeded(app.stores.counters.as_ref(), &waiting.username).await?;
+    let sessions = app.sessions();
+    if let Some(key) = &waiting.session {
+        let (id, upgraded) = sessions
+            .rekey(key, amr, now)
+            .await?
+            .ok_or(GatewayError::SignInExpired)?;
+        let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
+        return Ok((upgraded, Some(cookie)));
+    }
+    // Session fixation: whatever session the browser had is ended, and a new id is issued.
+    if let Some(old) = provider_session(app, req, now).await? {
+        revocation::end_session(app, &old.key).await?;
+    }
+    let address = req.facts.client_ip;
+    let (id, found) = sessions
+        .create(&waiting.username, amr, address, now)
+        .await?;
+    let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
+    Ok((found, Some(cookie)))
+}
+
+/// Signs `waiting` in with `amr` and goes on to where the sign-in was going.
+/// With the `second` factor's `amr` when one was used.
+pub async fn complete(
+    app: &App,
+    req: &Request<'_>,
+    waiting: Waiting,
+    second: Option<&str>,
+) -> Reply {
+    let (session, cookie) = match complete_session(app, req, &waiting, second).await {
+        Ok(done) => done,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let reply = proceed(app, req, &waiting.pending, &session).await;
+    let secure = app.cfg.server.secure_cookies();
+    let reply = reply.header(
+        "Set-Cookie",
+        cookies::clear(&app.provider_cookies().csrf, secure),
+    );
+    match cookie {
+        Some(c) => reply.header("Set-Cookie", c),
+        None => reply,
+    }
+}
+
+/// On to where the sign-in was going: the authorization request, a page, or a message.
+pub(super) async fn proceed(
+    app: &App,
+    req: &Request<'_>,
+    pending: &Pending,
+    session: &Found,
+) -> Reply {
+    match (&pending.request, &pending.return_to) {
+        (Some(request), _) => resume(app, req, request, Some(session), true).await,
+        (None, Some(path)) => Reply::redirect(303, &format!("{}{path}", app.cfg.server.issuer)),
+        (None, None) => pages::message(
+            200,
+            "Signed in",
+            &format!("You are signed in as {}.", session.record.user),
+            Some("/account"),
+        ),
+    }
+}
+
+/// A step-up on a live password-only session: the second-factor page (or enrolment) for its
+/// user, continuing to `pending` afterwards.
+pub async fn step_up(
+    app: &App,
+    session: &Found,
+    pending: Pending,
+    required: bool,
+) -> Option<Reply> {
+    let waiting = Waiting {
+        username: session.record.user.clone(),
+        pending,
+        session: Some(session.key.clone()),
+        first: session.record.amr.clone(),
+    };
+    match need_of(app, &session.record.user, required).await {
+        Ok(Need::Nothing) => None,
+        Ok(Need::Ask { passkey }) => Some(ask(app, &waiting, passkey, None, 200)),
+        Ok(Need::Enrol) => Some(enrol_page(app, waiting, totp::new_seed(), None)),
+        Err(e) => Some(respond::gateway(&e, false)),
+    }
+}
+
+/// A new pending state for a step-up of `request`.
+pub fn pending_for(request: Option<AuthRequest>, return_to: Option<String>) -> Pending {
+    Pending {
+        request,
+        csrf: new_secret(),
+        return_to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factor(kind: FactorKind) -> Factor {
+        Factor {
+            id: "f".into(),
+            username: "alice".into(),
+            kind,
+            name: "phone".into(),
+            created_at: 0,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn who_must_do_what_before_a_session() {
+        use SecondFactor::{Off, Optional, Required};
+        let none: &[Factor] = &[];
+        let totp = [factor(FactorKind::Totp)];
+        let both = [factor(FactorKind::Totp), factor(FactorKind::Passkey)];
+        let nothing = |n: Need| matches!(n, Need::Nothing);
+        let enrol = |n: Need| matches!(n, Need::Enrol);
+        let ask = |n: Need, p: bool| matches!(n, Need::Ask { passkey } if passkey == p);
+        assert!(nothing(need(Off, &both, true, true)), "off: never");
+        assert!(nothing(need(Optional, none, false, true)));
+        assert!(
+            enrol(need(Optional, none, true, true)),
+            "a step-up makes them enrol"
+        );
+        assert!(enrol(need(Required, none, false, true)));
+        assert!(
+            ask(need(Optional, &totp, false, true), false),
+            "a factor is always asked"
+        );
+        assert!(ask(need(Required, &both, false, true), true));
+        assert!(
+            ask(need(Required, &both, false, false), false),
+            "no WebAuthn here"
+        );
+    }
+}
