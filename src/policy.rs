@@ -53,7 +53,7 @@ pub enum Decision {
 }
 
 /// True when the route lets `path` through without authentication. Only the normalised path
-/// counts: query and fragment never do (security.md: skip-auth matched on more than the path).
+/// counts: query and fragment never do (hardening: skip-auth matched on more than the path).
 pub fn is_public(route: &Route, req: &Request<'_>) -> bool {
     route.auth == Auth::Public || route.public_paths.iter().any(|p| path::under(req.path, p))
 }

@@ -71,7 +71,7 @@ async fn forward_auth_answers_202_401_403() {
     assert_eq!(original("http://app.test/x").await.unwrap().status(), 202);
 }
 
-/// security.md, third round: forward-auth target chosen by the client. Every header of the
+/// hardening: forward-auth target chosen by the client. Every header of the
 /// convention an endpoint does not use is ignored, and a target without a route, or one that
 /// cannot be normalised, is 403 for everyone.
 #[tokio::test(flavor = "multi_thread")]
@@ -254,7 +254,7 @@ http {{
 }
 
 /// Through a front proxy on `port` with its shipped snippet: a client adding every header of
-/// both conventions changes no decision (security.md, third round: forward-auth target chosen
+/// both conventions changes no decision (hardening: forward-auth target chosen
 /// by the client), and a host the front proxy does not serve never reaches the app.
 async fn steering_changes_nothing(gw: &Gateway, port: u16) {
     let steer = |rb: reqwest::RequestBuilder| {

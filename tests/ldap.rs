@@ -332,7 +332,7 @@ fn ldap_test_command_prints_the_steps_and_check_config_needs_the_placeholder() {
     );
 }
 
-/// security.md, third round: identity shadowing. The directory's `ALICE` is named like the
+/// hardening: identity shadowing. The directory's `ALICE` is named like the
 /// local `alice` in another case: neither name signs in with the directory's password, and
 /// alice keeps her own.
 #[tokio::test(flavor = "multi_thread")]
@@ -357,7 +357,7 @@ async fn identity_shadowing_a_directory_user_named_like_a_local_one_is_refused()
     assert!(out.contains("refused: a local user has this name"), "{out}");
 }
 
-/// security.md, third round: group splitting. dave is in `ops,admin` too; it never reaches
+/// hardening: group splitting. dave is in `ops,admin` too; it never reaches
 /// the app, where it would read as the groups `ops` and `admin`.
 #[tokio::test(flavor = "multi_thread")]
 async fn group_splitting_a_group_name_with_a_comma_is_dropped() {

@@ -621,7 +621,7 @@ async fn tls_listener_serves_https_and_session_cookies_are_secure() {
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
-    // security.md, third round: cookie injection. Over HTTPS the cookie is `__Host-`: only
+    // hardening: cookie injection. Over HTTPS the cookie is `__Host-`: only
     // this host, over HTTPS, for the whole host, can set it; an unprefixed one is not read.
     assert!(cookie.starts_with("__Host-authgate_session="), "{cookie}");
     assert!(cookie.contains("Path=/") && !cookie.to_ascii_lowercase().contains("domain="));

@@ -524,7 +524,7 @@ async fn adding_a_factor_on_account_ends_the_sessions_opened_before() {
     );
 }
 
-/// security.md, third round: races on counters. Thirty wrong codes at once on one pending
+/// hardening: races on counters. Thirty wrong codes at once on one pending
 /// second factor: each is counted before it is checked, so at most `max_failures` of them are
 /// told "wrong code"; the rest, and then the right code, meet the lockout.
 #[tokio::test(flavor = "multi_thread")]
@@ -560,7 +560,7 @@ async fn races_on_counters_thirty_concurrent_wrong_codes_get_at_most_max_failure
     );
 }
 
-/// security.md, third round: session id kept across step-up. The provider session gets a new
+/// hardening: session id kept across step-up. The provider session gets a new
 /// id when the second factor is added to it; the cookie from before no longer works.
 #[tokio::test(flavor = "multi_thread")]
 async fn session_id_kept_across_step_up_no_longer_works() {

@@ -1,4 +1,4 @@
-//! The security regression suite: one test per class in shared/security.md and per RFC rule,
+//! The security regression suite: one test per class of the README's Hardening section and per RFC rule,
 //! each named after the attack. Every attempt must fail safely, and the gateway keeps serving.
 
 mod common;

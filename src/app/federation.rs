@@ -204,7 +204,7 @@ pub fn merge_userinfo(
 /// `email`, when the provider verified it (`email_verified` true, as a boolean or the string
 /// some providers send), or when `trust_email` says to take it anyway. An unverified address
 /// would let anyone who can type it into their upstream account become its owner in apps
-/// keyed on email (security.md, third round: unverified email).
+/// keyed on email (hardening: unverified email).
 fn verified_email(
     p: &UpstreamProvider,
     claims: &serde_json::Map<String, serde_json::Value>,
@@ -347,7 +347,7 @@ mod tests {
         claims(v)
     }
 
-    /// security.md, third round: unverified email.
+    /// hardening: unverified email.
     #[test]
     fn unverified_email_is_dropped_unless_trusted() {
         let mut p = provider();
@@ -388,7 +388,7 @@ mod tests {
         assert!(!c.contains_key("iss"));
     }
 
-    /// security.md, third round: group splitting.
+    /// hardening: group splitting.
     #[test]
     fn group_names_with_a_comma_are_dropped() {
         let mut p = provider();

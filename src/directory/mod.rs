@@ -99,7 +99,7 @@ pub struct Chain {
 
 impl Chain {
     /// A user of a source after the local one, unless a local user has their name in any
-    /// case (security.md, third round: identity shadowing: LDAP `ALICE` must not become local
+    /// case (hardening: identity shadowing: LDAP `ALICE` must not become local
     /// `alice` with her groups).
     fn unshadowed(&self, asked: &str, u: Option<Arc<UserInfo>>) -> Option<Arc<UserInfo>> {
         let u = u?;
@@ -112,7 +112,7 @@ impl Chain {
 }
 
 /// Group names travel comma-joined (`X-Forwarded-Groups`): a name with a comma would reach
-/// apps as several groups (security.md, third round: group splitting), so it is dropped.
+/// apps as several groups (hardening: group splitting), so it is dropped.
 pub fn without_split_groups(u: Arc<UserInfo>) -> Arc<UserInfo> {
     if !u.groups.iter().any(|g| g.contains(',')) {
         return u;

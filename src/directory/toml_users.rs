@@ -53,7 +53,7 @@ impl TomlUsers {
     }
 
     /// Whether a local user has this name in any case or spacing: another source's user of
-    /// that name would shadow them (security.md, third round: identity shadowing).
+    /// that name would shadow them (hardening: identity shadowing).
     pub fn claims(&self, username: &str) -> bool {
         self.canonical.contains(&canonical_name(username))
     }

@@ -45,7 +45,7 @@ pub struct Names {
 
 /// authgate's cookie names. Over HTTPS each carries the `__Host-` prefix: a browser then
 /// accepts it only from this very host, over HTTPS, for the whole host, so a sibling subdomain
-/// or a plain-HTTP page cannot plant one (security.md, third round: cookie injection).
+/// or a plain-HTTP page cannot plant one (hardening: cookie injection).
 #[derive(Debug, Clone)]
 pub struct CookieNames {
     plain: Names,
@@ -145,7 +145,7 @@ pub fn without(req: &RequestHeader, prefix: &str) -> Without {
 /// Whether a `Set-Cookie` value from an upstream would set one of authgate's cookies (a name
 /// starting with `prefix`, after a `__Host-` or `__Secure-` prefix, which browsers match in any
 /// case). Such a header never reaches the browser: an app must not plant a session or a
-/// sign-in state (security.md, third round: cookie injection by an app).
+/// sign-in state (hardening: cookie injection by an app).
 pub fn sets_ours(set_cookie: &[u8], prefix: &str) -> bool {
     let name = set_cookie.split(|b| *b == b'=' || *b == b';').next();
     is_ours(name.unwrap_or(set_cookie), prefix)

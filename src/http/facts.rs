@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(none.client_ip, Some("10.0.0.1".parse().unwrap()));
     }
 
-    /// security.md, third round: lockout key fallback.
+    /// hardening: lockout key fallback.
     #[test]
     fn malformed_forwarded_for_never_makes_the_proxy_the_client() {
         let skipped = facts("10.0.0.1", Some("198.51.100.7, not-an-ip, 10.0.0.2"));

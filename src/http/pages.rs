@@ -63,7 +63,7 @@ pub fn allow_script(mut reply: Reply) -> Reply {
     reply
 }
 
-/// Headers every page of ours carries (security.md: XSS / clickjacking on own pages).
+/// Headers every page of ours carries (hardening: XSS / clickjacking on own pages).
 pub fn page_headers(reply: Reply) -> Reply {
     reply
         .header("Content-Type", "text/html; charset=utf-8")

@@ -1,5 +1,5 @@
 //! Path normalisation: the one spelling of a request path that policy decides on and that is
-//! sent upstream (security.md: "auth decision on a different path than the one proxied").
+//! sent upstream (hardening: "auth decision on a different path than the one proxied").
 //!
 //! Unreserved characters are percent-decoded, dot segments removed, duplicate slashes merged.
 //! A path that cannot be normalised without guessing what the upstream will make of it —

@@ -14,7 +14,7 @@ use crate::config::Login;
 use crate::session::{Key, Kind, Store, StoreError};
 
 /// The name failures are counted on: `alice`, `Alice` and ` alice` are one person to the
-/// lockout, whatever the directory makes of them (security.md, third round: lockout by
+/// lockout, whatever the directory makes of them (hardening: lockout by
 /// variants).
 pub fn canonical_name(user: &str) -> String {
     user.trim().to_lowercase()
@@ -70,7 +70,7 @@ pub struct Attempt {
 /// Begins an attempt by `user` from `ip`: `None` when the user or the address is locked out
 /// (nothing may be checked then). The attempt is counted against the user first, with one
 /// atomic increment, so concurrent attempts cannot all pass between a check and a count
-/// (security.md, third round: races on counters): of any number of them at most
+/// (hardening: races on counters): of any number of them at most
 /// `max_failures` go on to be checked, and the one that reaches it locks the user.
 pub async fn begin(
     store: &dyn Store,

@@ -3,7 +3,7 @@
 //! (`app::access`).
 //!
 //! The original request is read from exactly one convention per endpoint, and only from a
-//! trusted proxy (security.md, third round: forward-auth target chosen by the client):
+//! trusted proxy (hardening: forward-auth target chosen by the client):
 //! - `/oauth2/auth`: `X-Forwarded-Method`, `-Host` and `-Uri` (Traefik, Caddy, nginx with the
 //!   documented snippet). `X-Original-*` are ignored.
 //! - `/oauth2/auth/original`: `X-Original-URL` and `X-Original-Method` (the nginx convention

@@ -5,7 +5,7 @@
 //! the session made (or given a new id), then the authorization request answered.
 //!
 //! Nothing is stored before a user has signed in: the pending request rides, sealed, in the
-//! login URL and the forms (security.md: state flooding). The forms' handlers live beside it
+//! login URL and the forms (hardening: state flooding). The forms' handlers live beside it
 //! (`login`, `second_factor`, `passkeys`, `upstream_login`); the answer to a client is
 //! `issue`'s.
 

@@ -3,9 +3,9 @@
 //! sessions at `/.authgate/logout`.
 //!
 //! Nothing is stored before sign-in: `state`, the PKCE verifier and the return URL ride in a
-//! sealed, short-lived cookie on the application's host, named after the state (security.md:
+//! sealed, short-lived cookie on the application's host, named after the state (hardening:
 //! state flooding). The browser is only ever sent back to the URL sealed there — never to one
-//! from the query (security.md: open redirect after login).
+//! from the query (hardening: open redirect after login).
 
 use serde::{Deserialize, Serialize};
 

@@ -328,7 +328,7 @@ impl ProxyHttp for Gateway {
         let Some(facts) = &ctx.facts else {
             return Ok(());
         };
-        // The upstream receives the path the decision was made on (security.md).
+        // The upstream receives the path the decision was made on (README: Hardening).
         if !is_target(req.raw_path(), facts) {
             let uri = match &facts.query {
                 Some(q) => format!("{}?{q}", facts.path),

@@ -392,7 +392,7 @@ mod tests {
         }
     }
 
-    /// security.md, third round: session id kept across step-up.
+    /// hardening: session id kept across step-up.
     #[tokio::test]
     async fn a_step_up_gives_the_session_a_new_id() {
         use crate::config::StoreKind;
