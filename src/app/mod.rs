@@ -216,19 +216,21 @@ fn directory(
     clock: &Arc<dyn Clock>,
     federated: Option<Arc<Federated>>,
 ) -> Result<Arc<dyn Directory>, StartError> {
-    let ldap = match cfg.ldap.take() {
-        Some(l) => Some(LdapDirectory::new(
+    let mut sources: Vec<Arc<dyn Directory>> =
+        vec![Arc::new(TomlUsers::new(cfg.users.values(), passwords))];
+    if let Some(f) = federated {
+        sources.push(f);
+    }
+    if let Some(l) = cfg.ldap.take() {
+        let observe: crate::directory::ldap::RequestObserver =
+            Arc::new(crate::metrics::directory_request);
+        sources.push(Arc::new(LdapDirectory::new(
             l,
             Arc::clone(clock),
-            Some(Arc::new(crate::metrics::directory_request)),
-        )?),
-        None => None,
-    };
-    Ok(Arc::new(Chain {
-        local: TomlUsers::new(cfg.users.values(), passwords),
-        federated,
-        ldap,
-    }))
+            Some(observe),
+        )?));
+    }
+    Ok(Arc::new(Chain(sources)))
 }
 
 impl App {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Directory, DirectoryError, UserInfo};
+use super::{Directory, DirectoryError, Owns, UserInfo};
 use crate::session::{Key, Kind, Records, Store};
 
 pub struct Federated {
@@ -55,6 +55,11 @@ impl Federated {
 
 #[async_trait]
 impl Directory for Federated {
+    /// Federated users have no password here.
+    fn owns(&self, _username: &str) -> Owns {
+        Owns::No
+    }
+
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         Ok(self.record(username).await?.map(|r| Arc::new(r.user)))
     }

@@ -87,27 +87,47 @@ pub trait Directory: Send + Sync {
     async fn ready(&self) -> bool {
         true
     }
+
+    /// Whether this source holds `username` as its own, in any case or spacing, as far as it
+    /// can tell without asking a server: `Yes` (it alone checks the password, and a later
+    /// source's user of that name is refused), `No` (it has no password for it), or `Maybe` (it
+    /// must be asked).
+    fn owns(&self, _username: &str) -> Owns {
+        Owns::Maybe
+    }
 }
 
-/// The local users first, then users of upstream providers, then the directory server: a
-/// local user with the same name wins.
-pub struct Chain {
-    pub local: TomlUsers,
-    pub federated: Option<Arc<federated::Federated>>,
-    pub ldap: Option<ldap::LdapDirectory>,
+/// What a source can say of a name at once (`Directory::owns`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owns {
+    Yes,
+    No,
+    Maybe,
 }
+
+/// The identity sources in order of precedence (the local users, then users of upstream
+/// providers, then the directory server): precedence is the order of the list, and a new
+/// source is one more entry. A user of a later source whose name an earlier source owns (in any
+/// case) is refused (hardening: identity shadowing: LDAP `ALICE` must not become local `alice`
+/// with her groups).
+pub struct Chain(pub Vec<Arc<dyn Directory>>);
 
 impl Chain {
-    /// A user of a source after the local one, unless a local user has their name in any
-    /// case (hardening: identity shadowing: LDAP `ALICE` must not become local
-    /// `alice` with her groups).
-    fn unshadowed(&self, asked: &str, u: Option<Arc<UserInfo>>) -> Option<Arc<UserInfo>> {
+    /// `u`, found by source `at` for `asked`, unless an earlier source owns the name.
+    fn unshadowed(
+        &self,
+        at: usize,
+        asked: &str,
+        u: Option<Arc<UserInfo>>,
+    ) -> Option<Arc<UserInfo>> {
         let u = u?;
-        if self.local.claims(asked) || self.local.claims(&u.username) {
+        let earlier = self.0.iter().take(at);
+        let owned = |name: &str| earlier.clone().any(|d| d.owns(name) == Owns::Yes);
+        if at > 0 && (owned(asked) || owned(&u.username)) {
             log::warn!("a directory user has the name of a local user; refused");
             return None;
         }
-        Some(u)
+        Some(without_split_groups(u))
     }
 }
 
@@ -126,59 +146,50 @@ pub fn without_split_groups(u: Arc<UserInfo>) -> Arc<UserInfo> {
 #[async_trait]
 impl Directory for Chain {
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        if let Some(u) = self.local.find(username).await? {
-            return Ok(Some(u));
-        }
-        if let Some(fed) = &self.federated {
-            if let Some(u) = fed.find(username).await? {
-                return Ok(self.unshadowed(username, Some(u)).map(without_split_groups));
+        for (at, source) in self.0.iter().enumerate() {
+            if let Some(u) = source.find(username).await? {
+                return Ok(self.unshadowed(at, username, Some(u)));
             }
         }
-        match &self.ldap {
-            Some(ldap) => {
-                let u = ldap.find(username).await?;
-                Ok(self.unshadowed(username, u).map(without_split_groups))
-            }
-            None => Ok(None),
-        }
+        Ok(None)
     }
 
+    /// Only one source checks a password: the first that owns the name, else the first that
+    /// may (the directory server), else the first of all (whose answer for an unknown name
+    /// costs the same time as for a known one).
     async fn verify_password(
         &self,
         username: &str,
         password: &str,
     ) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        match &self.ldap {
-            Some(ldap) if !self.local.claims(username) => {
-                let u = ldap.verify_password(username, password).await?;
-                Ok(self.unshadowed(username, u).map(without_split_groups))
-            }
-            _ => self.local.verify_password(username, password).await,
-        }
+        let pick = |wanted: Owns| self.0.iter().position(|d| d.owns(username) == wanted);
+        let Some(at) = pick(Owns::Yes).or_else(|| pick(Owns::Maybe)).or(Some(0)) else {
+            return Ok(None);
+        };
+        let Some(source) = self.0.get(at) else {
+            return Ok(None);
+        };
+        let u = source.verify_password(username, password).await?;
+        Ok(self.unshadowed(at, username, u))
     }
 
     async fn recheck(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        if self.local.knows(username) {
-            return self.local.recheck(username).await;
-        }
-        if let Some(fed) = &self.federated {
-            if let Some(u) = fed.active(username).await? {
-                return Ok(self.unshadowed(username, Some(u)).map(without_split_groups));
+        for (at, source) in self.0.iter().enumerate() {
+            let owned = source.owns(username) == Owns::Yes;
+            let u = source.recheck(username).await?;
+            if owned || u.is_some() {
+                return Ok(self.unshadowed(at, username, u));
             }
         }
-        match &self.ldap {
-            Some(ldap) => {
-                let u = ldap.recheck(username).await?;
-                Ok(self.unshadowed(username, u).map(without_split_groups))
-            }
-            None => Ok(None),
-        }
+        Ok(None)
     }
 
     async fn ready(&self) -> bool {
-        match &self.ldap {
-            Some(ldap) => ldap.ready().await,
-            None => true,
+        for source in &self.0 {
+            if !source.ready().await {
+                return false;
+            }
         }
+        true
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Directory, DirectoryError, UserInfo};
+use super::{Directory, DirectoryError, Owns, UserInfo};
 use crate::config::User;
 use crate::login::password::{Verifier, VerifyError};
 use crate::login::regulation::canonical_name;
@@ -61,6 +61,14 @@ impl TomlUsers {
 
 #[async_trait]
 impl Directory for TomlUsers {
+    fn owns(&self, username: &str) -> Owns {
+        if self.claims(username) {
+            Owns::Yes
+        } else {
+            Owns::No
+        }
+    }
+
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         Ok(self.users.get(username).map(|(u, _)| Arc::clone(u)))
     }
