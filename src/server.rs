@@ -17,7 +17,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::app::live::Live;
 use crate::app::snapshot::Snapshots;
-use crate::app::{upstream, App, MemoryStores};
+use crate::app::{balancer, App, MemoryStores};
 use crate::config::Config;
 use crate::proxy::Gateway;
 use crate::session::Kind;
@@ -232,7 +232,7 @@ impl BackgroundService for Upkeep {
         loop {
             let app = self.live.load();
             tokio::select! {
-                _ = upstream::checks(&app.balancers, shutdown.clone()) => return,
+                _ = balancer::checks(&app.routes, shutdown.clone()) => return,
                 changed = changes.changed() => if changed.is_err() { return },
             }
         }

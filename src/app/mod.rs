@@ -7,13 +7,13 @@ pub mod access;
 pub mod attempts;
 pub mod auth;
 pub mod backchannel;
+pub mod balancer;
 pub mod federation;
 pub mod grants;
 pub mod live;
 pub mod respond;
 pub mod revocation;
 pub mod snapshot;
-pub mod upstream;
 
 use std::sync::Arc;
 
@@ -36,8 +36,8 @@ use crate::session::redis::RedisStore;
 use crate::session::{Sessions, Store};
 use crate::storage::{generate_key_file, Storage, StorageError, StorageKey};
 use backchannel::Notices;
+use balancer::LiveRoute;
 use federation::Providers;
-use upstream::Balancer;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 /// Failed-login counters and rate-limit windows live apart from sessions, in a space of their
@@ -47,9 +47,9 @@ const COUNTER_ENTRIES: u64 = 100_000;
 pub struct App {
     pub cfg: Config,
     pub clock: Arc<dyn Clock>,
-    pub routes: RouteTable,
-    /// One balancer per route, same index as `cfg.routes`.
-    pub balancers: Vec<Balancer>,
+    pub route_table: RouteTable,
+    /// What each route needs at run time (its balancer, its label), same index as `cfg.routes`.
+    pub routes: Vec<LiveRoute>,
     pub keys: KeySet,
     pub clients: Clients,
     pub directory: Arc<dyn Directory>,
@@ -63,8 +63,6 @@ pub struct App {
     pub verified_tokens: moka::sync::Cache<String, Arc<AccessClaims>>,
     /// App passwords verified in the last second, by hash of user and password: the id.
     pub verified_app_passwords: moka::sync::Cache<String, String>,
-    /// Route labels for logs and metrics, same index as `cfg.routes`.
-    pub labels: Vec<Arc<str>>,
     /// The label of requests authgate answers itself.
     pub authgate_label: Arc<str>,
     /// authgate's cookie names, plain and (over HTTPS) `__Host-` prefixed.
@@ -269,11 +267,10 @@ impl App {
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(1))
                 .build(),
-            labels: cfg.routes.iter().map(|r| Arc::from(r.label())).collect(),
             authgate_label: Arc::from("authgate"),
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
-            routes: RouteTable::new(&cfg.routes),
-            balancers: cfg.routes.iter().map(upstream::build).collect(),
+            route_table: RouteTable::new(&cfg.routes),
+            routes: cfg.routes.iter().map(LiveRoute::new).collect(),
             clients: Clients::new(&mut cfg),
             directory,
             sealer: Sealer::derive(keys.sealing_seed())

@@ -335,24 +335,53 @@ pub struct Route {
     pub index: usize,
     pub host: Option<Host>,
     pub path_prefix: String,
-    pub upstreams: Vec<SocketAddr>,
+    /// Where the route's requests go, and how.
+    pub upstream: Upstream,
     pub auth: Auth,
     pub allow_users: Vec<String>,
     pub allow_groups: Vec<String>,
     pub public_paths: Vec<String>,
-    pub health_check: Option<String>,
-    pub health_check_interval: Duration,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
     pub headers: IdentityHeaders,
     pub logout_redirect: Option<Url>,
     /// Clients whose access tokens open this route; empty: no bearer token does.
     pub bearer_clients: Vec<String>,
     pub require_second_factor: bool,
-    /// `Authorization: Basic` built for the upstream, when `upstream_auth = "basic"`.
-    pub upstream_basic: Option<UpstreamBasic>,
     pub app_passwords: bool,
     pub app_passwords_satisfy_second_factor: bool,
+}
+
+/// A route's upstream: its backends, how they are reached and checked, and the credentials it
+/// is sent. Everything that speaks to the app reads it here (the peer and the health check are
+/// built from it by `app::balancer`).
+#[derive(Debug)]
+pub struct Upstream {
+    pub backends: Vec<Backend>,
+    pub health: Option<HealthCheck>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// `Authorization: Basic` built for the upstream, when `upstream_auth = "basic"`.
+    pub basic: Option<UpstreamBasic>,
+}
+
+/// One backend of an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backend {
+    pub addr: SocketAddr,
+    pub transport: Transport,
+}
+
+/// How a backend is spoken to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP/1.1 over plain TCP.
+    Http,
+}
+
+/// An active health check: `GET path` every `interval`.
+#[derive(Debug, Clone)]
+pub struct HealthCheck {
+    pub path: String,
+    pub interval: Duration,
 }
 
 /// Credentials authgate sends to an upstream that only knows HTTP Basic.

@@ -122,7 +122,7 @@ pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Rep
         Err(e) => return forbidden(&e),
     };
     let Some((index, route)) = app
-        .routes
+        .route_table
         .find(&app.cfg.routes, &o.host, &o.path)
         .and_then(|i| Some((i, app.route(i)?)))
     else {

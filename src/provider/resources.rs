@@ -293,12 +293,10 @@ pub async fn readyz(app: &App) -> Reply {
         .await
         .is_ok();
     let routes_down: Vec<String> = app
-        .cfg
         .routes
         .iter()
-        .zip(&app.balancers)
-        .filter(|(_, b)| b.select(b"", 256).is_none())
-        .map(|(r, _)| r.label())
+        .filter(|r| r.balancer.select(b"", 256).is_none())
+        .map(|r| r.label.to_string())
         .collect();
     let directory_ok = app.directory.ready().await;
     let ok = store_ok && directory_ok && routes_down.is_empty();

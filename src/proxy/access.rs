@@ -83,7 +83,7 @@ fn pass(
         route: Some(index),
         names: &route.headers,
         audience: route.host.as_ref().unwrap_or(&facts.host),
-        basic: route.upstream_basic.as_ref(),
+        basic: route.upstream.basic.as_ref(),
     };
     match app
         .identities

@@ -231,7 +231,7 @@ pub async fn start(app: &App, facts: &Facts) -> Reply {
     let path =
         url::Url::parse(&return_url).map_or_else(|_| "/".to_string(), |u| u.path().to_string());
     let mfa = app
-        .routes
+        .route_table
         .find(&app.cfg.routes, &facts.host, &path)
         .and_then(|i| app.route(i))
         .is_some_and(|r| app.needs_second_factor(r));

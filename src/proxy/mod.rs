@@ -8,7 +8,6 @@ pub mod client;
 pub mod forwarded;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::http::RequestHeader;
@@ -86,7 +85,7 @@ impl Gateway {
             client::START_PATH => client::start(app, facts).await,
             client::LOGOUT_PATH => {
                 let route = app
-                    .routes
+                    .route_table
                     .find(&app.cfg.routes, &facts.host, "/")
                     .and_then(|i| app.route(i));
                 let target = route
@@ -234,10 +233,13 @@ impl ProxyHttp for Gateway {
                 return self.provider(session, ctx, endpoint, &facts).await;
             }
         }
-        let Some(route) = app.routes.find(&app.cfg.routes, &facts.host, &facts.path) else {
+        let Some(route) = app
+            .route_table
+            .find(&app.cfg.routes, &facts.host, &facts.path)
+        else {
             return self.fail(session, ctx, GatewayError::NoRoute).await;
         };
-        ctx.label = app.labels.get(route).cloned();
+        ctx.label = app.routes.get(route).map(|r| Arc::clone(&r.label));
         match access::check(&app, session.req_header(), &facts, route, ctx.json).await {
             access::Outcome::Pass {
                 headers,
@@ -259,16 +261,16 @@ impl ProxyHttp for Gateway {
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
-        let (Some(i), Some(balancer)) =
-            (ctx.route, ctx.route.and_then(|i| ctx.app.balancers.get(i)))
-        else {
+        let (Some(route), Some(live)) = (
+            ctx.route.and_then(|i| ctx.app.route(i)),
+            ctx.route.and_then(|i| ctx.app.routes.get(i)),
+        ) else {
             return Err(Error::explain(
                 ErrorType::InternalError,
                 "no route in context",
             ));
         };
-        let route = ctx.app.route(i);
-        let backend = balancer.select(b"", 256).ok_or_else(|| {
+        let backend = live.balancer.select(b"", 256).ok_or_else(|| {
             Error::explain(
                 ErrorType::HTTPStatus(502),
                 "every upstream of this route is down",
@@ -279,11 +281,7 @@ impl ProxyHttp for Gateway {
         })?;
         ctx.connect_attempts += 1;
         ctx.upstream_started = Some(std::time::Instant::now());
-        let mut peer = HttpPeer::new(addr, false, String::new());
-        peer.options.connection_timeout = route.map(|r| r.connect_timeout);
-        peer.options.read_timeout = route.map(|r| r.read_timeout);
-        peer.options.idle_timeout = Some(Duration::from_secs(60));
-        Ok(Box::new(peer))
+        Ok(Box::new(crate::app::balancer::peer(addr, &route.upstream)))
     }
 
     fn fail_to_connect(
@@ -297,7 +295,7 @@ impl ProxyHttp for Gateway {
         let upstreams = ctx
             .route
             .and_then(|i| ctx.app.route(i))
-            .map_or(0, |r| r.upstreams.len());
+            .map_or(0, |r| r.upstream.backends.len());
         if ctx.connect_attempts < upstreams {
             e.set_retry(true);
         }
@@ -342,7 +340,7 @@ impl ProxyHttp for Gateway {
         let upstream_basic = ctx
             .route
             .and_then(|i| ctx.app.route(i))
-            .is_some_and(|r| r.upstream_basic.is_some());
+            .is_some_and(|r| r.upstream.basic.is_some());
         if ctx.strip_authorization || upstream_basic {
             // Only authgate's credentials reach an upstream that takes Basic auth from us.
             req.remove_header(&::http::header::AUTHORIZATION);

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::{absolute_url, duration, secret_file, upstream_addr, Problems};
 use crate::config::file::{HeadersFile, RouteFile};
-use crate::config::model::{Auth, IdentityHeaders, Route, UpstreamBasic};
+use crate::config::model::{
+    Auth, Backend, HealthCheck, IdentityHeaders, Route, Transport, Upstream, UpstreamBasic,
+};
 use crate::http::host::Host;
 use crate::http::path;
 use crate::secret::Secret;
@@ -98,22 +100,24 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         .logout_redirect
         .as_deref()
         .and_then(|u| absolute_url(p, &format!("{path}.logout_redirect"), u));
-    let route = Route {
-        index: i,
-        host: host.clone().flatten(),
-        path_prefix,
-        upstreams,
-        auth,
-        allow_users: r.allow_users,
-        allow_groups: r.allow_groups,
-        public_paths,
-        health_check: r.health_check,
-        health_check_interval: duration(
-            p,
-            &format!("{path}.health_check_interval"),
-            r.health_check_interval.as_deref(),
-            Duration::from_secs(1),
-        ),
+    let interval = duration(
+        p,
+        &format!("{path}.health_check_interval"),
+        r.health_check_interval.as_deref(),
+        Duration::from_secs(1),
+    );
+    let upstream = Upstream {
+        backends: upstreams
+            .into_iter()
+            .map(|addr| Backend {
+                addr,
+                transport: Transport::Http,
+            })
+            .collect(),
+        health: r
+            .health_check
+            .clone()
+            .map(|path| HealthCheck { path, interval }),
         connect_timeout: duration(
             p,
             &format!("{path}.connect_timeout"),
@@ -126,11 +130,21 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
             r.read_timeout.as_deref(),
             Duration::from_secs(60),
         ),
+        basic: upstream_basic,
+    };
+    let route = Route {
+        index: i,
+        host: host.clone().flatten(),
+        path_prefix,
+        upstream,
+        auth,
+        allow_users: r.allow_users,
+        allow_groups: r.allow_groups,
+        public_paths,
         headers,
         logout_redirect,
         bearer_clients: r.bearer_clients,
         require_second_factor: r.require_second_factor,
-        upstream_basic,
         app_passwords: r.app_passwords,
         app_passwords_satisfy_second_factor: r.app_passwords_satisfy_second_factor,
     };
