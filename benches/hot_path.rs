@@ -55,7 +55,12 @@ fn hot_path(c: &mut Criterion) {
         for _ in 0..10_000 {
             let (id, _) = app
                 .sessions()
-                .create("alice", vec!["pwd".into()], None, now)
+                .create(
+                    ("alice", &authgate::directory::Source::Local),
+                    vec!["pwd".into()],
+                    None,
+                    now,
+                )
                 .await
                 .unwrap();
             cookie = id;
@@ -161,6 +166,7 @@ fn hot_path(c: &mut Criterion) {
         auth_time: now,
         expires: now + 60,
         amr: vec!["pwd".into()],
+        source: None,
     };
     c.bench_function(
         "code exchange checks (client, redirect_uri, PKCE S256)",

@@ -31,6 +31,7 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
                 parent: None,
                 amr: vec!["pwd".into()],
                 address: None,
+                source: Some(authgate::directory::Source::Local),
             };
             store
                 .put(
@@ -103,6 +104,7 @@ fn record_sizes() {
         parent: None,
         amr: vec!["pwd".into()],
         address: None,
+        source: Some(authgate::directory::Source::Local),
     };
     println!(
         "a session record: {} bytes compact (version byte + postcard), {} bytes as JSON",

@@ -378,6 +378,7 @@ mod tests {
 
     fn alice(cache_key: &str) -> Identity {
         let user = UserInfo {
+            source: crate::directory::Source::Local,
             username: "alice".into(),
             email: Some("alice@example.com".into()),
             name: None,

@@ -388,3 +388,90 @@ async fn ldap_operations_in_flight_are_capped_and_beyond_it_sign_in_is_busy() {
     // Thawed, the directory answers again.
     assert_eq!(try_login(&gw, "dave", DAVE_PW).await.0, 200);
 }
+
+/// hardening: the source of a name is part of the identity. dave signs in from the directory;
+/// a reload then adds a local `dave`. What the directory's dave was given — his session, his
+/// access token, his refresh token — opens nothing for the local one, who signs in afresh.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_is_a_name_and_its_source_a_new_local_namesake_inherits_nothing() {
+    let (_slapd, _up, gw) = setup("").await;
+    let http = browser(&gw);
+    let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "dave", DAVE_PW).await;
+    assert_eq!(r.status(), 200);
+    let c = authorize_with_login(
+        &browser(&gw),
+        &gw,
+        &gw.url("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&scope=openid+offline_access"),
+        "dave",
+        DAVE_PW,
+    )
+    .await;
+    let token = |form: Vec<(&'static str, String)>| {
+        client(&gw)
+            .post(gw.url("/oauth2/token"))
+            .basic_auth("wiki", Some(WIKI_SECRET))
+            .form(&form)
+            .send()
+    };
+    let t: serde_json::Value = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", param(&c, "code").unwrap()),
+        ("redirect_uri", "https://wiki.test/cb".into()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let userinfo = || {
+        client(&gw)
+            .get(gw.url("/oauth2/userinfo"))
+            .bearer_auth(&access)
+            .send()
+    };
+    assert_eq!(userinfo().await.unwrap().status(), 200);
+
+    // A reload adds a local dave, in the group the app wants.
+    let hash = authgate::login::password::hash("local-dave-password").unwrap();
+    let cfg = std::fs::read_to_string(gw.config_file()).unwrap()
+        + &format!(
+            "\n[[users]]\nusername = \"dave\"\npassword_hash = \"{hash}\"\ngroups = [\"staff\"]\n"
+        );
+    std::fs::write(gw.config_file(), cfg).unwrap();
+    gw.signal("HUP");
+    // The reload is applied in the background: wait for the session to stop opening the app
+    // (it never would without the source check; the deadline fails the test then).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = http
+            .get(at(&gw, "app.test", "/"))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 401 {
+            break;
+        }
+        assert_eq!(r.status(), 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the directory's dave's session still opens the app for the local dave"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(userinfo().await.unwrap().status(), 401);
+    let r: serde_json::Value = token(vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", t["refresh_token"].as_str().unwrap().into()),
+    ])
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["error"], "invalid_grant");
+    // The directory password no longer signs in as dave; the local one does.
+    assert_eq!(try_login(&gw, "dave", DAVE_PW).await.0, 401);
+    assert_eq!(try_login(&gw, "dave", "local-dave-password").await.0, 200);
+}

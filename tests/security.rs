@@ -1284,7 +1284,12 @@ mod revocation {
         let cfg = cfg();
         let s = Sessions { store, cfg: &cfg };
         let (id, _) = s
-            .create("alice", vec!["pwd".into()], None, NOW)
+            .create(
+                ("alice", &authgate::directory::Source::Local),
+                vec!["pwd".into()],
+                None,
+                NOW,
+            )
             .await
             .unwrap();
         let read = s
@@ -1306,7 +1311,12 @@ mod revocation {
             cfg: &cfg,
         };
         let (_, parent) = s
-            .create("alice", vec!["pwd".into()], None, NOW)
+            .create(
+                ("alice", &authgate::directory::Source::Local),
+                vec!["pwd".into()],
+                None,
+                NOW,
+            )
             .await
             .unwrap();
         let mut tasks = Vec::new();

@@ -164,7 +164,9 @@ pub async fn authenticate(
             // A client acting for itself: its identity, while it may still use the grant.
             app.clients.machine(&claims.client_id).cloned()
         } else {
-            app.directory.active(&claims.sub).await?
+            // The same name from another source is someone else.
+            let user = app.directory.active(&claims.sub).await?;
+            user.filter(|u| claims.is_for(u))
         }
         .ok_or(AuthError::InvalidToken)?;
         return Ok(Some(Identity::of(
@@ -186,14 +188,15 @@ pub async fn authenticate(
         return Ok(None);
     };
     match app.directory.active(&found.record.user).await? {
-        Some(u) => Ok(Some(Identity::of(
+        Some(u) if found.record.belongs_to(&u) => Ok(Some(Identity::of(
             u,
             found.key.into_string(),
             found.record.amr,
             Credential::Session,
         ))),
-        None => {
-            // Removed or disabled since sign-in: the session ends here, everywhere.
+        _ => {
+            // Removed, disabled or now from another source since sign-in: the session ends
+            // here, everywhere.
             super::revocation::end_session(app, &found.key).await?;
             Ok(None)
         }

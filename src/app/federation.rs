@@ -278,6 +278,7 @@ pub fn map_claims(
         return Err(Refusal::NotAllowed);
     }
     Ok(UserInfo {
+        source: crate::directory::Source::Upstream(p.id.clone()),
         username: format!("{prefix}{name_claim}"),
         email,
         name: claims

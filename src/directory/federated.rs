@@ -61,7 +61,11 @@ impl Directory for Federated {
     }
 
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        Ok(self.record(username).await?.map(|r| Arc::new(r.user)))
+        Ok(self.record(username).await?.map(|r| {
+            let mut user = r.user;
+            user.source = super::Source::Upstream(r.provider);
+            Arc::new(user)
+        }))
     }
 
     async fn verify_password(

@@ -243,10 +243,12 @@ impl LdapDirectory {
             .collect())
     }
 
-    fn found(&self, entry: SearchEntry, asked: &str, groups: Vec<String>) -> Found {
+    fn found(&self, entry: SearchEntry, asked: &str, mut groups: Vec<String>) -> Found {
         let a = &self.cfg.attributes;
+        super::without_split_groups(&mut groups, asked);
         let disabled = entry::unusable(&entry, self.clock.now());
         let user = UserInfo {
+            source: super::Source::Ldap,
             username: first(&entry, &a.username).unwrap_or_else(|| asked.to_string()),
             email: first(&entry, &a.email),
             name: first(&entry, &a.name),

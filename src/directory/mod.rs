@@ -16,9 +16,52 @@ use thiserror::Error;
 
 pub use toml_users::TomlUsers;
 
+/// Where a user comes from. It is part of who they are: a session or a grant belongs to a name
+/// *from a source*, and the same name from another source (after a reload, say) is someone else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum Source {
+    /// The configuration's `[[users]]`.
+    #[default]
+    Local,
+    /// The `[ldap]` directory.
+    Ldap,
+    /// An upstream OpenID Provider, by its id.
+    Upstream(String),
+    /// A client acting for itself (`client_credentials`).
+    Client,
+}
+
+impl From<Source> for String {
+    fn from(s: Source) -> String {
+        match s {
+            Source::Local => "local".into(),
+            Source::Ldap => "ldap".into(),
+            Source::Upstream(id) => format!("upstream:{id}"),
+            Source::Client => "client".into(),
+        }
+    }
+}
+
+impl From<String> for Source {
+    /// Unknown words read as `Local`'s opposite would be a guess; they read as a source of
+    /// their own that matches no user, so whatever carried them stops working.
+    fn from(s: String) -> Source {
+        match s.as_str() {
+            "local" => Source::Local,
+            "ldap" => Source::Ldap,
+            "client" => Source::Client,
+            other => Source::Upstream(other.strip_prefix("upstream:").unwrap_or(other).into()),
+        }
+    }
+}
+
 /// A user as every part of authgate sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserInfo {
+    /// Which source the name is from.
+    #[serde(default)]
+    pub source: Source,
     pub username: String,
     pub email: Option<String>,
     pub name: Option<String>,
@@ -127,20 +170,19 @@ impl Chain {
             log::warn!("a directory user has the name of a local user; refused");
             return None;
         }
-        Some(without_split_groups(u))
+        Some(u)
     }
 }
 
 /// Group names travel comma-joined (`X-Forwarded-Groups`): a name with a comma would reach
-/// apps as several groups (hardening: group splitting), so it is dropped.
-pub fn without_split_groups(u: Arc<UserInfo>) -> Arc<UserInfo> {
-    if !u.groups.iter().any(|g| g.contains(',')) {
-        return u;
+/// apps as several groups (hardening: group splitting). Sources drop such names when they
+/// read a user (local users' are refused by `check-config`).
+pub fn without_split_groups(groups: &mut Vec<String>, username: &str) {
+    let before = groups.len();
+    groups.retain(|g| !g.contains(','));
+    if groups.len() < before {
+        log::warn!("dropped group names with a comma from {username}");
     }
-    log::warn!("dropped group names with a comma from {}", u.username);
-    let mut clean = (*u).clone();
-    clean.groups.retain(|g| !g.contains(','));
-    Arc::new(clean)
 }
 
 #[async_trait]

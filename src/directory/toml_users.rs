@@ -27,6 +27,7 @@ impl TomlUsers {
             .into_iter()
             .map(|u| {
                 let info = UserInfo {
+                    source: super::Source::Local,
                     username: u.username.clone(),
                     email: u.email.clone(),
                     name: u.name.clone(),

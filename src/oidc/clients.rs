@@ -39,6 +39,7 @@ impl Clients {
             .filter(|c| c.allows(GrantType::ClientCredentials))
             .map(|c| {
                 let user = UserInfo {
+                    source: crate::directory::Source::Client,
                     username: format!("{prefix}{}", c.client_id),
                     email: None,
                     name: None,

@@ -44,6 +44,8 @@ pub enum Decision {
         sid: String,
         auth_time: u64,
         amr: Vec<String>,
+        #[serde(default)]
+        source: Option<crate::directory::Source>,
     },
 }
 
@@ -164,6 +166,7 @@ mod tests {
             sid: "s".into(),
             auth_time: NOW,
             amr: vec![],
+            source: None,
         };
         assert_eq!(poll(&ok, &start, NOW + 1), Poll::Approved);
     }

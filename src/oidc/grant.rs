@@ -29,6 +29,9 @@ pub struct CodeRecord {
     /// How the user authenticated in the session the code was issued in (RFC 8176).
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The source of the user's name, from the session (`None` from earlier versions).
+    #[serde(default)]
+    pub source: Option<crate::directory::Source>,
 }
 
 /// Tokens issued from one code (stored under `grant:` + id).
@@ -41,6 +44,10 @@ pub struct GrantRecord {
     pub auth_time: u64,
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The source of the user's name: the grant is theirs only while the name comes from
+    /// there (`None` from earlier versions, and for a client's own grant).
+    #[serde(default)]
+    pub source: Option<crate::directory::Source>,
 }
 
 /// One refresh token (stored under `rt:` + hash of the token; taken on use).
@@ -177,6 +184,7 @@ mod tests {
             auth_time: NOW - 5,
             expires: NOW + 60,
             amr: vec!["pwd".into()],
+            source: None,
         }
     }
 

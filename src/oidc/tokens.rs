@@ -30,6 +30,18 @@ pub struct AccessClaims {
     /// `client_credentials` when the client acts for itself (`sub` is then the client id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gty: Option<String>,
+    /// Which source the user's name is from (`local`, `ldap`, `upstream:ID`): the token is
+    /// theirs only while the name comes from there. Absent for a client's own token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<crate::directory::Source>,
+}
+
+impl AccessClaims {
+    /// Whether `user`, as the directory knows them now, is whom the token was issued to: the
+    /// same source (tokens of earlier versions name none).
+    pub fn is_for(&self, user: &UserInfo) -> bool {
+        self.src.as_ref().is_none_or(|s| *s == user.source)
+    }
 }
 
 /// The `gty` of a token a client obtained for itself.
@@ -82,6 +94,7 @@ pub fn access_token(
         gid: s.grant.to_string(),
         amr: s.amr.to_vec(),
         gty: s.machine.then(|| CLIENT_CREDENTIALS.to_string()),
+        src: (!s.machine).then(|| s.user.source.clone()),
     };
     Ok((keys.sign(&claims, ACCESS_TOKEN_TYP)?, claims))
 }

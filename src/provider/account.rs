@@ -90,6 +90,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
         (PATH, Some("add-totp"), Some(_)) => {
             let waiting = Waiting {
                 username: user.to_string(),
+                source: session.record.source.clone(),
                 pending: pending_for(None, Some(PATH.to_string())),
                 session: Some(session.key.clone()),
                 first: session.record.amr.clone(),

@@ -217,6 +217,7 @@ async fn decide(
             sid: session.record.sid.clone(),
             auth_time: session.record.auth_time,
             amr: session.record.amr.clone(),
+            source: session.record.source.clone(),
         }
     } else {
         Decision::Denied

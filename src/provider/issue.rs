@@ -41,8 +41,8 @@ pub(super) async fn issue(
     now: u64,
 ) -> Result<String, AuthorizeError> {
     let user = match app.directory.active(&session.record.user).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
+        Ok(Some(u)) if session.record.belongs_to(&u) => u,
+        Ok(_) => {
             return Err(redirect_error(
                 auth,
                 AuthorizeCode::AccessDenied,
@@ -108,6 +108,7 @@ async fn store_code(
         auth_time: session.record.auth_time,
         expires: now + ttl.as_secs(),
         amr: session.record.amr.clone(),
+        source: session.record.source.clone(),
     };
     Records(app.stores.records.as_ref())
         .put(&Key::secret(Kind::Code, &code), &record, ttl)

@@ -54,6 +54,7 @@ async fn user_claims(
         .directory
         .active(&claims.sub)
         .await?
+        .filter(|u| claims.is_for(u))
         .ok_or_else(|| invalid("the user account is not available"))?;
     let scope: Vec<String> = claims.scope.split(' ').map(str::to_string).collect();
     let mut body = tokens::identity_claims(&user, &scope);

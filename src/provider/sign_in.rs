@@ -15,7 +15,7 @@ use super::issue::issue;
 use super::Request;
 use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
-use crate::directory::UserInfo;
+use crate::directory::{Source, UserInfo};
 use crate::http::pages::{self, EnrolPage, SecondFactorPage};
 use crate::http::{cookies, GatewayError, Reply};
 use crate::login::{regulation, totp};
@@ -146,6 +146,9 @@ pub async fn send_to_login(app: &App, req: &Request<'_>, pending: Pending) -> Re
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Waiting {
     pub username: String,
+    /// Which source the first factor found the user in (absent in forms of earlier versions).
+    #[serde(default)]
+    pub source: Option<Source>,
     /// What to do once done.
     pub pending: Pending,
     /// The provider session to upgrade (a step-up); `None` makes a new one.
@@ -311,6 +314,7 @@ pub async fn after_first_factor(
     let done = first.iter().any(|m| m == "mfa");
     let waiting = Waiting {
         username: user.username.clone(),
+        source: Some(user.source.clone()),
         pending,
         session: None,
         first,
@@ -377,8 +381,17 @@ pub(super) async fn complete_session(
         revocation::end_session(app, &old.key).await?;
     }
     let address = req.facts.client_ip;
+    let source = match &waiting.source {
+        Some(s) => s.clone(),
+        None => app
+            .directory
+            .find(&waiting.username)
+            .await?
+            .map(|u| u.source.clone())
+            .unwrap_or_default(),
+    };
     let (id, found) = sessions
-        .create(&waiting.username, amr, address, now)
+        .create((&waiting.username, &source), amr, address, now)
         .await?;
     let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
     Ok((found, Some(cookie)))
@@ -437,6 +450,7 @@ pub async fn step_up(
 ) -> Option<Reply> {
     let waiting = Waiting {
         username: session.record.user.clone(),
+        source: session.record.source.clone(),
         pending,
         session: Some(session.key.clone()),
         first: session.record.amr.clone(),

@@ -75,11 +75,15 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
 }
 
 /// The grant's user, asked of the directory itself (not a cache): a refresh re-checks that the
-/// user still exists and is enabled.
-async fn user(app: &App, name: &str) -> Result<Arc<UserInfo>, TokenError> {
-    app.directory.recheck(name).await?.ok_or_else(|| {
-        TokenError::new(TokenCode::InvalidGrant, "the user account is not available")
-    })
+/// user still exists, is enabled, and still comes from the source the grant was given to.
+async fn user(app: &App, grant: &GrantRecord) -> Result<Arc<UserInfo>, TokenError> {
+    app.directory
+        .recheck(&grant.user)
+        .await?
+        .filter(|u| grant.source.as_ref().is_none_or(|s| *s == u.source))
+        .ok_or_else(|| {
+            TokenError::new(TokenCode::InvalidGrant, "the user account is not available")
+        })
 }
 
 async fn authorization_code(
@@ -103,6 +107,7 @@ async fn authorization_code(
         sid: rec.sid.clone(),
         auth_time: rec.auth_time,
         amr: rec.amr.clone(),
+        source: rec.source.clone(),
     };
     store_grant(app, &grant_id, &grant).await?;
     let issued = Issued {
@@ -184,6 +189,7 @@ async fn client_credentials(
         sid: String::new(),
         auth_time: now,
         amr: Vec::new(),
+        source: None,
     };
     Records(app.stores.records.as_ref())
         .put(
@@ -273,6 +279,7 @@ async fn device_tokens(
         sid,
         auth_time,
         amr,
+        source,
     } = rec.decision
     else {
         return Err(used());
@@ -285,6 +292,7 @@ async fn device_tokens(
         sid,
         auth_time,
         amr,
+        source,
     };
     store_grant(app, &grant_id, &grant).await?;
     let issued = Issued {
@@ -332,7 +340,7 @@ async fn issue(
 ) -> Result<serde_json::Value, TokenError> {
     let t = &app.cfg.tokens;
     let issuer = &app.cfg.server.issuer;
-    let user = user(app, &issued.grant.user).await?;
+    let user = user(app, issued.grant).await?;
     let subject = Subject {
         user: &user,
         client_id: &client.client_id,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Key, Kind, Store, StoreError};
 use crate::config::SessionCfg;
+use crate::directory::{Source, UserInfo};
 use crate::secret::{new_id, new_secret};
 
 /// A signed-in user's session. The provider session lives on the `public_url` host; an app
@@ -35,26 +36,69 @@ pub struct SessionRecord {
     /// The client address the session was made from.
     #[serde(default)]
     pub address: Option<String>,
+    /// Which source the user's name is from: the session is theirs only while the name still
+    /// comes from there. `None` in records of earlier versions.
+    #[serde(default)]
+    pub source: Option<Source>,
+}
+
+/// A record as version 1 of the compact form wrote it (no `source`).
+#[derive(Deserialize)]
+struct RecordV1 {
+    user: String,
+    sid: String,
+    auth_time: u64,
+    expires: u64,
+    last_seen: u64,
+    parent: Option<Key>,
+    amr: Vec<String>,
+    address: Option<String>,
+}
+
+impl From<RecordV1> for SessionRecord {
+    fn from(r: RecordV1) -> SessionRecord {
+        SessionRecord {
+            user: r.user,
+            sid: r.sid,
+            auth_time: r.auth_time,
+            expires: r.expires,
+            last_seen: r.last_seen,
+            parent: r.parent,
+            amr: r.amr,
+            address: r.address,
+            source: None,
+        }
+    }
 }
 
 /// The first byte of a session record in its compact form; postcard follows. Records are
-/// kept by the million, so they are not JSON; records written as JSON by earlier versions
-/// (which start with `{`) are still read.
+/// kept by the million, so they are not JSON. Records of earlier versions — the compact form
+/// without `source` (1), or JSON (which starts with `{`) — are still read.
 const COMPACT_V1: u8 = 1;
+const COMPACT: u8 = 2;
 
 impl SessionRecord {
     pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
-        postcard::to_extend(self, vec![COMPACT_V1]).map_err(|e| StoreError::Corrupt(e.to_string()))
+        postcard::to_extend(self, vec![COMPACT]).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     pub fn decode(bytes: &[u8]) -> Result<SessionRecord, StoreError> {
         let corrupt =
             |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("session record: {e}"));
         match bytes.split_first() {
-            Some((&COMPACT_V1, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(&e)),
+            Some((&COMPACT, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(&e)),
+            Some((&COMPACT_V1, rest)) => postcard::from_bytes::<RecordV1>(rest)
+                .map(SessionRecord::from)
+                .map_err(|e| corrupt(&e)),
             Some((b'{', _)) => serde_json::from_slice(bytes).map_err(|e| corrupt(&e)),
             _ => Err(corrupt(&"unknown format")),
         }
+    }
+
+    /// Whether `user`, as the directory knows them now, is the one this session was made for:
+    /// the same name from the same source (records of earlier versions name no source).
+    pub fn belongs_to(&self, user: &UserInfo) -> bool {
+        user.username == self.user && self.source.as_ref().is_none_or(|s| *s == user.source)
     }
 
     /// A second factor was used in this session.
@@ -155,13 +199,14 @@ impl Sessions<'_> {
     /// (the only copy of the id).
     pub async fn create(
         &self,
-        user: &str,
+        (user, source): (&str, &Source),
         amr: Vec<String>,
         address: Option<std::net::IpAddr>,
         now: u64,
     ) -> Result<(String, Found), StoreError> {
         let id = new_secret();
         let record = SessionRecord {
+            source: Some(source.clone()),
             user: user.to_string(),
             sid: new_id(),
             auth_time: now,
@@ -323,6 +368,7 @@ mod tests {
             parent: Some(Key::secret(Kind::Session, "parent")),
             amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
             address: Some("192.0.2.7".into()),
+            source: Some(Source::Ldap),
         }
     }
 
@@ -330,7 +376,7 @@ mod tests {
     fn compact_records_round_trip_and_are_small() {
         let r = record();
         let bytes = r.encode().unwrap();
-        assert_eq!(bytes[0], COMPACT_V1);
+        assert_eq!(bytes[0], COMPACT);
         assert_eq!(SessionRecord::decode(&bytes).unwrap(), r);
         let json = serde_json::to_vec(&r).unwrap();
         assert!(
@@ -414,7 +460,7 @@ mod tests {
         };
         let now = 1_000;
         let (old_id, old) = sessions
-            .create("alice", vec!["pwd".into()], None, now)
+            .create(("alice", &Source::Local), vec!["pwd".into()], None, now)
             .await
             .unwrap();
         let (child_id, _) = sessions.create_child(&old.key, now).await.unwrap().unwrap();
@@ -445,5 +491,43 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    /// The compact form of the version before `source` still reads, with no source.
+    #[test]
+    fn version_one_records_still_read() {
+        #[derive(Serialize)]
+        struct V1<'a>(
+            &'a str,
+            &'a str,
+            u64,
+            u64,
+            u64,
+            Option<Key>,
+            Vec<String>,
+            Option<String>,
+        );
+        let old = V1("bob", "s", 1, 9, 1, None, vec!["pwd".into()], None);
+        let bytes = postcard::to_extend(&old, vec![COMPACT_V1]).unwrap();
+        let r = SessionRecord::decode(&bytes).unwrap();
+        assert_eq!((r.user.as_str(), r.expires, r.source), ("bob", 9, None));
+    }
+
+    /// hardening: the source of a name is part of the identity.
+    #[test]
+    fn a_session_belongs_to_a_name_from_its_source() {
+        let r = record();
+        let user = |source| UserInfo {
+            source,
+            username: "alice".into(),
+            email: None,
+            name: None,
+            groups: vec![],
+            disabled: false,
+        };
+        assert!(r.belongs_to(&user(Source::Ldap)));
+        assert!(!r.belongs_to(&user(Source::Local)));
+        let legacy = SessionRecord { source: None, ..r };
+        assert!(legacy.belongs_to(&user(Source::Local)));
     }
 }
