@@ -92,3 +92,33 @@ fn check_config_accepts_a_valid_file_with_a_one_line_summary() {
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(out.contains("ok (1 route(s)"), "{out}");
 }
+
+/// `trust_email`, and an email username without a prefix, are valid but warned about.
+#[test]
+fn check_config_warns_about_trusted_unverified_email_and_unprefixed_email_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.pem");
+    run_cli(&["gen-key", "--out", key.to_str().unwrap()], None);
+    let cfg = dir.path().join("a.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten=[\"127.0.0.1:8080\"]\npublic_url=\"http://127.0.0.1:8080\"\n\
+             [tokens]\nsigning_key_file=\"{}\"\n[[routes]]\nupstreams=[\"127.0.0.1:3000\"]\n\
+             [[upstream_providers]]\nid = \"corp\"\nname = \"Corp\"\nissuer = \"https://idp.test\"\n\
+             client_id = \"authgate\"\nusername_claim = \"email\"\ntrust_email = true\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["check-config", "-c", cfg.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning: upstream_providers(corp).trust_email"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: upstream_providers(corp).username_prefix"),
+        "{err}"
+    );
+}
