@@ -268,7 +268,11 @@ async fn app_passwords_of_a_disabled_user_stop_and_the_cli_lists_and_revokes() {
     let key = authgate::storage::StorageKey::load(&dir.path().join("storage.key")).unwrap();
     let url = format!("sqlite://{}/authgate.db", dir.path().display());
     let s = authgate::storage::Storage::open(&url, &key).await.unwrap();
-    s.add_app_password("carol", "old", "carol-app-password", 0)
+    let carol = authgate::storage::Owner {
+        name: "carol",
+        source: &authgate::directory::Source::Local,
+    };
+    s.add_app_password(&carol, "old", "carol-app-password", 0)
         .await
         .unwrap();
     let r = client(&gw)

@@ -255,7 +255,11 @@ async fn seed_alice(dir: &std::path::Path) {
     let key = StorageKey::load(&dir.join("storage.key")).unwrap();
     let url = format!("sqlite://{}/authgate.db", dir.display());
     let s = Storage::open(&url, &key).await.unwrap();
-    s.add("alice", FactorKind::Totp, "phone", SEED, 0)
+    let alice = authgate::storage::Owner {
+        name: "alice",
+        source: &authgate::directory::Source::Local,
+    };
+    s.add(&alice, FactorKind::Totp, "phone", SEED, 0)
         .await
         .unwrap();
 }

@@ -13,6 +13,7 @@ use crate::identity::Identity;
 use crate::oidc::tokens::{self, AccessClaims};
 use crate::policy::Credential;
 use crate::session::{Key, Kind, StoreError};
+use crate::storage::Owner;
 
 #[derive(Debug)]
 pub enum AuthError {
@@ -236,12 +237,24 @@ async fn app_password(
     now: u64,
 ) -> Result<Identity, AuthError> {
     let cache_key = crate::storage::app_password_hash(&format!("{user}\0{password}"));
+    // The user as the directory knows them now: an app password is theirs only if it was
+    // made for this name from this source.
+    let info = app.directory.active(user).await?;
     let id = match app.verified_app_passwords.get(&cache_key) {
         Some(id) => Some(id),
         None => {
             let store = app.storage.as_ref().ok_or(AuthError::InvalidBasic)?;
             let seconds = i64::try_from(now).unwrap_or(i64::MAX);
-            let check = || async { Ok(store.use_app_password(user, password, seconds).await?) };
+            let check = || async {
+                let Some(info) = &info else {
+                    return Ok(None);
+                };
+                let owner = Owner {
+                    name: user,
+                    source: &info.source,
+                };
+                Ok(store.use_app_password(&owner, password, seconds).await?)
+            };
             match app.attempt(user, ip, Tried::AppPassword, check).await {
                 Ok(Attempted::Right(id)) => {
                     app.verified_app_passwords.insert(cache_key, id.clone());
@@ -258,11 +271,7 @@ async fn app_password(
         }
     };
     let id = id.ok_or(AuthError::InvalidBasic)?;
-    let info = app
-        .directory
-        .active(user)
-        .await?
-        .ok_or(AuthError::InvalidBasic)?;
+    let info = info.ok_or(AuthError::InvalidBasic)?;
     Ok(Identity::of(
         info,
         format!("app:{id}"),

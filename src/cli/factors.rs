@@ -57,7 +57,10 @@ pub(super) async fn app_passwords(
 ) -> anyhow::Result<i32> {
     match command {
         AppPasswordCommand::List { user } => {
-            for a in storage.app_passwords(user.as_deref()).await? {
+            let all = storage.app_passwords(None).await?;
+            let named =
+                |a: &crate::storage::AppPassword| user.as_ref().is_none_or(|u| *u == a.username);
+            for a in all.into_iter().filter(named) {
                 let used = a
                     .last_used_at
                     .map_or("never".to_string(), |t| t.to_string());

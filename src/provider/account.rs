@@ -12,13 +12,14 @@ use super::sign_in::{self, pending_for, provider_session, send_to_login, Waiting
 use super::{passkeys, Request};
 use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
+use crate::directory::Source;
 use crate::http::pages::{self, AccountPage, FactorRow, SessionItem};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
 use crate::secret::ct_eq;
 use crate::session::Found;
-use crate::storage::{Factor, FactorKind};
+use crate::storage::{Factor, FactorKind, Owner};
 
 pub const PATH: &str = "/account";
 
@@ -42,7 +43,16 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     // changes the factors themselves.
     if !session.record.mfa() {
         let pending = pending_for(None, Some(PATH.to_string()));
-        let has_factors = sign_in::need_of(app, &session.record.user, false).await;
+        let has_factors = match owner_of(app, &session).await {
+            Ok(source) => {
+                let owner = Owner {
+                    name: &session.record.user,
+                    source: &source,
+                };
+                sign_in::need_of(app, owner, false).await
+            }
+            Err(e) => Err(e),
+        };
         if let Ok(sign_in::Need::Ask { .. }) | Err(_) = has_factors {
             if let Some(reply) = sign_in::step_up(app, &session, pending, true).await {
                 return reply;
@@ -74,14 +84,24 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
     }
 }
 
+/// The source of the signed-in user's name.
+async fn owner_of(app: &App, session: &Found) -> Result<Source, GatewayError> {
+    sign_in::source_of(app, &session.record.user, session.record.source.as_ref()).await
+}
+
 async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Reply, GatewayError> {
     let user = session.record.user.as_str();
+    let source = owner_of(app, session).await?;
+    let owner = Owner {
+        name: user,
+        source: &source,
+    };
     let store = app.storage.as_ref().filter(|_| enabled(app));
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     match (path, form.get("action"), store) {
-        ("/account/passkey/start", _, Some(_)) => passkeys::start_registration(app, user).await,
+        ("/account/passkey/start", _, Some(_)) => passkeys::start_registration(app, owner).await,
         ("/account/passkey/finish", _, Some(_)) => {
-            passkeys::finish_registration(app, user, form).await?;
+            passkeys::finish_registration(app, owner, form).await?;
             // As for a new authenticator app: sessions opened before it (perhaps by someone
             // who had only the password) end.
             revocation::end_others(app, user, Some(&session.key)).await?;
@@ -98,17 +118,17 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             Ok(sign_in::enrol_page(app, waiting, totp::new_seed(), None))
         }
         (PATH, Some("remove"), Some(s)) => {
-            let factors = s.factors(user).await?;
+            let factors = s.factors(&owner).await?;
             let last = factors.len() <= 1;
             if last && app.cfg.login.second_factor == SecondFactor::Required {
                 let why = "Second factors are required here: add another before removing this one.";
                 return Ok(page(app, session, None, Some(why)).await);
             }
-            s.remove(user, form.get("id").unwrap_or("")).await?;
+            s.remove(&owner, form.get("id").unwrap_or("")).await?;
             Ok(page(app, session, Some("Factor removed."), None).await)
         }
         (PATH, Some("recovery-codes"), Some(s)) => {
-            let codes = new_recovery_codes(s, user, now).await?;
+            let codes = new_recovery_codes(s, &owner, now).await?;
             let pending = pending_for(None, Some(PATH.to_string()));
             Ok(recovery_page(app, &pending, &codes, None))
         }
@@ -117,7 +137,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             let name = form.get("name").map(str::trim).filter(|n| !n.is_empty());
             let password = new_app_password();
             store
-                .add_app_password(user, name.unwrap_or("app"), &password, now)
+                .add_app_password(&owner, name.unwrap_or("app"), &password, now)
                 .await?;
             let notes = Notes {
                 new_app_password: Some(&password),
@@ -213,11 +233,19 @@ fn new_app_password() -> String {
         .join("-")
 }
 
-async fn lists(app: &App, user: &str) -> Result<(Vec<Factor>, i64, Vec<FactorRow>), GatewayError> {
+async fn lists(
+    app: &App,
+    session: &Found,
+) -> Result<(Vec<Factor>, i64, Vec<FactorRow>), GatewayError> {
     let Some(s) = app.storage.as_ref() else {
         return Ok((Vec::new(), 0, Vec::new()));
     };
-    let apps = s.app_passwords(Some(user)).await?;
+    let source = owner_of(app, session).await?;
+    let owner = Owner {
+        name: &session.record.user,
+        source: &source,
+    };
+    let apps = s.app_passwords(Some(&owner)).await?;
     let apps = apps
         .into_iter()
         .map(|a| FactorRow {
@@ -231,8 +259,8 @@ async fn lists(app: &App, user: &str) -> Result<(Vec<Factor>, i64, Vec<FactorRow
     if !enabled(app) {
         return Ok((Vec::new(), 0, apps));
     }
-    let factors = s.factors(user).await?;
-    let left = s.recovery_codes_left(user).await?;
+    let factors = s.factors(&owner).await?;
+    let left = s.recovery_codes_left(&owner).await?;
     Ok((factors, left, apps))
 }
 
@@ -254,7 +282,7 @@ async fn sessions(app: &App, session: &Found) -> Result<Vec<SessionItem>, Gatewa
 
 async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
     let user = &session.record.user;
-    let lists = match (lists(app, user).await, sessions(app, session).await) {
+    let lists = match (lists(app, session).await, sessions(app, session).await) {
         (Ok(l), Ok(s)) => (l, s),
         (Err(e), _) | (_, Err(e)) => return respond::gateway(&e, false),
     };

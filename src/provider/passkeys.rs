@@ -15,7 +15,7 @@ use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::secret::{new_secret, Purpose};
 use crate::session::{Key, Kind, Records};
-use crate::storage::FactorKind;
+use crate::storage::{FactorKind, Owner};
 
 #[derive(Serialize, Deserialize)]
 struct Ceremony<S> {
@@ -78,9 +78,9 @@ fn webauthn(app: &App) -> Result<&webauthn_rs::Webauthn, GatewayError> {
 }
 
 /// The user's passkeys, with their factor ids.
-async fn passkeys(app: &App, username: &str) -> Result<Vec<(String, Passkey)>, GatewayError> {
+async fn passkeys(app: &App, owner: Owner<'_>) -> Result<Vec<(String, Passkey)>, GatewayError> {
     let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
-    let opened = store.opened(username, FactorKind::Passkey).await?;
+    let opened = store.opened(&owner, FactorKind::Passkey).await?;
     Ok(opened
         .into_iter()
         .filter_map(|o| Some((o.factor.id, serde_json::from_slice(&o.secret).ok()?)))
@@ -94,9 +94,10 @@ fn json_ceremony(ceremony: &str, options: &impl Serialize) -> Reply {
     )
 }
 
-/// `POST /account/passkey/start` for the signed-in `username`.
-pub async fn start_registration(app: &App, username: &str) -> Result<Reply, GatewayError> {
-    let existing = passkeys(app, username).await?;
+/// `POST /account/passkey/start` for the signed-in `owner`.
+pub async fn start_registration(app: &App, owner: Owner<'_>) -> Result<Reply, GatewayError> {
+    let username = owner.name;
+    let existing = passkeys(app, owner).await?;
     let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
     let (options, state): (_, PasskeyRegistration) = webauthn(app)?
         .start_passkey_registration(user_handle(username), username, username, Some(exclude))
@@ -108,9 +109,10 @@ pub async fn start_registration(app: &App, username: &str) -> Result<Reply, Gate
 /// `POST /account/passkey/finish`: stores the new passkey.
 pub async fn finish_registration(
     app: &App,
-    username: &str,
+    owner: Owner<'_>,
     form: &Params,
 ) -> Result<(), GatewayError> {
+    let username = owner.name;
     let state: PasskeyRegistration = take(app, form, username).await?;
     let credential: RegisterPublicKeyCredential =
         serde_json::from_str(form.get("credential").unwrap_or(""))
@@ -122,7 +124,7 @@ pub async fn finish_registration(
     let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     store
-        .add(username, FactorKind::Passkey, "Passkey", &json, now)
+        .add(&owner, FactorKind::Passkey, "Passkey", &json, now)
         .await?;
     Ok(())
 }
@@ -144,7 +146,12 @@ pub async fn start_authentication(app: &App, req: &Request<'_>) -> Reply {
         let form = req.form()?;
         let waiting = waiting(app, req, &form)?;
         app.admit(req.facts.client_ip).await?;
-        let keys: Vec<Passkey> = passkeys(app, &waiting.username)
+        let source = waiting.source(app).await?;
+        let owner = Owner {
+            name: &waiting.username,
+            source: &source,
+        };
+        let keys: Vec<Passkey> = passkeys(app, owner)
             .await?
             .into_iter()
             .map(|(_, p)| p)
@@ -173,7 +180,12 @@ pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Reply {
         // The signature counter moves on: store it, so a cloned key shows.
         let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
         let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
-        for (id, mut key) in passkeys(app, &waiting.username).await? {
+        let source = waiting.source(app).await?;
+        let owner = Owner {
+            name: &waiting.username,
+            source: &source,
+        };
+        for (id, mut key) in passkeys(app, owner).await? {
             if key.update_credential(&result).is_some() {
                 let json = serde_json::to_vec(&key).map_err(|_| GatewayError::Internal)?;
                 store.passkey_used(&id, &json, now).await?;

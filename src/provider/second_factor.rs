@@ -19,7 +19,7 @@ use crate::http::pages::{self, RecoveryPage};
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
 use crate::secret::Purpose;
-use crate::storage::{FactorKind, Storage};
+use crate::storage::{FactorKind, Owner, Storage};
 
 pub const INVALID_CODE: &str = "That code is not valid. Try the current one, or a recovery code.";
 
@@ -45,14 +45,22 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
         Err(e) => return respond::gateway(&e, false),
     };
     let code = form.get("otp").unwrap_or("");
-    let status = match check_code(app, req, &waiting.username, code).await {
+    let source = match waiting.source(app).await {
+        Ok(s) => s,
+        Err(e) => return respond::gateway(&e, false),
+    };
+    let owner = Owner {
+        name: &waiting.username,
+        source: &source,
+    };
+    let status = match check_code(app, req, owner, code).await {
         Ok(Attempted::Right(())) => return complete(app, req, waiting, Some("otp")).await,
         Ok(Attempted::Wrong) => 401,
         Ok(Attempted::Locked) => 429,
         Err(e) => return respond::gateway(&e, false),
     };
     let passkey = matches!(
-        need_of(app, &waiting.username, true).await,
+        need_of(app, owner, true).await,
         Ok(Need::Ask { passkey: true })
     );
     ask(app, &waiting, passkey, Some(INVALID_CODE), status)
@@ -63,16 +71,16 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
 async fn check_code(
     app: &App,
     req: &Request<'_>,
-    username: &str,
+    owner: Owner<'_>,
     code: &str,
 ) -> Result<Attempted<()>, GatewayError> {
     let ip = req.facts.client_ip;
     app.admit(ip).await?;
     let store = storage(app)?;
-    app.attempt(username, ip, Credential::Form, || async {
+    app.attempt(owner.name, ip, Credential::Form, || async {
         let now = app.now();
         let seconds = i64::try_from(now).unwrap_or(i64::MAX);
-        for f in store.opened(username, FactorKind::Totp).await? {
+        for f in store.opened(&owner, FactorKind::Totp).await? {
             if let Some(step) = totp::matching_step(&f.secret, code, now) {
                 let step = i64::try_from(step).unwrap_or(i64::MAX);
                 return Ok(store
@@ -84,7 +92,7 @@ async fn check_code(
         let code = code.trim();
         if !code.is_empty() && !code.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(store
-                .use_recovery_code(username, code, seconds)
+                .use_recovery_code(&owner, code, seconds)
                 .await?
                 .then_some(()));
         }
@@ -138,9 +146,14 @@ async fn enrolled(
     let store = storage(app)?;
     let seconds = i64::try_from(now).unwrap_or(i64::MAX);
     let user = &e.waiting.username;
+    let source = e.waiting.source(app).await?;
+    let owner = Owner {
+        name: user,
+        source: &source,
+    };
     let id = store
         .add(
-            user,
+            &owner,
             FactorKind::Totp,
             "Authenticator app",
             &e.seed,
@@ -154,17 +167,17 @@ async fn enrolled(
     if let Some(keep) = &e.waiting.session {
         revocation::end_others(app, user, Some(keep)).await?;
     }
-    new_recovery_codes(store, user, seconds).await
+    new_recovery_codes(store, &owner, seconds).await
 }
 
-/// Ten new recovery codes for `user` (the old ones stop working).
+/// Ten new recovery codes for `owner` (the old ones stop working).
 pub async fn new_recovery_codes(
     store: &Storage,
-    user: &str,
+    owner: &Owner<'_>,
     now: i64,
 ) -> Result<Vec<String>, GatewayError> {
     let codes = totp::new_recovery_codes();
-    store.set_recovery_codes(user, &codes, now).await?;
+    store.set_recovery_codes(owner, &codes, now).await?;
     Ok(codes)
 }
 

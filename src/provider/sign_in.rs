@@ -22,7 +22,7 @@ use crate::login::{regulation, totp};
 use crate::oidc::authorize::{decide, validate, AuthRequest, Decision};
 use crate::secret::{ct_eq, new_secret, Purpose};
 use crate::session::{Found, Key};
-use crate::storage::{Factor, FactorKind};
+use crate::storage::{Factor, FactorKind, Owner};
 
 /// How long a user has to complete the login form.
 pub const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(600);
@@ -163,6 +163,32 @@ fn password_amr() -> Vec<String> {
     vec!["pwd".to_string()]
 }
 
+impl Waiting {
+    /// The source of the waiting user's name (for forms of earlier versions, which did not
+    /// carry it, the one the directory gives it now).
+    pub async fn source(&self, app: &App) -> Result<Source, GatewayError> {
+        source_of(app, &self.username, self.source.as_ref()).await
+    }
+}
+
+/// The source of `username`'s name: `known` (from the sign-in or the session), else — for
+/// records of earlier versions — the one the directory gives the name now.
+pub async fn source_of(
+    app: &App,
+    username: &str,
+    known: Option<&Source>,
+) -> Result<Source, GatewayError> {
+    if let Some(s) = known {
+        return Ok(s.clone());
+    }
+    Ok(app
+        .directory
+        .find(username)
+        .await?
+        .map(|u| u.source.clone())
+        .unwrap_or_default())
+}
+
 /// An authenticator app being enrolled: the seed is shown on the page until confirmed.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Enrolment {
@@ -212,13 +238,13 @@ pub fn need(policy: SecondFactor, factors: &[Factor], required: bool, passkeys_o
     }
 }
 
-/// `need` for `username`, their factors read from `[storage]` (none without it).
-pub async fn need_of(app: &App, username: &str, required: bool) -> Result<Need, GatewayError> {
+/// `need` for `owner`, their factors read from `[storage]` (none without it).
+pub async fn need_of(app: &App, owner: Owner<'_>, required: bool) -> Result<Need, GatewayError> {
     let policy = app.cfg.login.second_factor;
     let Some(storage) = app.storage.as_ref().filter(|_| policy != SecondFactor::Off) else {
         return Ok(Need::Nothing);
     };
-    let factors = storage.factors(username).await?;
+    let factors = storage.factors(&owner).await?;
     Ok(need(policy, &factors, required, app.webauthn.is_some()))
 }
 
@@ -322,7 +348,11 @@ pub async fn after_first_factor(
     if done {
         return complete(app, req, waiting, None).await;
     }
-    match need_of(app, &user.username, required).await {
+    let owner = Owner {
+        name: &user.username,
+        source: &user.source,
+    };
+    match need_of(app, owner, required).await {
         Ok(Need::Nothing) => complete(app, req, waiting, None).await,
         Ok(Need::Ask { passkey }) => ask(app, &waiting, passkey, None, 200),
         Ok(Need::Enrol) => enrol_page(app, waiting, totp::new_seed(), None),
@@ -381,18 +411,19 @@ pub(super) async fn complete_session(
         revocation::end_session(app, &old.key).await?;
     }
     let address = req.facts.client_ip;
-    let source = match &waiting.source {
-        Some(s) => s.clone(),
-        None => app
-            .directory
-            .find(&waiting.username)
-            .await?
-            .map(|u| u.source.clone())
-            .unwrap_or_default(),
-    };
+    let source = waiting.source(app).await?;
     let (id, found) = sessions
         .create((&waiting.username, &source), amr, address, now)
         .await?;
+    if let Some(storage) = &app.storage {
+        // Signed in: factors and app passwords of this name from before sources were kept
+        // are this source's from now on.
+        let owner = Owner {
+            name: &waiting.username,
+            source: &source,
+        };
+        storage.claim(&owner).await?;
+    }
     let cookie = app.session_cookie(&id, app.cfg.server.secure_cookies());
     Ok((found, Some(cookie)))
 }
@@ -455,7 +486,15 @@ pub async fn step_up(
         session: Some(session.key.clone()),
         first: session.record.amr.clone(),
     };
-    match need_of(app, &session.record.user, required).await {
+    let source = match source_of(app, &session.record.user, session.record.source.as_ref()).await {
+        Ok(s) => s,
+        Err(e) => return Some(respond::gateway(&e, false)),
+    };
+    let owner = Owner {
+        name: &session.record.user,
+        source: &source,
+    };
+    match need_of(app, owner, required).await {
         Ok(Need::Nothing) => None,
         Ok(Need::Ask { passkey }) => Some(ask(app, &waiting, passkey, None, 200)),
         Ok(Need::Enrol) => Some(enrol_page(app, waiting, totp::new_seed(), None)),

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{Storage, StorageError};
+use super::{Owner, Storage, StorageError};
 use crate::secret::new_id;
 
 /// An app password as lists show it: never the password.
@@ -34,20 +34,21 @@ pub fn app_password_hash(password: &str) -> String {
 }
 
 impl Storage {
-    /// Stores a new app password of `username` (its hash only).
+    /// Stores a new app password of `owner` (its hash only).
     pub async fn add_app_password(
         &self,
-        username: &str,
+        owner: &Owner<'_>,
         name: &str,
         password: &str,
         now: i64,
     ) -> Result<String, StorageError> {
         let id = new_id();
         sqlx::query(
-            "INSERT INTO app_passwords (id, username, name, hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO app_passwords (id, username, source, name, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&id)
-        .bind(username)
+        .bind(owner.name)
+        .bind(owner.source())
         .bind(name)
         .bind(app_password_hash(password))
         .bind(now)
@@ -56,19 +57,20 @@ impl Storage {
         Ok(id)
     }
 
-    /// The app passwords of `username` (or of everyone), oldest first.
+    /// The app passwords of `owner` (or of everyone), oldest first.
     pub async fn app_passwords(
         &self,
-        username: Option<&str>,
+        owner: Option<&Owner<'_>>,
     ) -> Result<Vec<AppPassword>, StorageError> {
         let cols = "id, username, name, created_at, last_used_at";
-        let rows = match username {
-            Some(u) => {
+        let rows = match owner {
+            Some(o) => {
                 let sql = format!(
-                    "SELECT {cols} FROM app_passwords WHERE username = $1 ORDER BY created_at, id"
+                    "SELECT {cols} FROM app_passwords WHERE username = $1 AND source IN ($2, '') ORDER BY created_at, id"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(u)
+                    .bind(o.name)
+                    .bind(o.source())
                     .fetch_all(&self.pool)
                     .await?
             }
@@ -83,20 +85,23 @@ impl Storage {
         rows.iter().map(app_password).collect()
     }
 
-    /// The id of `username`'s app password `password`, if it is one; records its use (at most
+    /// The id of `owner`'s app password `password`, if it is one; records its use (at most
     /// once a minute).
     pub async fn use_app_password(
         &self,
-        username: &str,
+        owner: &Owner<'_>,
         password: &str,
         now: i64,
     ) -> Result<Option<String>, StorageError> {
         let hash = app_password_hash(password);
-        let row = sqlx::query("SELECT id FROM app_passwords WHERE username = $1 AND hash = $2")
-            .bind(username)
-            .bind(&hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id FROM app_passwords WHERE username = $1 AND source IN ($2, '') AND hash = $3",
+        )
+        .bind(owner.name)
+        .bind(owner.source())
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -112,7 +117,8 @@ impl Storage {
         Ok(Some(id))
     }
 
-    /// Revokes app password `id` of `username`, or all of them; returns how many.
+    /// Revokes app password `id` of the user called `username` (from any source: the
+    /// operator or the account page names it by its id), or all of them; returns how many.
     pub async fn revoke_app_passwords(
         &self,
         username: &str,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{Storage, StorageError};
+use super::{Owner, Storage, StorageError};
 use crate::secret::new_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,12 +62,14 @@ fn factor(row: &sqlx::any::AnyRow) -> Result<Factor, StorageError> {
 }
 
 impl Storage {
-    /// Every factor of `username`, oldest first.
-    pub async fn factors(&self, username: &str) -> Result<Vec<Factor>, StorageError> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM factors WHERE username = $1 ORDER BY created_at, id");
+    /// Every factor of `owner`, oldest first.
+    pub async fn factors(&self, owner: &Owner<'_>) -> Result<Vec<Factor>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM factors WHERE username = $1 AND source IN ($2, '') ORDER BY created_at, id"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(username)
+            .bind(owner.name)
+            .bind(owner.source())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(factor).collect()
@@ -82,17 +84,18 @@ impl Storage {
         rows.iter().map(factor).collect()
     }
 
-    /// The factors of `kind` of `username`, their secrets opened.
+    /// The factors of `kind` of `owner`, their secrets opened.
     pub async fn opened(
         &self,
-        username: &str,
+        owner: &Owner<'_>,
         kind: FactorKind,
     ) -> Result<Vec<Opened>, StorageError> {
         let sql = format!(
-            "SELECT {COLUMNS}, secret, last_step FROM factors WHERE username = $1 AND kind = $2 ORDER BY created_at, id"
+            "SELECT {COLUMNS}, secret, last_step FROM factors WHERE username = $1 AND source IN ($2, '') AND kind = $3 ORDER BY created_at, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(username)
+            .bind(owner.name)
+            .bind(owner.source())
             .bind(kind.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -111,7 +114,7 @@ impl Storage {
     /// Adds a factor; a TOTP factor replaces the user's previous one.
     pub async fn add(
         &self,
-        username: &str,
+        owner: &Owner<'_>,
         kind: FactorKind,
         name: &str,
         secret: &[u8],
@@ -121,16 +124,20 @@ impl Storage {
         let sealed = self.seal(secret)?;
         let mut tx = self.pool.begin().await?;
         if kind == FactorKind::Totp {
-            sqlx::query("DELETE FROM factors WHERE username = $1 AND kind = 'totp'")
-                .bind(username)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM factors WHERE username = $1 AND source IN ($2, '') AND kind = 'totp'",
+            )
+            .bind(owner.name)
+            .bind(owner.source())
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query(
-            "INSERT INTO factors (id, username, kind, name, secret, last_step, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            "INSERT INTO factors (id, username, source, kind, name, secret, last_step, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
         )
         .bind(&id)
-        .bind(username)
+        .bind(owner.name)
+        .bind(owner.source())
         .bind(kind.as_str())
         .bind(name)
         .bind(&sealed)
@@ -173,18 +180,21 @@ impl Storage {
         Ok(())
     }
 
-    /// Removes factor `id` of `username`; `false` when there was none.
-    pub async fn remove(&self, username: &str, id: &str) -> Result<bool, StorageError> {
-        let done = sqlx::query("DELETE FROM factors WHERE username = $1 AND id = $2")
-            .bind(username)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    /// Removes factor `id` of `owner`; `false` when there was none.
+    pub async fn remove(&self, owner: &Owner<'_>, id: &str) -> Result<bool, StorageError> {
+        let done = sqlx::query(
+            "DELETE FROM factors WHERE username = $1 AND source IN ($2, '') AND id = $3",
+        )
+        .bind(owner.name)
+        .bind(owner.source())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Removes every factor and recovery code of `username` (a lost phone); returns how many
-    /// factors there were.
+    /// Removes every factor and recovery code of `username`, from any source (a lost phone;
+    /// the operator names a person); returns how many factors there were.
     pub async fn reset(&self, username: &str) -> Result<u64, StorageError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM factors WHERE username = $1")

@@ -75,7 +75,26 @@ fn migrator() -> Migrator {
             "app passwords",
             include_str!("../../migrations/0002_app_passwords.sql"),
         ),
+        migration(
+            3,
+            "sources",
+            include_str!("../../migrations/0003_sources.sql"),
+        ),
     ])
+}
+
+/// Whose a record is: a name from a source. The same name from another source owns nothing
+/// here; a record written before sources were kept belongs to the first that claims it.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub name: &'a str,
+    pub source: &'a crate::directory::Source,
+}
+
+impl Owner<'_> {
+    fn source(&self) -> String {
+        String::from(self.source.clone())
+    }
 }
 
 pub struct Storage {
@@ -135,6 +154,23 @@ impl Storage {
             .open(Purpose::StoredSecret, sealed, 0)
             .ok_or(StorageError::Sealed)?;
         hex::decode(hex).map_err(|_| StorageError::Sealed)
+    }
+
+    /// Binds the records of `owner`'s name written before sources were kept to `owner`'s
+    /// source: from now on a namesake from another source finds none of them. Called when
+    /// `owner` has signed in.
+    pub async fn claim(&self, owner: &Owner<'_>) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["factors", "recovery_codes", "app_passwords"] {
+            let sql = format!("UPDATE {table} SET source = $1 WHERE username = $2 AND source = ''");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner.source())
+                .bind(owner.name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{Storage, StorageError};
+use super::{Owner, Storage, StorageError};
 
 /// The hash under which a recovery code is stored (case, spaces and dashes do not matter).
 pub fn code_hash(code: &str) -> String {
@@ -12,23 +12,25 @@ pub fn code_hash(code: &str) -> String {
 }
 
 impl Storage {
-    /// Replaces the user's recovery codes with these (only their hashes are stored).
+    /// Replaces `owner`'s recovery codes with these (only their hashes are stored).
     pub async fn set_recovery_codes(
         &self,
-        username: &str,
+        owner: &Owner<'_>,
         codes: &[String],
         now: i64,
     ) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE username = $1")
-            .bind(username)
+        sqlx::query("DELETE FROM recovery_codes WHERE username = $1 AND source IN ($2, '')")
+            .bind(owner.name)
+            .bind(owner.source())
             .execute(&mut *tx)
             .await?;
         for code in codes {
             sqlx::query(
-                "INSERT INTO recovery_codes (username, code_hash, created_at) VALUES ($1, $2, $3)",
+                "INSERT INTO recovery_codes (username, source, code_hash, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(username)
+            .bind(owner.name)
+            .bind(owner.source())
             .bind(code_hash(code))
             .bind(now)
             .execute(&mut *tx)
@@ -38,30 +40,32 @@ impl Storage {
         Ok(())
     }
 
-    /// Uses recovery code `code` of `username`: `true` once, then never again.
+    /// Uses recovery code `code` of `owner`: `true` once, then never again.
     pub async fn use_recovery_code(
         &self,
-        username: &str,
+        owner: &Owner<'_>,
         code: &str,
         now: i64,
     ) -> Result<bool, StorageError> {
         let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE username = $2 AND code_hash = $3 AND used_at IS NULL",
+            "UPDATE recovery_codes SET used_at = $1 WHERE username = $2 AND source IN ($3, '') AND code_hash = $4 AND used_at IS NULL",
         )
         .bind(now)
-        .bind(username)
+        .bind(owner.name)
+        .bind(owner.source())
         .bind(code_hash(code))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// How many unused recovery codes `username` has.
-    pub async fn recovery_codes_left(&self, username: &str) -> Result<i64, StorageError> {
+    /// How many unused recovery codes `owner` has.
+    pub async fn recovery_codes_left(&self, owner: &Owner<'_>) -> Result<i64, StorageError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM recovery_codes WHERE username = $1 AND used_at IS NULL",
+            "SELECT COUNT(*) AS n FROM recovery_codes WHERE username = $1 AND source IN ($2, '') AND used_at IS NULL",
         )
-        .bind(username)
+        .bind(owner.name)
+        .bind(owner.source())
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("n")?)
