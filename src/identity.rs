@@ -379,6 +379,7 @@ mod tests {
     fn alice(cache_key: &str) -> Identity {
         let user = UserInfo {
             source: crate::directory::Source::Local,
+            email_verified: true,
             username: "alice".into(),
             email: Some("alice@example.com".into()),
             name: None,

@@ -14,6 +14,8 @@ struct Pair {
 }
 
 const SECRET: &str = "downstream-secret";
+/// eve, at the upstream, whose address it does not vouch for (`email_verified = false`).
+const EVE_PW: &str = "eve-password";
 
 /// The upstream OP (its users: `identities()`), and the gateway under test signing in through
 /// it, with `extra` in its `[[upstream_providers]]` table.
@@ -34,9 +36,12 @@ async fn pair_with(extra: &str, login: &str) -> Pair {
              [tokens]\nsigning_key_file = \"{{dir}}/signing.pem\"\ncreate_key_if_missing = true\n{}\n\
              [[clients]]\nclient_id = \"authgate-down\"\nclient_secret_sha256 = \"{}\"\n\
              redirect_uris = [\"http://127.0.0.1:{down}/login/upstream/callback\"]\n\
-             post_logout_redirect_uris = [\"http://127.0.0.1:{down}/login\"]\n",
+             post_logout_redirect_uris = [\"http://127.0.0.1:{down}/login\"]\n\
+             [[users]]\nusername = \"eve\"\npassword_hash = \"{eve}\"\nemail = \"eve@example.com\"\n\
+             email_verified = false\n",
             identities(),
             authgate::oidc::client_auth::hash_secret(SECRET),
+            eve = authgate::login::password::hash(EVE_PW).unwrap(),
         ),
     );
     let local = authgate::login::password::hash("local-password").unwrap();
@@ -354,4 +359,38 @@ async fn mix_up_a_callback_from_another_issuer_is_refused() {
             .unwrap()
             .contains("not from this identity provider"));
     }
+}
+
+/// Signs in through the upstream as `user`; the status, and the email the app was sent.
+async fn email_seen(p: &Pair, user: &str, pw: &str) -> (u16, Option<String>) {
+    let http = browser(&p.gateway);
+    let login = to_login(&http, &at(&p.gateway, "/")).await;
+    let r = via_corp(&http, p, &login, user, pw).await;
+    if !r.status().is_redirection() {
+        return (r.status().as_u16(), None);
+    }
+    let r = http.get(location(&r)).send().await.unwrap();
+    let r = http
+        .get(location(&r))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let e: Echo = r.json().await.unwrap();
+    (200, e.header("x-forwarded-email").map(str::to_string))
+}
+
+/// hardening: unverified email. The upstream does not vouch for eve's address: it is dropped,
+/// so a domain rule refuses her and apps never see it; `trust_email` takes it anyway.
+#[tokio::test(flavor = "multi_thread")]
+async fn unverified_email_from_an_upstream_is_dropped_unless_trusted() {
+    let domains = pair("allowed_email_domains = [\"example.com\"]").await;
+    assert_eq!(email_seen(&domains, "eve", EVE_PW).await.0, 403);
+    let alice = email_seen(&domains, "alice", ALICE_PW).await;
+    assert_eq!(alice, (200, Some("alice@example.com".to_string())));
+    let open = pair("").await;
+    assert_eq!(email_seen(&open, "eve", EVE_PW).await, (200, None));
+    let trusting = pair("trust_email = true").await;
+    let eve = email_seen(&trusting, "eve", EVE_PW).await;
+    assert_eq!(eve, (200, Some("eve@example.com".to_string())));
 }

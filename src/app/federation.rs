@@ -279,6 +279,8 @@ pub fn map_claims(
     }
     Ok(UserInfo {
         source: crate::directory::Source::Upstream(p.id.clone()),
+        // Only a verified address is kept (or one `trust_email` takes as such).
+        email_verified: true,
         username: format!("{prefix}{name_claim}"),
         email,
         name: claims

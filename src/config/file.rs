@@ -134,6 +134,8 @@ pub struct UserFile {
     pub username: String,
     pub password_hash: String,
     pub email: Option<String>,
+    /// Whether authgate vouches for `email` to relying parties (default true).
+    pub email_verified: Option<bool>,
     pub name: Option<String>,
     #[serde(default)]
     pub groups: Vec<String>,

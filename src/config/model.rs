@@ -180,6 +180,9 @@ pub struct User {
     pub username: String,
     pub password_hash: Secret,
     pub email: Option<String>,
+    /// Relying parties are told `email_verified` (OIDC Core §5.1): the administrator vouches
+    /// for it unless told otherwise.
+    pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
     pub disabled: bool,

@@ -249,6 +249,7 @@ impl LdapDirectory {
         let disabled = entry::unusable(&entry, self.clock.now());
         let user = UserInfo {
             source: super::Source::Ldap,
+            email_verified: true,
             username: first(&entry, &a.username).unwrap_or_else(|| asked.to_string()),
             email: first(&entry, &a.email),
             name: first(&entry, &a.name),

@@ -64,9 +64,17 @@ pub struct UserInfo {
     pub source: Source,
     pub username: String,
     pub email: Option<String>,
+    /// The email is vouched for (`email_verified` to relying parties): by the administrator for
+    /// local and directory users, by the upstream provider (or `trust_email`) for its users.
+    #[serde(default = "vouched")]
+    pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
     pub disabled: bool,
+}
+
+fn vouched() -> bool {
+    true
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

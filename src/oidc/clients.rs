@@ -40,6 +40,7 @@ impl Clients {
             .map(|c| {
                 let user = UserInfo {
                     source: crate::directory::Source::Client,
+                    email_verified: false,
                     username: format!("{prefix}{}", c.client_id),
                     email: None,
                     name: None,

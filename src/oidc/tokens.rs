@@ -187,9 +187,9 @@ pub fn identity_claims(
     if has("email") {
         if let Some(e) = &user.email {
             m.insert("email".into(), e.clone().into());
-            // Every address authgate knows is vouched for: set by its administrator (users,
-            // directory) or verified by an upstream provider (unverified ones are dropped).
-            m.insert("email_verified".into(), true.into());
+            // Vouched for by the administrator (users, directory) unless a user says
+            // otherwise, or verified by an upstream provider (unverified ones are dropped).
+            m.insert("email_verified".into(), user.email_verified.into());
         }
     }
     if has("groups") || has("profile") {

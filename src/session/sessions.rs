@@ -521,6 +521,7 @@ mod tests {
             source,
             username: "alice".into(),
             email: None,
+            email_verified: true,
             name: None,
             groups: vec![],
             disabled: false,

@@ -95,6 +95,7 @@ pub(super) fn build_users(
                 username: u.username,
                 password_hash: Secret::new(u.password_hash),
                 email: u.email,
+                email_verified: u.email_verified.unwrap_or(true),
                 name: u.name,
                 groups: u.groups,
                 disabled: u.disabled,
