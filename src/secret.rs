@@ -105,6 +105,23 @@ struct Envelope<T> {
     value: T,
 }
 
+/// Why a value could not be sealed. Neither happens with a healthy process; the cause is kept
+/// for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("cannot encode the value to seal: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("AES-256-GCM refused to seal")]
+    Encrypt,
+}
+
+impl From<SealError> for crate::http::GatewayError {
+    fn from(e: SealError) -> crate::http::GatewayError {
+        log::error!("{e}");
+        crate::http::GatewayError::Internal
+    }
+}
+
 /// AES-256-GCM with a key derived (HKDF-SHA256) from key material every instance shares.
 pub struct Sealer {
     cipher: Aes256Gcm,
@@ -125,9 +142,14 @@ impl Sealer {
     }
 
     /// Seals `value` until `exp`; the result is base64url, safe in a URL or a cookie.
-    pub fn seal<T: Serialize>(&self, purpose: Purpose, value: &T, exp: u64) -> Option<String> {
-        let plain = serde_json::to_vec(&Envelope { exp, value }).ok()?;
-        Some(URL_SAFE_NO_PAD.encode(self.seal_bytes(purpose, &plain)?))
+    pub fn seal<T: Serialize>(
+        &self,
+        purpose: Purpose,
+        value: &T,
+        exp: u64,
+    ) -> Result<String, SealError> {
+        let plain = serde_json::to_vec(&Envelope { exp, value })?;
+        Ok(URL_SAFE_NO_PAD.encode(self.seal_bytes(purpose, &plain)?))
     }
 
     /// The value sealed in `text` for `purpose`, if it is authentic and not past its end.
@@ -139,17 +161,20 @@ impl Sealer {
     }
 
     /// `plain` sealed for `purpose`: a random nonce, then the ciphertext and its tag.
-    pub fn seal_bytes(&self, purpose: Purpose, plain: &[u8]) -> Option<Vec<u8>> {
+    pub fn seal_bytes(&self, purpose: Purpose, plain: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let payload = Payload {
             msg: plain,
             aad: purpose.label(),
         };
-        let sealed = self.cipher.encrypt(&Nonce::from(nonce), payload).ok()?;
+        let sealed = self
+            .cipher
+            .encrypt(&Nonce::from(nonce), payload)
+            .map_err(|_| SealError::Encrypt)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
-        Some(out)
+        Ok(out)
     }
 
     /// What `seal_bytes` sealed for `purpose`, if it is authentic.

@@ -128,7 +128,7 @@ impl Snapshots {
             .and_then(|plain| {
                 self.sealer(true)?
                     .seal_bytes(Purpose::Snapshot, &plain)
-                    .ok_or_else(|| "sealing failed".to_string())
+                    .map_err(|e| e.to_string())
             })
             .and_then(|sealed| write_atomically(path, &sealed).map_err(|e| e.to_string()));
         match result {

@@ -29,59 +29,64 @@ fn csrf(session: &Found) -> String {
     ))
 }
 
-/// `GET,POST /account`, and the passkey registration steps under it.
+/// `GET,POST /account`, and the passkey registration steps under it. Errors are a page, or
+/// JSON for the passkey steps' scripts.
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
-    let session = match provider_session(app, req, app.now()).await {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            let pending = pending_for(None, Some(PATH.to_string()));
-            return send_to_login(app, req, pending).await;
-        }
-        Err(e) => return respond::gateway(&e, false),
-    };
-    // A password-only session of someone who has a factor goes through it first: /account
-    // changes the factors themselves.
-    if !session.record.mfa() {
+    let json = req.facts.path.ends_with("/start");
+    run(app, req)
+        .await
+        .unwrap_or_else(|e| respond::gateway(&e, json))
+}
+
+async fn run(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let Some(session) = provider_session(app, req, app.now()).await? else {
         let pending = pending_for(None, Some(PATH.to_string()));
-        let has_factors = match owner_of(app, &session).await {
-            Ok(source) => {
-                let owner = Owner {
-                    name: &session.record.user,
-                    source: &source,
-                };
-                sign_in::need_of(app, owner, false).await
-            }
-            Err(e) => Err(e),
-        };
-        if let Ok(sign_in::Need::Ask { .. }) | Err(_) = has_factors {
-            if let Some(reply) = sign_in::step_up(app, &session, pending, true).await {
-                return reply;
-            }
-        }
+        return Ok(send_to_login(app, req, pending).await);
+    };
+    if let Some(reply) = second_factor_first(app, &session).await {
+        return Ok(reply);
     }
     if req.method() != "POST" {
-        return page(app, &session, None, None).await;
+        return Ok(page(app, &session, None, None).await);
     }
-    let form = match req.form() {
-        Ok(f) => f,
-        Err(e) => return respond::gateway(&e, false),
-    };
+    let form = req.form()?;
     if !form
         .get("csrf")
         .is_some_and(|c| ct_eq(c.as_bytes(), csrf(&session).as_bytes()))
     {
-        return respond::gateway(&GatewayError::FormExpired, false);
+        return Err(GatewayError::FormExpired);
     }
     if adds_a_credential(&req.facts.path, &form) && !recently_signed_in(app, &session) {
         if req.facts.path.ends_with("/start") {
-            return respond::gateway(&GatewayError::Unauthenticated, true);
+            return Err(GatewayError::Unauthenticated);
         }
-        return send_to_login(app, req, pending_for(None, Some(PATH.to_string()))).await;
+        let pending = pending_for(None, Some(PATH.to_string()));
+        return Ok(send_to_login(app, req, pending).await);
     }
-    match act(app, &session, &req.facts.path, &form).await {
-        Ok(reply) => reply,
-        Err(e) => respond::gateway(&e, req.facts.path.ends_with("/start")),
+    act(app, &session, &req.facts.path, &form).await
+}
+
+/// A password-only session of someone who has a factor goes through it first: /account
+/// changes the factors themselves. (When the factors cannot be read, it goes through too.)
+async fn second_factor_first(app: &App, session: &Found) -> Option<Reply> {
+    if session.record.mfa() {
+        return None;
     }
+    let has_factors = match owner_of(app, session).await {
+        Ok(source) => {
+            let owner = Owner {
+                name: &session.record.user,
+                source: &source,
+            };
+            sign_in::need_of(app, owner, false).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Ok(sign_in::Need::Nothing | sign_in::Need::Enrol) = has_factors {
+        return None;
+    }
+    let pending = pending_for(None, Some(PATH.to_string()));
+    sign_in::step_up(app, session, pending, true).await
 }
 
 /// The source of the signed-in user's name.
@@ -130,7 +135,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
         (PATH, Some("recovery-codes"), Some(s)) => {
             let codes = new_recovery_codes(s, &owner, now).await?;
             let pending = pending_for(None, Some(PATH.to_string()));
-            Ok(recovery_page(app, &pending, &codes, None))
+            recovery_page(app, &pending, &codes, None)
         }
         (PATH, Some("new-app-password"), _) => {
             let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;

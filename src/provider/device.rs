@@ -121,21 +121,16 @@ fn csrf(session: &Found) -> String {
 }
 
 /// `GET,POST /device`: the page where a signed-in user approves a device.
-pub async fn page(app: &App, req: &Request<'_>) -> Reply {
-    let params = match req.params() {
-        Ok(p) => p,
-        Err(e) => return respond::gateway(&e, false),
-    };
+pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let params = req.params()?;
     let typed = params.get("user_code").unwrap_or("");
     let user_code = device::normalise_user_code(typed);
     let here = match &user_code {
         Some(c) => format!("{PAGE}?user_code={c}"),
         None => PAGE.to_string(),
     };
-    let session = match provider_session(app, req, app.now()).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return send_to_login(app, req, pending_for(None, Some(here))).await,
-        Err(e) => return respond::gateway(&e, false),
+    let Some(session) = provider_session(app, req, app.now()).await? else {
+        return Ok(send_to_login(app, req, pending_for(None, Some(here))).await);
     };
     let shown = |request, error| DeviceView {
         session: &session,
@@ -144,30 +139,24 @@ pub async fn page(app: &App, req: &Request<'_>) -> Reply {
     };
     let Some(user_code) = user_code else {
         let error = (!typed.is_empty()).then_some("That is not a code of this form.");
-        return shown(None, error).render();
+        return Ok(shown(None, error).render());
     };
-    if let Err(e) = app.admit(req.facts.client_ip).await {
-        return respond::gateway(&e, false);
-    }
+    app.admit(req.facts.client_ip).await?;
     let key = Key::id(Kind::UserCode, &user_code);
     let rec = match Records(app.stores.records.as_ref())
         .get::<DeviceRecord>(&key)
-        .await
+        .await?
     {
-        Ok(Some(r)) if r.decision == Decision::Pending && app.now() < r.expires => r,
-        Ok(_) => return shown(None, Some("This code is unknown, used or expired.")).render(),
-        Err(e) => return respond::gateway(&e.into(), false),
+        Some(r) if r.decision == Decision::Pending && app.now() < r.expires => r,
+        _ => return Ok(shown(None, Some("This code is unknown, used or expired.")).render()),
     };
     if let Some(reply) = step_up_if_needed(app, &session, &rec, here).await {
-        return reply;
+        return Ok(reply);
     }
     if req.method() != "POST" {
-        return shown(Some(request_of(&rec)), None).render();
+        return Ok(shown(Some(request_of(&rec)), None).render());
     }
-    match decide(app, &session, &key, rec, &params).await {
-        Ok(reply) => reply,
-        Err(e) => respond::gateway(&e, false),
-    }
+    decide(app, &session, &key, rec, &params).await
 }
 
 /// The second factor first, when the policy or the client asks for it.

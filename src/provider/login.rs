@@ -5,7 +5,7 @@
 use super::sign_in::{self, start_login, Pending, PENDING_TTL};
 use super::Request;
 use crate::app::attempts::{Attempted, Credential};
-use crate::app::{respond, App};
+use crate::app::App;
 use crate::directory::UserInfo;
 use crate::http::pages::{self, LoginPage, ProviderLink};
 use crate::http::{cookies, GatewayError, Reply};
@@ -14,7 +14,7 @@ use crate::secret::Purpose;
 /// The one message for an unknown user, a wrong password, a disabled account or a lockout.
 pub const FAILED: &str = "Invalid username or password.";
 
-pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
+pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     if req.method() == "POST" {
         sign_in(app, req).await
     } else {
@@ -29,29 +29,27 @@ fn open(app: &App, auth: &str) -> Result<Pending, GatewayError> {
         .ok_or(GatewayError::SignInExpired)
 }
 
-async fn form(app: &App, req: &Request<'_>) -> Reply {
-    let query = match req.query() {
-        Ok(q) => q,
-        Err(e) => return respond::gateway(&e, false),
-    };
+async fn form(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let query = req.query()?;
     let Some(auth) = query.get("auth") else {
         // A plain visit: a pending sign-in without an application to return to.
-        return start_login(app, req, None).await;
+        return Ok(start_login(app, req, None).await);
     };
-    let only = app.federation.iter().next().filter(|p| p.cfg.auto_redirect);
-    match (open(app, auth), only) {
-        // The only provider, set to skip the page: straight there.
-        (Ok(_), Some(p)) => Reply::redirect(
-            302,
-            &format!(
-                "{}{}",
-                app.cfg.server.issuer,
-                upstream_href(&p.cfg.id, auth)
+    let pending = open(app, auth)?;
+    Ok(
+        match app.federation.iter().next().filter(|p| p.cfg.auto_redirect) {
+            // The only provider, set to skip the page: straight there.
+            Some(p) => Reply::redirect(
+                302,
+                &format!(
+                    "{}{}",
+                    app.cfg.server.issuer,
+                    upstream_href(&p.cfg.id, auth)
+                ),
             ),
-        ),
-        (Ok(pending), None) => render(app, auth, &pending, "", None, 200),
-        (Err(e), _) => respond::gateway(&e, false),
-    }
+            None => render(app, auth, &pending, "", None, 200),
+        },
+    )
 }
 
 /// Where a "Sign in with …" button of the login page leads, with the pending sign-in.
@@ -104,36 +102,28 @@ fn render(
     )
 }
 
-async fn sign_in(app: &App, req: &Request<'_>) -> Reply {
-    let form = match req.form() {
-        Ok(f) => f,
-        Err(e) => return respond::gateway(&e, false),
-    };
+async fn sign_in(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let form = req.form()?;
     let auth = form.get("auth").unwrap_or("");
-    let opened = sign_in::opened(
+    let pending = sign_in::opened(
         app,
         req,
         &form,
         "auth",
         Purpose::PendingLogin,
         |p: &Pending| &p.csrf,
-    );
-    let pending = match opened {
-        Ok(p) => p,
-        Err(e) => return respond::gateway(&e, false),
-    };
+    )?;
     let username = form.get("username").unwrap_or("");
     let failed = |status| render(app, auth, &pending, username, Some(FAILED), status);
     let password = form.get("password").unwrap_or("");
     if username.is_empty() || password.is_empty() || !app.cfg.login.password_form {
-        return failed(400);
+        return Ok(failed(400));
     }
-    match check_password(app, req, username, password).await {
-        Ok(Attempted::Right(user)) => sign_in::after_password(app, req, pending, &user).await,
-        Ok(Attempted::Locked) => failed(429),
-        Ok(Attempted::Wrong) => failed(401),
-        Err(e) => respond::gateway(&e, false),
-    }
+    Ok(match check_password(app, req, username, password).await? {
+        Attempted::Right(user) => sign_in::after_password(app, req, pending, &user).await,
+        Attempted::Locked => failed(429),
+        Attempted::Wrong => failed(401),
+    })
 }
 
 /// Rate limit, then one attempt (`App::attempt`): lockout, count, the password. Every store

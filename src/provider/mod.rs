@@ -192,6 +192,11 @@ impl Request<'_> {
     }
 }
 
+/// The one mapping of a page handler's error: the error page a browser is shown.
+fn page(handled: Result<Reply, GatewayError>) -> Reply {
+    handled.unwrap_or_else(|e| respond::gateway(&e, false))
+}
+
 /// Answers a provider request.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
     let method = req.method();
@@ -204,8 +209,8 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         return respond::gateway(&GatewayError::MethodNotAllowed(endpoint.methods()), false);
     }
     match endpoint {
-        Endpoint::Authorize => sign_in::authorize(app, req).await,
-        Endpoint::Login => login::handle(app, req).await,
+        Endpoint::Authorize => page(sign_in::authorize(app, req).await),
+        Endpoint::Login => page(login::handle(app, req).await),
         Endpoint::Token => token::handle(app, req).await,
         Endpoint::Userinfo => resources::userinfo(app, req).await,
         Endpoint::Jwks => {
@@ -218,14 +223,14 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::ForwardAuth(convention) => forward_auth::handle(app, req, convention).await,
         Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
         Endpoint::Readyz => resources::readyz(app).await,
-        Endpoint::SecondFactor => second_factor::verify(app, req).await,
-        Endpoint::Enrol => second_factor::confirm_enrolment(app, req).await,
-        Endpoint::Continue => second_factor::continue_after_codes(app, req).await,
+        Endpoint::SecondFactor => page(second_factor::verify(app, req).await),
+        Endpoint::Enrol => page(second_factor::confirm_enrolment(app, req).await),
+        Endpoint::Continue => page(second_factor::continue_after_codes(app, req).await),
         Endpoint::PasskeyStart => passkeys::start_authentication(app, req).await,
         Endpoint::PasskeyFinish => passkeys::finish_authentication(app, req).await,
         Endpoint::Account => account::handle(app, req).await,
         Endpoint::DeviceAuthorization => device::authorization(app, req).await,
-        Endpoint::Device => device::page(app, req).await,
+        Endpoint::Device => page(device::page(app, req).await),
         Endpoint::UpstreamLogin => upstream_login::start(app, req).await,
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,
         Endpoint::Script => Reply::new(200)

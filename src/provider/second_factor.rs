@@ -14,7 +14,7 @@ use super::sign_in::{
 };
 use super::Request;
 use crate::app::attempts::{Attempted, Credential};
-use crate::app::{respond, revocation, App};
+use crate::app::{revocation, App};
 use crate::http::pages::{self, RecoveryPage};
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
@@ -28,42 +28,32 @@ fn storage(app: &App) -> Result<&Arc<Storage>, GatewayError> {
 }
 
 /// `POST /login/second-factor`: a TOTP code or a recovery code.
-pub async fn verify(app: &App, req: &Request<'_>) -> Reply {
-    let form = match req.form() {
-        Ok(f) => f,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let waiting: Waiting = match opened(
+pub async fn verify(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let form = req.form()?;
+    let waiting: Waiting = opened(
         app,
         req,
         &form,
         "mfa",
         Purpose::SecondFactor,
         |w: &Waiting| &w.pending.csrf,
-    ) {
-        Ok(w) => w,
-        Err(e) => return respond::gateway(&e, false),
-    };
+    )?;
     let code = form.get("otp").unwrap_or("");
-    let source = match waiting.source(app).await {
-        Ok(s) => s,
-        Err(e) => return respond::gateway(&e, false),
-    };
+    let source = waiting.source(app).await?;
     let owner = Owner {
         name: &waiting.username,
         source: &source,
     };
-    let status = match check_code(app, req, owner, code).await {
-        Ok(Attempted::Right(())) => return complete(app, req, waiting, Some("otp")).await,
-        Ok(Attempted::Wrong) => 401,
-        Ok(Attempted::Locked) => 429,
-        Err(e) => return respond::gateway(&e, false),
+    let status = match check_code(app, req, owner, code).await? {
+        Attempted::Right(()) => return Ok(complete(app, req, waiting, Some("otp")).await),
+        Attempted::Wrong => 401,
+        Attempted::Locked => 429,
     };
     let passkey = matches!(
         need_of(app, owner, true).await,
         Ok(Need::Ask { passkey: true })
     );
-    ask(app, &waiting, passkey, Some(INVALID_CODE), status)
+    Ok(ask(app, &waiting, passkey, Some(INVALID_CODE), status))
 }
 
 /// Rate limit, then one attempt (`App::attempt`) at the code: a TOTP step used once, or an
@@ -103,37 +93,29 @@ async fn check_code(
 
 /// `POST /login/enrol`: the first code from the new authenticator confirms it; then the
 /// recovery codes are shown once.
-pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Reply {
-    let form = match req.form() {
-        Ok(f) => f,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let enrolment: Enrolment = match opened(
+pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let form = req.form()?;
+    let enrolment: Enrolment = opened(
         app,
         req,
         &form,
         "enrol",
         Purpose::Enrolment,
         |e: &Enrolment| &e.waiting.pending.csrf,
-    ) {
-        Ok(e) => e,
-        Err(e) => return respond::gateway(&e, false),
-    };
+    )?;
     let now = app.now();
     let Some(step) = totp::matching_step(&enrolment.seed, form.get("otp").unwrap_or(""), now)
     else {
-        return enrol_page(app, enrolment.waiting, enrolment.seed, Some(INVALID_CODE));
+        return Ok(enrol_page(
+            app,
+            enrolment.waiting,
+            enrolment.seed,
+            Some(INVALID_CODE),
+        ));
     };
-    match enrolled(app, &enrolment, step, now).await {
-        Ok(codes) => {
-            let done = complete_session(app, req, &enrolment.waiting, Some("otp")).await;
-            match done {
-                Ok((_, cookie)) => recovery_page(app, &enrolment.waiting.pending, &codes, cookie),
-                Err(e) => respond::gateway(&e, false),
-            }
-        }
-        Err(e) => respond::gateway(&e, false),
-    }
+    let codes = enrolled(app, &enrolment, step, now).await?;
+    let (_, cookie) = complete_session(app, req, &enrolment.waiting, Some("otp")).await?;
+    recovery_page(app, &enrolment.waiting.pending, &codes, cookie)
 }
 
 /// Stores the confirmed seed (its first step already used) and new recovery codes.
@@ -187,39 +169,28 @@ pub fn recovery_page(
     pending: &Pending,
     codes: &[String],
     cookie: Option<String>,
-) -> Reply {
-    let cont = match seal(app, Purpose::Continue, pending) {
-        Ok(c) => c,
-        Err(e) => return respond::gateway(&e, false),
-    };
+) -> Result<Reply, GatewayError> {
+    let cont = seal(app, Purpose::Continue, pending)?;
     let page = RecoveryPage {
         codes,
         cont: &cont,
         csrf: &pending.csrf,
     };
     let reply = with_csrf_cookie(app, pages::render(200, &page), &pending.csrf);
-    match cookie {
+    Ok(match cookie {
         Some(c) => reply.header("Set-Cookie", c),
         None => reply,
-    }
+    })
 }
 
 /// `POST /login/continue`: on from the recovery codes to where the sign-in was going.
-pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Reply {
-    let form = match req.form() {
-        Ok(f) => f,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let pending: Pending =
-        match opened(app, req, &form, "cont", Purpose::Continue, |p: &Pending| {
-            &p.csrf
-        }) {
-            Ok(p) => p,
-            Err(e) => return respond::gateway(&e, false),
-        };
-    match provider_session(app, req, app.now()).await {
-        Ok(Some(session)) => proceed(app, req, &pending, &session).await,
-        Ok(None) => respond::gateway(&GatewayError::SignInExpired, false),
-        Err(e) => respond::gateway(&e, false),
-    }
+pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let form = req.form()?;
+    let pending: Pending = opened(app, req, &form, "cont", Purpose::Continue, |p: &Pending| {
+        &p.csrf
+    })?;
+    let session = provider_session(app, req, app.now())
+        .await?
+        .ok_or(GatewayError::SignInExpired)?;
+    Ok(proceed(app, req, &pending, &session).await)
 }

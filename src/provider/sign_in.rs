@@ -41,20 +41,14 @@ pub struct Pending {
 
 /// `GET /oauth2/authorize` (and the seed vendors' paths): validate, then answer the client, or
 /// send the user through the sign-in first.
-pub async fn authorize(app: &App, req: &Request<'_>) -> Reply {
-    let params = match req.params() {
-        Ok(p) => p,
-        Err(e) => return respond::gateway(&e, false),
-    };
+pub async fn authorize(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let params = req.params()?;
     let auth = match validate(&params, &app.clients) {
         Ok(a) => a,
-        Err(e) => return respond::authorize(&e, &app.cfg.server.issuer),
+        Err(e) => return Ok(respond::authorize(&e, &app.cfg.server.issuer)),
     };
-    let now = app.now();
-    match provider_session(app, req, now).await {
-        Ok(session) => resume(app, req, &auth, session.as_ref(), false).await,
-        Err(e) => respond::gateway(&e, false),
-    }
+    let session = provider_session(app, req, app.now()).await?;
+    Ok(resume(app, req, &auth, session.as_ref(), false).await)
 }
 
 /// The provider session of the browser making `req`, if it has a live one.
@@ -134,11 +128,11 @@ pub async fn send_to_login(app: &App, req: &Request<'_>, pending: Pending) -> Re
     }
     let exp = app.now() + PENDING_TTL.as_secs();
     match app.sealer.seal(Purpose::PendingLogin, &pending, exp) {
-        Some(sealed) => Reply::redirect(
+        Ok(sealed) => Reply::redirect(
             302,
             &format!("{}/login?auth={sealed}", app.cfg.server.issuer),
         ),
-        None => respond::gateway(&GatewayError::Internal, false),
+        Err(e) => respond::gateway(&e.into(), false),
     }
 }
 
@@ -255,9 +249,7 @@ pub(super) fn seal<T: Serialize>(
     value: &T,
 ) -> Result<String, GatewayError> {
     let exp = app.now() + PENDING_TTL.as_secs();
-    app.sealer
-        .seal(purpose, value, exp)
-        .ok_or(GatewayError::Internal)
+    Ok(app.sealer.seal(purpose, value, exp)?)
 }
 
 /// The second-factor page for `waiting`.

@@ -118,8 +118,7 @@ async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let ttl = sign_in::PENDING_TTL;
     let sealed = app
         .sealer
-        .seal(Purpose::UpstreamFlow, &flow, app.now() + ttl.as_secs())
-        .ok_or(GatewayError::Internal)?;
+        .seal(Purpose::UpstreamFlow, &flow, app.now() + ttl.as_secs())?;
     let secure = app.cfg.server.secure_cookies();
     Ok(Reply::redirect(302, url.as_str()).header(
         "Set-Cookie",

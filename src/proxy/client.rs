@@ -79,8 +79,9 @@ pub async fn start_sign_in(
         host: facts.host.authority(),
     };
     let exp = app.now() + STATE_TTL.as_secs();
-    let Some(sealed) = app.sealer.seal(Purpose::ProxyState, &pending, exp) else {
-        return respond::gateway(&GatewayError::Internal, false);
+    let sealed = match app.sealer.seal(Purpose::ProxyState, &pending, exp) {
+        Ok(s) => s,
+        Err(e) => return respond::gateway(&e.into(), false),
     };
     let challenge = pkce::challenge(&pending.verifier);
     let mut params = vec![

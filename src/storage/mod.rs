@@ -145,7 +145,10 @@ impl Storage {
     fn seal(&self, secret: &[u8]) -> Result<String, StorageError> {
         self.sealer
             .seal(Purpose::StoredSecret, &hex::encode(secret), u64::MAX)
-            .ok_or(StorageError::Sealed)
+            .map_err(|e| {
+                log::error!("{e}");
+                StorageError::Sealed
+            })
     }
 
     fn open_secret(&self, sealed: &str) -> Result<Vec<u8>, StorageError> {
