@@ -137,11 +137,27 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             let pending = pending_for(None, Some(PATH.to_string()));
             recovery_page(app, &pending, &codes, None)
         }
-        (PATH, Some("new-app-password"), _) => {
-            let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+        (PATH, Some(action), _) => others(app, session, owner, action, form).await,
+        _ => Err(GatewayError::BadRequest("unknown account action".into())),
+    }
+}
+
+/// The account's actions on app passwords and sessions, which need no second factor set up.
+async fn others(
+    app: &App,
+    session: &Found,
+    owner: Owner<'_>,
+    action: &str,
+    form: &Params,
+) -> Result<Reply, GatewayError> {
+    let user = owner.name;
+    let store = || app.storage.as_ref().ok_or(GatewayError::Internal);
+    match action {
+        "new-app-password" => {
             let name = form.get("name").map(str::trim).filter(|n| !n.is_empty());
             let password = new_app_password();
-            store
+            let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+            store()?
                 .add_app_password(&owner, name.unwrap_or("app"), &password, now)
                 .await?;
             let notes = Notes {
@@ -150,14 +166,13 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             };
             Ok(render(app, session, notes).await)
         }
-        (PATH, Some("revoke-app-password"), _) => {
-            let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
-            store
+        "revoke-app-password" => {
+            store()?
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
                 .await?;
             Ok(page(app, session, Some("App password revoked."), None).await)
         }
-        (PATH, Some("end-session"), _) => {
+        "end-session" => {
             let sid = form.get("session").unwrap_or("");
             let n = revocation::end_sid(app, sid, Some(user)).await?;
             let msg = if n == 1 {
@@ -167,7 +182,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             };
             Ok(page(app, session, Some(msg), None).await)
         }
-        (PATH, Some("end-others"), _) => {
+        "end-others" => {
             let n = revocation::end_others(app, user, Some(&session.key)).await?;
             let msg = format!("Signed out {n} other session(s).");
             Ok(page(app, session, Some(&msg), None).await)

@@ -95,18 +95,47 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         }
     }
     let upstream_basic = upstream_basic(p, &path, &r);
+    let upstream = build_upstream(p, &path, &r, upstreams, upstream_basic);
     let headers = identity_headers(p, &path, r.headers.unwrap_or_default());
     let logout_redirect = r
         .logout_redirect
         .as_deref()
         .and_then(|u| absolute_url(p, &format!("{path}.logout_redirect"), u));
+    let route = Route {
+        index: i,
+        host: host.clone().flatten(),
+        path_prefix,
+        upstream,
+        auth,
+        allow_users: r.allow_users,
+        allow_groups: r.allow_groups,
+        public_paths,
+        headers,
+        logout_redirect,
+        bearer_clients: r.bearer_clients,
+        require_second_factor: r.require_second_factor,
+        app_passwords: r.app_passwords,
+        app_passwords_satisfy_second_factor: r.app_passwords_satisfy_second_factor,
+    };
+    (host != Some(None)).then_some(route)
+}
+
+/// The route's upstream: its backends (plain HTTP for now), health check, timeouts and Basic
+/// credentials.
+fn build_upstream(
+    p: &mut Problems,
+    path: &str,
+    r: &RouteFile,
+    upstreams: Vec<SocketAddr>,
+    basic: Option<UpstreamBasic>,
+) -> Upstream {
     let interval = duration(
         p,
         &format!("{path}.health_check_interval"),
         r.health_check_interval.as_deref(),
         Duration::from_secs(1),
     );
-    let upstream = Upstream {
+    Upstream {
         backends: upstreams
             .into_iter()
             .map(|addr| Backend {
@@ -130,25 +159,8 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
             r.read_timeout.as_deref(),
             Duration::from_secs(60),
         ),
-        basic: upstream_basic,
-    };
-    let route = Route {
-        index: i,
-        host: host.clone().flatten(),
-        path_prefix,
-        upstream,
-        auth,
-        allow_users: r.allow_users,
-        allow_groups: r.allow_groups,
-        public_paths,
-        headers,
-        logout_redirect,
-        bearer_clients: r.bearer_clients,
-        require_second_factor: r.require_second_factor,
-        app_passwords: r.app_passwords,
-        app_passwords_satisfy_second_factor: r.app_passwords_satisfy_second_factor,
-    };
-    (host != Some(None)).then_some(route)
+        basic,
+    }
 }
 
 /// `upstream_auth`, `upstream_basic_user` (its placeholders known) and the password file.
