@@ -358,6 +358,20 @@ impl Sessions<'_> {
 mod tests {
     use super::*;
 
+    fn session_cfg() -> SessionCfg {
+        SessionCfg {
+            cookie_name: "authgate_session".into(),
+            lifetime: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(600),
+            store: crate::config::StoreKind::Memory,
+            redis: None,
+            key_prefix: String::new(),
+            max_entries: 100,
+            snapshot_file: None,
+            snapshot_key_file: "unused".into(),
+        }
+    }
+
     fn record() -> SessionRecord {
         SessionRecord {
             user: "alice".into(),
@@ -396,19 +410,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_this_version_cannot_read_is_no_session_and_still_ends() {
-        use crate::config::StoreKind;
         let store = super::super::memory::MemoryStore::new(100);
-        let cfg = SessionCfg {
-            cookie_name: "authgate_session".into(),
-            lifetime: Duration::from_secs(3600),
-            idle_timeout: Duration::from_secs(600),
-            store: StoreKind::Memory,
-            redis: None,
-            key_prefix: String::new(),
-            max_entries: 100,
-            snapshot_file: None,
-            snapshot_key_file: "unused".into(),
-        };
+        let cfg = session_cfg();
         let sessions = Sessions {
             store: &store,
             cfg: &cfg,
@@ -441,19 +444,8 @@ mod tests {
     /// hardening: session id kept across step-up.
     #[tokio::test]
     async fn a_step_up_gives_the_session_a_new_id() {
-        use crate::config::StoreKind;
         let store = super::super::memory::MemoryStore::new(100);
-        let cfg = SessionCfg {
-            cookie_name: "authgate_session".into(),
-            lifetime: Duration::from_secs(3600),
-            idle_timeout: Duration::from_secs(600),
-            store: StoreKind::Memory,
-            redis: None,
-            key_prefix: String::new(),
-            max_entries: 100,
-            snapshot_file: None,
-            snapshot_key_file: "unused".into(),
-        };
+        let cfg = session_cfg();
         let sessions = Sessions {
             store: &store,
             cfg: &cfg,
