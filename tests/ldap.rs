@@ -181,32 +181,17 @@ async fn ldap_empty_password_is_never_a_bind_at_the_directory_itself() {
     assert!(!dir.bind(&found.dn, "").await.unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn ldap_user_deleted_from_the_directory_loses_access_at_the_next_recheck() {
-    let (slapd, _up, gw) = setup("recheck = \"15m\"").await;
-    let http = browser(&gw);
-    let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "dave", DAVE_PW).await;
-    assert_eq!(r.status(), 200);
-    // A refresh token, to see it refused after the deletion.
+/// dave's tokens at `wiki` (with a refresh token), from a sign-in of his own.
+async fn dave_wiki_tokens(gw: &Gateway) -> serde_json::Value {
     let c = authorize_with_login(
-        &browser(&gw),
-        &gw,
+        &browser(gw),
+        gw,
         &gw.url("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&scope=openid+offline_access"),
         "dave",
         DAVE_PW,
     )
     .await;
-    let refresh = |rt: String| {
-        client(&gw)
-            .post(gw.url("/oauth2/token"))
-            .basic_auth("wiki", Some(WIKI_SECRET))
-            .form(&[
-                ("grant_type", "refresh_token".to_string()),
-                ("refresh_token", rt),
-            ])
-            .send()
-    };
-    let t: serde_json::Value = client(&gw)
+    client(gw)
         .post(gw.url("/oauth2/token"))
         .basic_auth("wiki", Some(WIKI_SECRET))
         .form(&[
@@ -219,7 +204,27 @@ async fn ldap_user_deleted_from_the_directory_loses_access_at_the_next_recheck()
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ldap_user_deleted_from_the_directory_loses_access_at_the_next_recheck() {
+    let (slapd, _up, gw) = setup("recheck = \"15m\"").await;
+    let http = browser(&gw);
+    let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "dave", DAVE_PW).await;
+    assert_eq!(r.status(), 200);
+    // A refresh token, to see it refused after the deletion.
+    let t = dave_wiki_tokens(&gw).await;
+    let refresh = |rt: String| {
+        client(&gw)
+            .post(gw.url("/oauth2/token"))
+            .basic_auth("wiki", Some(WIKI_SECRET))
+            .form(&[
+                ("grant_type", "refresh_token".to_string()),
+                ("refresh_token", rt),
+            ])
+            .send()
+    };
     slapd.delete(&format!("uid=dave,ou=people,{BASE}"));
     let page = |http: &reqwest::Client| {
         http.get(at(&gw, "app.test", "/"))
@@ -398,14 +403,7 @@ async fn identity_is_a_name_and_its_source_a_new_local_namesake_inherits_nothing
     let http = browser(&gw);
     let (_, r) = browse(&http, &gw, &at(&gw, "app.test", "/"), "dave", DAVE_PW).await;
     assert_eq!(r.status(), 200);
-    let c = authorize_with_login(
-        &browser(&gw),
-        &gw,
-        &gw.url("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&scope=openid+offline_access"),
-        "dave",
-        DAVE_PW,
-    )
-    .await;
+    let t = dave_wiki_tokens(&gw).await;
     let token = |form: Vec<(&'static str, String)>| {
         client(&gw)
             .post(gw.url("/oauth2/token"))
@@ -413,16 +411,6 @@ async fn identity_is_a_name_and_its_source_a_new_local_namesake_inherits_nothing
             .form(&form)
             .send()
     };
-    let t: serde_json::Value = token(vec![
-        ("grant_type", "authorization_code".into()),
-        ("code", param(&c, "code").unwrap()),
-        ("redirect_uri", "https://wiki.test/cb".into()),
-    ])
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
     let access = t["access_token"].as_str().unwrap().to_string();
     let userinfo = || {
         client(&gw)

@@ -106,15 +106,18 @@ fn forwarded_client(
     req: &RequestHeader,
     is_trusted: &impl Fn(&IpAddr) -> bool,
 ) -> Result<Option<IpAddr>, GatewayError> {
-    let mut values = req.headers.get_all("x-forwarded-for").iter().peekable();
-    if values.peek().is_none() {
+    let values = req.headers.get_all("x-forwarded-for");
+    if values.iter().next().is_none() {
         return Ok(None);
     }
-    let entries: Vec<&str> = values
-        .map(|v| v.to_str().unwrap_or(""))
-        .flat_map(|v| v.split(','))
-        .collect();
-    let valid = || entries.iter().filter_map(|a| parse_entry(a.trim()));
+    // Read in place, from either end: nothing is copied per request.
+    let valid = || {
+        values
+            .iter()
+            .map(|v| v.to_str().unwrap_or(""))
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| parse_entry(a.trim()))
+    };
     valid()
         .rev()
         .find(|ip| !is_trusted(ip))
