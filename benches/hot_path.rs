@@ -82,7 +82,7 @@ fn hot_path(c: &mut Criterion) {
         })
     });
 
-    let route = &app.cfg.routes[0];
+    let route = &app.cfg().routes[0];
     let who = rt
         .block_on(authgate::app::auth::authenticate(
             &app,
@@ -120,8 +120,8 @@ fn hot_path(c: &mut Criterion) {
     c.bench_function("identity headers, prepared and cached", |b| {
         b.iter(|| {
             black_box(
-                app.identities
-                    .get(&app.keys, &app.cfg.server.issuer, &target, &who, now)
+                app.identities()
+                    .get(&app.keys(), &app.cfg().server.issuer, &target, &who, now)
                     .unwrap(),
             )
         })
@@ -135,8 +135,8 @@ fn hot_path(c: &mut Criterion) {
                 ..who.clone()
             };
             black_box(
-                app.identities
-                    .get(&app.keys, &app.cfg.server.issuer, &target, &fresh, now)
+                app.identities()
+                    .get(&app.keys(), &app.cfg().server.issuer, &target, &fresh, now)
                     .unwrap(),
             )
         })
@@ -151,7 +151,7 @@ fn hot_path(c: &mut Criterion) {
     });
 
     // Provider.
-    let client = app.clients.get(authgate::PROXY_CLIENT_ID).unwrap();
+    let client = app.clients().get(authgate::PROXY_CLIENT_ID).unwrap();
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let record = CodeRecord {
         client_id: client.client_id.clone(),
@@ -182,7 +182,7 @@ fn hot_path(c: &mut Criterion) {
             })
         },
     );
-    let user = rt.block_on(app.directory.find("alice")).unwrap().unwrap();
+    let user = rt.block_on(app.directory().find("alice")).unwrap().unwrap();
     let scope = vec!["openid".to_string(), "email".to_string()];
     for alg in [Alg::ES256, Alg::RS256, Alg::EdDSA] {
         let keys = KeySet::from_pem(&generate(alg).unwrap()).unwrap();

@@ -243,7 +243,11 @@ async fn app_password(
     let id = match app.verified_app_passwords.get(&cache_key) {
         Some(id) => Some(id),
         None => {
-            let store = app.storage.as_ref().ok_or(AuthError::InvalidBasic)?;
+            let store = app
+                .factors
+                .as_ref()
+                .map(|f| &f.store)
+                .ok_or(AuthError::InvalidBasic)?;
             let seconds = i64::try_from(now).unwrap_or(i64::MAX);
             let check = || async {
                 let Some(info) = &info else {

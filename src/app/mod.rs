@@ -45,42 +45,40 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 const COUNTER_ENTRIES: u64 = 100_000;
 
 pub struct App {
-    pub cfg: Config,
-    pub clock: Arc<dyn Clock>,
-    pub route_table: RouteTable,
+    pub(crate) cfg: Config,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) route_table: RouteTable,
     /// What each route needs at run time (its balancer, its label), same index as `cfg.routes`.
-    pub routes: Vec<LiveRoute>,
-    pub keys: KeySet,
-    pub clients: Clients,
-    pub directory: Arc<dyn Directory>,
+    pub(crate) routes: Vec<LiveRoute>,
+    pub(crate) keys: KeySet,
+    pub(crate) clients: Clients,
+    pub(crate) directory: Arc<dyn Directory>,
     /// Seals the state of sign-ins in progress into cookies and URLs.
-    pub sealer: Sealer,
-    pub identities: Identities,
+    pub(crate) sealer: Sealer,
+    pub(crate) identities: Identities,
     /// Identity header names clients may never send.
-    pub reserved: Reserved,
+    pub(crate) reserved: Reserved,
     /// Access tokens whose signature has been verified, by token (expiry and revocation are
     /// still checked on every use).
-    pub verified_tokens: moka::sync::Cache<String, Arc<AccessClaims>>,
+    pub(crate) verified_tokens: moka::sync::Cache<String, Arc<AccessClaims>>,
     /// App passwords verified in the last second, by hash of user and password: the id.
-    pub verified_app_passwords: moka::sync::Cache<String, String>,
+    pub(crate) verified_app_passwords: moka::sync::Cache<String, String>,
     /// The label of requests authgate answers itself.
-    pub authgate_label: Arc<str>,
+    pub(crate) authgate_label: Arc<str>,
     /// authgate's cookie names, plain and (over HTTPS) `__Host-` prefixed.
-    pub cookies: crate::http::cookies::CookieNames,
+    pub(crate) cookies: crate::http::cookies::CookieNames,
     /// Enrolled second factors, when `[storage]` is configured.
-    pub storage: Option<Arc<Storage>>,
-    /// Passkeys: the relying party is the public host, the origin `public_url`.
-    pub webauthn: Option<Webauthn>,
+    pub(crate) factors: Option<Factors>,
     /// Users of upstream providers, to remember at sign-in.
-    pub federated: Option<Arc<Federated>>,
+    pub(crate) federated: Option<Arc<Federated>>,
     /// Upstream OpenID Providers users may sign in with.
-    pub federation: Providers,
+    pub(crate) federation: Providers,
     /// Sessions, codes, grants and refresh tokens (`records`); failed-login counters, lockouts
     /// and rate-limit windows (`counters`). A reload hands them on.
-    pub stores: Stores,
-    pub passwords: Arc<Verifier>,
+    pub(crate) stores: Stores,
+    pub(crate) passwords: Arc<Verifier>,
     /// Back-channel logout tokens on their way to relying parties.
-    pub notices: Arc<Notices>,
+    pub(crate) notices: Arc<Notices>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +169,22 @@ impl Kept {
     }
 }
 
+/// What `[storage]` makes possible: second factors, recovery codes, app passwords and
+/// passkeys. Without it, each of their pages answers 404 (`App::factors`).
+pub struct Factors {
+    pub store: Arc<Storage>,
+    /// The WebAuthn relying party, when passkeys can be used.
+    pub passkeys: Option<Webauthn>,
+}
+
+impl Factors {
+    pub fn passkeys(&self) -> Result<&Webauthn, GatewayError> {
+        self.passkeys
+            .as_ref()
+            .ok_or(GatewayError::NotConfigured("passkeys"))
+    }
+}
+
 /// The durable storage of `[storage]`, its key created first when the demo asks for it.
 fn storage(cfg: &Config) -> Result<Option<Arc<Storage>>, StartError> {
     let Some(s) = &cfg.storage else {
@@ -254,8 +268,10 @@ impl App {
             })
         });
         let directory = directory(&mut cfg, Arc::clone(&passwords), &clock, federated.clone())?;
-        let storage = storage(&cfg)?;
-        let webauthn = webauthn(&cfg);
+        let factors = storage(&cfg)?.map(|store| Factors {
+            store,
+            passkeys: webauthn(&cfg),
+        });
         Ok(App {
             clock,
             identities: Identities::default(),
@@ -276,8 +292,7 @@ impl App {
             sealer: Sealer::derive(keys.sealing_seed())
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
             cookies: crate::http::cookies::CookieNames::new(&cfg.session.cookie_name),
-            storage,
-            webauthn,
+            factors,
             federated,
             federation: Providers::new(&mut cfg),
             cfg,
@@ -305,6 +320,38 @@ impl App {
     /// Whether `route` is served only to sessions that used a second factor.
     pub fn needs_second_factor(&self, route: &Route) -> bool {
         route.require_second_factor || self.cfg.login.second_factor == SecondFactor::Required
+    }
+
+    /// The configuration this instance runs.
+    pub fn cfg(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The registered clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// The chain of identity sources.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
+    }
+
+    /// The signed identity assertions made for upstreams, cached.
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
+    /// The stored factors, or 404 when there is no `[storage]`.
+    pub fn factors(&self) -> Result<&Factors, GatewayError> {
+        self.factors
+            .as_ref()
+            .ok_or(GatewayError::NotConfigured("[storage]"))
     }
 
     pub fn now(&self) -> u64 {

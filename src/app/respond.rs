@@ -20,7 +20,7 @@ pub fn status(e: &GatewayError) -> u16 {
         | GatewayError::SecondFactorRequired
         | GatewayError::BasicRequired => 401,
         GatewayError::Forbidden | GatewayError::FormExpired | GatewayError::SignInDenied(_) => 403,
-        GatewayError::NoRoute => 404,
+        GatewayError::NoRoute | GatewayError::NotConfigured(_) => 404,
         GatewayError::MethodNotAllowed(_) => 405,
         GatewayError::PayloadTooLarge => 413,
         GatewayError::UriTooLong => 414,
@@ -41,7 +41,7 @@ fn gateway_names(e: &GatewayError) -> (&'static str, &'static str) {
         }
         GatewayError::SecondFactorRequired => ("Second factor required", "second_factor_required"),
         GatewayError::Forbidden => ("Access denied", "forbidden"),
-        GatewayError::NoRoute => ("Not found", "not_found"),
+        GatewayError::NoRoute | GatewayError::NotConfigured(_) => ("Not found", "not_found"),
         GatewayError::MethodNotAllowed(_) => ("Method not allowed", "method_not_allowed"),
         GatewayError::PayloadTooLarge => ("Request too large", "payload_too_large"),
         GatewayError::UriTooLong => ("Address too long", "uri_too_long"),

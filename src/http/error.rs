@@ -55,6 +55,9 @@ pub enum GatewayError {
     GatewayTimeout,
     #[error("something went wrong inside authgate")]
     Internal,
+    /// A feature this configuration does not have (the message names what turns it on).
+    #[error("this authgate has no {0}")]
+    NotConfigured(&'static str),
 }
 
 impl GatewayError {

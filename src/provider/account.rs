@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::second_factor::{new_recovery_codes, recovery_page};
 use super::sign_in::{self, pending_for, provider_session, send_to_login, Waiting};
 use super::{passkeys, Request};
-use crate::app::{respond, revocation, App};
+use crate::app::{revocation, App};
 use crate::config::SecondFactor;
 use crate::directory::Source;
 use crate::http::pages::{self, AccountPage, FactorRow, SessionItem};
@@ -30,24 +30,17 @@ fn csrf(session: &Found) -> String {
 }
 
 /// `GET,POST /account`, and the passkey registration steps under it. Errors are a page, or
-/// JSON for the passkey steps' scripts.
-pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
-    let json = req.facts.path.ends_with("/start");
-    run(app, req)
-        .await
-        .unwrap_or_else(|e| respond::gateway(&e, json))
-}
-
-async fn run(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+/// JSON for the passkey steps' scripts (`provider::handle` maps them).
+pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let Some(session) = provider_session(app, req, app.now()).await? else {
         let pending = pending_for(None, Some(PATH.to_string()));
-        return Ok(send_to_login(app, req, pending).await);
+        return send_to_login(app, req, pending).await;
     };
-    if let Some(reply) = second_factor_first(app, &session).await {
+    if let Some(reply) = second_factor_first(app, &session).await? {
         return Ok(reply);
     }
     if req.method() != "POST" {
-        return Ok(page(app, &session, None, None).await);
+        return page(app, &session, None, None).await;
     }
     let form = req.form()?;
     if !form
@@ -61,16 +54,16 @@ async fn run(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
             return Err(GatewayError::Unauthenticated);
         }
         let pending = pending_for(None, Some(PATH.to_string()));
-        return Ok(send_to_login(app, req, pending).await);
+        return send_to_login(app, req, pending).await;
     }
     act(app, &session, &req.facts.path, &form).await
 }
 
 /// A password-only session of someone who has a factor goes through it first: /account
 /// changes the factors themselves. (When the factors cannot be read, it goes through too.)
-async fn second_factor_first(app: &App, session: &Found) -> Option<Reply> {
+async fn second_factor_first(app: &App, session: &Found) -> Result<Option<Reply>, GatewayError> {
     if session.record.mfa() {
-        return None;
+        return Ok(None);
     }
     let has_factors = match owner_of(app, session).await {
         Ok(source) => {
@@ -83,7 +76,7 @@ async fn second_factor_first(app: &App, session: &Found) -> Option<Reply> {
         Err(e) => Err(e),
     };
     if let Ok(sign_in::Need::Nothing | sign_in::Need::Enrol) = has_factors {
-        return None;
+        return Ok(None);
     }
     let pending = pending_for(None, Some(PATH.to_string()));
     sign_in::step_up(app, session, pending, true).await
@@ -101,7 +94,11 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
         name: user,
         source: &source,
     };
-    let store = app.storage.as_ref().filter(|_| enabled(app));
+    let store = app
+        .factors
+        .as_ref()
+        .filter(|_| enabled(app))
+        .map(|f| &f.store);
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     match (path, form.get("action"), store) {
         ("/account/passkey/start", _, Some(_)) => passkeys::start_registration(app, owner).await,
@@ -110,7 +107,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             // As for a new authenticator app: sessions opened before it (perhaps by someone
             // who had only the password) end.
             revocation::end_others(app, user, Some(&session.key)).await?;
-            Ok(page(app, session, Some("Passkey added."), None).await)
+            page(app, session, Some("Passkey added."), None).await
         }
         (PATH, Some("add-totp"), Some(_)) => {
             let waiting = Waiting {
@@ -120,17 +117,17 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
                 session: Some(session.key.clone()),
                 first: session.record.amr.clone(),
             };
-            Ok(sign_in::enrol_page(app, waiting, totp::new_seed(), None))
+            sign_in::enrol_page(app, waiting, totp::new_seed(), None)
         }
         (PATH, Some("remove"), Some(s)) => {
             let factors = s.factors(&owner).await?;
             let last = factors.len() <= 1;
             if last && app.cfg.login.second_factor == SecondFactor::Required {
                 let why = "Second factors are required here: add another before removing this one.";
-                return Ok(page(app, session, None, Some(why)).await);
+                return page(app, session, None, Some(why)).await;
             }
             s.remove(&owner, form.get("id").unwrap_or("")).await?;
-            Ok(page(app, session, Some("Factor removed."), None).await)
+            page(app, session, Some("Factor removed."), None).await
         }
         (PATH, Some("recovery-codes"), Some(s)) => {
             let codes = new_recovery_codes(s, &owner, now).await?;
@@ -151,7 +148,7 @@ async fn others(
     form: &Params,
 ) -> Result<Reply, GatewayError> {
     let user = owner.name;
-    let store = || app.storage.as_ref().ok_or(GatewayError::Internal);
+    let store = || app.factors().map(|f| &f.store);
     match action {
         "new-app-password" => {
             let name = form.get("name").map(str::trim).filter(|n| !n.is_empty());
@@ -164,13 +161,13 @@ async fn others(
                 new_app_password: Some(&password),
                 ..Notes::default()
             };
-            Ok(render(app, session, notes).await)
+            render(app, session, notes).await
         }
         "revoke-app-password" => {
             store()?
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
                 .await?;
-            Ok(page(app, session, Some("App password revoked."), None).await)
+            page(app, session, Some("App password revoked."), None).await
         }
         "end-session" => {
             let sid = form.get("session").unwrap_or("");
@@ -180,12 +177,12 @@ async fn others(
             } else {
                 "That session had already ended."
             };
-            Ok(page(app, session, Some(msg), None).await)
+            page(app, session, Some(msg), None).await
         }
         "end-others" => {
             let n = revocation::end_others(app, user, Some(&session.key)).await?;
             let msg = format!("Signed out {n} other session(s).");
-            Ok(page(app, session, Some(&msg), None).await)
+            page(app, session, Some(&msg), None).await
         }
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
@@ -205,7 +202,7 @@ fn recently_signed_in(app: &App, session: &Found) -> bool {
 }
 
 fn enabled(app: &App) -> bool {
-    app.storage.is_some() && app.cfg.login.second_factor != SecondFactor::Off
+    app.factors.is_some() && app.cfg.login.second_factor != SecondFactor::Off
 }
 
 fn date(seconds: i64) -> String {
@@ -233,7 +230,12 @@ struct Notes<'a> {
     new_app_password: Option<&'a str>,
 }
 
-async fn page(app: &App, session: &Found, notice: Option<&str>, error: Option<&str>) -> Reply {
+async fn page(
+    app: &App,
+    session: &Found,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Reply, GatewayError> {
     let notes = Notes {
         notice,
         error,
@@ -257,7 +259,7 @@ async fn lists(
     app: &App,
     session: &Found,
 ) -> Result<(Vec<Factor>, i64, Vec<FactorRow>), GatewayError> {
-    let Some(s) = app.storage.as_ref() else {
+    let Some(s) = app.factors.as_ref().map(|f| &f.store) else {
         return Ok((Vec::new(), 0, Vec::new()));
     };
     let source = owner_of(app, session).await?;
@@ -300,12 +302,9 @@ async fn sessions(app: &App, session: &Found) -> Result<Vec<SessionItem>, Gatewa
         .collect())
 }
 
-async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
+async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Result<Reply, GatewayError> {
     let user = &session.record.user;
-    let lists = match (lists(app, session).await, sessions(app, session).await) {
-        (Ok(l), Ok(s)) => (l, s),
-        (Err(e), _) | (_, Err(e)) => return respond::gateway(&e, false),
-    };
+    let lists = (lists(app, session).await?, sessions(app, session).await?);
     let ((factors, codes_left, apps), sessions) = lists;
     let has_totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
@@ -314,11 +313,11 @@ async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
         username: user,
         csrf: &token,
         enabled: enabled(app),
-        passkeys: app.webauthn.is_some(),
+        passkeys: app.factors.as_ref().is_some_and(|f| f.passkeys.is_some()),
         has_totp,
         factors: &rows,
         codes_left,
-        app_passwords_enabled: app.storage.is_some(),
+        app_passwords_enabled: app.factors.is_some(),
         app_passwords: &apps,
         new_app_password: notes.new_app_password,
         sessions: &sessions,
@@ -326,9 +325,9 @@ async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Reply {
         error: notes.error,
     };
     let reply = pages::render(if notes.error.is_some() { 400 } else { 200 }, &view);
-    if view.passkeys && view.enabled {
+    Ok(if view.passkeys && view.enabled {
         pages::allow_script(reply)
     } else {
         reply
-    }
+    })
 }

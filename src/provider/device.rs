@@ -130,7 +130,7 @@ pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         None => PAGE.to_string(),
     };
     let Some(session) = provider_session(app, req, app.now()).await? else {
-        return Ok(send_to_login(app, req, pending_for(None, Some(here))).await);
+        return send_to_login(app, req, pending_for(None, Some(here))).await;
     };
     let shown = |request, error| DeviceView {
         session: &session,
@@ -150,7 +150,7 @@ pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         Some(r) if r.decision == Decision::Pending && app.now() < r.expires => r,
         _ => return Ok(shown(None, Some("This code is unknown, used or expired.")).render()),
     };
-    if let Some(reply) = step_up_if_needed(app, &session, &rec, here).await {
+    if let Some(reply) = step_up_if_needed(app, &session, &rec, here).await? {
         return Ok(reply);
     }
     if req.method() != "POST" {
@@ -165,14 +165,14 @@ async fn step_up_if_needed(
     session: &Found,
     rec: &DeviceRecord,
     here: String,
-) -> Option<Reply> {
+) -> Result<Option<Reply>, GatewayError> {
     let client_wants = app
         .clients
         .get(&rec.client_id)
         .is_some_and(|c| c.require_second_factor);
     let required = client_wants || app.cfg.login.second_factor == SecondFactor::Required;
     if !required || session.record.mfa() {
-        return None;
+        return Ok(None);
     }
     sign_in::step_up(app, session, pending_for(None, Some(here)), true).await
 }

@@ -33,7 +33,7 @@ async fn form(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let query = req.query()?;
     let Some(auth) = query.get("auth") else {
         // A plain visit: a pending sign-in without an application to return to.
-        return Ok(start_login(app, req, None).await);
+        return start_login(app, req, None).await;
     };
     let pending = open(app, auth)?;
     Ok(
@@ -120,7 +120,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         return Ok(failed(400));
     }
     Ok(match check_password(app, req, username, password).await? {
-        Attempted::Right(user) => sign_in::after_password(app, req, pending, &user).await,
+        Attempted::Right(user) => return sign_in::after_password(app, req, pending, &user).await,
         Attempted::Locked => failed(429),
         Attempted::Wrong => failed(401),
     })

@@ -197,6 +197,11 @@ fn page(handled: Result<Reply, GatewayError>) -> Reply {
     handled.unwrap_or_else(|e| respond::gateway(&e, false))
 }
 
+/// The one mapping of a script-facing handler's error: a JSON error body.
+fn json(handled: Result<Reply, GatewayError>) -> Reply {
+    handled.unwrap_or_else(|e| respond::gateway(&e, true))
+}
+
 /// Answers a provider request.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
     let method = req.method();
@@ -218,7 +223,7 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         }
         Endpoint::Revoke => resources::revoke(app, req).await,
         Endpoint::Introspect => resources::introspect(app, req).await,
-        Endpoint::Logout => resources::logout(app, req).await,
+        Endpoint::Logout => page(resources::logout(app, req).await),
         Endpoint::Discovery => resources::discovery(app),
         Endpoint::ForwardAuth(convention) => forward_auth::handle(app, req, convention).await,
         Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
@@ -226,12 +231,15 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::SecondFactor => page(second_factor::verify(app, req).await),
         Endpoint::Enrol => page(second_factor::confirm_enrolment(app, req).await),
         Endpoint::Continue => page(second_factor::continue_after_codes(app, req).await),
-        Endpoint::PasskeyStart => passkeys::start_authentication(app, req).await,
-        Endpoint::PasskeyFinish => passkeys::finish_authentication(app, req).await,
-        Endpoint::Account => account::handle(app, req).await,
+        Endpoint::PasskeyStart => json(passkeys::start_authentication(app, req).await),
+        Endpoint::PasskeyFinish => page(passkeys::finish_authentication(app, req).await),
+        Endpoint::Account if req.facts.path.ends_with("/start") => {
+            json(account::handle(app, req).await)
+        }
+        Endpoint::Account => page(account::handle(app, req).await),
         Endpoint::DeviceAuthorization => device::authorization(app, req).await,
         Endpoint::Device => page(device::page(app, req).await),
-        Endpoint::UpstreamLogin => upstream_login::start(app, req).await,
+        Endpoint::UpstreamLogin => page(upstream_login::start(app, req).await),
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,
         Endpoint::Script => Reply::new(200)
             .header("Content-Type", "text/javascript; charset=utf-8")

@@ -10,7 +10,7 @@ use webauthn_rs::prelude::{
 
 use super::sign_in::{self, Waiting};
 use super::Request;
-use crate::app::{respond, App};
+use crate::app::App;
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::secret::{new_secret, Purpose};
@@ -72,14 +72,12 @@ async fn take<S: serde::de::DeserializeOwned>(
 }
 
 fn webauthn(app: &App) -> Result<&webauthn_rs::Webauthn, GatewayError> {
-    app.webauthn.as_ref().ok_or(GatewayError::BadRequest(
-        "passkeys are not enabled here".into(),
-    ))
+    app.factors()?.passkeys()
 }
 
 /// The user's passkeys, with their factor ids.
 async fn passkeys(app: &App, owner: Owner<'_>) -> Result<Vec<(String, Passkey)>, GatewayError> {
-    let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+    let store = &app.factors()?.store;
     let opened = store.opened(&owner, FactorKind::Passkey).await?;
     Ok(opened
         .into_iter()
@@ -121,7 +119,7 @@ pub async fn finish_registration(
         .finish_passkey_registration(&credential, &state)
         .map_err(|_| refused("The passkey could not be verified."))?;
     let json = serde_json::to_vec(&passkey).map_err(|_| GatewayError::Internal)?;
-    let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
+    let store = &app.factors()?.store;
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     store
         .add(&owner, FactorKind::Passkey, "Passkey", &json, now)
@@ -141,60 +139,51 @@ fn waiting(app: &App, req: &Request<'_>, form: &Params) -> Result<Waiting, Gatew
 }
 
 /// `POST /login/passkey/start`: the options for the waiting user's passkeys.
-pub async fn start_authentication(app: &App, req: &Request<'_>) -> Reply {
-    let run = async {
-        let form = req.form()?;
-        let waiting = waiting(app, req, &form)?;
-        app.admit(req.facts.client_ip).await?;
-        let source = waiting.source(app).await?;
-        let owner = Owner {
-            name: &waiting.username,
-            source: &source,
-        };
-        let keys: Vec<Passkey> = passkeys(app, owner)
-            .await?
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
-        let (options, state): (_, PasskeyAuthentication) = webauthn(app)?
-            .start_passkey_authentication(&keys)
-            .map_err(|_| refused("This account has no passkey."))?;
-        let id = keep(app, &waiting.username, state).await?;
-        Ok::<_, GatewayError>(json_ceremony(&id, &options))
+pub async fn start_authentication(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let form = req.form()?;
+    let waiting = waiting(app, req, &form)?;
+    app.admit(req.facts.client_ip).await?;
+    let source = waiting.source(app).await?;
+    let owner = Owner {
+        name: &waiting.username,
+        source: &source,
     };
-    run.await.unwrap_or_else(|e| respond::gateway(&e, true))
+    let keys: Vec<Passkey> = passkeys(app, owner)
+        .await?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    let (options, state): (_, PasskeyAuthentication) = webauthn(app)?
+        .start_passkey_authentication(&keys)
+        .map_err(|_| refused("This account has no passkey."))?;
+    let id = keep(app, &waiting.username, state).await?;
+    Ok(json_ceremony(&id, &options))
 }
 
 /// `POST /login/passkey/finish`: a verified passkey completes the sign-in (`amr` `hwk`).
-pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Reply {
-    let run = async {
-        let form = req.form()?;
-        let waiting = waiting(app, req, &form)?;
-        let state: PasskeyAuthentication = take(app, &form, &waiting.username).await?;
-        let credential: PublicKeyCredential =
-            serde_json::from_str(form.get("credential").unwrap_or(""))
-                .map_err(|_| refused("The passkey answer is malformed."))?;
-        let result = webauthn(app)?
-            .finish_passkey_authentication(&credential, &state)
-            .map_err(|_| refused("The passkey could not be verified."))?;
-        // The signature counter moves on: store it, so a cloned key shows.
-        let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
-        let store = app.storage.as_ref().ok_or(GatewayError::Internal)?;
-        let source = waiting.source(app).await?;
-        let owner = Owner {
-            name: &waiting.username,
-            source: &source,
-        };
-        for (id, mut key) in passkeys(app, owner).await? {
-            if key.update_credential(&result).is_some() {
-                let json = serde_json::to_vec(&key).map_err(|_| GatewayError::Internal)?;
-                store.passkey_used(&id, &json, now).await?;
-            }
-        }
-        Ok::<_, GatewayError>(waiting)
+pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let form = req.form()?;
+    let waiting = waiting(app, req, &form)?;
+    let state: PasskeyAuthentication = take(app, &form, &waiting.username).await?;
+    let credential: PublicKeyCredential =
+        serde_json::from_str(form.get("credential").unwrap_or(""))
+            .map_err(|_| refused("The passkey answer is malformed."))?;
+    let result = webauthn(app)?
+        .finish_passkey_authentication(&credential, &state)
+        .map_err(|_| refused("The passkey could not be verified."))?;
+    // The signature counter moves on: store it, so a cloned key shows.
+    let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+    let store = &app.factors()?.store;
+    let source = waiting.source(app).await?;
+    let owner = Owner {
+        name: &waiting.username,
+        source: &source,
     };
-    match run.await {
-        Ok(waiting) => sign_in::complete(app, req, waiting, Some("hwk")).await,
-        Err(e) => respond::gateway(&e, false),
+    for (id, mut key) in passkeys(app, owner).await? {
+        if key.update_credential(&result).is_some() {
+            let json = serde_json::to_vec(&key).map_err(|_| GatewayError::Internal)?;
+            store.passkey_used(&id, &json, now).await?;
+        }
     }
+    sign_in::complete(app, req, waiting, Some("hwk")).await
 }

@@ -155,17 +155,10 @@ async fn revocation(app: &App, req: &Request<'_>) -> Result<(), TokenError> {
 }
 
 /// OpenID Connect RP-Initiated Logout 1.0. A store error is a 503, never "signed out".
-pub async fn logout(app: &App, req: &Request<'_>) -> Reply {
-    match sign_out(app, req).await {
-        Ok(reply) => reply.header(
-            "Set-Cookie",
-            cookies::clear(
-                &app.provider_cookies().session,
-                app.cfg.server.secure_cookies(),
-            ),
-        ),
-        Err(e) => respond::gateway(&e, false),
-    }
+pub async fn logout(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let secure = app.cfg.server.secure_cookies();
+    let clear = cookies::clear(&app.provider_cookies().session, secure);
+    Ok(sign_out(app, req).await?.header("Set-Cookie", clear))
 }
 
 async fn sign_out(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {

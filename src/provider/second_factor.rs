@@ -24,7 +24,7 @@ use crate::storage::{FactorKind, Owner, Storage};
 pub const INVALID_CODE: &str = "That code is not valid. Try the current one, or a recovery code.";
 
 fn storage(app: &App) -> Result<&Arc<Storage>, GatewayError> {
-    app.storage.as_ref().ok_or(GatewayError::Internal)
+    Ok(&app.factors()?.store)
 }
 
 /// `POST /login/second-factor`: a TOTP code or a recovery code.
@@ -45,7 +45,7 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         source: &source,
     };
     let status = match check_code(app, req, owner, code).await? {
-        Attempted::Right(()) => return Ok(complete(app, req, waiting, Some("otp")).await),
+        Attempted::Right(()) => return complete(app, req, waiting, Some("otp")).await,
         Attempted::Wrong => 401,
         Attempted::Locked => 429,
     };
@@ -53,7 +53,7 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         need_of(app, owner, true).await,
         Ok(Need::Ask { passkey: true })
     );
-    Ok(ask(app, &waiting, passkey, Some(INVALID_CODE), status))
+    ask(app, &waiting, passkey, Some(INVALID_CODE), status)
 }
 
 /// Rate limit, then one attempt (`App::attempt`) at the code: a TOTP step used once, or an
@@ -106,12 +106,7 @@ pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Result<Reply, Ga
     let now = app.now();
     let Some(step) = totp::matching_step(&enrolment.seed, form.get("otp").unwrap_or(""), now)
     else {
-        return Ok(enrol_page(
-            app,
-            enrolment.waiting,
-            enrolment.seed,
-            Some(INVALID_CODE),
-        ));
+        return enrol_page(app, enrolment.waiting, enrolment.seed, Some(INVALID_CODE));
     };
     let codes = enrolled(app, &enrolment, step, now).await?;
     let (_, cookie) = complete_session(app, req, &enrolment.waiting, Some("otp")).await?;
@@ -192,5 +187,5 @@ pub async fn continue_after_codes(app: &App, req: &Request<'_>) -> Result<Reply,
     let session = provider_session(app, req, app.now())
         .await?
         .ok_or(GatewayError::SignInExpired)?;
-    Ok(proceed(app, req, &pending, &session).await)
+    proceed(app, req, &pending, &session).await
 }

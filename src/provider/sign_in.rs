@@ -48,7 +48,7 @@ pub async fn authorize(app: &App, req: &Request<'_>) -> Result<Reply, GatewayErr
         Err(e) => return Ok(respond::authorize(&e, &app.cfg.server.issuer)),
     };
     let session = provider_session(app, req, app.now()).await?;
-    Ok(resume(app, req, &auth, session.as_ref(), false).await)
+    resume(app, req, &auth, session.as_ref(), false).await
 }
 
 /// The provider session of the browser making `req`, if it has a live one.
@@ -74,22 +74,22 @@ pub async fn resume(
     auth: &AuthRequest,
     session: Option<&Found>,
     fresh: bool,
-) -> Reply {
+) -> Result<Reply, GatewayError> {
     let issuer = &app.cfg.server.issuer;
     let now = app.now();
     match (
         decide(auth, session.map(|s| s.record.auth_time), fresh, now),
         session,
     ) {
-        (Err(e), _) => respond::authorize(&e, issuer),
+        (Err(e), _) => Ok(respond::authorize(&e, issuer)),
         (Ok(Decision::Issue), Some(s)) => {
-            if let Some(reply) = step_up_if_needed(app, auth, s).await {
-                return reply;
+            if let Some(reply) = step_up_if_needed(app, auth, s).await? {
+                return Ok(reply);
             }
-            match issue(app, auth, s, now).await {
+            Ok(match issue(app, auth, s, now).await {
                 Ok(url) => Reply::redirect(302, &url),
                 Err(e) => respond::authorize(&e, issuer),
-            }
+            })
         }
         (Ok(Decision::Login | Decision::Issue), _) => {
             start_login(app, req, Some(auth.clone())).await
@@ -99,20 +99,28 @@ pub async fn resume(
 
 /// The second factor (or enrolment) a password-only session must pass before this request is
 /// answered: the client's rule, `acr_values=mfa`, or `second_factor = "required"`.
-async fn step_up_if_needed(app: &App, auth: &AuthRequest, session: &Found) -> Option<Reply> {
+async fn step_up_if_needed(
+    app: &App,
+    auth: &AuthRequest,
+    session: &Found,
+) -> Result<Option<Reply>, GatewayError> {
     if session.record.mfa() {
-        return None;
+        return Ok(None);
     }
     let wanted = request_wants_mfa(app, Some(auth));
     if !wanted && app.cfg.login.second_factor != crate::config::SecondFactor::Required {
-        return None;
+        return Ok(None);
     }
     let pending = pending_for(Some(auth.clone()), None);
     step_up(app, session, pending, wanted).await
 }
 
 /// Sends the browser to the login form, the pending request sealed into its URL.
-pub async fn start_login(app: &App, req: &Request<'_>, request: Option<AuthRequest>) -> Reply {
+pub async fn start_login(
+    app: &App,
+    req: &Request<'_>,
+    request: Option<AuthRequest>,
+) -> Result<Reply, GatewayError> {
     let pending = Pending {
         request,
         csrf: new_secret(),
@@ -122,18 +130,15 @@ pub async fn start_login(app: &App, req: &Request<'_>, request: Option<AuthReque
 }
 
 /// Sends the browser to the login form for `pending`.
-pub async fn send_to_login(app: &App, req: &Request<'_>, pending: Pending) -> Reply {
-    if let Err(e) = app.admit(req.facts.client_ip).await {
-        return respond::gateway(&e, false);
-    }
-    let exp = app.now() + PENDING_TTL.as_secs();
-    match app.sealer.seal(Purpose::PendingLogin, &pending, exp) {
-        Ok(sealed) => Reply::redirect(
-            302,
-            &format!("{}/login?auth={sealed}", app.cfg.server.issuer),
-        ),
-        Err(e) => respond::gateway(&e.into(), false),
-    }
+pub async fn send_to_login(
+    app: &App,
+    req: &Request<'_>,
+    pending: Pending,
+) -> Result<Reply, GatewayError> {
+    app.admit(req.facts.client_ip).await?;
+    let sealed = seal(app, Purpose::PendingLogin, &pending)?;
+    let login = format!("{}/login?auth={sealed}", app.cfg.server.issuer);
+    Ok(Reply::redirect(302, &login))
 }
 
 /// A sign-in whose first factor is done, waiting for its second.
@@ -235,11 +240,11 @@ pub fn need(policy: SecondFactor, factors: &[Factor], required: bool, passkeys_o
 /// `need` for `owner`, their factors read from `[storage]` (none without it).
 pub async fn need_of(app: &App, owner: Owner<'_>, required: bool) -> Result<Need, GatewayError> {
     let policy = app.cfg.login.second_factor;
-    let Some(storage) = app.storage.as_ref().filter(|_| policy != SecondFactor::Off) else {
+    let Some(stored) = app.factors.as_ref().filter(|_| policy != SecondFactor::Off) else {
         return Ok(Need::Nothing);
     };
-    let factors = storage.factors(&owner).await?;
-    Ok(need(policy, &factors, required, app.webauthn.is_some()))
+    let factors = stored.store.factors(&owner).await?;
+    Ok(need(policy, &factors, required, stored.passkeys.is_some()))
 }
 
 /// Seals `waiting` for the next form.
@@ -253,11 +258,14 @@ pub(super) fn seal<T: Serialize>(
 }
 
 /// The second-factor page for `waiting`.
-pub fn ask(app: &App, waiting: &Waiting, passkey: bool, error: Option<&str>, status: u16) -> Reply {
-    let mfa = match seal(app, Purpose::SecondFactor, waiting) {
-        Ok(s) => s,
-        Err(e) => return respond::gateway(&e, false),
-    };
+pub fn ask(
+    app: &App,
+    waiting: &Waiting,
+    passkey: bool,
+    error: Option<&str>,
+    status: u16,
+) -> Result<Reply, GatewayError> {
+    let mfa = seal(app, Purpose::SecondFactor, waiting)?;
     let page = SecondFactorPage {
         username: &waiting.username,
         mfa: &mfa,
@@ -271,20 +279,22 @@ pub fn ask(app: &App, waiting: &Waiting, passkey: bool, error: Option<&str>, sta
     } else {
         reply
     };
-    with_csrf_cookie(app, reply, &waiting.pending.csrf)
+    Ok(with_csrf_cookie(app, reply, &waiting.pending.csrf))
 }
 
 /// The enrolment page: a new seed (or the one being confirmed) for `waiting`.
-pub fn enrol_page(app: &App, waiting: Waiting, seed: Vec<u8>, error: Option<&str>) -> Reply {
+pub fn enrol_page(
+    app: &App,
+    waiting: Waiting,
+    seed: Vec<u8>,
+    error: Option<&str>,
+) -> Result<Reply, GatewayError> {
     let issuer = &app.cfg.login.totp_issuer;
     let uri = totp::uri(&seed, issuer, &waiting.username);
     let secret = totp::base32(&seed);
     let csrf = waiting.pending.csrf.clone();
     let username = waiting.username.clone();
-    let sealed = match seal(app, Purpose::Enrolment, &Enrolment { waiting, seed }) {
-        Ok(s) => s,
-        Err(e) => return respond::gateway(&e, false),
-    };
+    let sealed = seal(app, Purpose::Enrolment, &Enrolment { waiting, seed })?;
     let qr = totp::qr_data_url(&uri);
     let page = EnrolPage {
         username: &username,
@@ -296,7 +306,7 @@ pub fn enrol_page(app: &App, waiting: Waiting, seed: Vec<u8>, error: Option<&str
         error,
     };
     let status = if error.is_some() { 401 } else { 200 };
-    with_csrf_cookie(app, pages::render(status, &page), &csrf)
+    Ok(with_csrf_cookie(app, pages::render(status, &page), &csrf))
 }
 
 pub(super) fn with_csrf_cookie(app: &App, reply: Reply, csrf: &str) -> Reply {
@@ -315,7 +325,7 @@ pub async fn after_password(
     req: &Request<'_>,
     pending: Pending,
     user: &UserInfo,
-) -> Reply {
+) -> Result<Reply, GatewayError> {
     after_first_factor(app, req, pending, user, password_amr()).await
 }
 
@@ -327,7 +337,7 @@ pub async fn after_first_factor(
     pending: Pending,
     user: &UserInfo,
     first: Vec<String>,
-) -> Reply {
+) -> Result<Reply, GatewayError> {
     let required = request_wants_mfa(app, pending.request.as_ref());
     let done = first.iter().any(|m| m == "mfa");
     let waiting = Waiting {
@@ -344,11 +354,10 @@ pub async fn after_first_factor(
         name: &user.username,
         source: &user.source,
     };
-    match need_of(app, owner, required).await {
-        Ok(Need::Nothing) => complete(app, req, waiting, None).await,
-        Ok(Need::Ask { passkey }) => ask(app, &waiting, passkey, None, 200),
-        Ok(Need::Enrol) => enrol_page(app, waiting, totp::new_seed(), None),
-        Err(e) => respond::gateway(&e, false),
+    match need_of(app, owner, required).await? {
+        Need::Nothing => complete(app, req, waiting, None).await,
+        Need::Ask { passkey } => ask(app, &waiting, passkey, None, 200),
+        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None),
     }
 }
 
@@ -407,7 +416,7 @@ pub(super) async fn complete_session(
     let (id, found) = sessions
         .create((&waiting.username, &source), amr, address, now)
         .await?;
-    if let Some(storage) = &app.storage {
+    if let Some(storage) = app.factors.as_ref().map(|f| &f.store) {
         // Signed in: factors and app passwords of this name from before sources were kept
         // are this source's from now on.
         let owner = Owner {
@@ -427,21 +436,18 @@ pub async fn complete(
     req: &Request<'_>,
     waiting: Waiting,
     second: Option<&str>,
-) -> Reply {
-    let (session, cookie) = match complete_session(app, req, &waiting, second).await {
-        Ok(done) => done,
-        Err(e) => return respond::gateway(&e, false),
-    };
-    let reply = proceed(app, req, &waiting.pending, &session).await;
+) -> Result<Reply, GatewayError> {
+    let (session, cookie) = complete_session(app, req, &waiting, second).await?;
+    let reply = proceed(app, req, &waiting.pending, &session).await?;
     let secure = app.cfg.server.secure_cookies();
     let reply = reply.header(
         "Set-Cookie",
         cookies::clear(&app.provider_cookies().csrf, secure),
     );
-    match cookie {
+    Ok(match cookie {
         Some(c) => reply.header("Set-Cookie", c),
         None => reply,
-    }
+    })
 }
 
 /// On to where the sign-in was going: the authorization request, a page, or a message.
@@ -450,9 +456,9 @@ pub(super) async fn proceed(
     req: &Request<'_>,
     pending: &Pending,
     session: &Found,
-) -> Reply {
-    match (&pending.request, &pending.return_to) {
-        (Some(request), _) => resume(app, req, request, Some(session), true).await,
+) -> Result<Reply, GatewayError> {
+    Ok(match (&pending.request, &pending.return_to) {
+        (Some(request), _) => return resume(app, req, request, Some(session), true).await,
         (None, Some(path)) => Reply::redirect(303, &format!("{}{path}", app.cfg.server.issuer)),
         (None, None) => pages::message(
             200,
@@ -460,7 +466,7 @@ pub(super) async fn proceed(
             &format!("You are signed in as {}.", session.record.user),
             Some("/account"),
         ),
-    }
+    })
 }
 
 /// A step-up on a live password-only session: the second-factor page (or enrolment) for its
@@ -470,7 +476,7 @@ pub async fn step_up(
     session: &Found,
     pending: Pending,
     required: bool,
-) -> Option<Reply> {
+) -> Result<Option<Reply>, GatewayError> {
     let waiting = Waiting {
         username: session.record.user.clone(),
         source: session.record.source.clone(),
@@ -478,20 +484,16 @@ pub async fn step_up(
         session: Some(session.key.clone()),
         first: session.record.amr.clone(),
     };
-    let source = match source_of(app, &session.record.user, session.record.source.as_ref()).await {
-        Ok(s) => s,
-        Err(e) => return Some(respond::gateway(&e, false)),
-    };
+    let source = source_of(app, &session.record.user, session.record.source.as_ref()).await?;
     let owner = Owner {
         name: &session.record.user,
         source: &source,
     };
-    match need_of(app, owner, required).await {
-        Ok(Need::Nothing) => None,
-        Ok(Need::Ask { passkey }) => Some(ask(app, &waiting, passkey, None, 200)),
-        Ok(Need::Enrol) => Some(enrol_page(app, waiting, totp::new_seed(), None)),
-        Err(e) => Some(respond::gateway(&e, false)),
-    }
+    Ok(Some(match need_of(app, owner, required).await? {
+        Need::Nothing => return Ok(None),
+        Need::Ask { passkey } => ask(app, &waiting, passkey, None, 200)?,
+        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None)?,
+    }))
 }
 
 /// A new pending state for a step-up of `request`.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::sign_in::{self, Pending};
 use super::Request;
 use crate::app::federation::{map_claims, strings, Metadata, Provider, Refusal};
-use crate::app::{respond, App};
+use crate::app::App;
 use crate::directory::UserInfo;
 use crate::http::{cookies, GatewayError, Reply};
 use crate::secret::{ct_eq, Purpose};
@@ -70,14 +70,7 @@ fn client(
 }
 
 /// `GET /login/upstream/{id}?auth=…`: off to the upstream provider.
-pub async fn start(app: &App, req: &Request<'_>) -> Reply {
-    match begin(app, req).await {
-        Ok(reply) => reply,
-        Err(e) => respond::gateway(&e, false),
-    }
-}
-
-async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+pub async fn start(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let id = req.facts.path.strip_prefix(PREFIX).unwrap_or("");
     let p = app
         .federation
@@ -130,14 +123,11 @@ async fn begin(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
 pub async fn callback(app: &App, req: &Request<'_>) -> Reply {
     let secure = app.cfg.server.secure_cookies();
     let clear = cookies::clear(cookie_name(app), secure);
-    match finish(app, req).await {
-        Ok((flow, user, first)) => {
-            sign_in::after_first_factor(app, req, flow.pending, &user, first)
-                .await
-                .header("Set-Cookie", clear)
-        }
-        Err(e) => respond::gateway(&e, false).header("Set-Cookie", clear),
-    }
+    let signed_in = async {
+        let (flow, user, first) = finish(app, req).await?;
+        sign_in::after_first_factor(app, req, flow.pending, &user, first).await
+    };
+    super::page(signed_in.await).header("Set-Cookie", clear)
 }
 
 /// The flow of this browser, checked against the callback's `state`; the code exchanged; the

@@ -242,3 +242,6 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

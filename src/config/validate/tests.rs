@@ -1,0 +1,159 @@
+//! Bad configurations from strings, one table at a time: each mistake is reported at its key
+//! path. (The binary's own fixtures, run through `check-config`, are in `tests/config.rs`.)
+
+use super::from_str;
+
+/// A valid base: a server, a key the validator may create, and one route.
+const BASE: &str = r#"
+[server]
+listen = ["127.0.0.1:8080"]
+public_url = "http://127.0.0.1:8080"
+
+[tokens]
+signing_key_file = "/nonexistent/ignored.pem"
+create_key_if_missing = true
+"#;
+
+const ROUTE: &str = r#"
+[[routes]]
+host = "app.example.com"
+upstreams = ["127.0.0.1:3000"]
+"#;
+
+/// The problems of `text`, each as `path: message`.
+fn problems_of(text: &str) -> Vec<String> {
+    match from_str(text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The problems of `BASE` plus `extra`.
+fn problems(extra: &str) -> Vec<String> {
+    problems_of(&format!("{BASE}{extra}"))
+}
+
+#[track_caller]
+fn reports(extra: &str, expected: &str) {
+    let found = problems(extra);
+    assert!(
+        found.iter().any(|p| p.starts_with(expected)),
+        "expected a problem starting {expected:?}, got {found:#?}"
+    );
+}
+
+#[test]
+fn the_base_is_valid() {
+    assert_eq!(problems(ROUTE), Vec::<String>::new());
+}
+
+#[test]
+fn server() {
+    let text = BASE.replace("http://127.0.0.1:8080", "ftp://auth.example.com");
+    let found = problems_of(&format!("{text}{ROUTE}"));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("server.public_url: \"ftp://auth.example.com\" must be")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn session() {
+    reports(
+        &format!("{ROUTE}\n[session]\nlifetime = \"forever\"\n"),
+        "session.lifetime: \"forever\" is not a duration",
+    );
+}
+
+#[test]
+fn login() {
+    reports(
+        &format!("{ROUTE}\n[login]\nmax_failures = 0\n"),
+        "login.max_failures: must be at least 1",
+    );
+}
+
+#[test]
+fn storage() {
+    reports(
+        &format!("{ROUTE}\n[storage]\nurl = \"mysql://db\"\ncreate_key_if_missing = true\n"),
+        "storage.url: \"mysql://db\": expected sqlite://PATH or postgres://",
+    );
+}
+
+#[test]
+fn ldap() {
+    let ldap = r#"
+[ldap]
+url = "http://dc.example.com"
+base_dn = "dc=example,dc=com"
+bind_dn = "cn=authgate,dc=example,dc=com"
+bind_password_file = "/nonexistent/ldap.secret"
+"#;
+    reports(
+        &format!("{ROUTE}{ldap}"),
+        "ldap.url: \"http://dc.example.com\" is not an ldap:// or ldaps:// URL",
+    );
+}
+
+#[test]
+fn routes() {
+    reports(
+        "[[routes]]\nhost = \"app.example.com\"\nupstreams = [\"127.0.0.1\"]\n",
+        "routes[0].upstreams[0]: \"127.0.0.1\" is not host:port",
+    );
+    reports(
+        &format!("{ROUTE}{ROUTE}"),
+        "routes[1]: same host and path_prefix as an earlier route",
+    );
+}
+
+#[test]
+fn clients() {
+    let client = r#"
+[[clients]]
+client_id = "app"
+redirect_uris = ["/relative"]
+"#;
+    reports(
+        &format!("{ROUTE}{client}"),
+        "clients[0].redirect_uris[0]: \"/relative\" is not a URL",
+    );
+}
+
+#[test]
+fn users() {
+    let user = r#"
+[[users]]
+username = "alice"
+password_hash = "plain"
+"#;
+    reports(
+        &format!("{ROUTE}{user}"),
+        "users[0].password_hash: not an argon2id PHC string",
+    );
+}
+
+#[test]
+fn upstream_providers() {
+    let upstream = r#"
+[[upstream_providers]]
+id = "Corp IdP"
+issuer = "https://idp.example.com"
+client_id = "authgate"
+"#;
+    reports(
+        &format!("{ROUTE}{upstream}"),
+        "upstream_providers[0].id: \"Corp IdP\": use [a-z0-9-]",
+    );
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let found = problems(&format!(
+        "{ROUTE}\n[session]\nlifetime = \"forever\"\n\n[login]\nmax_failures = 0\n"
+    ));
+    assert!(found.len() >= 2, "{found:#?}");
+}
