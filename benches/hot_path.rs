@@ -121,7 +121,7 @@ fn hot_path(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 app.identities()
-                    .get(&app.keys(), &app.cfg().server.issuer, &target, &who, now)
+                    .get(app.keys(), &app.cfg().server.issuer, &target, &who, now)
                     .unwrap(),
             )
         })
@@ -136,7 +136,7 @@ fn hot_path(c: &mut Criterion) {
             };
             black_box(
                 app.identities()
-                    .get(&app.keys(), &app.cfg().server.issuer, &target, &fresh, now)
+                    .get(app.keys(), &app.cfg().server.issuer, &target, &fresh, now)
                     .unwrap(),
             )
         })
