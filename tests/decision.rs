@@ -128,16 +128,7 @@ async fn the_proxy_and_forward_auth_decide_alike() {
     let dir = tempfile::tempdir().unwrap();
     let up = Upstream::start("app").await;
     let port = free_port();
-    let gw = Gateway::start_on(
-        port,
-        &format!(
-            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\n\
-             trusted_proxies = [\"127.0.0.1\"]\n[tokens]\nsigning_key_file = \"{{dir}}/s.pem\"\n\
-             create_key_if_missing = true\n{}\n{}",
-            identities(),
-            config(dir.path(), up.addr)
-        ),
-    );
+    let gw = behind_local_proxy(port, &config(dir.path(), up.addr));
     let alice = signed_in_as(&gw, "alice", ALICE_PW).await.1;
     let bob = signed_in_as(&gw, "bob", BOB_PW).await.1;
     let token = wiki_access_token(&gw).await;
@@ -181,19 +172,6 @@ async fn wiki_access_token(gw: &Gateway) -> String {
         .await
         .unwrap();
     let code = param(&location(&r), "code").unwrap();
-    let t: serde_json::Value = client(gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("wiki", Some(WIKI_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", "https://wiki.test/cb"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: serde_json::Value = wiki_tokens(gw, &code).await;
     t["access_token"].as_str().unwrap().to_string()
 }

@@ -191,20 +191,7 @@ async fn dave_wiki_tokens(gw: &Gateway) -> serde_json::Value {
         DAVE_PW,
     )
     .await;
-    client(gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("wiki", Some(WIKI_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &param(&c, "code").unwrap()),
-            ("redirect_uri", "https://wiki.test/cb"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    wiki_tokens(gw, &param(&c, "code").unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -256,20 +256,7 @@ async fn bearer_access_token_is_accepted_and_bad_ones_are_401() {
     let http = browser(&gw);
     let back = authorize_with_login(&http, &gw, &gw.url("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&scope=openid"), "alice", ALICE_PW).await;
     let code = param(&back, "code").unwrap();
-    let t: serde_json::Value = client(&gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("wiki", Some(WIKI_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "https://wiki.test/cb"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: serde_json::Value = wiki_tokens(&gw, &code).await;
     let access = t["access_token"].as_str().unwrap();
     let e = echo_of(
         client(&gw)

@@ -129,20 +129,7 @@ async fn two_instances_share_sessions_codes_and_logout() {
     // A code issued by A is redeemed at B.
     let r = http.get(a.url("/oauth2/authorize?client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.test%2Fcb&response_type=code&scope=openid")).send().await.unwrap();
     let code = param(&location(&r), "code").expect("code from A");
-    let t: serde_json::Value = client(&b)
-        .post(b.url("/oauth2/token"))
-        .basic_auth("wiki", Some(WIKI_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "https://wiki.test/cb"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: serde_json::Value = wiki_tokens(&b, &code).await;
     assert!(t["access_token"].is_string(), "{t}");
     // ... and only once, whichever instance is asked.
     let again = client(&a)

@@ -437,16 +437,7 @@ async fn a_right_password_does_not_reset_the_count_of_wrong_codes() {
     let up = Upstream::start("app").await;
     let port = free_port();
     // Behind a trusted proxy, every attempt from its own address: only the user's count locks.
-    let gw = Gateway::start_on(
-        port,
-        &format!(
-            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\n\
-             trusted_proxies = [\"127.0.0.1\"]\n[tokens]\nsigning_key_file = \"{{dir}}/s.pem\"\n\
-             create_key_if_missing = true\n{}\n{}",
-            identities(),
-            config(dir.path(), "optional", up.addr)
-        ),
-    );
+    let gw = behind_local_proxy(port, &config(dir.path(), "optional", up.addr));
     seed_alice(dir.path()).await;
     let http = browser(&gw);
     let mut n = 0;

@@ -44,20 +44,7 @@ async fn alice(gw: &Gateway) -> Alice {
         .await
         .unwrap();
     let code = param(&location(&back), "code").expect("a code from the live session");
-    let tokens: serde_json::Value = client(gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("wiki", Some(WIKI_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", "https://wiki.test/cb"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: serde_json::Value = wiki_tokens(gw, &code).await;
     Alice {
         browser,
         access: tokens["access_token"].as_str().unwrap().to_string(),

@@ -344,3 +344,35 @@ pub async fn account_action(
         .await
         .unwrap()
 }
+
+/// The wiki client's token answer for `code` (issued for `https://wiki.test/cb`).
+pub async fn wiki_tokens(gw: &Gateway, code: &str) -> serde_json::Value {
+    client(gw)
+        .post(gw.url("/oauth2/token"))
+        .basic_auth("wiki", Some(WIKI_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "https://wiki.test/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A provider on `port` whose every caller is a trusted proxy on 127.0.0.1 (so each test
+/// request can say which address it comes from), with the test identities and `extra`.
+pub fn behind_local_proxy(port: u16, extra: &str) -> Gateway {
+    Gateway::start_on(
+        port,
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:{port}\"]\npublic_url = \"http://127.0.0.1:{port}\"\n\
+             trusted_proxies = [\"127.0.0.1\"]\n[tokens]\nsigning_key_file = \"{{dir}}/s.pem\"\n\
+             create_key_if_missing = true\n{}\n{extra}",
+            identities(),
+        ),
+    )
+}
