@@ -27,6 +27,7 @@
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod metrics;
 pub mod secret;

@@ -9,6 +9,7 @@ use crate::config;
 
 mod check;
 mod factors;
+mod import;
 mod keys;
 mod ldap;
 mod sessions;
@@ -17,6 +18,7 @@ use crate::keys::Alg;
 use crate::server::RunOptions;
 use check::check_config;
 use factors::{app_passwords, mfa, open_storage};
+use import::import;
 use keys::gen_key;
 use ldap::ldap_test;
 use sessions::sessions;
@@ -89,6 +91,30 @@ pub enum Command {
     Ldap {
         #[command(subcommand)]
         command: LdapCommand,
+    },
+    /// Write another gateway's configuration as authgate's (on stdout); what cannot be
+    /// translated is listed on stderr. `--config` names the other gateway's file.
+    Import {
+        #[command(subcommand)]
+        from: ImportCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Authelia: `--users users_database.yml` and, optionally, `--config configuration.yml`.
+    Authelia {
+        #[arg(long, value_name = "FILE")]
+        users: PathBuf,
+        /// Where the written configuration expects its signing and storage keys.
+        #[arg(long, value_name = "DIR", default_value = "/etc/authgate/keys")]
+        key_dir: PathBuf,
+    },
+    /// oauth2-proxy: `--config oauth2-proxy.cfg`.
+    Oauth2Proxy {
+        /// Where the written configuration expects its keys and the client secret.
+        #[arg(long, value_name = "DIR", default_value = "/etc/authgate/keys")]
+        key_dir: PathBuf,
     },
 }
 
@@ -237,6 +263,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             let path = need_config(&cli)?;
             sessions(&path, command)
         }
+        Command::Import { from } => import(from, cli.config.as_deref()),
         Command::GenKey {
             out,
             kind,

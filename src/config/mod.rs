@@ -6,7 +6,7 @@ pub mod model;
 mod validate;
 
 pub use model::*;
-pub use validate::{from_str, load};
+pub use validate::{from_str, load, TOP_LEVEL};
 
 /// One thing wrong with a config file, located by its key path.
 #[derive(Debug, Clone, PartialEq, Eq)]

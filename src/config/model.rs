@@ -95,6 +95,10 @@ pub struct Sentinel {
     pub password: Option<Secret>,
 }
 
+/// How long a device code and its user code are good for, in seconds (RFC 8628 `expires_in`):
+/// the device grant's rule and the store's time-to-live both read it.
+pub const DEVICE_CODE_LIFETIME: u64 = 600;
+
 #[derive(Debug)]
 pub struct Tokens {
     pub signing_key_file: PathBuf,

@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 /// How long a device code and its user code are good for, in seconds.
-pub const LIFETIME: u64 = 600;
+pub const LIFETIME: u64 = crate::config::DEVICE_CODE_LIFETIME;
 /// The least time between two polls, in seconds (§3.2 `interval`).
 pub const INTERVAL: u64 = 5;
 

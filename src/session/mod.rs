@@ -125,14 +125,16 @@ impl Kind {
             Kind::Ceremony => Duration::from_secs(300),
             Kind::Assertion => Duration::from_secs(600),
             // Kept past the code's end, to answer `expired_token` rather than `invalid_grant`.
-            Kind::Device | Kind::UserCode => Duration::from_secs(2 * crate::oidc::device::LIFETIME),
+            Kind::Device | Kind::UserCode => {
+                Duration::from_secs(2 * crate::config::DEVICE_CODE_LIFETIME)
+            }
             Kind::Code => t.code_ttl,
             Kind::Refresh => t.refresh_token_ttl,
             Kind::CodeUsed | Kind::RefreshUsed | Kind::Grant | Kind::UserGrants => longest_grant,
             Kind::FailUser | Kind::FailIp => cfg.login.failure_window,
             Kind::LockUser | Kind::LockIp => cfg.login.lockout,
             Kind::Rate => cfg.login.rate_window,
-            Kind::DevicePending => Duration::from_secs(crate::oidc::device::LIFETIME),
+            Kind::DevicePending => Duration::from_secs(crate::config::DEVICE_CODE_LIFETIME),
             Kind::Probe => Duration::from_secs(1),
         }
     }

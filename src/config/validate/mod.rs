@@ -36,7 +36,8 @@ use tokens::build_tokens;
 use users::{build_users, users_tables};
 use values::*;
 
-const TOP_LEVEL: &[&str] = &[
+/// The keys a configuration file may have at its top level.
+pub const TOP_LEVEL: &[&str] = &[
     "server",
     "session",
     "tokens",
