@@ -53,6 +53,9 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     server.bootstrap();
 
     let clock = crate::clock::for_process();
+    for warning in crate::config::warnings(&cfg) {
+        log::warn!("{warning}");
+    }
     let demo_echo = cfg.demo.as_ref().map(|d| d.echo_listen);
     let app = App::start(cfg, Arc::clone(&clock))?;
     if let Some((snapshots, memory)) = snapshots(&app) {
@@ -265,6 +268,13 @@ fn proxy_service(
         },
         "authgate",
     );
+    // Plain listeners also take HTTP/2 with prior knowledge (gRPC without TLS); TLS listeners
+    // offer h2 by ALPN. HTTP/1.1 keeps working on both.
+    if let Some(logic) = proxy.app_logic_mut() {
+        let mut options = pingora::apps::HttpServerOptions::default();
+        options.h2c = true;
+        logic.server_options = Some(options);
+    }
     let app = live.load();
     let s = &app.cfg.server;
     for addr in &s.listen {
@@ -273,7 +283,9 @@ fn proxy_service(
     if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
         let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
         for addr in &s.tls_listen {
-            proxy.add_tls(&addr.to_string(), &cert, &key)?;
+            let mut tls = pingora::listeners::tls::TlsSettings::intermediate(&cert, &key)?;
+            tls.enable_h2();
+            proxy.add_tls_with_settings(&addr.to_string(), None, tls);
         }
     }
     Ok(proxy)

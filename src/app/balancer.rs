@@ -11,15 +11,15 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
-use pingora::lb::{
-    discovery, health_check::HttpHealthCheck, selection::RoundRobin, Backend, Backends,
-    LoadBalancer,
-};
+use pingora::lb::health_check::{HealthCheck, HttpHealthCheck};
+use pingora::lb::{discovery, selection::RoundRobin, Backend, Backends, LoadBalancer};
+use pingora::protocols::ALPN;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use pingora::upstreams::peer::HttpPeer;
 
-use crate::config::{Route, Transport, Upstream};
+use crate::app::tls::PreparedTls;
+use crate::config::{self, Protocol, Route, Transport, Upstream};
 
 pub type Balancer = Arc<LoadBalancer<RoundRobin>>;
 
@@ -28,27 +28,53 @@ pub struct LiveRoute {
     /// For logs and metrics.
     pub label: Arc<str>,
     pub balancer: Balancer,
+    /// The route's TLS towards its https backends, parsed once.
+    pub tls: PreparedTls,
+    /// The upstream's own host names, lowercase, for `rewrite_redirects`.
+    pub upstream_hosts: Vec<String>,
 }
 
 impl LiveRoute {
     pub fn new(route: &Route) -> LiveRoute {
+        let tls = PreparedTls::new(&route.upstream);
+        let upstream = &route.upstream;
+        let written = upstream.backends.iter().map(|b| b.host.as_str());
+        let sent = upstream
+            .rewrite
+            .host
+            .iter()
+            .map(|h| h.split(':').next().unwrap_or(h));
         LiveRoute {
             label: Arc::from(route.label()),
-            balancer: build(route),
+            balancer: build(route, &tls),
+            tls,
+            upstream_hosts: written.chain(sent).map(str::to_ascii_lowercase).collect(),
         }
+    }
+
+    /// The peer for the backend at `addr`, if it is one of `route`'s.
+    pub fn peer(&self, route: &Route, addr: SocketAddr) -> Option<HttpPeer> {
+        let backend = route.upstream.backends.iter().find(|b| b.addr == addr)?;
+        Some(peer(backend, &route.upstream, &self.tls))
     }
 }
 
-/// The peer for `addr`, a backend of `upstream`: how it is reached (its transport and
-/// timeouts). Proxying and the health check both use it.
-pub fn peer(addr: SocketAddr, upstream: &Upstream) -> HttpPeer {
-    let transport = upstream
-        .backends
-        .iter()
-        .find(|b| b.addr == addr)
-        .map_or(Transport::Http, |b| b.transport);
-    let mut peer = match transport {
-        Transport::Http => HttpPeer::new(addr, false, String::new()),
+/// The peer for `backend` of `upstream`: its transport (TLS verified against the route's
+/// settings, in a connection pool of their own), protocol and timeouts. Proxying and the health
+/// check both use it.
+pub fn peer(backend: &config::Backend, upstream: &Upstream, tls: &PreparedTls) -> HttpPeer {
+    let mut peer = match backend.transport {
+        Transport::Http => HttpPeer::new(backend.addr, false, String::new()),
+        Transport::Https => {
+            let sni = upstream.tls.server_name.as_deref().unwrap_or(&backend.host);
+            let mut p = HttpPeer::new(backend.addr, true, sni.to_string());
+            tls.apply(&mut p, upstream.tls.insecure_skip_verify);
+            p
+        }
+    };
+    peer.options.alpn = match upstream.protocol {
+        Protocol::Http1 => ALPN::H1,
+        Protocol::H2 | Protocol::H2c => ALPN::H2,
     };
     peer.options.connection_timeout = Some(upstream.connect_timeout);
     peer.options.read_timeout = Some(upstream.read_timeout);
@@ -57,7 +83,7 @@ pub fn peer(addr: SocketAddr, upstream: &Upstream) -> HttpPeer {
 }
 
 /// The balancer for `route`, with its health check set up (but not running) if it has one.
-fn build(route: &Route) -> Balancer {
+fn build(route: &Route, tls: &PreparedTls) -> Balancer {
     let upstream = &route.upstream;
     let backends: BTreeSet<Backend> = upstream
         .backends
@@ -77,25 +103,18 @@ fn build(route: &Route) -> Balancer {
             route.label()
         );
     }
-    if let (Some(health), Some(first)) = (&upstream.health, upstream.backends.first()) {
+    if let Some(health) = &upstream.health {
         let host = route
             .host
             .as_ref()
             .map(|h| h.authority())
             .unwrap_or_else(|| "localhost".into());
-        let mut hc = HttpHealthCheck::new(&host, false);
-        if let Ok(mut req) =
-            pingora::http::RequestHeader::build("GET", health.path.as_bytes(), None)
-        {
-            let _ = req.insert_header("Host", host.as_str());
-            let _ = req.insert_header("User-Agent", "authgate-health-check");
-            hc.req = req;
-        }
-        // The checker puts each backend's address into this template; a check gives up sooner
-        // than a request does.
-        hc.peer_template = peer(first.addr, upstream);
-        hc.peer_template.options.read_timeout = Some(Duration::from_secs(1));
-        lb.set_health_check(Box::new(hc));
+        lb.set_health_check(Box::new(RouteCheck::new(
+            &host,
+            &health.path,
+            upstream,
+            tls,
+        )));
         lb.health_check_frequency = Some(health.interval);
         lb.parallel_health_check = true;
     }
@@ -115,5 +134,55 @@ pub async fn checks(routes: &[LiveRoute], mut shutdown: ShutdownWatch) {
         let _ = shutdown.changed().await;
     } else {
         futures::future::join_all(running).await;
+    }
+}
+
+/// The active health check of a route: `GET path` on each backend, through that backend's own
+/// peer (so an https backend is checked over TLS with the route's settings).
+struct RouteCheck {
+    each: Vec<(SocketAddr, HttpHealthCheck)>,
+}
+
+impl RouteCheck {
+    fn new(host: &str, path: &str, upstream: &Upstream, tls: &PreparedTls) -> RouteCheck {
+        let each = upstream
+            .backends
+            .iter()
+            .map(|b| {
+                let mut hc = HttpHealthCheck::new(host, b.transport == Transport::Https);
+                if let Ok(mut req) =
+                    pingora::http::RequestHeader::build("GET", path.as_bytes(), None)
+                {
+                    let _ = req.insert_header("Host", host);
+                    let _ = req.insert_header("User-Agent", "authgate-health-check");
+                    hc.req = req;
+                }
+                // A check gives up sooner than a request does.
+                hc.peer_template = peer(b, upstream, tls);
+                hc.peer_template.options.read_timeout = Some(Duration::from_secs(1));
+                (b.addr, hc)
+            })
+            .collect();
+        RouteCheck { each }
+    }
+}
+
+#[async_trait::async_trait]
+impl HealthCheck for RouteCheck {
+    async fn check(&self, target: &Backend) -> pingora::Result<()> {
+        let addr = target.addr.as_inet().copied();
+        match self.each.iter().find(|(a, _)| Some(*a) == addr) {
+            Some((_, hc)) => hc.check(target).await,
+            None => pingora::Error::e_explain(
+                pingora::ErrorType::InternalError,
+                "a backend this route does not have",
+            ),
+        }
+    }
+
+    fn health_threshold(&self, success: bool) -> usize {
+        self.each
+            .first()
+            .map_or(1, |(_, hc)| hc.health_threshold(success))
     }
 }

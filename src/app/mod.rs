@@ -14,6 +14,7 @@ pub mod live;
 pub mod respond;
 pub mod revocation;
 pub mod snapshot;
+pub mod tls;
 
 use std::sync::Arc;
 

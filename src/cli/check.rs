@@ -21,7 +21,7 @@ pub(super) fn check_config(path: &Path) -> i32 {
     });
     match checked {
         Ok(cfg) => {
-            for warning in warnings(&cfg) {
+            for warning in crate::config::warnings(&cfg) {
                 eprintln!("warning: {warning}");
             }
             println!(
@@ -48,30 +48,4 @@ pub(super) fn check_config(path: &Path) -> i32 {
             1
         }
     }
-}
-
-/// What is valid but worth a second look, with its key path.
-pub(super) fn warnings(cfg: &crate::config::Config) -> Vec<String> {
-    let mut w = Vec::new();
-    if cfg.ldap.is_some() && !cfg.users.is_empty() {
-        w.push(format!(
-            "users and [ldap]: a directory user named like a local user (in any case) is refused ({} local user(s))",
-            cfg.users.len()
-        ));
-    }
-    for p in &cfg.upstream_providers {
-        if p.trust_email {
-            w.push(format!(
-                "upstream_providers({}).trust_email: emails this provider has not verified are used as if it had",
-                p.id
-            ));
-        }
-        if p.username_claim.as_deref() == Some("email") && p.username_prefix.is_empty() {
-            w.push(format!(
-                "upstream_providers({}).username_prefix: with username_claim = \"email\" and no prefix, this provider's users share one namespace with every other source",
-                p.id
-            ));
-        }
-    }
-    w
 }

@@ -221,9 +221,30 @@ pub struct RouteFile {
     pub app_passwords: bool,
     #[serde(default)]
     pub app_passwords_satisfy_second_factor: bool,
+    /// PEM certificates trusted for `https` upstreams instead of the system roots.
+    pub upstream_tls_ca_file: Option<String>,
+    pub upstream_tls_server_name: Option<String>,
+    /// mTLS to the upstream: a PEM certificate chain and its key.
+    pub upstream_tls_client_cert: Option<String>,
+    pub upstream_tls_client_key: Option<String>,
+    #[serde(default)]
+    pub upstream_tls_insecure_skip_verify: bool,
+    /// The `Host` sent upstream.
+    pub upstream_host: Option<String>,
+    pub strip_prefix: Option<String>,
+    #[serde(default)]
+    pub rewrite_redirects: bool,
+    /// "http1" (default), "h2" or "h2c".
+    pub upstream_protocol: Option<String>,
+    /// "100m": a size with k, m or g.
+    pub max_body_size: Option<String>,
+    #[serde(default)]
+    pub request_headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub response_headers_remove: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadersFile {
     pub user: Option<String>,

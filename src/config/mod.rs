@@ -4,9 +4,11 @@
 pub mod file;
 pub mod model;
 mod validate;
+mod warnings;
 
 pub use model::*;
 pub use validate::{from_str, load, TOP_LEVEL};
+pub use warnings::warnings;
 
 /// One thing wrong with a config file, located by its key path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use url::Url;
 
 use crate::http::host::Host;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretBytes};
 
 #[derive(Debug)]
 pub struct Config {
@@ -324,6 +324,21 @@ pub struct IdentityHeaders {
     pub assertion: String,
 }
 
+impl IdentityHeaders {
+    /// The five names, as configured.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.user,
+            &self.email,
+            &self.groups,
+            &self.preferred_username,
+            &self.assertion,
+        ]
+        .into_iter()
+        .map(String::as_str)
+    }
+}
+
 impl Default for IdentityHeaders {
     fn default() -> Self {
         IdentityHeaders {
@@ -359,7 +374,7 @@ pub struct Route {
 
 /// A route's upstream: its backends, how they are reached and checked, and the credentials it
 /// is sent. Everything that speaks to the app reads it here (the peer and the health check are
-/// built from it by `app::balancer`).
+/// built from it by `app::balancer`; the rewrites are applied by `proxy::upstream`).
 #[derive(Debug)]
 pub struct Upstream {
     pub backends: Vec<Backend>,
@@ -368,20 +383,76 @@ pub struct Upstream {
     pub read_timeout: Duration,
     /// `Authorization: Basic` built for the upstream, when `upstream_auth = "basic"`.
     pub basic: Option<UpstreamBasic>,
+    /// How authgate speaks TLS to the `https` backends.
+    pub tls: UpstreamTls,
+    pub protocol: Protocol,
+    pub rewrite: Rewrite,
+    /// Request bodies larger than this get 413; `None`: no limit.
+    pub max_body_size: Option<u64>,
 }
 
 /// One backend of an upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backend {
     pub addr: SocketAddr,
     pub transport: Transport,
+    /// The host as written (a name or an address): the default TLS server name.
+    pub host: String,
 }
 
 /// How a backend is spoken to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
-    /// HTTP/1.1 over plain TCP.
+    /// Plain TCP.
     Http,
+    /// TLS, verified against `UpstreamTls`.
+    Https,
+}
+
+/// The HTTP version spoken to the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    Http1,
+    /// HTTP/2 by ALPN over TLS.
+    H2,
+    /// HTTP/2 over plain TCP, with prior knowledge (gRPC without TLS).
+    H2c,
+}
+
+/// TLS towards a route's `https` backends. Verification is on unless `insecure_skip_verify`.
+#[derive(Debug, Default)]
+pub struct UpstreamTls {
+    /// DER certificates trusted instead of the system roots.
+    pub ca: Option<Vec<Vec<u8>>>,
+    /// The name sent as SNI and verified; default: each backend's host.
+    pub server_name: Option<String>,
+    /// mTLS: the certificate authgate shows the upstream.
+    pub client: Option<ClientIdentity>,
+    pub insecure_skip_verify: bool,
+}
+
+/// A client certificate chain (DER) and its private key.
+#[derive(Debug)]
+pub struct ClientIdentity {
+    pub chain: Vec<Vec<u8>>,
+    pub key: SecretBytes,
+}
+
+/// What is changed between the client and the upstream, both ways.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    /// The `Host` sent upstream; default: the client's.
+    pub host: Option<String>,
+    /// Removed (segment-wise) from the path sent upstream.
+    pub strip_prefix: Option<String>,
+    /// Map the upstream's own URLs in `Location`, `Content-Location`, `Refresh` and the
+    /// `Path`/`Domain` of its cookies back to the public host and prefix.
+    pub redirects: bool,
+    /// Added to every request upstream.
+    pub request_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// Removed from every response.
+    pub response_headers_remove: Vec<http::HeaderName>,
 }
 
 /// An active health check: `GET path` every `interval`.

@@ -9,6 +9,7 @@ pub mod pages;
 pub mod params;
 pub mod path;
 pub mod response;
+pub mod rewrite;
 
 pub use error::GatewayError;
 pub use response::{send, Reply};
@@ -17,7 +18,11 @@ pub use response::{send, Reply};
 /// navigation (no `text/html` in `Accept`, or an `Authorization` / `X-Requested-With` header).
 pub fn wants_json(req: &pingora::http::RequestHeader) -> bool {
     let h = &req.headers;
-    if h.contains_key("authorization") || h.contains_key("x-requested-with") {
+    // An upgrade (WebSocket) cannot follow a redirect to a sign-in page either.
+    if h.contains_key("authorization")
+        || h.contains_key("x-requested-with")
+        || h.contains_key("upgrade")
+    {
         return true;
     }
     match h.get("accept").and_then(|v| v.to_str().ok()) {

@@ -47,6 +47,54 @@ impl Reply {
     }
 }
 
+/// A gRPC call (`content-type: application/grpc…`): its errors are gRPC statuses, never pages
+/// or redirects.
+pub fn is_grpc(req: &pingora::http::RequestHeader) -> bool {
+    req.headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// `reply` as a gRPC client understands it: HTTP 200 with `grpc-status` in a trailers-only
+/// response (401 → UNAUTHENTICATED, 403 → PERMISSION_DENIED, and so on). A success passes.
+pub fn grpc(reply: Reply) -> Reply {
+    let code = match reply.status {
+        s if s < 400 => return reply,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        413 => 8,
+        429 => 8,
+        502..=504 => 14,
+        _ => 13,
+    };
+    let www = reply
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+        .cloned();
+    let reply = Reply::new(200)
+        .header("Content-Type", "application/grpc")
+        .header("grpc-status", code.to_string())
+        .header("grpc-message", status_text(reply.status));
+    match www {
+        Some((n, v)) => reply.header(n, v),
+        None => reply,
+    }
+}
+
+fn status_text(status: u16) -> &'static str {
+    match status {
+        401 => "sign-in required",
+        403 => "not allowed",
+        404 => "no such service",
+        413 | 429 => "too much",
+        502..=504 => "the service is unavailable",
+        _ => "authgate could not answer",
+    }
+}
+
 /// Writes `reply` downstream. `HEAD` requests get the headers only.
 pub async fn send(session: &mut Session, reply: Reply) -> pingora::Result<()> {
     let head_only = session.req_header().method == http::Method::HEAD;

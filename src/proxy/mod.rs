@@ -6,6 +6,7 @@
 pub mod access;
 pub mod client;
 pub mod forwarded;
+pub mod upstream;
 
 use std::sync::Arc;
 
@@ -51,12 +52,14 @@ pub struct Ctx {
     label: Option<std::sync::Arc<str>>,
     started: Option<std::time::Instant>,
     upstream_started: Option<std::time::Instant>,
+    /// Request body bytes passed upstream so far (for `max_body_size`).
+    body_seen: u64,
 }
 
 impl Gateway {
     /// Writes an error reply; `Ok(true)` means the response is written.
     async fn fail(&self, session: &mut Session, ctx: &Ctx, e: GatewayError) -> Result<bool> {
-        http::send(session, respond::gateway(&e, ctx.json)).await?;
+        respond_to(session, respond::gateway(&e, ctx.json)).await?;
         Ok(true)
     }
 }
@@ -126,6 +129,14 @@ impl Gateway {
     }
 }
 
+/// Writes authgate's own answer to a proxied request: as a gRPC status to a gRPC call.
+async fn respond_to(session: &mut Session, reply: http::Reply) -> Result<()> {
+    if http::response::is_grpc(session.req_header()) {
+        return http::send(session, http::response::grpc(reply)).await;
+    }
+    http::send(session, reply).await
+}
+
 /// Reads a request body of at most `limit` bytes (413 beyond).
 async fn read_body(
     session: &mut Session,
@@ -159,18 +170,40 @@ async fn read_body(
     }
 }
 
-/// The request target as sent is exactly the normalised path and query: nothing to rewrite.
+/// The request target as sent is exactly `path` and `query`: nothing to rewrite.
 /// (Compared as sent, not with the parsed URI, which maps targets that are not origin-form to
 /// `/`.)
-fn is_target(raw: &[u8], facts: &Facts) -> bool {
-    let Some(rest) = raw.strip_prefix(facts.path.as_bytes()) else {
+fn is_target(raw: &[u8], path: &str, query: Option<&str>) -> bool {
+    let Some(rest) = raw.strip_prefix(path.as_bytes()) else {
         return false;
     };
-    match (&facts.query, rest.split_first()) {
+    match (query, rest.split_first()) {
         (None, None) => true,
         (Some(q), Some((b'?', query))) => query == q.as_bytes(),
         _ => false,
     }
+}
+
+/// An upstream whose TLS did not verify: a 502 that names the route, and one log line with
+/// the reason. There is no fallback to an unverified connection.
+fn tls_refused(ctx: &Ctx, e: &Error) -> GatewayError {
+    let label = ctx.label.as_deref().unwrap_or("none");
+    log::warn!("route {label}: the upstream's TLS was refused: {e}");
+    GatewayError::BadGatewayNamed(format!(
+        "route {label}: the application's certificate could not be verified"
+    ))
+}
+
+/// A declared body larger than the route's `max_body_size`.
+fn declared_over(req: &RequestHeader, route: Option<&crate::config::Route>) -> bool {
+    let Some(max) = route.and_then(|r| r.upstream.max_body_size) else {
+        return false;
+    };
+    req.headers
+        .get(::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > max)
 }
 
 fn peer_ip(session: &Session) -> Option<std::net::IpAddr> {
@@ -206,6 +239,7 @@ impl ProxyHttp for Gateway {
             label: None,
             started: None,
             upstream_started: None,
+            body_seen: 0,
         }
     }
 
@@ -251,9 +285,12 @@ impl ProxyHttp for Gateway {
                 ctx.strip_authorization = strip_authorization;
             }
             access::Outcome::Respond(reply) => {
-                http::send(session, reply).await?;
+                respond_to(session, reply).await?;
                 return Ok(true);
             }
+        }
+        if declared_over(session.req_header(), app.route(route)) {
+            return self.fail(session, ctx, GatewayError::PayloadTooLarge).await;
         }
         ctx.route = Some(route);
         ctx.facts = Some(facts);
@@ -281,7 +318,10 @@ impl ProxyHttp for Gateway {
         })?;
         ctx.connect_attempts += 1;
         ctx.upstream_started = Some(std::time::Instant::now());
-        Ok(Box::new(crate::app::balancer::peer(addr, &route.upstream)))
+        let peer = live.peer(route, addr).ok_or_else(|| {
+            Error::explain(ErrorType::InternalError, "upstream is not the route's")
+        })?;
+        Ok(Box::new(peer))
     }
 
     fn fail_to_connect(
@@ -323,25 +363,24 @@ impl ProxyHttp for Gateway {
     ) -> Result<()> {
         // Only authgate speaks for the user: strip what the client claimed, on every request.
         crate::identity::strip(req, &ctx.app.reserved);
-        let Some(facts) = &ctx.facts else {
+        let (Some(facts), Some(route)) = (&ctx.facts, ctx.route.and_then(|i| ctx.app.route(i)))
+        else {
             return Ok(());
         };
-        // The upstream receives the path the decision was made on (README: Hardening).
-        if !is_target(req.raw_path(), facts) {
+        // The upstream receives the path the decision was made on (hardening: path confusion),
+        // without the route's strip_prefix.
+        let path = upstream::path(route, facts);
+        if !is_target(req.raw_path(), path, facts.query.as_deref()) {
             let uri = match &facts.query {
-                Some(q) => format!("{}?{q}", facts.path),
-                None => facts.path.clone(),
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_string(),
             };
             req.set_uri(uri.parse().map_err(|_| {
                 Error::explain(ErrorType::InternalError, "normalised URI does not parse")
             })?);
         }
         forwarded::apply(req, facts)?;
-        let upstream_basic = ctx
-            .route
-            .and_then(|i| ctx.app.route(i))
-            .is_some_and(|r| r.upstream.basic.is_some());
-        if ctx.strip_authorization || upstream_basic {
+        if ctx.strip_authorization || route.upstream.basic.is_some() {
             // Only authgate's credentials reach an upstream that takes Basic auth from us.
             req.remove_header(&::http::header::AUTHORIZATION);
         }
@@ -358,7 +397,22 @@ impl ProxyHttp for Gateway {
                 req.insert_header(name.clone(), value.clone())?;
             }
         }
-        Ok(())
+        upstream::request(req, route)
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        match (body, ctx.route.and_then(|i| ctx.app.route(i))) {
+            (Some(chunk), Some(route)) => {
+                upstream::count_body(route, &mut ctx.body_seen, chunk.len())
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn upstream_response_filter(
@@ -370,7 +424,14 @@ impl ProxyHttp for Gateway {
         if let (Some(t), Some(label)) = (ctx.upstream_started, &ctx.label) {
             crate::metrics::upstream_latency(label, t.elapsed().as_secs_f64());
         }
-        crate::http::cookies::strip_ours(resp, &ctx.app.cfg.session.cookie_name)
+        crate::http::cookies::strip_ours(resp, &ctx.app.cfg.session.cookie_name)?;
+        let route = ctx
+            .route
+            .and_then(|i| Some((ctx.app.route(i)?, ctx.app.routes.get(i)?)));
+        match (route, &ctx.facts) {
+            (Some((route, live)), Some(facts)) => upstream::response(resp, route, live, facts),
+            _ => Ok(()),
+        }
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
@@ -399,6 +460,10 @@ impl ProxyHttp for Gateway {
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
         let error = match (e.etype(), e.esource()) {
             (ErrorType::HTTPStatus(502), _) => Some(GatewayError::BadGateway),
+            (
+                ErrorType::TLSHandshakeFailure | ErrorType::InvalidCert | ErrorType::HandshakeError,
+                ErrorSource::Upstream,
+            ) => Some(tls_refused(ctx, e)),
             (ErrorType::HTTPStatus(code), _) => Some(match code {
                 400 => GatewayError::BadRequest("the request could not be read".into()),
                 413 => GatewayError::PayloadTooLarge,
@@ -459,7 +524,7 @@ mod tests {
         for kept in [&b"/a/b"[..], b"/a/b?x=1", b"/a?"] {
             let (req, f) = facts(kept);
             assert!(
-                is_target(req.raw_path(), &f),
+                is_target(req.raw_path(), &f.path, f.query.as_deref()),
                 "{}",
                 String::from_utf8_lossy(kept)
             );
@@ -467,7 +532,7 @@ mod tests {
         for rewritten in [&b"/a/../b"[..], b"/a//b?x=1", b"admin", b"/%61dmin"] {
             let (req, f) = facts(rewritten);
             assert!(
-                !is_target(req.raw_path(), &f),
+                !is_target(req.raw_path(), &f.path, f.query.as_deref()),
                 "{}",
                 String::from_utf8_lossy(rewritten)
             );

@@ -18,6 +18,7 @@ mod server;
 mod session;
 mod storage;
 mod tokens;
+mod upstream;
 mod users;
 mod values;
 

@@ -1,14 +1,11 @@
 //! Validation of `[[routes]]`: hosts, prefixes, upstreams, policy, headers, and overlaps.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::time::Duration;
 
-use super::{absolute_url, duration, secret_file, upstream_addr, Problems};
+use super::upstream::build_upstream;
+use super::{absolute_url, secret_file, Problems};
 use crate::config::file::{HeadersFile, RouteFile};
-use crate::config::model::{
-    Auth, Backend, HealthCheck, IdentityHeaders, Route, Transport, Upstream, UpstreamBasic,
-};
+use crate::config::model::{Auth, IdentityHeaders, Route, UpstreamBasic};
 use crate::http::host::Host;
 use crate::http::path;
 use crate::secret::Secret;
@@ -68,7 +65,6 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         &format!("{path}.path_prefix"),
         r.path_prefix.as_deref().unwrap_or("/"),
     );
-    let upstreams = upstreams(p, &path, &r.upstreams);
     let auth = match r.auth.as_deref() {
         None | Some("required") => Auth::Required,
         Some("public") => Auth::Public,
@@ -95,8 +91,8 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         }
     }
     let upstream_basic = upstream_basic(p, &path, &r);
-    let upstream = build_upstream(p, &path, &r, upstreams, upstream_basic);
-    let headers = identity_headers(p, &path, r.headers.unwrap_or_default());
+    let headers = identity_headers(p, &path, r.headers.clone().unwrap_or_default());
+    let upstream = build_upstream(p, &path, &r, (&path_prefix, &headers), upstream_basic);
     let logout_redirect = r
         .logout_redirect
         .as_deref()
@@ -118,49 +114,6 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         app_passwords_satisfy_second_factor: r.app_passwords_satisfy_second_factor,
     };
     (host != Some(None)).then_some(route)
-}
-
-/// The route's upstream: its backends (plain HTTP for now), health check, timeouts and Basic
-/// credentials.
-fn build_upstream(
-    p: &mut Problems,
-    path: &str,
-    r: &RouteFile,
-    upstreams: Vec<SocketAddr>,
-    basic: Option<UpstreamBasic>,
-) -> Upstream {
-    let interval = duration(
-        p,
-        &format!("{path}.health_check_interval"),
-        r.health_check_interval.as_deref(),
-        Duration::from_secs(1),
-    );
-    Upstream {
-        backends: upstreams
-            .into_iter()
-            .map(|addr| Backend {
-                addr,
-                transport: Transport::Http,
-            })
-            .collect(),
-        health: r
-            .health_check
-            .clone()
-            .map(|path| HealthCheck { path, interval }),
-        connect_timeout: duration(
-            p,
-            &format!("{path}.connect_timeout"),
-            r.connect_timeout.as_deref(),
-            Duration::from_secs(2),
-        ),
-        read_timeout: duration(
-            p,
-            &format!("{path}.read_timeout"),
-            r.read_timeout.as_deref(),
-            Duration::from_secs(60),
-        ),
-        basic,
-    }
 }
 
 /// `upstream_auth`, `upstream_basic_user` (its placeholders known) and the password file.
@@ -222,21 +175,6 @@ fn route_host(p: &mut Problems, path: &str, h: &str) -> Option<Host> {
         );
     }
     host
-}
-
-/// `routes[i].upstreams`: at least one `host:port`.
-fn upstreams(p: &mut Problems, path: &str, given: &[String]) -> Vec<SocketAddr> {
-    if given.is_empty() {
-        p.add(
-            format!("{path}.upstreams"),
-            "at least one upstream (host:port) is required",
-        );
-    }
-    given
-        .iter()
-        .enumerate()
-        .filter_map(|(j, u)| upstream_addr(p, &format!("{path}.upstreams[{j}]"), u))
-        .collect()
 }
 
 pub(super) fn check_overlaps(p: &mut Problems, routes: &[Route]) {
