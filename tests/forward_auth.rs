@@ -5,6 +5,7 @@ mod common;
 
 use std::process::{Child, Command, Stdio};
 
+use common::nginx::Nginx;
 use common::oidc::*;
 use common::*;
 
@@ -171,19 +172,6 @@ async fn forward_auth_ignores_forwarded_headers_from_untrusted_peers() {
     }
 }
 
-struct Nginx {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A shipped front-proxy snippet with its example names and ports replaced; each must be there,
 /// so the test runs the documented file and nothing else.
 fn shipped(snippet: &str, replacements: &[(&str, &str)]) -> String {
@@ -197,13 +185,8 @@ fn shipped(snippet: &str, replacements: &[(&str, &str)]) -> String {
 
 /// nginx with the shipped `auth_request` snippet (`conf/forward-auth/nginx.conf`).
 fn nginx(authgate: u16, upstream: std::net::SocketAddr) -> Nginx {
-    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("nginx is required (apt-get install nginx-light); scripts/test installs it");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let d = dir.path().display();
     let site = shipped(
         include_str!("../conf/forward-auth/nginx.conf"),
         &[
@@ -217,40 +200,7 @@ fn nginx(authgate: u16, upstream: std::net::SocketAddr) -> Nginx {
             ("127.0.0.1:3000", &upstream.to_string()),
         ],
     );
-    let conf = format!(
-        r#"
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body;
-  proxy_temp_path {d}/proxy;
-{site}
-}}
-"#
-    );
-    let path = dir.path().join("nginx.conf");
-    std::fs::write(&path, conf).unwrap();
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&path)
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, "nginx", || {
-        std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-    });
-    Nginx {
-        child,
-        port,
-        _dir: dir,
-    }
+    Nginx::start(port, dir, &site)
 }
 
 /// Through a front proxy on `port` with its shipped snippet: a client adding every header of

@@ -47,6 +47,8 @@ impl Reply {
     }
 }
 
+const GRPC_STATUS: &str = "grpc-status";
+
 /// A gRPC call (`content-type: application/grpc…`): its errors are gRPC statuses, never pages
 /// or redirects.
 pub fn is_grpc(req: &pingora::http::RequestHeader) -> bool {
@@ -76,7 +78,7 @@ pub fn grpc(reply: Reply) -> Reply {
         .cloned();
     let reply = Reply::new(200)
         .header("Content-Type", "application/grpc")
-        .header("grpc-status", code.to_string())
+        .header(GRPC_STATUS, code.to_string())
         .header("grpc-message", status_text(reply.status));
     match www {
         Some((n, v)) => reply.header(n, v),
@@ -97,6 +99,9 @@ fn status_text(status: u16) -> &'static str {
 
 /// Writes `reply` downstream. `HEAD` requests get the headers only.
 pub async fn send(session: &mut Session, reply: Reply) -> pingora::Result<()> {
+    if reply.headers.iter().any(|(n, _)| n == GRPC_STATUS) && session.is_http2() {
+        return send_grpc(session, reply).await;
+    }
     let head_only = session.req_header().method == http::Method::HEAD;
     let mut resp = ResponseHeader::build(reply.status, Some(reply.headers.len() + 2))?;
     for (name, value) in reply.headers {
@@ -110,4 +115,25 @@ pub async fn send(session: &mut Session, reply: Reply) -> pingora::Result<()> {
         session.write_response_body(Some(reply.body), true).await?;
     }
     Ok(())
+}
+
+/// A gRPC status over HTTP/2: the headers, then `grpc-status` and `grpc-message` as trailers,
+/// which end the stream.
+async fn send_grpc(session: &mut Session, reply: Reply) -> pingora::Result<()> {
+    let mut resp = ResponseHeader::build(reply.status, Some(reply.headers.len()))?;
+    let mut trailers = http::HeaderMap::new();
+    for (name, value) in reply.headers {
+        if name.starts_with("grpc-") {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(&value),
+            ) {
+                trailers.insert(n, v);
+            }
+        } else {
+            resp.append_header(name, value)?;
+        }
+    }
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_trailers(trailers).await
 }

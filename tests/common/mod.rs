@@ -238,6 +238,10 @@ pub fn client_builder(gw: &Gateway) -> reqwest::ClientBuilder {
         "public.test",
         "APP.test",
         "app.test.",
+        "tls.test",
+        "wrong.test",
+        "mtls.test",
+        "nocert.test",
     ] {
         b = b.resolve(host, gw.addr());
     }
@@ -428,6 +432,7 @@ pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
 
 pub mod apache;
 pub mod ldap;
+pub mod nginx;
 pub mod oidc;
 pub mod postgres;
 pub mod samba;
