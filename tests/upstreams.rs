@@ -380,3 +380,154 @@ fn a_tls_listener_offers_http2_and_keeps_http1() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_upgrade_needs_a_session_and_gets_401_never_a_redirect() {
+    use common::oidc::{browse, identities, ALICE_PW};
+    use futures_util::{SinkExt, StreamExt};
+    use reqwest::cookie::CookieStore;
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let ws = websocket_echo().await;
+    let gw = Gateway::start(&format!(
+        "{}\n[[routes]]\nhost = \"app.test\"\nupstreams = [\"{ws}\"]\n",
+        identities()
+    ));
+    let url = format!("ws://app.test:{}/chat", gw.port);
+    let connect = |cookie: Option<String>| {
+        let mut req = url.as_str().into_client_request().unwrap();
+        req.headers_mut()
+            .insert("Accept", "text/html".parse().unwrap());
+        if let Some(c) = cookie {
+            req.headers_mut().insert("Cookie", c.parse().unwrap());
+        }
+        let stream = std::net::TcpStream::connect(gw.addr()).unwrap();
+        stream.set_nonblocking(true).unwrap();
+        let stream = tokio::net::TcpStream::from_std(stream).unwrap();
+        tokio_tungstenite::client_async(req, stream)
+    };
+    match connect(None).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    // Signed in through the browser flow, the same upgrade passes.
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = client_builder(&gw)
+        .cookie_provider(std::sync::Arc::clone(&jar))
+        .build()
+        .unwrap();
+    let page = format!("http://app.test:{}/", gw.port);
+    browse(&http, &gw, &page, "alice", ALICE_PW).await;
+    let cookie = jar.cookies(&page.parse().unwrap()).unwrap();
+    let (mut sock, resp) = connect(Some(cookie.to_str().unwrap().to_string()))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 101);
+    sock.send(Message::text("ping")).await.unwrap();
+    let back = sock.next().await.unwrap().unwrap();
+    assert_eq!(back.into_text().unwrap().as_str(), "ping");
+}
+
+/// An upstream that answers server-sent events: the first at once, the second only when the
+/// test says so.
+async fn event_stream(second: tokio::sync::oneshot::Receiver<()>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let _ = s.read(&mut buf).await.unwrap();
+        let chunk = |data: &str| format!("{:x}\r\n{data}\r\n", data.len());
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+        s.write_all(format!("{head}{}", chunk("data: first\n\n")).as_bytes())
+            .await
+            .unwrap();
+        let _ = second.await;
+        s.write_all(format!("{}0\r\n\r\n", chunk("data: second\n\n")).as_bytes())
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_sent_events_reach_the_client_while_the_upstream_is_still_writing() {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let up = event_stream(rx).await;
+    let gw = Gateway::start(&format!(
+        "[[routes]]\nhost = \"app.test\"\nauth = \"public\"\nupstreams = [\"{up}\"]\n"
+    ));
+    let mut r = client(&gw)
+        .get(format!("http://app.test:{}/events", gw.port))
+        .send()
+        .await
+        .unwrap();
+    // The upstream has not finished: the first event must already be through.
+    let first = r.chunk().await.unwrap().unwrap();
+    assert_eq!(&first[..], b"data: first\n\n");
+    tx.send(()).unwrap();
+    let second = r.chunk().await.unwrap().unwrap();
+    assert_eq!(&second[..], b"data: second\n\n");
+}
+
+/// `VmRSS` or `VmHWM` of `pid`, in bytes.
+fn memory(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// An upstream that reads a whole request body (by its Content-Length), then answers how many
+/// bytes it got.
+async fn body_sink() -> std::net::SocketAddr {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (s, _) = listener.accept().await.unwrap();
+        let mut s = BufReader::new(s);
+        let mut length = 0u64;
+        loop {
+            let mut line = String::new();
+            s.read_line(&mut line).await.unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let got = tokio::io::copy(&mut (&mut s).take(length), &mut tokio::io::sink())
+            .await
+            .unwrap();
+        let body = format!("stored {got}\n");
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        s.get_mut()
+            .write_all(format!("{head}{body}").as_bytes())
+            .await
+            .unwrap();
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_gigabyte_upload_streams_through_in_little_memory() {
+    let sink = body_sink().await;
+    let gw = Gateway::start(&format!(
+        "[[routes]]\nhost = \"app.test\"\nauth = \"public\"\nupstreams = [\"{sink}\"]\n"
+    ));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    file.as_file().set_len(1 << 30).unwrap();
+    let before = memory(gw.pid(), "VmRSS:");
+    let curl = tokio::process::Command::new("curl")
+        .args(["-s", "-H", "Host: app.test", "-H", "Expect:", "-T"])
+        .arg(file.path())
+        .arg(format!("http://127.0.0.1:{}/upload", gw.port))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&curl.stdout), "stored 1073741824\n");
+    let grown = memory(gw.pid(), "VmHWM:").saturating_sub(before);
+    assert!(grown < 50 << 20, "the gateway grew by {} MB", grown >> 20);
+}

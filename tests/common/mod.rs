@@ -177,6 +177,11 @@ impl Gateway {
         wait_for_port(self.port, "authgate", || self.stderr());
     }
 
+    /// The process id of the running binary.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
     }
