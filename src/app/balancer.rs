@@ -4,24 +4,27 @@
 //! is set up in one place. The checks of the live configuration run in `checks`, which the
 //! server restarts whenever a reload replaces the balancers.
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
 
 use pingora::lb::health_check::{HealthCheck, HttpHealthCheck};
-use pingora::lb::{discovery, selection::RoundRobin, Backend, Backends, LoadBalancer};
+use pingora::lb::{selection::RoundRobin, Backend, Backends, LoadBalancer};
 use pingora::protocols::ALPN;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use pingora::upstreams::peer::HttpPeer;
 
+use crate::app::resolve::{Names, Slot};
 use crate::app::tls::PreparedTls;
 use crate::config::{self, Protocol, Route, Transport, Upstream};
 
 pub type Balancer = Arc<LoadBalancer<RoundRobin>>;
+
+/// How often a route whose upstreams are names asks the resolver again (which answers from its
+/// cache until a record's TTL runs out).
+const RESOLVE_EVERY: Duration = Duration::from_secs(1);
 
 /// What a request needs of its route at run time, beside the route's configuration.
 pub struct LiveRoute {
@@ -52,10 +55,12 @@ impl LiveRoute {
         }
     }
 
-    /// The peer for the backend at `addr`, if it is one of `route`'s.
-    pub fn peer(&self, route: &Route, addr: SocketAddr) -> Option<HttpPeer> {
-        let backend = route.upstream.backends.iter().find(|b| b.addr == addr)?;
-        Some(peer(backend, &route.upstream, &self.tls))
+    /// The peer for `selected`, one of `route`'s backends at the address it resolves to now.
+    pub fn peer(&self, route: &Route, selected: &Backend) -> Option<HttpPeer> {
+        let Slot(i) = *selected.ext.get::<Slot>()?;
+        let mut backend = route.upstream.backends.get(i)?.clone();
+        backend.addr = *selected.addr.as_inet()?;
+        Some(peer(&backend, &route.upstream, &self.tls))
     }
 }
 
@@ -85,23 +90,14 @@ pub fn peer(backend: &config::Backend, upstream: &Upstream, tls: &PreparedTls) -
 /// The balancer for `route`, with its health check set up (but not running) if it has one.
 fn build(route: &Route, tls: &PreparedTls) -> Balancer {
     let upstream = &route.upstream;
-    let backends: BTreeSet<Backend> = upstream
-        .backends
-        .iter()
-        .map(|b| Backend {
-            addr: pingora::protocols::l4::socket::SocketAddr::Inet(b.addr),
-            weight: 1,
-            ext: Default::default(),
-        })
-        .collect();
-    let mut lb =
-        LoadBalancer::<RoundRobin>::from_backends(Backends::new(discovery::Static::new(backends)));
-    // Static discovery resolves on its first poll and cannot fail.
+    let names = Names::new(&upstream.backends);
+    let mut lb = LoadBalancer::<RoundRobin>::from_backends(Backends::new(Box::new(names)));
+    // The first discovery answers with the addresses found at start, without waiting.
     if !matches!(lb.update().now_or_never(), Some(Ok(()))) {
-        log::error!(
-            "route {}: loading the static upstream list failed",
-            route.label()
-        );
+        log::error!("route {}: loading the upstream list failed", route.label());
+    }
+    if Names::any(&upstream.backends) {
+        lb.update_frequency = Some(RESOLVE_EVERY);
     }
     if let Some(health) = &upstream.health {
         let host = route
@@ -126,7 +122,7 @@ pub async fn checks(routes: &[LiveRoute], mut shutdown: ShutdownWatch) {
     let running: Vec<_> = routes
         .iter()
         .map(|r| &r.balancer)
-        .filter(|b| b.health_check_frequency.is_some())
+        .filter(|b| b.health_check_frequency.is_some() || b.update_frequency.is_some())
         .map(|b| b.start(shutdown.clone()))
         .collect();
     if running.is_empty() {
@@ -140,7 +136,8 @@ pub async fn checks(routes: &[LiveRoute], mut shutdown: ShutdownWatch) {
 /// The active health check of a route: `GET path` on each backend, through that backend's own
 /// peer (so an https backend is checked over TLS with the route's settings).
 struct RouteCheck {
-    each: Vec<(SocketAddr, HttpHealthCheck)>,
+    /// One check per configured backend, in order.
+    each: Vec<HttpHealthCheck>,
 }
 
 impl RouteCheck {
@@ -160,7 +157,7 @@ impl RouteCheck {
                 // A check gives up sooner than a request does.
                 hc.peer_template = peer(b, upstream, tls);
                 hc.peer_template.options.read_timeout = Some(Duration::from_secs(1));
-                (b.addr, hc)
+                hc
             })
             .collect();
         RouteCheck { each }
@@ -170,9 +167,9 @@ impl RouteCheck {
 #[async_trait::async_trait]
 impl HealthCheck for RouteCheck {
     async fn check(&self, target: &Backend) -> pingora::Result<()> {
-        let addr = target.addr.as_inet().copied();
-        match self.each.iter().find(|(a, _)| Some(*a) == addr) {
-            Some((_, hc)) => hc.check(target).await,
+        let slot = target.ext.get::<Slot>().map(|s| s.0);
+        match slot.and_then(|i| self.each.get(i)) {
+            Some(hc) => hc.check(target).await,
             None => pingora::Error::e_explain(
                 pingora::ErrorType::InternalError,
                 "a backend this route does not have",
@@ -183,6 +180,6 @@ impl HealthCheck for RouteCheck {
     fn health_threshold(&self, success: bool) -> usize {
         self.each
             .first()
-            .map_or(1, |(_, hc)| hc.health_threshold(success))
+            .map_or(1, |hc| hc.health_threshold(success))
     }
 }

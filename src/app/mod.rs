@@ -11,6 +11,7 @@ pub mod balancer;
 pub mod federation;
 pub mod grants;
 pub mod live;
+pub mod resolve;
 pub mod respond;
 pub mod revocation;
 pub mod snapshot;

@@ -400,6 +400,13 @@ pub struct Backend {
     pub host: String,
 }
 
+impl Backend {
+    /// Whether its name resolved at start (an unresolved one waits, disabled, for DNS).
+    pub fn resolved(&self) -> bool {
+        !self.addr.ip().is_unspecified()
+    }
+}
+
 /// How a backend is spoken to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {

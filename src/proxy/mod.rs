@@ -313,12 +313,9 @@ impl ProxyHttp for Gateway {
                 "every upstream of this route is down",
             )
         })?;
-        let addr = backend.addr.as_inet().copied().ok_or_else(|| {
-            Error::explain(ErrorType::InternalError, "upstream is not an inet address")
-        })?;
         ctx.connect_attempts += 1;
         ctx.upstream_started = Some(std::time::Instant::now());
-        let peer = live.peer(route, addr).ok_or_else(|| {
+        let peer = live.peer(route, &backend).ok_or_else(|| {
             Error::explain(ErrorType::InternalError, "upstream is not the route's")
         })?;
         Ok(Box::new(peer))

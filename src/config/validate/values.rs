@@ -39,24 +39,23 @@ pub(super) fn socket_addr(p: &mut Problems, path: &str, s: &str) -> Option<Socke
 }
 
 /// `host:port`, where host may be a name resolved once at load.
+/// `host:port` of an upstream. A name that does not resolve now is not an error: the upstream is
+/// resolved again while authgate runs, and takes no requests until it resolves (its address is
+/// the unspecified one meanwhile, and `check-config` warns).
 pub(super) fn upstream_addr(p: &mut Problems, path: &str, s: &str) -> Option<SocketAddr> {
     if let Ok(a) = s.parse() {
         return Some(a);
     }
-    let has_port = s
+    let port = s
         .rsplit_once(':')
-        .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok());
-    if !has_port {
+        .filter(|(h, _)| !h.is_empty())
+        .and_then(|(_, port)| port.parse::<u16>().ok());
+    let Some(port) = port else {
         p.add(path, format!("{s:?} is not host:port"));
         return None;
-    }
-    match s.to_socket_addrs().map(|mut it| it.next()) {
-        Ok(Some(a)) => Some(a),
-        _ => {
-            p.add(path, format!("{s:?}: the host name does not resolve"));
-            None
-        }
-    }
+    };
+    let resolved = s.to_socket_addrs().ok().and_then(|mut it| it.next());
+    Some(resolved.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port))))
 }
 
 pub(super) fn absolute_url(p: &mut Problems, path: &str, s: &str) -> Option<Url> {
