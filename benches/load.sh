@@ -11,6 +11,10 @@
 #              Authorization, so a bearer token is judged for its route), session cookie
 #   apache     Apache 2.4 (event MPM) + mod_auth_openidc, a relying party of authgate's
 #              provider, proxying with mod_proxy_http, its session cookie
+#   tlsnginx   nginx proxying to the app over verified TLS (proxy_pass https://, keepalive)
+#   tls        authgate, a public route to the same TLS upstream (upstream_tls_ca_file)
+#   h2nginx    nginx over TLS with HTTP/2 (listen … ssl http2), h2load as the client
+#   h2         authgate's TLS listener with HTTP/2 by ALPN, h2load as the client
 # Every proxy gets WORKERS worker threads/processes (default 1); wrk, the upstream and the proxy
 # share the two cores, so requests per second mostly say who got the CPU, and CPU per request is
 # the fair figure. (Apache's one process runs 64 threads, which may use both cores.)
@@ -33,12 +37,14 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-1}
-CASES=${CASES:-nginx public session bearer redis authreq apache}
+CASES=${CASES:-nginx public session bearer redis authreq apache tlsnginx tls h2nginx h2}
 PERF_CASE=${PERF_CASE:-}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need=()
 command -v wrk >/dev/null || need+=(wrk)
+command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx-light)
 command -v curl >/dev/null || need+=(curl)
 command -v bc >/dev/null || need+=(bc)
@@ -67,6 +73,16 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
 
 UP=$(port); NGX=$(port); AG=$(port); NGXAUTH=$(port); AGR=$(port); REDIS=$(port); AP=$(port); MET=$(port)
+UPS=$(port); NGXTLS=$(port); NGXH2=$(port); AGH2=$(port)
+
+# A CA and a certificate for upstream.test and 127.0.0.1, for the TLS cases.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=upstream.test" \
+  -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+printf 'subjectAltName=DNS:upstream.test,IP:127.0.0.1\n' >"$work/tls.ext"
+openssl x509 -req -days 2 -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+  -extfile "$work/tls.ext" -out "$work/tls.pem" 2>/dev/null
 
 declare -A root   # the process each case's CPU is read from (with its children)
 nginx_conf() { # name body
@@ -84,8 +100,19 @@ NGINX
   root[$1]=$!
 }
 
-# The app: a fast upstream of its own, never counted.
-nginx_conf upstream "server { listen 127.0.0.1:$UP; location / { return 200 'hello from the app\n'; } }"
+# The app: a fast upstream of its own, never counted (plain, and over TLS).
+nginx_conf upstream "server { listen 127.0.0.1:$UP; location / { return 200 'hello from the app\n'; } }
+  server { listen 127.0.0.1:$UPS ssl; ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key;
+    keepalive_requests 1000000; location / { return 200 'hello from the app\n'; } }"
+# nginx to the TLS upstream, verifying it; and nginx serving HTTP/2 over TLS.
+nginx_conf tlsnginx "upstream apps { server 127.0.0.1:$UPS; keepalive 64; }
+  server { listen 127.0.0.1:$NGXTLS; location / { proxy_pass https://apps; proxy_http_version 1.1;
+    proxy_set_header Connection \"\"; proxy_ssl_verify on; proxy_ssl_trusted_certificate $work/ca.pem;
+    proxy_ssl_name upstream.test; proxy_ssl_server_name on; proxy_ssl_session_reuse on; } }"
+nginx_conf h2nginx "upstream app { server 127.0.0.1:$UP; keepalive 64; }
+  server { listen 127.0.0.1:$NGXH2 ssl http2; ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key;
+    keepalive_requests 1000000;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 # nginx as a plain reverse proxy.
 nginx_conf plain "upstream app { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$NGX; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
@@ -96,6 +123,9 @@ APACHE_SECRET=$(printf 'apache-secret' | "$BIN" hash-secret)
 cat >"$work/authgate.toml" <<TOML
 [server]
 listen = ["127.0.0.1:$AG"]
+tls_listen = ["127.0.0.1:$AGH2"]
+tls_cert = "$work/tls.pem"
+tls_key = "$work/tls.key"
 public_url = "http://127.0.0.1:$AG"
 metrics_listen = "127.0.0.1:$MET"
 threads = $WORKERS
@@ -131,6 +161,16 @@ host = "app.test"
 upstreams = ["127.0.0.1:$UP"]
 allow_groups = ["staff"]
 bearer_clients = ["bench"]
+[[routes]]
+host = "tls.test"
+upstreams = ["https://127.0.0.1:$UPS"]
+upstream_tls_ca_file = "$work/ca.pem"
+upstream_tls_server_name = "upstream.test"
+auth = "public"
+[[routes]]
+host = "upstream.test"
+upstreams = ["127.0.0.1:$UP"]
+auth = "public"
 TOML
 RUST_LOG=error "$BIN" --config "$work/authgate.toml" 2>"$work/authgate.log" & pids+=($!)
 root[authgate]=$!
@@ -138,7 +178,7 @@ root[authgate]=$!
 # The same gateway on the Redis store.
 redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null & pids+=($!)
 root[redis-server]=$!
-sed -e "s/127.0.0.1:$AG/127.0.0.1:$AGR/g" -e '/^metrics_listen/d' \
+sed -e "s/127.0.0.1:$AG/127.0.0.1:$AGR/g" -e '/^metrics_listen/d' -e '/^tls_/d' \
   -e "s|^\[session\]|[session]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:$REDIS/0\"|" \
   "$work/authgate.toml" >"$work/authgate-redis.toml"
 wait_port "$AG"
@@ -212,7 +252,7 @@ APACHE
 }
 apache_start
 
-for p in $UP $NGX $AG $NGXAUTH $AGR $REDIS $AP $MET; do wait_port "$p"; done
+for p in $UP $NGX $AG $NGXAUTH $AGR $REDIS $AP $MET $UPS $NGXTLS $NGXH2 $AGH2; do wait_port "$p"; done
 
 # The hidden fields of a fresh login form (at the gateway on port $1, the jar $2): "auth csrf".
 login_form() {
@@ -251,10 +291,15 @@ declare -A label=(
   [redis]="authgate, session cookie, Redis store (+redis)"
   [authreq]="nginx auth_request + authgate (both)"
   [apache]="Apache + mod_auth_openidc, session cookie"
+  [tlsnginx]="nginx, TLS upstream (verified)"
+  [tls]="authgate, public route, TLS upstream"
+  [h2nginx]="nginx, HTTP/2 over TLS (h2load)"
+  [h2]="authgate, public route, HTTP/2 over TLS (h2load)"
 )
 declare -A procs=(
   [nginx]="plain" [public]="authgate" [session]="authgate" [bearer]="authgate"
   [redis]="authgate-redis redis-server" [authreq]="authgate authreq" [apache]="apache"
+  [tlsnginx]="tlsnginx" [tls]="authgate" [h2nginx]="h2nginx" [h2]="authgate"
 )
 case_args() { # case -> A: wrk's (and curl's) headers and URL
   case $1 in
@@ -265,13 +310,18 @@ case_args() { # case -> A: wrk's (and curl's) headers and URL
     redis)   A=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION_REDIS" "http://127.0.0.1:$AGR/") ;;
     authreq) A=(-H "Host: app.test" -H "Cookie: authgate_session=$SESSION" "http://127.0.0.1:$NGXAUTH/") ;;
     apache)  A=(-H "Cookie: mod_auth_openidc_session=$APACHE_SESSION" "http://127.0.0.1:$AP/") ;;
+    tlsnginx) A=("http://127.0.0.1:$NGXTLS/") ;;
+    tls)     A=(-H "Host: tls.test" "http://127.0.0.1:$AG/") ;;
+    h2nginx) A=("https://upstream.test:$NGXH2/") ;;
+    h2)      A=("https://upstream.test:$AGH2/") ;;
   esac
 }
 
 # Sanity: every case answers 200 from the app.
 for c in "${cases[@]}"; do
   case_args "$c"
-  body=$(curl -s -w ' %{http_code}' "${A[@]}")
+  body=$(curl -s --http2 --cacert "$work/ca.pem" --resolve "upstream.test:$NGXH2:127.0.0.1" \
+    --resolve "upstream.test:$AGH2:127.0.0.1" -w ' %{http_code}' "${A[@]}")
   [ "$body" = "hello from the app
  200" ] || { echo "sanity check failed for $c: $body" >&2; exit 1; }
 done
@@ -298,7 +348,11 @@ run_case() { # case round -> "rps p50ms p99ms cpu_us_per_request"
     perf record -q -F 2999 -p "${roots[0]}" -o "$work/perf.data" -- sleep "$(seconds "$DURATION")" 2>/dev/null & perf=$!
   fi
   before=$(ticks "${roots[@]}")
-  out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${A[@]}")
+  case $c in
+    h2*) local h2port=${A[0]%/}; h2port=${h2port##*:}
+         out=$(h2load -c"$CONNS" -m1 -D "$(seconds "$DURATION")" --connect-to="127.0.0.1:$h2port" "${A[@]}" 2>&1) ;;
+    *) out=$(wrk -t1 -c"$CONNS" -d"$DURATION" --latency "${A[@]}") ;;
+  esac
   after=$(ticks "${roots[@]}")
   if [ -n "$perf" ]; then
     wait "$perf" || true
@@ -310,6 +364,7 @@ run_case() { # case round -> "rps p50ms p99ms cpu_us_per_request"
   awk -v cpu="$((after - before))" -v hz="$HZ" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     / requests in / { n=$1 } /Requests\/sec/ { rps=$2 } /^ +50%/ { p50=ms($2) } /^ +99%/ { p99=ms($2) } /Non-2xx/ { bad=$NF }
+    /^finished in/ { rps=$4 } /^requests: / { n=$8; bad=$10+$12 } /^time for request:/ { p50=ms($6) }
     END { if (bad > 0) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 }
           printf "%.0f %.3f %.3f %.1f\n", rps, p50, p99, cpu * 1e6 / hz / n }' <<<"$out"
 }

@@ -181,6 +181,25 @@ fn check_config_reports_tls_mistakes_with_their_key_paths() {
     let (code, out, err) = run_cli(&["check-config", "--config", &path.to_string_lossy()], None);
     assert_eq!(code, 1);
     let all = format!("{out}{err}");
+    let lab = dir.path().join("lab.toml");
+    std::fs::write(
+        &lab,
+        format!(
+            "[server]\nlisten = [\"127.0.0.1:1\"]\npublic_url = \"http://127.0.0.1:1\"\n\
+             [tokens]\nsigning_key_file = \"{d}/s.pem\"\ncreate_key_if_missing = true\n\
+             [[routes]]\nhost = \"lab.test\"\nupstreams = [\"https://127.0.0.1:1\"]\n\
+             upstream_tls_insecure_skip_verify = true\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let (lab_code, _, lab_err) =
+        run_cli(&["check-config", "--config", &lab.to_string_lossy()], None);
+    assert_eq!(lab_code, 0, "{lab_err}");
+    assert!(
+        lab_err.contains("warning: routes[0].upstream_tls_insecure_skip_verify"),
+        "{lab_err}"
+    );
     for expected in [
         "routes[0].upstream_tls_ca_file: cannot read \"/nonexistent/ca.pem\"",
         "routes[0].upstream_tls_client_key: the key does not match upstream_tls_client_cert",
@@ -319,26 +338,39 @@ async fn grpc_calls_pass_with_a_bearer_token_and_get_unauthenticated_without() {
     let secret = authgate::oidc::client_auth::hash_secret("robot-secret");
     let gw = Gateway::start(&format!(
         "[[clients]]\nclient_id = \"robot\"\nclient_secret_sha256 = \"{secret}\"\n\
+         grant_types = [\"client_credentials\"]\ngroups = [\"robots\"]\n\n\
+         [[clients]]\nclient_id = \"visitor\"\nclient_secret_sha256 = \"{secret}\"\n\
          grant_types = [\"client_credentials\"]\n\n\
          [[routes]]\nhost = \"app.test\"\nupstreams = [\"http://127.0.0.1:{}\"]\n\
-         upstream_protocol = \"h2c\"\nbearer_clients = [\"robot\"]\n",
+         upstream_protocol = \"h2c\"\nbearer_clients = [\"robot\", \"visitor\"]\n\
+         allow_groups = [\"robots\"]\n",
         service.1
     ));
-    let token: serde_json::Value = client(&gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("robot", Some("robot-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap();
+    let token_of = |id: &'static str| {
+        let http = client(&gw);
+        let url = gw.url("/oauth2/token");
+        async move {
+            let t: serde_json::Value = http
+                .post(url)
+                .basic_auth(id, Some("robot-secret"))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            t["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let token = token_of("robot").await;
     assert_eq!(
-        grpc_call(&gw, Some(token)),
+        grpc_call(&gw, Some(&token)),
         "ok hello world user=robot 0,1,2"
     );
+    // Signed in, but the route's policy refuses the caller.
+    let visitor = token_of("visitor").await;
+    assert_eq!(grpc_call(&gw, Some(&visitor)), "error PERMISSION_DENIED");
     assert_eq!(grpc_call(&gw, None), "error UNAUTHENTICATED");
     assert_eq!(grpc_call(&gw, Some("not-a-token")), "error UNAUTHENTICATED");
 }
