@@ -70,25 +70,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         server.add_service(echo);
     }
     server.add_service(proxy_service(&server, &live)?);
-    if let Some(addr) = app.cfg.server.metrics_listen {
-        let mut metrics = Service::new(
-            "metrics".to_string(),
-            MetricsApp {
-                live: Arc::clone(&live),
-            },
-        );
-        metrics.add_tcp(&addr.to_string());
-        server.add_service(metrics);
-    }
-    if let Some(path) = &app.cfg.server.admin_socket {
-        server.add_service(background_service(
-            "admin socket",
-            crate::admin::AdminService {
-                live: Arc::clone(&live),
-                path: path.clone(),
-            },
-        ));
-    }
+    add_operations(&mut server, &app, &live);
     server.add_service(background_service(
         "upkeep",
         Upkeep {
@@ -117,6 +99,29 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The metrics listener and the admin socket, when the configuration asks for them.
+fn add_operations(server: &mut Server, app: &App, live: &Arc<Live>) {
+    if let Some(addr) = app.cfg.server.metrics_listen {
+        let mut metrics = Service::new(
+            "metrics".to_string(),
+            MetricsApp {
+                live: Arc::clone(live),
+            },
+        );
+        metrics.add_tcp(&addr.to_string());
+        server.add_service(metrics);
+    }
+    if let Some(path) = &app.cfg.server.admin_socket {
+        server.add_service(background_service(
+            "admin socket",
+            crate::admin::AdminService {
+                live: Arc::clone(live),
+                path: path.clone(),
+            },
+        ));
+    }
 }
 
 /// The snapshot file of a process that keeps its sessions in memory, and those stores.
