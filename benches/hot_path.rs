@@ -36,13 +36,47 @@ host = "app.test"
 upstreams = ["127.0.0.1:2"]
 allow_groups = ["admin"]
 public_paths = ["/static/"]
+[[routes]]
+host = "rules.test"
+upstreams = ["127.0.0.1:2"]
+{}
 "#,
-        dir.display()
+        dir.display(),
+        fifty_rules()
     ))
     .unwrap();
     let clock = Arc::new(authgate::clock::SystemClock);
     Arc::new(App::start(cfg, clock).unwrap())
 }
+
+/// 49 rules that miss a request for `/report` from 10.1.2.3 (by path, method, network or
+/// query, in turn), then one that matches it.
+fn fifty_rules() -> String {
+    let mut rules = String::new();
+    for i in 0..49 {
+        let condition = match i % 4 {
+            0 => format!("paths = [\"/section-{i}/**\"]"),
+            1 => format!("paths = [\"^/v{i}/\"]\nmethods = [\"DELETE\"]"),
+            2 => "networks = [\"192.0.2.0/24\"]".to_string(),
+            _ => format!("query = [\"k{i}\"]"),
+        };
+        rules.push_str(&format!("[[routes.rules]]\n{condition}\npolicy = \"deny\"\n"));
+    }
+    rules.push_str("[[routes.rules]]\nnetworks = [\"10.0.0.0/8\"]\npolicy = \"one_factor\"\n");
+    rules
+}
+
+const REPORT: policy::Request<'static> = policy::Request {
+    path: "/report",
+    method: "GET",
+    client_ip: Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 1, 2, 3))),
+    query: Some("a=1"),
+};
+
+const ONE_FACTOR: policy::Requires = policy::Requires {
+    second_factor: false,
+    everywhere: false,
+};
 
 fn hot_path(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
@@ -93,19 +127,28 @@ fn hot_path(c: &mut Criterion) {
         .unwrap()
         .unwrap();
     c.bench_function("policy decision", |b| {
-        let request = policy::Request {
-            path: "/report",
-            method: "GET",
-        };
-        let requires = policy::Requires {
-            second_factor: false,
-        };
         b.iter(|| {
             black_box(policy::decide(
                 route,
-                black_box(&request),
+                black_box(&REPORT),
                 Some(&who),
-                requires,
+                ONE_FACTOR,
+            ))
+        })
+    });
+    let with_rules = &app.cfg().routes[1];
+    assert_eq!(with_rules.rules.len(), 50);
+    assert_eq!(
+        policy::decide(with_rules, &REPORT, Some(&who), ONE_FACTOR),
+        policy::Decision::Allow
+    );
+    c.bench_function("policy decision, 50 rules, the last matching", |b| {
+        b.iter(|| {
+            black_box(policy::decide(
+                with_rules,
+                black_box(&REPORT),
+                Some(&who),
+                ONE_FACTOR,
             ))
         })
     });

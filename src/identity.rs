@@ -31,6 +31,8 @@ pub struct Identity {
     pub amr: Vec<String>,
     /// What the request carried to prove it.
     pub credential: Credential,
+    /// The client a bearer token was issued to.
+    pub client: Option<String>,
 }
 
 impl Identity {
@@ -45,7 +47,14 @@ impl Identity {
             cache_key,
             amr,
             credential,
+            client: None,
         }
+    }
+
+    /// The same identity, carried by a token issued to `client`.
+    pub fn for_client(mut self, client: &str) -> Identity {
+        self.client = Some(client.to_string());
+        self
     }
 
     /// A second factor was used.
@@ -71,6 +80,9 @@ impl Principal for Identity {
     }
     fn credential(&self) -> Credential {
         self.credential
+    }
+    fn client_id(&self) -> Option<&str> {
+        self.client.as_deref()
     }
 }
 

@@ -223,6 +223,7 @@ fn the_reference_names_every_key_the_configuration_accepts() {
         ("clients.md", "clients", fields::<ClientFile>()),
         ("routes.md", "routes", fields::<RouteFile>()),
         ("routes.md", "routes.headers", fields::<HeadersFile>()),
+        ("routes.md", "routes.rules", fields::<RuleFile>()),
         ("storage.md", "storage", fields::<StorageFile>()),
         ("ldap.md", "ldap", fields::<LdapFile>()),
         ("ldap.md", "ldap.attributes", fields::<LdapAttributesFile>()),

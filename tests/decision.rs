@@ -175,3 +175,191 @@ async fn wiki_access_token(gw: &Gateway) -> String {
     let t: serde_json::Value = wiki_tokens(gw, &code).await;
     t["access_token"].as_str().unwrap().to_string()
 }
+
+const RULES: &str = r#"
+[networks]
+office = ["192.0.2.0/24"]
+ci = ["198.51.100.7"]
+
+[[routes]]
+host = "rules.test"
+upstreams = ["{up}"]
+
+[[routes.rules]]
+paths = ["/.git/**"]
+policy = "deny"
+
+[[routes.rules]]
+paths = ["/api/hooks/*"]
+methods = ["POST"]
+networks = ["ci"]
+policy = "bypass"
+
+[[routes.rules]]
+paths = ["/admin/**"]
+methods = ["DELETE", "PUT", "POST"]
+groups = ["staff"]
+policy = "two_factor"
+
+[[routes.rules]]
+paths = ["/doc"]
+query = ["preview"]
+policy = "bypass"
+
+[[routes.rules]]
+networks = ["office"]
+policy = "one_factor"
+
+[[routes.rules]]
+policy = "two_factor"
+"#;
+
+/// Method, target, client address, caller, and the word every judge must say.
+const RULE_TABLE: &[(&str, &str, &str, Caller, &str)] = &[
+    ("GET", "/.git/config", "203.0.113.9", Caller::Nobody, "deny"),
+    (
+        "GET",
+        "/.git/config",
+        "192.0.2.5",
+        Caller::Session("alice"),
+        "deny",
+    ),
+    (
+        "POST",
+        "/api/hooks/build",
+        "198.51.100.7",
+        Caller::Nobody,
+        "allow",
+    ),
+    (
+        "POST",
+        "/api/hooks/build",
+        "203.0.113.9",
+        Caller::Nobody,
+        "sign-in",
+    ),
+    (
+        "GET",
+        "/api/hooks/build",
+        "198.51.100.7",
+        Caller::Nobody,
+        "sign-in",
+    ),
+    (
+        "DELETE",
+        "/admin/x",
+        "192.0.2.5",
+        Caller::Session("alice"),
+        "second-factor",
+    ),
+    (
+        "DELETE",
+        "/admin/x",
+        "192.0.2.5",
+        Caller::Session("bob"),
+        "deny",
+    ),
+    (
+        "GET",
+        "/admin/x",
+        "192.0.2.5",
+        Caller::Session("bob"),
+        "allow",
+    ),
+    (
+        "GET",
+        "/doc?preview",
+        "203.0.113.9",
+        Caller::Nobody,
+        "allow",
+    ),
+    (
+        "GET",
+        "/doc?print",
+        "203.0.113.9",
+        Caller::Nobody,
+        "sign-in",
+    ),
+    ("GET", "/page", "192.0.2.5", Caller::Nobody, "sign-in"),
+    (
+        "GET",
+        "/page",
+        "192.0.2.5",
+        Caller::Session("alice"),
+        "allow",
+    ),
+    (
+        "GET",
+        "/page",
+        "203.0.113.9",
+        Caller::Session("alice"),
+        "second-factor",
+    ),
+];
+
+fn word(seen: Seen) -> &'static str {
+    match seen {
+        Seen::Public | Seen::Allow(_) => "allow",
+        Seen::Deny => "deny",
+        Seen::Login => "sign-in",
+        Seen::StepUp => "second-factor",
+        Seen::InvalidToken => "invalid-token",
+    }
+}
+
+/// `authgate policy check` for the same inputs: its first word.
+fn dry_run(gw: &Gateway, method: &str, target: &str, ip: &str, caller: Caller) -> String {
+    let url = format!("http://rules.test{target}");
+    let config = gw.config_file();
+    let mut args = vec!["policy", "check", "--config", config.to_str().unwrap()];
+    args.extend(["--url", &url, "--method", method, "--ip", ip]);
+    if let Caller::Session(user) = caller {
+        args.extend(["--user", user]);
+    }
+    let (_, out, err) = run_cli(&args, None);
+    let word = out.split_whitespace().next().unwrap_or("").to_string();
+    assert!(!word.is_empty(), "no answer from policy check: {err}");
+    word
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_decide_alike_in_the_proxy_forward_auth_and_the_dry_run() {
+    let up = Upstream::start("app").await;
+    let port = free_port();
+    let gw = behind_local_proxy(port, &RULES.replace("{up}", &up.addr.to_string()));
+    let alice = signed_in_as(&gw, "alice", ALICE_PW).await.1;
+    let bob = signed_in_as(&gw, "bob", BOB_PW).await.1;
+    let http = client(&gw);
+    for &(method, target, ip, caller, want) in RULE_TABLE {
+        let method_of = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let as_caller = |rb: reqwest::RequestBuilder| {
+            let rb = rb.header("X-Forwarded-For", ip);
+            match caller {
+                Caller::Session("alice") => rb.header("Cookie", &alice),
+                Caller::Session(_) => rb.header("Cookie", &bob),
+                _ => rb,
+            }
+        };
+        let url = format!("http://rules.test:{port}{target}");
+        let proxied = as_caller(http.request(method_of, url))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let asked = as_caller(http.get(gw.url("/oauth2/auth")))
+            .header("X-Forwarded-Host", "rules.test")
+            .header("X-Forwarded-Uri", target)
+            .header("X-Forwarded-Method", method)
+            .send()
+            .await
+            .unwrap();
+        let case = format!("{method} {target} from {ip} as {caller:?}");
+        assert_eq!(word(seen(proxied, true).await), want, "proxy: {case}");
+        assert_eq!(word(seen(asked, false).await), want, "forward-auth: {case}");
+        assert_eq!(
+            dry_run(&gw, method, target, ip, caller),
+            want,
+            "policy check: {case}"
+        );
+    }
+}

@@ -58,6 +58,7 @@ pub async fn decide(
     };
     let requires = Requires {
         second_factor: app.needs_second_factor(route),
+        everywhere: app.cfg.login.second_factor == crate::config::SecondFactor::Required,
     };
     let decision = policy::decide(route, request, who.as_ref(), requires);
     Ok(Verdict { decision, who })

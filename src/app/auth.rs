@@ -170,12 +170,15 @@ pub async fn authenticate(
             user.filter(|u| claims.is_for(u))
         }
         .ok_or(AuthError::InvalidToken)?;
-        return Ok(Some(Identity::of(
-            user,
-            claims.jti.clone(),
-            claims.amr.clone(),
-            Credential::Bearer,
-        )));
+        return Ok(Some(
+            Identity::of(
+                user,
+                claims.jti.clone(),
+                claims.amr.clone(),
+                Credential::Bearer,
+            )
+            .for_client(&claims.client_id),
+        ));
     }
     if let (true, Some((user, password))) = (accepts.app_passwords, basic(req)) {
         return app_password(app, &user, &password, accepts.client_ip, now)

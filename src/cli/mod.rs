@@ -12,6 +12,7 @@ mod factors;
 mod import;
 mod keys;
 mod ldap;
+mod policy;
 mod sessions;
 
 use crate::keys::Alg;
@@ -21,6 +22,8 @@ use factors::{app_passwords, mfa, open_storage};
 use import::import;
 use keys::gen_key;
 use ldap::ldap_test;
+use policy::policy_check;
+pub use policy::USAGE;
 use sessions::sessions;
 
 #[derive(Parser, Debug)]
@@ -92,12 +95,45 @@ pub enum Command {
         #[command(subcommand)]
         command: LdapCommand,
     },
+    /// Access rules, without sending anything.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Write another gateway's configuration as authgate's (on stdout); what cannot be
     /// translated is listed on stderr. `--config` names the other gateway's file.
     Import {
         #[command(subcommand)]
         from: ImportCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// The decision for one request: `allow` (exit 0), `deny` (1), `sign-in` or `second-factor`
+    /// (2), `not-found` (3), with the rule that decided and why earlier rules did not match.
+    Check(PolicyCheck),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PolicyCheck {
+    /// The URL the client asks for.
+    #[arg(long)]
+    pub url: String,
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// The client's address (as the gateway sees it after trusted proxies).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Signed in as this user (groups from the configured directory).
+    #[arg(long, conflicts_with = "client")]
+    pub user: Option<String>,
+    /// A bearer token of this client acting for itself.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// The user has used a second factor.
+    #[arg(long)]
+    pub second_factor: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -264,6 +300,15 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             sessions(&path, command)
         }
         Command::Import { from } => import(from, cli.config.as_deref()),
+        Command::Policy {
+            command: PolicyCommand::Check(args),
+        } => match cli.config.as_deref() {
+            Some(path) => policy_check(path, args),
+            None => {
+                eprintln!("--config FILE is required");
+                Ok(USAGE)
+            }
+        },
         Command::GenKey {
             out,
             kind,

@@ -242,6 +242,30 @@ pub struct RouteFile {
     pub request_headers: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub response_headers_remove: Vec<String>,
+    /// Tried in order before the route's own policy.
+    #[serde(default)]
+    pub rules: Vec<RuleFile>,
+}
+
+/// `[[routes.rules]]`: request conditions, subject conditions and a policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub networks: Vec<String>,
+    #[serde(default)]
+    pub query: Vec<String>,
+    #[serde(default)]
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub clients: Vec<String>,
+    pub policy: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

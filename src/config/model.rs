@@ -370,6 +370,38 @@ pub struct Route {
     pub require_second_factor: bool,
     pub app_passwords: bool,
     pub app_passwords_satisfy_second_factor: bool,
+    /// `[[routes.rules]]`, in order; when none matches, the fields above decide.
+    pub rules: Vec<Rule>,
+}
+
+/// One `[[routes.rules]]`: every request condition must hold (within one, any entry does).
+#[derive(Debug)]
+pub struct Rule {
+    /// Its position under the route, for messages and the dry run.
+    pub index: usize,
+    /// Globs and `^`-regexes, compiled.
+    pub paths: Vec<regex::bytes::Regex>,
+    pub methods: Vec<http::Method>,
+    /// The client's address must be in one of these.
+    pub networks: Vec<IpNet>,
+    /// Query parameters that must be present: a key, or a key and its value.
+    pub query: Vec<(String, Option<String>)>,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+    pub clients: Vec<String>,
+    pub policy: RulePolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulePolicy {
+    /// No sign-in (identity headers a client sent are still removed).
+    Bypass,
+    /// 403 for everybody.
+    Deny,
+    /// Signed in.
+    OneFactor,
+    /// Signed in with a second factor, stepping up if needed.
+    TwoFactor,
 }
 
 /// A route's upstream: its backends, how they are reached and checked, and the credentials it

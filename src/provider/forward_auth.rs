@@ -37,6 +37,8 @@ pub struct Original {
     pub host: Host,
     /// Normalised, as the proxy would decide on it.
     pub path: String,
+    /// The query as sent, for rules that test it.
+    pub query: Option<String>,
     pub method: http::Method,
 }
 
@@ -104,12 +106,22 @@ pub fn original(
             }
             let host = Host::parse(authority.as_str()).ok_or(TargetError::Invalid(URL))?;
             let method = method(headers, "x-original-method")?;
-            (host, url.path().to_string(), method)
+            let target = url.path_and_query().map_or("/", |pq| pq.as_str());
+            (host, target.to_string(), method)
         }
     };
-    let raw_path = uri.split(['?', '#']).next().unwrap_or("/");
+    let without_fragment = uri.split('#').next().unwrap_or("/");
+    let (raw_path, query) = match without_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_string())),
+        None => (without_fragment, None),
+    };
     let path = path::normalize(raw_path).map_err(|_| TargetError::Unnormalisable)?;
-    Ok(Original { host, path, method })
+    Ok(Original {
+        host,
+        path,
+        query,
+        method,
+    })
 }
 
 pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Reply {
@@ -131,6 +143,8 @@ pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Rep
     let request = policy::Request {
         path: &o.path,
         method: o.method.as_str(),
+        client_ip: req.facts.client_ip,
+        query: o.query.as_deref(),
     };
     let verdict = match access::decide(app, req.header, req.facts, route, &request, true).await {
         Ok(v) => v,

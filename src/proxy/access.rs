@@ -46,6 +46,8 @@ pub async fn check(
     let request = policy::Request {
         path: &facts.path,
         method: req.method.as_str(),
+        client_ip: facts.client_ip,
+        query: facts.query.as_deref(),
     };
     let verdict = match access::decide(app, req, facts, route, &request, json).await {
         Ok(v) => v,

@@ -247,6 +247,7 @@ pub fn client_builder(gw: &Gateway) -> reqwest::ClientBuilder {
         "wrong.test",
         "mtls.test",
         "nocert.test",
+        "rules.test",
     ] {
         b = b.resolve(host, gw.addr());
     }

@@ -14,6 +14,7 @@ mod federation;
 mod ldap;
 mod login;
 mod routes;
+mod rules;
 mod server;
 mod session;
 mod storage;
@@ -50,6 +51,7 @@ pub const TOP_LEVEL: &[&str] = &[
     "ldap",
     "storage",
     "upstream_providers",
+    "networks",
     "demo",
 ];
 
@@ -96,9 +98,10 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let login = build_login(&mut p, login);
     let users = build_users(&mut p, users);
     let clients = build_clients(&mut p, clients);
+    let networks = rules::build_networks(&mut p, table.get("networks"));
     let routes: Vec<Route> = routes
         .into_iter()
-        .filter_map(|(i, r)| build_route(&mut p, i, r))
+        .filter_map(|(i, r)| build_route(&mut p, i, r, &networks))
         .collect();
     check_overlaps(&mut p, &routes);
     let ldap = ldap.and_then(|l| ldap::build_ldap(&mut p, l));

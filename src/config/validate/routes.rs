@@ -56,7 +56,12 @@ fn identity_headers(p: &mut Problems, path: &str, h: HeadersFile) -> IdentityHea
     }
 }
 
-pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Route> {
+pub(super) fn build_route(
+    p: &mut Problems,
+    i: usize,
+    r: RouteFile,
+    networks: &std::collections::HashMap<String, Vec<ipnet::IpNet>>,
+) -> Option<Route> {
     let path = format!("routes[{i}]");
     // A bad host is reported; the rest of the route is still checked for its own problems.
     let host = r.host.as_deref().map(|h| route_host(p, &path, h));
@@ -93,6 +98,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
     let upstream_basic = upstream_basic(p, &path, &r);
     let headers = identity_headers(p, &path, r.headers.clone().unwrap_or_default());
     let upstream = build_upstream(p, &path, &r, (&path_prefix, &headers), upstream_basic);
+    let rules = super::rules::build_rules(p, &path, &r.rules, networks);
     let logout_redirect = r
         .logout_redirect
         .as_deref()
@@ -112,6 +118,7 @@ pub(super) fn build_route(p: &mut Problems, i: usize, r: RouteFile) -> Option<Ro
         require_second_factor: r.require_second_factor,
         app_passwords: r.app_passwords,
         app_passwords_satisfy_second_factor: r.app_passwords_satisfy_second_factor,
+        rules,
     };
     (host != Some(None)).then_some(route)
 }

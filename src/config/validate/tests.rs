@@ -157,3 +157,41 @@ fn every_problem_is_listed_not_just_the_first() {
     ));
     assert!(found.len() >= 2, "{found:#?}");
 }
+
+#[test]
+fn rules() {
+    let rules = r#"
+[networks]
+office = ["192.0.2.0/24", "not-a-network"]
+
+[[routes]]
+host = "wiki.example.com"
+upstreams = ["127.0.0.1:3000"]
+
+[[routes.rules]]
+paths = ["/a/[", "relative"]
+methods = ["FETCH"]
+networks = ["lab"]
+policy = "bypass"
+groups = ["admins"]
+
+[[routes.rules]]
+policy = "one_factor"
+
+[[routes.rules]]
+paths = ["/late"]
+policy = "sometimes"
+"#;
+    for expected in [
+        "networks.office[1]: \"not-a-network\" is not a CIDR or an address",
+        "routes[0].rules[0].paths[0]: \"/a/[\" is not a glob",
+        "routes[0].rules[0].paths[1]: \"relative\" must start with / (a glob) or ^ (a regex)",
+        "routes[0].rules[0].methods[0]: \"FETCH\" is not an HTTP method",
+        "routes[0].rules[0].networks[0]: \"lab\" is neither a name from [networks] nor a CIDR",
+        "routes[0].rules[0].policy: bypass lets everyone through",
+        "routes[0].rules[2]: can never match: routes[0].rules[1] before it",
+        "routes[0].rules[2].policy: \"sometimes\": expected",
+    ] {
+        reports(rules, expected);
+    }
+}

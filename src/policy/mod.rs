@@ -3,7 +3,11 @@
 //! a second factor, or is refused. The proxy and forward-auth both ask here and only map the
 //! answer to HTTP; a new condition is added here once.
 
-use crate::config::{Auth, Route};
+pub mod rules;
+
+use std::net::IpAddr;
+
+use crate::config::{Auth, Route, Rule, RulePolicy};
 use crate::http::path;
 
 /// How a caller proved who they are. It decides what a missing second factor becomes: a
@@ -22,13 +26,20 @@ pub trait Principal {
     /// A second factor was used (`amr` has `mfa`).
     fn second_factor(&self) -> bool;
     fn credential(&self) -> Credential;
+    /// The client a bearer caller's token was issued to, for rules that name `clients`.
+    fn client_id(&self) -> Option<&str> {
+        None
+    }
 }
 
-/// The request being decided on, as facts computed once (normalised path, method).
+/// The request being decided on, as facts computed once (normalised path, method, the client's
+/// address after trusted proxies, the query as sent).
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     pub path: &'a str,
     pub method: &'a str,
+    pub client_ip: Option<IpAddr>,
+    pub query: Option<&'a str>,
 }
 
 /// What the route requires beyond the route itself: whether a second factor is needed there
@@ -36,6 +47,8 @@ pub struct Request<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Requires {
     pub second_factor: bool,
+    /// `[login] second_factor = "required"`: a second factor everywhere, rules included.
+    pub everywhere: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +65,18 @@ pub enum Decision {
     Deny,
 }
 
-/// True when the route lets `path` through without authentication. Only the normalised path
-/// counts: query and fragment never do (hardening: skip-auth matched on more than the path).
+/// True when the route lets the request through without authentication: a matching `bypass`
+/// rule, or with no rule matching, `auth = "public"` or a `public_paths` entry. Only the
+/// normalised path counts: query and fragment never do (hardening: skip-auth matched on more
+/// than the path).
 pub fn is_public(route: &Route, req: &Request<'_>) -> bool {
-    route.auth == Auth::Public || route.public_paths.iter().any(|p| path::under(req.path, p))
+    match rules::first(route, req) {
+        Some(rule) => rule.policy == RulePolicy::Bypass,
+        None => {
+            route.auth == Auth::Public
+                || route.public_paths.iter().any(|p| path::under(req.path, p))
+        }
+    }
 }
 
 /// The access decision. Refusal comes before a step-up: a user who may not use the route is
@@ -66,6 +87,9 @@ pub fn decide<P: Principal>(
     who: Option<&P>,
     requires: Requires,
 ) -> Decision {
+    if let Some(rule) = rules::first(route, req) {
+        return by_rule(route, rule, who, requires);
+    }
     if is_public(route, req) {
         return Decision::Public;
     }
@@ -78,6 +102,31 @@ pub fn decide<P: Principal>(
         return Decision::Deny;
     }
     if requires.second_factor && !counts_as_second_factor(route, who) {
+        return Decision::StepUp;
+    }
+    Decision::Allow
+}
+
+/// The decision of the rule that matched: its policy, then its subject conditions.
+fn by_rule<P: Principal>(
+    route: &Route,
+    rule: &Rule,
+    who: Option<&P>,
+    requires: Requires,
+) -> Decision {
+    let second_factor = match rule.policy {
+        RulePolicy::Bypass => return Decision::Public,
+        RulePolicy::Deny => return Decision::Deny,
+        RulePolicy::OneFactor => requires.everywhere,
+        RulePolicy::TwoFactor => true,
+    };
+    let Some(who) = who else {
+        return Decision::Login { second_factor };
+    };
+    if !rules::subject_allows(rule, who) {
+        return Decision::Deny;
+    }
+    if second_factor && !counts_as_second_factor(route, who) {
         return Decision::StepUp;
     }
     Decision::Allow
@@ -133,14 +182,18 @@ mod tests {
         Request {
             path,
             method: "GET",
+            client_ip: None,
+            query: None,
         }
     }
 
     const ONE: Requires = Requires {
         second_factor: false,
+        everywhere: false,
     };
     const TWO: Requires = Requires {
         second_factor: true,
+        everywhere: false,
     };
 
     #[test]
