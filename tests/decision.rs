@@ -363,3 +363,17 @@ async fn rules_decide_alike_in_the_proxy_forward_auth_and_the_dry_run() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dry_run_says_not_found_and_refuses_bad_usage() {
+    let up = Upstream::start("app").await;
+    let gw = behind_local_proxy(free_port(), &RULES.replace("{up}", &up.addr.to_string()));
+    let config = gw.config_file();
+    let config = config.to_str().unwrap();
+    let run = |url: &str| run_cli(&["policy", "check", "--config", config, "--url", url], None);
+    let (code, out, _) = run("http://nowhere.test/");
+    assert_eq!((code, out.split_whitespace().next()), (3, Some("not-found")));
+    assert_eq!(run("not a url").0, 64);
+    let (code, _, _) = run_cli(&["policy", "check", "--config", config], None);
+    assert_eq!(code, 64, "--url is required");
+}

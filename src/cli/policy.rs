@@ -60,7 +60,7 @@ pub fn policy_check(config: &Path, args: &PolicyCheck) -> anyhow::Result<i32> {
         .find(&cfg.routes, &host, &path)
         .and_then(|i| cfg.routes.get(i))
     else {
-        println!("not-found: no route for {}{path}", host.authority());
+        println!("not-found no route for {}{path}", host.authority());
         return Ok(3);
     };
     let req = policy::Request {
