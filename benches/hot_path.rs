@@ -60,7 +60,9 @@ fn fifty_rules() -> String {
             2 => "networks = [\"192.0.2.0/24\"]".to_string(),
             _ => format!("query = [\"k{i}\"]"),
         };
-        rules.push_str(&format!("[[routes.rules]]\n{condition}\npolicy = \"deny\"\n"));
+        rules.push_str(&format!(
+            "[[routes.rules]]\n{condition}\npolicy = \"deny\"\n"
+        ));
     }
     rules.push_str("[[routes.rules]]\nnetworks = [\"10.0.0.0/8\"]\npolicy = \"one_factor\"\n");
     rules

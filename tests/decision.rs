@@ -372,7 +372,10 @@ async fn the_dry_run_says_not_found_and_refuses_bad_usage() {
     let config = config.to_str().unwrap();
     let run = |url: &str| run_cli(&["policy", "check", "--config", config, "--url", url], None);
     let (code, out, _) = run("http://nowhere.test/");
-    assert_eq!((code, out.split_whitespace().next()), (3, Some("not-found")));
+    assert_eq!(
+        (code, out.split_whitespace().next()),
+        (3, Some("not-found"))
+    );
     assert_eq!(run("not a url").0, 64);
     let (code, _, _) = run_cli(&["policy", "check", "--config", config], None);
     assert_eq!(code, 64, "--url is required");

@@ -134,10 +134,13 @@ async fn an_imported_authelia_user_signs_in_with_the_original_password() {
         "--key-dir",
         &keys,
     ]);
+    assert!(
+        !notes.contains("authelia_url"),
+        "the portal URL was found: {notes}"
+    );
     for expected in [
         "users.harry.password",
-        "access_control.rules[3]",
-        "access_control.rules[4]",
+        "access_control.rules[3]: the wildcard domain",
         "storage: not translated",
         "notifier: not translated",
         "log: not translated",
@@ -145,6 +148,24 @@ async fn an_imported_authelia_user_signs_in_with_the_original_password() {
         assert!(notes.contains(expected), "{expected} not in:\n{notes}");
     }
     assert!(!toml.contains("harry"), "{toml}");
+    // dev.example.com's rule, with its resources, methods and subject, is a route rule.
+    let parsed: toml::Table = toml::from_str(&toml).unwrap();
+    let dev = parsed["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["host"].as_str() == Some("dev.example.com"))
+        .expect("a route for dev.example.com");
+    assert_eq!(
+        dev["rules"][0]["paths"][0].as_str(),
+        Some("^/groups/dev/.*$")
+    );
+    assert_eq!(dev["rules"][0]["groups"][0].as_str(), Some("dev"));
+    assert_eq!(
+        dev["rules"][1]["policy"].as_str(),
+        Some("deny"),
+        "default_policy"
+    );
     make_keys(dir.path());
     check(dir.path(), &toml);
 

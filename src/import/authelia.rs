@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_yaml_ng::Value;
 
 use super::{duration, entry, strings, ImportError, Imported};
+use crate::import::authelia_rules::access_control;
 
 /// Where authgate answers when Authelia's portal URL cannot be found.
 const PLACEHOLDER_URL: &str = "https://auth.example.com";
@@ -22,14 +23,17 @@ pub fn authelia(
         Some(text) => yaml("configuration.yml", text)?,
         None => Value::Null,
     };
-    let (public_url, listen) = server(&config);
+    let (found_url, listen) = server(&config);
+    let public_url = found_url
+        .clone()
+        .unwrap_or_else(|| PLACEHOLDER_URL.to_string());
     let mut out = Imported::new(&public_url, &listen, key_dir);
     if config.is_null() {
         out.note(
             "server.public_url",
             format!("no configuration.yml: {PLACEHOLDER_URL} is a placeholder"),
         );
-    } else if public_url == PLACEHOLDER_URL {
+    } else if found_url.is_none() {
         out.note(
             "session.cookies[0].authelia_url",
             format!("not found: {PLACEHOLDER_URL} is a placeholder"),
@@ -59,15 +63,14 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 /// The portal URL and the listen address.
-fn server(config: &Value) -> (String, String) {
+fn server(config: &Value) -> (Option<String>, String) {
     let cookie = at(config, &["session", "cookies"])
         .and_then(Value::as_sequence)
         .and_then(|c| c.first());
     let url = cookie
         .and_then(|c| text(c, &["authelia_url"]))
         .map(|u| u.trim_end_matches('/').to_string())
-        .or_else(|| text(config, &["session", "domain"]).map(|d| format!("https://auth.{d}")))
-        .unwrap_or_else(|| PLACEHOLDER_URL.to_string());
+        .or_else(|| text(config, &["session", "domain"]).map(|d| format!("https://auth.{d}")));
     let listen = text(config, &["server", "address"])
         .and_then(|a| a.rsplit("://").next())
         .map(|a| a.trim_end_matches('/').to_string())
@@ -195,124 +198,6 @@ fn login(out: &mut Imported, config: &Value) {
     }
 }
 
-/// One route per domain of a rule authgate can express; the others are listed.
-fn access_control(out: &mut Imported, config: &Value, key_dir: &Path) {
-    let Some(rules) = at(config, &["access_control", "rules"]).and_then(Value::as_sequence) else {
-        return;
-    };
-    let mut hosts: Vec<String> = Vec::new();
-    let mut second_factor = false;
-    for (i, rule) in rules.iter().enumerate() {
-        let path = format!("access_control.rules[{i}]");
-        let routes = match routes_of(rule) {
-            Ok(r) => r,
-            Err(why) => {
-                out.note(path, why);
-                continue;
-            }
-        };
-        for (host, route) in routes {
-            if hosts.contains(&host) {
-                out.note(
-                    &path,
-                    format!(
-                        "an earlier rule already decides {host}: authgate has one policy per route"
-                    ),
-                );
-                continue;
-            }
-            second_factor |= route.contains_key("require_second_factor");
-            hosts.push(host);
-            out.push("routes", route);
-        }
-    }
-    if !hosts.is_empty() {
-        out.note("access_control.rules", "Authelia does not know the apps' addresses: each route's upstreams is 127.0.0.1:80, which forward-auth does not use; set the real one to let authgate proxy the app itself");
-    }
-    if second_factor {
-        out.set("login", "second_factor", "optional");
-        out.storage(key_dir);
-    }
-}
-
-/// The routes of one rule, or why it has no translation.
-fn routes_of(rule: &Value) -> Result<Vec<(String, toml::Table)>, String> {
-    let map = rule.as_mapping().ok_or("not a rule")?;
-    for key in map.keys().filter_map(Value::as_str) {
-        if !matches!(key, "domain" | "policy" | "subject") {
-            return Err(format!(
-                "`{key}` has no authgate equivalent yet: translate this rule by hand"
-            ));
-        }
-    }
-    let domains: Vec<&str> = match rule.get("domain") {
-        Some(Value::String(d)) => vec![d.as_str()],
-        Some(Value::Sequence(d)) => d.iter().filter_map(Value::as_str).collect(),
-        _ => return Err("no domain".into()),
-    };
-    if let Some(d) = domains.iter().find(|d| d.contains('*')) {
-        return Err(format!(
-            "the wildcard domain {d:?} has no authgate equivalent: add a route per host"
-        ));
-    }
-    let policy = rule.get("policy").and_then(Value::as_str).unwrap_or("");
-    let (auth, step_up) = match policy {
-        "bypass" => ("public", false),
-        "one_factor" => ("required", false),
-        "two_factor" => ("required", true),
-        "deny" => return Err("policy deny: authgate refuses hosts without a route, so leave it out, or narrow a route with allow_users/allow_groups".into()),
-        other => return Err(format!("policy {other:?} is unknown")),
-    };
-    let (users, groups) = subjects(rule.get("subject"))?;
-    Ok(domains
-        .into_iter()
-        .map(|host| {
-            let mut route = entry([
-                ("host", host.into()),
-                ("upstreams", strings(&["127.0.0.1:80"])),
-                ("auth", auth.into()),
-            ]);
-            if step_up {
-                route.insert("require_second_factor".into(), true.into());
-            }
-            if !users.is_empty() {
-                route.insert("allow_users".into(), strings(&users));
-            }
-            if !groups.is_empty() {
-                route.insert("allow_groups".into(), strings(&groups));
-            }
-            (host.to_string(), route)
-        })
-        .collect())
-}
-
-/// `user:` and `group:` subjects, any of which allows; an AND of subjects has no translation.
-fn subjects(subject: Option<&Value>) -> Result<(Vec<String>, Vec<String>), String> {
-    let items: Vec<&Value> = match subject {
-        None => Vec::new(),
-        Some(Value::Sequence(s)) => s.iter().collect(),
-        Some(one) => vec![one],
-    };
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
-    for item in items {
-        let Some(s) = item.as_str() else {
-            return Err(
-                "a list of subjects that must all match: authgate allows on any one".into(),
-            );
-        };
-        match s.split_once(':') {
-            Some(("user", u)) => users.push(u.to_string()),
-            Some(("group", g)) => groups.push(g.to_string()),
-            _ => {
-                return Err(format!(
-                    "subject {s:?}: only user: and group: have an equivalent"
-                ))
-            }
-        }
-    }
-    Ok((users, groups))
-}
-
 /// What `configuration.yml` says that nothing above read.
 fn untranslated(out: &mut Imported, config: &Value) {
     const READ: &[(&str, &[&str])] = &[
@@ -330,7 +215,7 @@ fn untranslated(out: &mut Imported, config: &Value) {
         ),
         ("regulation", &["max_retries", "find_time", "ban_time"]),
         ("totp", &["issuer"]),
-        ("access_control", &["rules", "default_policy"]),
+        ("access_control", &["rules", "default_policy", "networks"]),
     ];
     let Some(map) = config.as_mapping() else {
         return;
@@ -391,14 +276,19 @@ access_control:
   rules:
     - domain: public.example.com
       policy: bypass
-    - domain: [secure.example.com]
-      policy: two_factor
-      subject: ["group:admins", "user:john"]
-    - domain: '*.example.com'
-      policy: one_factor
+    - domain: public.example.com
+      policy: deny
+      methods: [DELETE]
+      subject: "group:admins"
+      query: [[{key: debug, operator: pattern, value: x}]]
     - domain: secure.example.com
       resources: ['^/api']
       policy: bypass
+    - domain: '*.example.com'
+      policy: one_factor
+    - domain: [secure.example.com]
+      policy: two_factor
+      subject: ["group:admins", "user:john"]
 notifier:
   smtp: {}
 "#;
@@ -425,18 +315,32 @@ notifier:
     }
 
     #[test]
-    fn rules_become_routes_or_notes() {
+    fn rules_become_route_rules_or_notes() {
         let out = imported();
         let cfg: toml::Table = toml::from_str(&out.toml()).unwrap();
         let routes = cfg["routes"].as_array().unwrap();
         assert_eq!(routes.len(), 2);
-        assert_eq!(routes[0]["auth"].as_str(), Some("public"));
-        assert_eq!(routes[1]["require_second_factor"].as_bool(), Some(true));
-        assert_eq!(routes[1]["allow_groups"].as_array().unwrap().len(), 1);
+        let public = routes[0]["rules"].as_array().unwrap();
+        assert_eq!(
+            public.len(),
+            1,
+            "nothing after a rule that matches everything"
+        );
+        assert_eq!(public[0]["policy"].as_str(), Some("bypass"));
+        let secure = routes[1]["rules"].as_array().unwrap();
+        assert_eq!(secure[0]["paths"][0].as_str(), Some("^/api"));
+        assert_eq!(secure[0]["policy"].as_str(), Some("bypass"));
+        assert_eq!(secure[1]["policy"].as_str(), Some("two_factor"));
+        assert_eq!(secure[1]["groups"][0].as_str(), Some("admins"));
+        assert_eq!(
+            secure.len(),
+            2,
+            "no default after a rule that matches everything"
+        );
         assert_eq!(cfg["login"]["second_factor"].as_str(), Some("optional"));
         let paths: Vec<&str> = out.notes.iter().map(|n| n.path.as_str()).collect();
         for expected in [
-            "access_control.rules[2]",
+            "access_control.rules[1]",
             "access_control.rules[3]",
             "notifier",
             "totp.period",

@@ -5,6 +5,7 @@
 //! prints the one to stdout and the other to stderr.
 
 mod authelia;
+mod authelia_rules;
 mod duration;
 mod oauth2_proxy;
 
