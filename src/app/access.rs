@@ -32,7 +32,8 @@ pub async fn decide(
     request: &policy::Request<'_>,
     json: bool,
 ) -> Result<Verdict, Reply> {
-    if policy::is_public(route, request) {
+    let rule = policy::rules::first(route, request);
+    if policy::is_public_by(route, request, rule) {
         return Ok(Verdict {
             decision: Decision::Public,
             who: None,
@@ -60,7 +61,7 @@ pub async fn decide(
         second_factor: app.needs_second_factor(route),
         everywhere: app.cfg.login.second_factor == crate::config::SecondFactor::Required,
     };
-    let decision = policy::decide(route, request, who.as_ref(), requires);
+    let decision = policy::decide_by(route, request, rule, who.as_ref(), requires);
     Ok(Verdict { decision, who })
 }
 

@@ -70,7 +70,13 @@ pub enum Decision {
 /// normalised path counts: query and fragment never do (hardening: skip-auth matched on more
 /// than the path).
 pub fn is_public(route: &Route, req: &Request<'_>) -> bool {
-    match rules::first(route, req) {
+    is_public_by(route, req, rules::first(route, req))
+}
+
+/// `is_public` with the matching rule already found (`rules::first`), so a caller that goes
+/// on to `decide_by` matches the rules once.
+pub fn is_public_by(route: &Route, req: &Request<'_>, rule: Option<&Rule>) -> bool {
+    match rule {
         Some(rule) => rule.policy == RulePolicy::Bypass,
         None => {
             route.auth == Auth::Public
@@ -87,10 +93,21 @@ pub fn decide<P: Principal>(
     who: Option<&P>,
     requires: Requires,
 ) -> Decision {
-    if let Some(rule) = rules::first(route, req) {
+    decide_by(route, req, rules::first(route, req), who, requires)
+}
+
+/// `decide` with the matching rule already found (`rules::first`).
+pub fn decide_by<P: Principal>(
+    route: &Route,
+    req: &Request<'_>,
+    rule: Option<&Rule>,
+    who: Option<&P>,
+    requires: Requires,
+) -> Decision {
+    if let Some(rule) = rule {
         return by_rule(route, rule, who, requires);
     }
-    if is_public(route, req) {
+    if is_public_by(route, req, None) {
         return Decision::Public;
     }
     let Some(who) = who else {
