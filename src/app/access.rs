@@ -57,10 +57,7 @@ pub async fn decide(
         }
         Err(AuthError::Unavailable(e)) => return Err(respond::gateway(&e, json)),
     };
-    let requires = Requires {
-        second_factor: app.needs_second_factor(route),
-        everywhere: app.cfg.login.second_factor == crate::config::SecondFactor::Required,
-    };
+    let requires = Requires::of(route, &app.cfg.login);
     let decision = policy::decide_by(route, request, rule, who.as_ref(), requires);
     Ok(Verdict { decision, who })
 }

@@ -4,6 +4,7 @@
 //! is set up in one place. The checks of the live configuration run in `checks`, which the
 //! server restarts whenever a reload replaces the balancers.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,21 +59,30 @@ impl LiveRoute {
     /// The peer for `selected`, one of `route`'s backends at the address it resolves to now.
     pub fn peer(&self, route: &Route, selected: &Backend) -> Option<HttpPeer> {
         let Slot(i) = *selected.ext.get::<Slot>()?;
-        let mut backend = route.upstream.backends.get(i)?.clone();
-        backend.addr = *selected.addr.as_inet()?;
-        Some(peer(&backend, &route.upstream, &self.tls))
+        let backend = route.upstream.backends.get(i)?;
+        Some(peer(
+            backend,
+            *selected.addr.as_inet()?,
+            &route.upstream,
+            &self.tls,
+        ))
     }
 }
 
-/// The peer for `backend` of `upstream`: its transport (TLS verified against the route's
-/// settings, in a connection pool of their own), protocol and timeouts. Proxying and the health
-/// check both use it.
-pub fn peer(backend: &config::Backend, upstream: &Upstream, tls: &PreparedTls) -> HttpPeer {
+/// The peer for `backend` of `upstream` at `addr` (where its name resolves now): its transport
+/// (TLS verified against the route's settings, in a connection pool of their own), protocol
+/// and timeouts. Proxying and the health check both use it.
+pub fn peer(
+    backend: &config::Backend,
+    addr: SocketAddr,
+    upstream: &Upstream,
+    tls: &PreparedTls,
+) -> HttpPeer {
     let mut peer = match backend.transport {
-        Transport::Http => HttpPeer::new(backend.addr, false, String::new()),
+        Transport::Http => HttpPeer::new(addr, false, String::new()),
         Transport::Https => {
             let sni = upstream.tls.server_name.as_deref().unwrap_or(&backend.host);
-            let mut p = HttpPeer::new(backend.addr, true, sni.to_string());
+            let mut p = HttpPeer::new(addr, true, sni.to_string());
             tls.apply(&mut p, upstream.tls.insecure_skip_verify);
             p
         }
@@ -155,7 +165,7 @@ impl RouteCheck {
                     hc.req = req;
                 }
                 // A check gives up sooner than a request does.
-                hc.peer_template = peer(b, upstream, tls);
+                hc.peer_template = peer(b, b.addr, upstream, tls);
                 hc.peer_template.options.read_timeout = Some(Duration::from_secs(1));
                 hc
             })

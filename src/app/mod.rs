@@ -321,7 +321,7 @@ impl App {
 
     /// Whether `route` is served only to sessions that used a second factor.
     pub fn needs_second_factor(&self, route: &Route) -> bool {
-        route.require_second_factor || self.cfg.login.second_factor == SecondFactor::Required
+        crate::policy::Requires::of(route, &self.cfg.login).second_factor
     }
 
     /// The configuration this instance runs.

@@ -71,23 +71,23 @@ pub fn policy_check(config: &Path, args: &PolicyCheck) -> anyhow::Result<i32> {
     };
     let label = format!("routes[{}]", route.index);
     let mut reasons = Vec::new();
-    let mut decider = format!("{label} (no rule matched: the route's own policy)");
+    let mut matched = None;
     for rule in &route.rules {
         match rules::miss(rule, &req) {
             Some(m) => reasons.push(format!("{label}.rules[{}]: {}", rule.index, m.as_str())),
             None => {
-                decider = format!("{label}.rules[{}]", rule.index);
+                matched = Some(rule);
                 break;
             }
         }
     }
-    let everywhere = cfg.login.second_factor == crate::config::SecondFactor::Required;
-    let requires = Requires {
-        second_factor: route.require_second_factor || everywhere,
-        everywhere,
+    let decider = match matched {
+        Some(rule) => format!("{label}.rules[{}]", rule.index),
+        None => format!("{label} (no rule matched: the route's own policy)"),
     };
+    let requires = Requires::of(route, &cfg.login);
     let caller = caller(&cfg, args, config)?;
-    let decision = policy::decide(route, &req, caller.as_ref(), requires);
+    let decision = policy::decide_by(route, &req, matched, caller.as_ref(), requires);
     let (word, code) = match decision {
         Decision::Public | Decision::Allow => ("allow", 0),
         Decision::Deny => ("deny", 1),

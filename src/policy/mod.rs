@@ -7,7 +7,7 @@ pub mod rules;
 
 use std::net::IpAddr;
 
-use crate::config::{Auth, Route, Rule, RulePolicy};
+use crate::config::{Auth, Login, Route, Rule, RulePolicy, SecondFactor};
 use crate::http::path;
 
 /// How a caller proved who they are. It decides what a missing second factor becomes: a
@@ -51,6 +51,17 @@ pub struct Requires {
     pub everywhere: bool,
 }
 
+impl Requires {
+    /// What `route` requires under `login`.
+    pub fn of(route: &Route, login: &Login) -> Requires {
+        let everywhere = login.second_factor == SecondFactor::Required;
+        Requires {
+            second_factor: route.require_second_factor || everywhere,
+            everywhere,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// No authentication needed: a public route or a public path.
@@ -69,12 +80,9 @@ pub enum Decision {
 /// rule, or with no rule matching, `auth = "public"` or a `public_paths` entry. Only the
 /// normalised path counts: query and fragment never do (hardening: skip-auth matched on more
 /// than the path).
-pub fn is_public(route: &Route, req: &Request<'_>) -> bool {
-    is_public_by(route, req, rules::first(route, req))
-}
-
-/// `is_public` with the matching rule already found (`rules::first`), so a caller that goes
-/// on to `decide_by` matches the rules once.
+///
+/// `rule` is the matching rule (`rules::first`), found once by a caller that goes on to
+/// `decide_by`.
 pub fn is_public_by(route: &Route, req: &Request<'_>, rule: Option<&Rule>) -> bool {
     match rule {
         Some(rule) => rule.policy == RulePolicy::Bypass,

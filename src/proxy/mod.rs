@@ -142,13 +142,7 @@ async fn read_body(
     session: &mut Session,
     limit: usize,
 ) -> std::result::Result<Bytes, GatewayError> {
-    let declared = session
-        .req_header()
-        .headers
-        .get(::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if content_length(session.req_header()).is_some_and(|n| n > limit as u64) {
         return Err(GatewayError::PayloadTooLarge);
     }
     let mut body = bytes::BytesMut::new();
@@ -199,11 +193,15 @@ fn declared_over(req: &RequestHeader, route: Option<&crate::config::Route>) -> b
     let Some(max) = route.and_then(|r| r.upstream.max_body_size) else {
         return false;
     };
+    content_length(req).is_some_and(|n| n > max)
+}
+
+/// The body length the request declares.
+fn content_length(req: &RequestHeader) -> Option<u64> {
     req.headers
         .get(::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > max)
+        .and_then(|v| v.parse().ok())
 }
 
 fn peer_ip(session: &Session) -> Option<std::net::IpAddr> {
