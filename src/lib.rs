@@ -40,9 +40,11 @@ pub mod policy;
 pub mod routes;
 pub mod session;
 pub mod storage;
+pub mod tls;
 
 pub mod app;
 
+pub mod acme;
 pub mod admin;
 pub mod cli;
 pub mod echo;

@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 
 use prometheus::{
     register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
-    Encoder, HistogramVec, IntCounter, IntCounterVec, IntGauge, TextEncoder,
+    register_int_gauge_vec, Encoder, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, TextEncoder,
 };
 
 pub struct Metrics {
@@ -26,6 +27,8 @@ pub struct Metrics {
     /// Newly opened and reused upstream connections (looked up once: counted on every
     /// connection to an upstream, retries included).
     pub upstream_connections: (IntCounter, IntCounter),
+    pub certificate_expiry: IntGaugeVec,
+    pub acme_orders: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -98,6 +101,16 @@ fn build() -> Result<Metrics, prometheus::Error> {
         store_errors: register_int_counter!(
             "authgate_store_errors_total",
             "Session store operations that failed"
+        )?,
+        certificate_expiry: register_int_gauge_vec!(
+            "authgate_tls_certificate_expiry_seconds",
+            "When the certificate served for a host expires (Unix time)",
+            &["host"]
+        )?,
+        acme_orders: register_int_counter_vec!(
+            "authgate_acme_orders_total",
+            "Certificate orders placed with the ACME CA, by result (issued, failed)",
+            &["result"]
         )?,
     })
 }
@@ -194,6 +207,21 @@ pub fn sessions(n: u64) {
 pub fn rate_limited() {
     if let Some(m) = METRICS.as_ref() {
         m.sign_ins.with_label_values(&["rate_limited"]).inc();
+    }
+}
+
+/// The certificate now served for `host` expires at `not_after` (Unix seconds).
+pub fn certificate_expiry(host: &str, not_after: u64) {
+    if let Some(m) = METRICS.as_ref() {
+        let at = i64::try_from(not_after).unwrap_or(i64::MAX);
+        m.certificate_expiry.with_label_values(&[host]).set(at);
+    }
+}
+
+/// One ACME order's `result`: `issued` or `failed`.
+pub fn acme_order(result: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.acme_orders.with_label_values(&[result]).inc();
     }
 }
 

@@ -15,12 +15,14 @@ use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::acme::Acme;
 use crate::app::live::Live;
 use crate::app::snapshot::Snapshots;
 use crate::app::{balancer, App, MemoryStores};
 use crate::config::Config;
 use crate::proxy::Gateway;
 use crate::session::Kind;
+use crate::tls::terminate::Terminate;
 
 /// Process options that belong to the command line, not the config file.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +71,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         echo.add_tcp(&addr.to_string());
         server.add_service(echo);
     }
-    server.add_service(proxy_service(&server, &live)?);
+    add_proxy(&mut server, &live)?;
     add_operations(&mut server, &app, &live);
     server.add_service(background_service(
         "upkeep",
@@ -261,39 +263,77 @@ async fn merge_journal(live: Arc<Live>) {
     }
 }
 
-/// The proxy service on every plain and TLS listener of the configuration.
-fn proxy_service(
-    server: &Server,
-    live: &Arc<Live>,
-) -> anyhow::Result<Service<pingora::proxy::HttpProxy<Gateway>>> {
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway {
-            live: Arc::clone(live),
-        },
-        "authgate",
-    );
-    // Plain listeners also take HTTP/2 with prior knowledge (gRPC without TLS); TLS listeners
-    // offer h2 by ALPN. HTTP/1.1 keeps working on both.
-    if let Some(logic) = proxy.app_logic_mut() {
-        let mut options = pingora::apps::HttpServerOptions::default();
-        options.h2c = true;
-        logic.server_options = Some(options);
-    }
+/// The proxy on the plain listeners, and on the TLS listeners behind `Certificates`.
+fn add_proxy(server: &mut Server, live: &Arc<Live>) -> anyhow::Result<()> {
     let app = live.load();
     let s = &app.cfg.server;
-    for addr in &s.listen {
-        proxy.add_tcp(&addr.to_string());
-    }
-    if let (Some(cert), Some(key)) = (&s.tls_cert, &s.tls_key) {
-        let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
-        for addr in &s.tls_listen {
-            let mut tls = pingora::listeners::tls::TlsSettings::intermediate(&cert, &key)?;
-            tls.enable_h2();
-            proxy.add_tls_with_settings(&addr.to_string(), None, tls);
+    let certs = if s.tls_listen.is_empty() {
+        None
+    } else {
+        let manual = match (&s.tls_cert, &s.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::Served::from_files(cert, key)?),
+            _ => None,
+        };
+        Some(Arc::new(crate::tls::Certificates::new(manual)))
+    };
+    let acme = match (&s.acme, &certs) {
+        (Some(cfg), Some(certs)) => {
+            let store = app.factors.as_ref().map(|f| Arc::clone(&f.store));
+            let acme = Acme::new(
+                cfg.clone(),
+                Arc::clone(certs),
+                store,
+                Arc::clone(&app.clock),
+            );
+            server.add_service(background_service("acme", AcmeService(Arc::clone(&acme))));
+            Some(acme)
         }
+        _ => None,
+    };
+    let gateway = || Gateway {
+        live: Arc::clone(live),
+        acme: acme.clone(),
+    };
+    let mut plain = Service::new(
+        "authgate".to_string(),
+        http_proxy(&server.configuration, gateway()),
+    );
+    for addr in &s.listen {
+        plain.add_tcp(&addr.to_string());
     }
-    Ok(proxy)
+    server.add_service(plain);
+    if let Some(certs) = certs {
+        let tls_app = Terminate::new(
+            http_proxy(&server.configuration, gateway()),
+            certs.server_config()?,
+        );
+        let mut tls = Service::new("authgate tls".to_string(), tls_app);
+        for addr in &s.tls_listen {
+            tls.add_tcp(&addr.to_string());
+        }
+        server.add_service(tls);
+    }
+    Ok(())
+}
+
+/// One proxy application. Plain listeners also take HTTP/2 with prior knowledge (gRPC
+/// without TLS); on TLS, h2 is offered by ALPN. HTTP/1.1 works on both.
+fn http_proxy(conf: &Arc<ServerConf>, gateway: Gateway) -> pingora::proxy::HttpProxy<Gateway> {
+    let mut proxy = pingora::proxy::http_proxy(conf, gateway);
+    let mut options = pingora::apps::HttpServerOptions::default();
+    options.h2c = true;
+    proxy.server_options = Some(options);
+    proxy
+}
+
+/// Keeps the ACME certificates fresh.
+struct AcmeService(Arc<Acme>);
+
+#[async_trait]
+impl BackgroundService for AcmeService {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        Arc::clone(&self.0).run(shutdown).await;
+    }
 }
 
 /// `GET /metrics` on the metrics listener; refreshes the session gauge from the store first.

@@ -103,6 +103,7 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             "server.metrics_listen",
         ),
         (a.threads != b.threads, "server.threads"),
+        (a.acme != b.acme, "server.acme"),
         (a.admin_socket != b.admin_socket, "server.admin_socket"),
         (
             sa.store != sb.store

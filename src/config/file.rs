@@ -25,6 +25,22 @@ pub struct ServerFile {
     pub after_logout_url: Option<String>,
     /// The local socket `authgate sessions` talks to ("" for none).
     pub admin_socket: Option<String>,
+    /// Certificates from an ACME CA for `tls_listen`.
+    pub acme: Option<AcmeFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeFile {
+    pub directory_url: String,
+    pub contact: Option<String>,
+    pub domains: Option<Vec<String>>,
+    pub challenge: Option<String>,
+    pub state_dir: Option<String>,
+    pub ca_file: Option<String>,
+    pub renew_before: Option<String>,
+    pub redirect_http: Option<bool>,
+    pub hsts: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -44,6 +44,31 @@ pub struct Server {
     pub after_logout_url: Option<Url>,
     /// The local admin socket (`authgate sessions`), if any.
     pub admin_socket: Option<PathBuf>,
+    /// Certificates obtained and renewed from an ACME CA (`[server.acme]`).
+    pub acme: Option<Acme>,
+}
+
+/// `[server.acme]`: which names get certificates from which CA, and how they are proven.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acme {
+    pub directory_url: Url,
+    pub contact: Option<String>,
+    /// Lowercase DNS names: the configured list, or `public_url`'s host and every route host.
+    pub domains: Vec<String>,
+    pub challenge: Challenge,
+    pub state_dir: PathBuf,
+    /// Trusted for the ACME server's own HTTPS; none: the system's roots (a public CA).
+    pub ca_file: Option<PathBuf>,
+    pub renew_before: Duration,
+    pub redirect_http: bool,
+    /// `Strict-Transport-Security` on https answers; none when configured as "".
+    pub hsts: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    TlsAlpn01,
+    Http01,
 }
 
 impl Server {

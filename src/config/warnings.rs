@@ -5,6 +5,7 @@ use super::Config;
 /// What is valid but worth a second look, with its key path.
 pub fn warnings(cfg: &Config) -> Vec<String> {
     let mut w = Vec::new();
+    w.extend(acme_ports(&cfg.server));
     if cfg.ldap.is_some() && !cfg.users.is_empty() {
         w.push(format!(
             "users and [ldap]: a directory user named like a local user (in any case) is refused ({} local user(s))",
@@ -36,4 +37,20 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
         ));
     }
     w
+}
+
+/// A CA connects to port 443 (tls-alpn-01) or 80 (http-01): another port works only behind
+/// something that forwards those (a load balancer, a test).
+fn acme_ports(s: &crate::config::model::Server) -> Option<String> {
+    use crate::config::model::Challenge;
+    let acme = s.acme.as_ref()?;
+    let (key, listeners, port) = match acme.challenge {
+        Challenge::TlsAlpn01 => ("tls_listen", &s.tls_listen, 443),
+        Challenge::Http01 => ("listen", &s.listen, 80),
+    };
+    (!listeners.iter().any(|a| a.port() == port)).then(|| {
+        format!(
+            "server.acme.challenge: the CA validates on port {port}, and no server.{key} address is on it (fine if a load balancer forwards {port} here)"
+        )
+    })
 }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod client;
 pub mod forwarded;
+mod https;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ use crate::provider;
 
 pub struct Gateway {
     pub live: Arc<Live>,
+    /// The certificate manager, when `[server.acme]` is set: it answers http-01 validations.
+    pub acme: Option<Arc<crate::acme::Acme>>,
 }
 
 /// Facts about one request, computed once in `request_filter`.
@@ -54,12 +57,14 @@ pub struct Ctx {
     upstream_started: Option<std::time::Instant>,
     /// Request body bytes passed upstream so far (for `max_body_size`).
     body_seen: u64,
+    /// `Strict-Transport-Security` for this answer (an https request, and configured).
+    hsts: Option<::http::HeaderValue>,
 }
 
 impl Gateway {
     /// Writes an error reply; `Ok(true)` means the response is written.
     async fn fail(&self, session: &mut Session, ctx: &Ctx, e: GatewayError) -> Result<bool> {
-        respond_to(session, respond::gateway(&e, ctx.json)).await?;
+        respond_to(session, ctx, respond::gateway(&e, ctx.json)).await?;
         Ok(true)
     }
 }
@@ -124,15 +129,23 @@ impl Gateway {
             };
             provider::handle(&ctx.app, endpoint, &req).await
         };
-        http::send(session, reply).await?;
+        send(session, ctx, reply).await?;
         Ok(true)
     }
 }
 
 /// Writes authgate's own answer to a proxied request: as a gRPC status to a gRPC call.
-async fn respond_to(session: &mut Session, reply: http::Reply) -> Result<()> {
+async fn respond_to(session: &mut Session, ctx: &Ctx, reply: http::Reply) -> Result<()> {
     if http::response::is_grpc(session.req_header()) {
-        return http::send(session, http::response::grpc(reply)).await;
+        return send(session, ctx, http::response::grpc(reply)).await;
+    }
+    send(session, ctx, reply).await
+}
+
+/// Writes authgate's own answer (with Strict-Transport-Security when the request asks it).
+async fn send(session: &mut Session, ctx: &Ctx, mut reply: http::Reply) -> Result<()> {
+    if let Some(hsts) = ctx.hsts.as_ref().and_then(|v| v.to_str().ok()) {
+        reply = reply.header("Strict-Transport-Security", hsts);
     }
     http::send(session, reply).await
 }
@@ -238,6 +251,7 @@ impl ProxyHttp for Gateway {
             started: None,
             upstream_started: None,
             body_seen: 0,
+            hsts: None,
         }
     }
 
@@ -256,8 +270,16 @@ impl ProxyHttp for Gateway {
         };
         ctx.label = Some(Arc::clone(&app.authgate_label));
         ctx.client_ip = facts.client_ip;
+        if let Some(acme) = self.acme.as_deref() {
+            ctx.hsts = https::hsts(Some(acme), &facts);
+            let tls_port = app.cfg.server.tls_listen.first().map(|a| a.port());
+            if let Some(reply) = https::plain(acme, session.req_header(), &facts, tls_port).await {
+                send(session, ctx, reply).await?;
+                return Ok(true);
+            }
+        }
         if let Some(reply) = self.client_endpoint(&app, session, &facts).await {
-            http::send(session, reply).await?;
+            send(session, ctx, reply).await?;
             return Ok(true);
         }
         if facts.host.name == app.cfg.server.public_host.name {
@@ -283,7 +305,7 @@ impl ProxyHttp for Gateway {
                 ctx.strip_authorization = strip_authorization;
             }
             access::Outcome::Respond(reply) => {
-                respond_to(session, reply).await?;
+                respond_to(session, ctx, reply).await?;
                 return Ok(true);
             }
         }
@@ -420,6 +442,9 @@ impl ProxyHttp for Gateway {
             crate::metrics::upstream_latency(label, t.elapsed().as_secs_f64());
         }
         crate::http::cookies::strip_ours(resp, &ctx.app.cfg.session.cookie_name)?;
+        if let Some(hsts) = &ctx.hsts {
+            resp.insert_header(::http::header::STRICT_TRANSPORT_SECURITY, hsts)?;
+        }
         let route = ctx
             .route
             .and_then(|i| Some((ctx.app.route(i)?, ctx.app.routes.get(i)?)));
@@ -487,8 +512,7 @@ impl ProxyHttp for Gateway {
                     // This connection is not reused: say so, so that clients do not send the
                     // next request into a socket about to close.
                     session.set_keepalive(None);
-                    if let Err(write) = http::send(session, respond::gateway(&err, ctx.json)).await
-                    {
+                    if let Err(write) = send(session, ctx, respond::gateway(&err, ctx.json)).await {
                         log::debug!("could not write the error page: {write}");
                     }
                 }

@@ -6,11 +6,13 @@
 //! seeds and passkeys are sealed with AES-256-GCM under the `[storage]` key, recovery codes are
 //! stored as SHA-256 hashes. A schema newer than this binary is refused.
 
+mod acme;
 mod app_passwords;
 mod factors;
 mod key;
 mod recovery;
 
+pub use acme::{AcmeChallenge, StoredCertificate};
 pub use app_passwords::{app_password_hash, AppPassword};
 pub use factors::{Factor, FactorKind, Opened};
 pub use recovery::code_hash;
@@ -80,6 +82,7 @@ fn migrator() -> Migrator {
             "sources",
             include_str!("../../migrations/0003_sources.sql"),
         ),
+        migration(4, "acme", include_str!("../../migrations/0004_acme.sql")),
     ])
 }
 

@@ -440,6 +440,7 @@ pub mod apache;
 pub mod ldap;
 pub mod nginx;
 pub mod oidc;
+pub mod pebble;
 pub mod postgres;
 pub mod samba;
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+mod acme;
 mod clients;
 mod federation;
 mod ldap;
@@ -92,7 +93,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let clients: Vec<(usize, ClientFile)> = array(&mut p, &table, "clients", "clients");
     let users = users_tables(&mut p, &table);
 
-    let server = server.and_then(|s| build_server(&mut p, s));
+    let mut server = server.and_then(|s| build_server(&mut p, s));
     let session = build_session(&mut p, session);
     let tokens = build_tokens(&mut p, tokens);
     let login = build_login(&mut p, login);
@@ -104,6 +105,9 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         .filter_map(|(i, r)| build_route(&mut p, i, r, &networks))
         .collect();
     check_overlaps(&mut p, &routes);
+    if let Some(server) = server.as_mut() {
+        acme::finish(&mut p, server, &routes);
+    }
     let ldap = ldap.and_then(|l| ldap::build_ldap(&mut p, l));
     let storage = storage.map(|s| build_storage(&mut p, s));
     let upstream_providers = federation::build_upstream_providers(&mut p, upstream);

@@ -9,12 +9,16 @@ pub(super) fn tls_files(
     no_tls_listener: bool,
 ) -> (Option<PathBuf>, Option<PathBuf>) {
     match (&s.tls_cert, &s.tls_key, no_tls_listener) {
+        (None, None, false) if s.acme.is_some() => (None, None),
         (Some(c), Some(k), false) => (
             Some(readable(p, "server.tls_cert", c)),
             Some(readable(p, "server.tls_key", k)),
         ),
         (_, _, false) => {
-            p.add("server.tls_listen", "needs both tls_cert and tls_key");
+            p.add(
+                "server.tls_listen",
+                "needs both tls_cert and tls_key, or [server.acme]",
+            );
             (None, None)
         }
         (None, None, true) => (None, None),
@@ -48,7 +52,7 @@ pub(super) fn trusted_proxies(p: &mut Problems, nets: &[String]) -> Vec<ipnet::I
         .collect()
 }
 
-pub(super) fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
+pub(super) fn build_server(p: &mut Problems, mut s: ServerFile) -> Option<Server> {
     let listen: Vec<SocketAddr> = s
         .listen
         .iter()
@@ -66,6 +70,10 @@ pub(super) fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
     }
     let (tls_cert, tls_key) = tls_files(p, &s, tls_listen.is_empty());
     let trusted_proxies = trusted_proxies(p, &s.trusted_proxies);
+    let acme = s
+        .acme
+        .take()
+        .and_then(|a| super::acme::build_acme(p, a, &tls_listen));
     let metrics_listen = s
         .metrics_listen
         .as_deref()
@@ -120,5 +128,6 @@ pub(super) fn build_server(p: &mut Problems, s: ServerFile) -> Option<Server> {
             Some("") => None,
             other => Some(PathBuf::from(other.unwrap_or("authgate.sock"))),
         },
+        acme,
     })
 }
