@@ -216,6 +216,7 @@ fn documented(page: &str, table: &str) -> HashMap<String, BTreeSet<String>> {
 fn the_reference_names_every_key_the_configuration_accepts() {
     let tables: Vec<(&str, &str, BTreeSet<String>)> = vec![
         ("server.md", "server", fields::<ServerFile>()),
+        ("server.md", "server.acme", fields::<AcmeFile>()),
         ("session.md", "session", fields::<SessionFile>()),
         ("tokens.md", "tokens", fields::<TokensFile>()),
         ("login.md", "login", fields::<LoginFile>()),

@@ -68,10 +68,10 @@ fn explicit_domains(p: &mut Problems, domains: Vec<String>) -> Vec<String> {
     let mut out = Vec::new();
     for (i, d) in domains.iter().enumerate() {
         match Host::parse(d) {
-            Some(h) if h.port.is_none() && !h.name.contains('*') => out.push(h.name),
+            Some(h) if h.port.is_none() && is_dns_name(&h.name) => out.push(h.name),
             _ => p.add(
                 format!("server.acme.domains[{i}]"),
-                format!("{d:?} is not a DNS name (no port, no wildcard)"),
+                format!("{d:?} is not a DNS name (no address, port or wildcard)"),
             ),
         }
     }

@@ -195,3 +195,126 @@ policy = "sometimes"
         reports(rules, expected);
     }
 }
+
+/// `[server.acme]` after `[server]` keys that put `public_url` on `host`.
+fn acme(host: &str, server_extra: &str, acme_extra: &str) -> String {
+    format!(
+        "[server]\nlisten = [\"127.0.0.1:8080\"]\ntls_listen = [\"127.0.0.1:8443\"]\n\
+         public_url = \"https://{host}\"\n{server_extra}\n\
+         [server.acme]\ndirectory_url = \"https://acme.example.org/directory\"\n{acme_extra}\n\
+         [tokens]\nsigning_key_file = \"/nonexistent/ignored.pem\"\ncreate_key_if_missing = true\n\
+         {ROUTE}"
+    )
+}
+
+#[test]
+fn acme_names_default_to_public_url_and_the_route_hosts() {
+    let cfg = from_str(&acme("auth.example.com", "", "")).unwrap();
+    let a = cfg.server.acme.unwrap();
+    assert_eq!(a.domains, ["auth.example.com", "app.example.com"]);
+    assert_eq!(a.challenge, crate::config::model::Challenge::TlsAlpn01);
+    assert_eq!(a.renew_before.as_secs(), 30 * 86_400);
+    assert_eq!(a.hsts.as_deref(), Some("max-age=31536000"));
+    assert!(a.redirect_http);
+    // An address is not a name ACME can prove, so it is not a default one.
+    let cfg = from_str(&acme("10.0.0.1", "", "")).unwrap();
+    assert_eq!(cfg.server.acme.unwrap().domains, ["app.example.com"]);
+}
+
+#[test]
+fn acme_refuses_what_a_public_ca_will_not_certify() {
+    let found = problems_of(&acme("localhost", "", ""));
+    assert!(
+        found.iter().any(|p| p.starts_with(
+            "server.acme.domains: \"localhost\" cannot get a certificate from a public CA"
+        )),
+        "{found:#?}"
+    );
+    let found = problems_of(&acme("auth.example.com", "", "domains = [\"10.0.0.1\"]"));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("server.acme.domains[0]")),
+        "{found:#?}"
+    );
+    let found = problems_of(&acme(
+        "auth.example.com",
+        "",
+        "domains = [\"*.example.com\"]",
+    ));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("server.acme.domains[0]")),
+        "{found:#?}"
+    );
+    // With a CA of one's own (ca_file), a lab name is fine.
+    let own = acme("localhost", "", "ca_file = \"/etc/hostname\"");
+    assert_eq!(problems_of(&own), Vec::<String>::new());
+}
+
+#[test]
+fn acme_values() {
+    for (extra, expected) in [
+        (
+            "challenge = \"dns-01\"",
+            "server.acme.challenge: \"dns-01\" is not",
+        ),
+        (
+            "contact = \"ops@example.com\"",
+            "server.acme.contact: \"ops@example.com\" must be a mailto:",
+        ),
+        (
+            "ca_file = \"/nonexistent/ca.pem\"",
+            "server.acme.ca_file: cannot read",
+        ),
+        (
+            "renew_before = \"soon\"",
+            "server.acme.renew_before: \"soon\" is not a duration",
+        ),
+        ("domains = []", "server.acme.domains: is empty"),
+    ] {
+        let found = problems_of(&acme("auth.example.com", "", extra));
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "{extra}: {found:#?}"
+        );
+    }
+    let http = acme("auth.example.com", "", "challenge = \"http-01\"")
+        .replace("listen = [\"127.0.0.1:8080\"]\n", "");
+    let found = problems_of(&http);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("server.acme.challenge: http-01 needs a plain listener")),
+        "{found:#?}"
+    );
+    let no_tls =
+        acme("auth.example.com", "", "").replace("tls_listen = [\"127.0.0.1:8443\"]\n", "");
+    let found = problems_of(&no_tls);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("server.acme: needs tls_listen")),
+        "{found:#?}"
+    );
+    let plain_directory = acme("auth.example.com", "", "")
+        .replace("https://acme.example.org", "http://acme.example.org");
+    let found = problems_of(&plain_directory);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("server.acme.directory_url: must be an https URL")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn acme_warns_when_the_challenge_port_is_not_listened_on() {
+    let cfg = from_str(&acme("auth.example.com", "", "")).unwrap();
+    let w = crate::config::warnings(&cfg);
+    assert!(w.iter().any(|w| w.contains("port 443")), "{w:#?}");
+    let on_443 = acme("auth.example.com", "", "").replace("127.0.0.1:8443", "127.0.0.1:443");
+    let w = crate::config::warnings(&from_str(&on_443).unwrap());
+    assert!(!w.iter().any(|w| w.contains("port 443")), "{w:#?}");
+}
