@@ -102,6 +102,8 @@ pub struct LoginFile {
     pub password_form: Option<bool>,
     /// Adding a factor or an app password needs a sign-in this recent.
     pub reauthenticate_after: Option<String>,
+    /// `/login` offers "Sign in with a passkey" (with `[storage]`).
+    pub passkey_sign_in: Option<bool>,
 }
 
 /// `[[upstream_providers]]`: sign in with another OpenID Provider.

@@ -157,6 +157,8 @@ pub struct Login {
     /// Adding a second factor or an app password needs a sign-in at most this old; otherwise
     /// the password is asked again.
     pub reauthenticate_after: Duration,
+    /// `/login` offers passkeys as the whole sign-in (where `[storage]` makes them usable).
+    pub passkey_sign_in: bool,
 }
 
 /// `[[upstream_providers]]`, validated.

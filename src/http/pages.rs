@@ -104,6 +104,8 @@ pub struct LoginPage<'a> {
     pub username: &'a str,
     pub client: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// "Sign in with a passkey", and passkeys offered in the username's autofill.
+    pub passkey: bool,
 }
 
 /// A "Sign in with …" button of the login page.
@@ -145,6 +147,8 @@ pub struct RecoveryPage<'a> {
 
 /// One line of the account page's factor list.
 pub struct FactorRow {
+    /// A passkey made before passkeys could sign in on their own.
+    pub second_factor_only: bool,
     pub id: String,
     pub kind: &'static str,
     pub name: String,

@@ -161,6 +161,7 @@ mod tests {
             totp_issuer: "authgate".into(),
             password_form: true,
             reauthenticate_after: Duration::from_secs(300),
+            passkey_sign_in: true,
         }
     }
 

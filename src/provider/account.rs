@@ -211,6 +211,7 @@ fn date(seconds: i64) -> String {
 
 fn row(f: Factor) -> FactorRow {
     FactorRow {
+        second_factor_only: f.kind == FactorKind::Passkey && f.credential_id.is_none(),
         kind: match f.kind {
             FactorKind::Totp => "authenticator app",
             FactorKind::Passkey => "passkey",
@@ -271,6 +272,7 @@ async fn lists(
     let apps = apps
         .into_iter()
         .map(|a| FactorRow {
+            second_factor_only: false,
             kind: "app password",
             added: date(a.created_at),
             used: a.last_used_at.map_or_else(|| "never".to_string(), date),

@@ -90,8 +90,15 @@ fn render(
             .map(|r| r.client_id.as_str())
             .filter(|c| *c != crate::PROXY_CLIENT_ID),
         error,
+        passkey: super::passkey_sign_in::offered(app),
     };
-    pages::render(status, &page).header(
+    let reply = pages::render(status, &page);
+    let reply = if page.passkey {
+        pages::allow_script(reply)
+    } else {
+        reply
+    };
+    reply.header(
         "Set-Cookie",
         cookies::set(
             &app.provider_cookies().csrf,

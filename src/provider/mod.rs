@@ -6,6 +6,7 @@ mod device;
 mod forward_auth;
 mod issue;
 mod login;
+mod passkey_sign_in;
 mod passkeys;
 mod resources;
 mod second_factor;
@@ -44,6 +45,8 @@ pub enum Endpoint {
     Continue,
     PasskeyStart,
     PasskeyFinish,
+    PasskeySignInStart,
+    PasskeySignInFinish,
     Account,
     Script,
     UpstreamLogin,
@@ -81,6 +84,8 @@ impl Endpoint {
             "/login/continue" => Endpoint::Continue,
             "/login/passkey/start" => Endpoint::PasskeyStart,
             "/login/passkey/finish" => Endpoint::PasskeyFinish,
+            "/login/passkey-sign-in/start" => Endpoint::PasskeySignInStart,
+            "/login/passkey-sign-in/finish" => Endpoint::PasskeySignInFinish,
             "/account" | "/account/passkey/start" | "/account/passkey/finish" => Endpoint::Account,
             "/assets/webauthn.js" => Endpoint::Script,
             upstream_login::CALLBACK => Endpoint::UpstreamCallback,
@@ -106,7 +111,9 @@ impl Endpoint {
             | Endpoint::Enrol
             | Endpoint::Continue
             | Endpoint::PasskeyStart
-            | Endpoint::PasskeyFinish => &["POST"],
+            | Endpoint::PasskeyFinish
+            | Endpoint::PasskeySignInStart
+            | Endpoint::PasskeySignInFinish => &["POST"],
             Endpoint::Jwks
             | Endpoint::Discovery
             | Endpoint::Healthz
@@ -233,6 +240,8 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::Continue => page(second_factor::continue_after_codes(app, req).await),
         Endpoint::PasskeyStart => json(passkeys::start_authentication(app, req).await),
         Endpoint::PasskeyFinish => page(passkeys::finish_authentication(app, req).await),
+        Endpoint::PasskeySignInStart => json(passkey_sign_in::start(app, req).await),
+        Endpoint::PasskeySignInFinish => page(passkey_sign_in::finish(app, req).await),
         Endpoint::Account if req.facts.path.ends_with("/start") => {
             json(account::handle(app, req).await)
         }

@@ -2,11 +2,14 @@
 //! second-factor page. The ceremony state stays on the server for five minutes (the store,
 //! `Kind::Ceremony`), taken once; the page only carries its random id.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
     RegisterPublicKeyCredential, Uuid,
 };
+use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::sign_in::{self, Waiting};
 use super::Request;
@@ -25,7 +28,7 @@ struct Ceremony<S> {
 
 /// A stable WebAuthn user handle for `username` (not the name itself: it is not secret, but
 /// need not be shown to authenticators).
-fn user_handle(username: &str) -> Uuid {
+pub(super) fn user_handle(username: &str) -> Uuid {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("authgate user {username}").as_bytes());
     let mut bytes = [0u8; 16];
@@ -33,11 +36,15 @@ fn user_handle(username: &str) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
-fn refused(why: &'static str) -> GatewayError {
+pub(super) fn refused(why: &'static str) -> GatewayError {
     GatewayError::SignInFailed(why)
 }
 
-async fn keep<S: Serialize>(app: &App, username: &str, state: S) -> Result<String, GatewayError> {
+pub(super) async fn keep<S: Serialize>(
+    app: &App,
+    username: &str,
+    state: S,
+) -> Result<String, GatewayError> {
     let id = new_secret();
     let ceremony = Ceremony {
         username: username.to_string(),
@@ -53,7 +60,7 @@ async fn keep<S: Serialize>(app: &App, username: &str, state: S) -> Result<Strin
     Ok(id)
 }
 
-async fn take<S: serde::de::DeserializeOwned>(
+pub(super) async fn take<S: serde::de::DeserializeOwned>(
     app: &App,
     form: &Params,
     username: &str,
@@ -71,7 +78,7 @@ async fn take<S: serde::de::DeserializeOwned>(
     Ok(ceremony.state)
 }
 
-fn webauthn(app: &App) -> Result<&webauthn_rs::Webauthn, GatewayError> {
+pub(super) fn webauthn(app: &App) -> Result<&webauthn_rs::Webauthn, GatewayError> {
     app.factors()?.passkeys()
 }
 
@@ -85,7 +92,7 @@ async fn passkeys(app: &App, owner: Owner<'_>) -> Result<Vec<(String, Passkey)>,
         .collect())
 }
 
-fn json_ceremony(ceremony: &str, options: &impl Serialize) -> Reply {
+pub(super) fn json_ceremony(ceremony: &str, options: &impl Serialize) -> Reply {
     Reply::json(
         200,
         &serde_json::json!({ "ceremony": ceremony, "options": options }),
@@ -97,9 +104,14 @@ pub async fn start_registration(app: &App, owner: Owner<'_>) -> Result<Reply, Ga
     let username = owner.name;
     let existing = passkeys(app, owner).await?;
     let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
-    let (options, state): (_, PasskeyRegistration) = webauthn(app)?
+    let (mut options, state): (_, PasskeyRegistration) = webauthn(app)?
         .start_passkey_registration(user_handle(username), username, username, Some(exclude))
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    // A discoverable credential, so the passkey can sign in without a username.
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Required);
+        selection.require_resident_key = true;
+    }
     let id = keep(app, username, state).await?;
     Ok(json_ceremony(&id, &options))
 }
@@ -121,8 +133,16 @@ pub async fn finish_registration(
     let json = serde_json::to_vec(&passkey).map_err(|_| GatewayError::Internal)?;
     let store = &app.factors()?.store;
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+    let credential_id = URL_SAFE_NO_PAD.encode(passkey.cred_id());
     store
-        .add(&owner, FactorKind::Passkey, "Passkey", &json, now)
+        .add_with_credential(
+            &owner,
+            FactorKind::Passkey,
+            "Passkey",
+            &json,
+            Some(&credential_id),
+            now,
+        )
         .await?;
     Ok(())
 }

@@ -517,6 +517,7 @@ mod tests {
             name: "phone".into(),
             created_at: 0,
             last_used_at: None,
+            credential_id: None,
         }
     }
 

@@ -38,6 +38,8 @@ pub struct Factor {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// A passkey that signs in on its own (discoverable, found by this credential id).
+    pub credential_id: Option<String>,
 }
 
 /// A factor with its opened secret (a TOTP seed, or a passkey's JSON).
@@ -47,7 +49,7 @@ pub struct Opened {
     pub last_step: i64,
 }
 
-const COLUMNS: &str = "id, username, kind, name, created_at, last_used_at";
+const COLUMNS: &str = "id, username, kind, name, created_at, last_used_at, credential_id";
 
 fn factor(row: &sqlx::any::AnyRow) -> Result<Factor, StorageError> {
     let kind: String = row.try_get("kind")?;
@@ -58,6 +60,7 @@ fn factor(row: &sqlx::any::AnyRow) -> Result<Factor, StorageError> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
+        credential_id: row.try_get("credential_id")?,
     })
 }
 
@@ -111,13 +114,49 @@ impl Storage {
             .collect()
     }
 
-    /// Adds a factor; a TOTP factor replaces the user's previous one.
+    /// The discoverable passkey with `credential_id`, its secret opened, and its owner's source.
+    pub async fn discoverable_passkey(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<(Opened, String)>, StorageError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, secret, last_step, source FROM factors WHERE kind = 'passkey' AND credential_id = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(credential_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: String = row.try_get("secret")?;
+        let opened = Opened {
+            factor: factor(&row)?,
+            secret: self.open_secret(&sealed)?,
+            last_step: row.try_get("last_step")?,
+        };
+        Ok(Some((opened, row.try_get("source")?)))
+    }
+
+    /// Adds a factor; a TOTP factor replaces the user's previous one. A passkey with a
+    /// `credential_id` signs in on its own.
     pub async fn add(
         &self,
         owner: &Owner<'_>,
         kind: FactorKind,
         name: &str,
         secret: &[u8],
+        now: i64,
+    ) -> Result<String, StorageError> {
+        self.add_with_credential(owner, kind, name, secret, None, now)
+            .await
+    }
+
+    pub async fn add_with_credential(
+        &self,
+        owner: &Owner<'_>,
+        kind: FactorKind,
+        name: &str,
+        secret: &[u8],
+        credential_id: Option<&str>,
         now: i64,
     ) -> Result<String, StorageError> {
         let id = new_id();
@@ -133,7 +172,7 @@ impl Storage {
             .await?;
         }
         sqlx::query(
-            "INSERT INTO factors (id, username, source, kind, name, secret, last_step, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+            "INSERT INTO factors (id, username, source, kind, name, secret, last_step, created_at, credential_id) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
         )
         .bind(&id)
         .bind(owner.name)
@@ -142,6 +181,7 @@ impl Storage {
         .bind(name)
         .bind(&sealed)
         .bind(now)
+        .bind(credential_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -83,6 +83,11 @@ fn migrator() -> Migrator {
             include_str!("../../migrations/0003_sources.sql"),
         ),
         migration(4, "acme", include_str!("../../migrations/0004_acme.sql")),
+        migration(
+            5,
+            "discoverable passkeys",
+            include_str!("../../migrations/0005_discoverable_passkeys.sql"),
+        ),
     ])
 }
 

@@ -1,13 +1,16 @@
 // Passkeys in a real browser: headless Chromium signs in with a password on /account, adds a
 // passkey through Chromium's virtual authenticator (the CDP WebAuthn domain), signs out, and
-// signs in again with the password and the passkey. With SCREENSHOTS=DIR it also saves the
-// pages the README shows.
+// signs in again with the password and the passkey. Then the passkey alone signs in from a
+// fresh browser: through the autofill request pending on page load, and through the button,
+// onto a route that needs a second factor. With SCREENSHOTS=DIR it also saves the pages the
+// book shows.
 //
 // Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -41,6 +44,11 @@ async function shot(page, name) {
 
 const dir = mkdtempSync(join(tmpdir(), 'authgate-passkey-'));
 const port = await freePort();
+// The app behind a step-up route: it answers with the user authgate forwarded.
+const app = createHttpServer((req, res) => {
+  res.end(`app for ${req.headers['x-forwarded-user'] || 'nobody'}`);
+});
+await new Promise((r) => app.listen(0, '127.0.0.1', r));
 const hash = execFileSync(bin, ['hash-password'], { input: 'correct horse' }).toString().trim();
 // The relying party id must be a domain: localhost, not 127.0.0.1.
 writeFileSync(join(dir, 'authgate.toml'), `
@@ -61,6 +69,12 @@ url = "sqlite://${dir}/authgate.db"
 encryption_key_file = "${dir}/storage.key"
 create_key_if_missing = true
 
+[[routes]]
+host = "localhost"
+path_prefix = "/app"
+upstreams = ["127.0.0.1:${app.address().port}"]
+require_second_factor = true
+
 [[users]]
 username = "demo"
 password_hash = "${hash}"
@@ -69,6 +83,14 @@ email = "demo@example.com"
 const gateway = spawn(bin, ['--config', join(dir, 'authgate.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
 let stderr = '';
 gateway.stderr.on('data', (d) => { stderr += d; });
+
+function noAutofill() {
+  PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+}
+
+async function authenticatorOf(cdp) {
+  return cdp.authenticatorId;
+}
 
 async function signIn(page, base) {
   await page.goto(`${base}/account`);
@@ -88,13 +110,16 @@ try {
       '--disable-component-update', '--no-first-run'],
   });
   const context = await browser.newContext();
+  // This browser signs in with the password and uses the passkey as a second factor: no
+  // passkey autofill here (the fresh browsers below have it).
+  await context.addInitScript(noAutofill);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  ({ authenticatorId: cdp.authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
       hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
+  }));
   const base = `http://localhost:${port}`;
 
   await signIn(page, base);
@@ -129,6 +154,58 @@ try {
   await page.waitForURL(`${base}/account`);
   const used = await page.textContent('li.factor[data-kind="passkey"]');
   assert.doesNotMatch(used, /last used never/, 'the passkey was used');
+  assert.doesNotMatch(used, /second factor only/, 'a new passkey signs in on its own');
+
+  // The passkey moves to a fresh browser (a synced passkey): no session, no password.
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: (await authenticatorOf(cdp)) });
+  assert.equal(credentials.length, 1);
+  assert.ok(credentials[0].isResidentCredential, 'the passkey is discoverable');
+  // The signature counter moves with each use; each fresh browser gets the passkey as the
+  // last one left it (an older copy would look cloned, and be refused).
+  let passkey = credentials[0];
+  let last;
+  const fresh = async (conditional) => {
+    if (last) passkey = (await last.cdp.send('WebAuthn.getCredentials', { authenticatorId: last.id })).credentials[0];
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    if (!conditional) await p.addInitScript(noAutofill);
+    const c = await ctx.newCDPSession(p);
+    await c.send('WebAuthn.enable');
+    const { authenticatorId } = await c.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+        hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    await c.send('WebAuthn.addCredential', { authenticatorId, credential: passkey });
+    last = { cdp: c, id: authenticatorId };
+    return p;
+  };
+
+  // Autofill: the conditional request is pending as the page loads, and the authenticator
+  // answers it: the step-up route opens without a password or a second-factor page.
+  const auto = await fresh(true);
+  await auto.goto(`${base}/app/`);
+  try {
+    await auto.waitForURL(`${base}/app/`, { timeout: 10_000 });
+  } catch (e) {
+    console.error(await auto.content());
+    throw e;
+  }
+  assert.equal((await auto.textContent('body')).trim(), 'app for demo');
+
+  // The button, where the browser has no autofill for passkeys.
+  const button = await fresh(false);
+  await button.goto(`${base}/app/`);
+  assert.match(button.url(), /\/login\?auth=/);
+  assert.equal(await button.getAttribute('#username', 'autocomplete'), 'username webauthn');
+  await shot(button, 'login-passkey');
+  await button.click('#passkey-sign-in');
+  try {
+    await button.waitForURL(`${base}/app/`, { timeout: 10_000 });
+  } catch (e) {
+    console.error(await button.content());
+    throw e;
+  }
+  assert.equal((await button.textContent('body')).trim(), 'app for demo');
   console.log('passkey test: ok');
 } catch (e) {
   console.error(e);
@@ -138,4 +215,5 @@ try {
   clearTimeout(timeout);
   if (browser) await browser.close();
   gateway.kill('SIGKILL');
+  app.close();
 }

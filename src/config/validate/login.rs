@@ -48,5 +48,6 @@ pub(super) fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
             l.reauthenticate_after.as_deref(),
             Duration::from_secs(300),
         ),
+        passkey_sign_in: l.passkey_sign_in.unwrap_or(true),
     })
 }

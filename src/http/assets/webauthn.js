@@ -1,5 +1,6 @@
-// authgate: the WebAuthn ceremonies of the second-factor and account pages. The only script
-// authgate serves; everything else works without it. The server keeps the ceremony state.
+// authgate: the WebAuthn ceremonies of the login, second-factor and account pages. The only
+// script authgate serves; everything else works without it. The server keeps the ceremony
+// state.
 (function () {
   "use strict";
   function toBuffer(s) {
@@ -53,15 +54,17 @@
       });
     }).catch(function (e) { fail(add, e); });
   });
-  var use = document.getElementById("use-passkey");
-  if (use) use.addEventListener("click", function () {
-    start(use.form).then(function (c) {
+  // An assertion for `form`'s challenge; `signal` makes it a conditional (autofill) request.
+  function assertion(form, signal) {
+    return start(form).then(function (c) {
       var pk = c.options.publicKey;
       pk.challenge = toBuffer(pk.challenge);
       (pk.allowCredentials || []).forEach(function (x) { x.id = toBuffer(x.id); });
-      return navigator.credentials.get({ publicKey: pk }).then(function (cred) {
+      var request = { publicKey: pk };
+      if (signal) { request.mediation = "conditional"; request.signal = signal; }
+      return navigator.credentials.get(request).then(function (cred) {
         var r = cred.response;
-        finish(use.form, c.ceremony, {
+        finish(form, c.ceremony, {
           id: cred.id, rawId: toText(cred.rawId), type: cred.type,
           extensions: cred.getClientExtensionResults(),
           response: {
@@ -72,6 +75,29 @@
           }
         });
       });
-    }).catch(function (e) { fail(use, e); });
+    });
+  }
+  var use = document.getElementById("use-passkey");
+  if (use) use.addEventListener("click", function () {
+    assertion(use.form).catch(function (e) { fail(use, e); });
   });
+  // Passkey sign-in: saved passkeys are offered in the username's autofill from page load,
+  // and the button asks for one at once.
+  var signIn = document.getElementById("passkey-sign-in");
+  if (signIn) {
+    var autofill = null;
+    var pkc = window.PublicKeyCredential;
+    if (pkc && pkc.isConditionalMediationAvailable) {
+      pkc.isConditionalMediationAvailable().then(function (available) {
+        if (!available) return;
+        autofill = new AbortController();
+        document.documentElement.setAttribute("data-passkey-autofill", "pending");
+        assertion(signIn.form, autofill.signal).catch(function () { /* dismissed or aborted */ });
+      });
+    }
+    signIn.addEventListener("click", function () {
+      if (autofill) autofill.abort();
+      assertion(signIn.form).catch(function (e) { fail(signIn, e); });
+    });
+  }
 })();
