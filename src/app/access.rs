@@ -6,7 +6,8 @@
 use pingora::http::RequestHeader;
 
 use super::auth::{authenticate, Accepts, AuthError, Bearer};
-use super::{respond, App};
+use super::respond::{self, Audience};
+use super::App;
 use crate::config::Route;
 use crate::http::facts::{Facts, Scheme};
 use crate::http::{GatewayError, Reply};
@@ -53,9 +54,14 @@ pub async fn decide(
             ))
         }
         Err(AuthError::InvalidBasic) => {
-            return Err(respond::gateway(&GatewayError::BasicRequired, json))
+            return Err(respond::gateway(
+                &GatewayError::BasicRequired,
+                Audience::of(json, app, header, facts),
+            ))
         }
-        Err(AuthError::Unavailable(e)) => return Err(respond::gateway(&e, json)),
+        Err(AuthError::Unavailable(e)) => {
+            return Err(respond::gateway(&e, Audience::of(json, app, header, facts)))
+        }
     };
     let requires = Requires::of(route, &app.cfg.login);
     let decision = policy::decide_by(route, request, rule, who.as_ref(), requires);
@@ -65,18 +71,18 @@ pub async fn decide(
 /// The answer to a decision that lets nothing through, when no browser sign-in follows (an
 /// API client, forward-auth, or a credential that cannot step up: a token gets
 /// `insufficient_user_authentication` (RFC 9470), an app password a new Basic challenge).
-pub fn refusal(decision: Decision, credential: Option<Credential>, json: bool) -> Reply {
+pub fn refusal(decision: Decision, credential: Option<Credential>, to: Audience<'_>) -> Reply {
     match (decision, credential) {
-        (Decision::Deny, _) => respond::gateway(&GatewayError::Forbidden, json),
+        (Decision::Deny, _) => respond::gateway(&GatewayError::Forbidden, to),
         (Decision::StepUp, Some(Credential::Bearer)) => respond::resource(&ResourceError::new(
             ResourceCode::InsufficientUserAuthentication,
             "this application requires a second factor",
         )),
         (Decision::StepUp, Some(Credential::AppPassword)) => {
-            respond::gateway(&GatewayError::BasicRequired, json)
+            respond::gateway(&GatewayError::BasicRequired, to)
         }
-        (Decision::StepUp, _) => respond::gateway(&GatewayError::SecondFactorRequired, json),
-        _ => respond::gateway(&GatewayError::Unauthenticated, json),
+        (Decision::StepUp, _) => respond::gateway(&GatewayError::SecondFactorRequired, to),
+        _ => respond::gateway(&GatewayError::Unauthenticated, to),
     }
 }
 

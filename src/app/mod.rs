@@ -48,6 +48,9 @@ const COUNTER_ENTRIES: u64 = 100_000;
 
 pub struct App {
     pub(crate) cfg: Config,
+    /// How pages look (`[branding]`), built once per configuration.
+    pub(crate) look: Arc<crate::http::look::Look>,
+    pub(crate) default_lang: crate::http::i18n::Lang,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) route_table: RouteTable,
     /// What each route needs at run time (its balancer, its label), same index as `cfg.routes`.
@@ -97,6 +100,8 @@ pub enum StartError {
     Directory(#[from] DirectoryError),
     #[error("[storage]: {0}")]
     Storage(#[from] StorageError),
+    #[error("[branding] logo_file: {0}")]
+    Logo(String),
 }
 
 /// The session store and the counter space of a configuration. With the memory store the
@@ -247,7 +252,49 @@ fn directory(
     Ok(Arc::new(Chain(sources)))
 }
 
+/// The pages' look for `[branding]`, its logo read once.
+fn look(b: &crate::config::model::Branding) -> Result<crate::http::look::Look, StartError> {
+    let logo = match &b.logo_file {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| StartError::Logo(format!("{}: {e}", path.display())))?;
+            let kind = crate::config::logo_type(&bytes)
+                .ok_or_else(|| StartError::Logo(format!("{}: not a PNG or SVG", path.display())))?;
+            Some((bytes, kind))
+        }
+        None => None,
+    };
+    Ok(crate::http::look::Look::new(
+        &b.name,
+        &b.primary_color,
+        logo,
+        b.support_url.as_ref().map(ToString::to_string),
+    ))
+}
+
 impl App {
+    /// What the pages of a request share: its language (the menu's choice, its browser's,
+    /// `[login] default_language`), the look and the language menu.
+    pub fn chrome(
+        &self,
+        header: &pingora::http::RequestHeader,
+        path: &str,
+        query: Option<&str>,
+    ) -> crate::http::look::Chrome {
+        let chosen = query
+            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")))
+            .map(str::to_string)
+            .or_else(|| {
+                crate::http::cookies::get(header, crate::http::i18n::COOKIE).map(str::to_string)
+            });
+        let accept = header
+            .headers
+            .get(http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = crate::http::i18n::negotiate(chosen.as_deref(), accept, self.default_lang);
+        crate::http::look::Chrome::new(lang, Arc::clone(&self.look), path, query)
+    }
+
     /// A first configuration: new stores, new password workers.
     pub fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
         let kept = Kept::new(&cfg, clock)?;
@@ -275,6 +322,9 @@ impl App {
             passkeys: webauthn(&cfg),
         });
         Ok(App {
+            look: Arc::new(look(&cfg.branding)?),
+            default_lang: crate::http::i18n::Lang::from_code(&cfg.login.default_language)
+                .unwrap_or_default(),
             clock,
             identities: Identities::default(),
             verified_tokens: moka::sync::Cache::builder()

@@ -5,7 +5,8 @@
 //! - `token`: RFC 6749 §5.2 JSON (also introspection and revocation);
 //! - `resource`: RFC 6750 §3 for userinfo and bearer tokens on routes.
 
-use crate::http::{pages, GatewayError, Reply};
+use crate::http::pages::{self, Chrome};
+use crate::http::{GatewayError, Reply};
 use crate::oidc::authorize::AuthorizeError;
 use crate::oidc::errors::{ResourceCode, ResourceError, TokenCode, TokenError};
 
@@ -32,45 +33,74 @@ pub fn status(e: &GatewayError) -> u16 {
     }
 }
 
-/// The page title and the JSON `error` code.
-fn gateway_names(e: &GatewayError) -> (&'static str, &'static str) {
+/// The JSON `error` code (and the key of the page's title: `error-title-CODE`).
+fn code(e: &GatewayError) -> &'static str {
     match e {
-        GatewayError::BadRequest(_) => ("Bad request", "bad_request"),
-        GatewayError::Unauthenticated | GatewayError::BasicRequired => {
-            ("Sign-in required", "unauthenticated")
+        GatewayError::BadRequest(_) => "bad_request",
+        GatewayError::Unauthenticated | GatewayError::BasicRequired => "unauthenticated",
+        GatewayError::SecondFactorRequired => "second_factor_required",
+        GatewayError::Forbidden => "forbidden",
+        GatewayError::NoRoute | GatewayError::NotConfigured(_) => "not_found",
+        GatewayError::MethodNotAllowed(_) => "method_not_allowed",
+        GatewayError::PayloadTooLarge => "payload_too_large",
+        GatewayError::UriTooLong => "uri_too_long",
+        GatewayError::RateLimited { .. } => "rate_limited",
+        GatewayError::SignInExpired => "sign_in_expired",
+        GatewayError::FormExpired => "form_expired",
+        GatewayError::SignInFailed(_) => "sign_in_failed",
+        GatewayError::SignInDenied(_) => "access_denied",
+        GatewayError::LogoutRejected(_) => "logout_rejected",
+        GatewayError::Busy => "busy",
+        GatewayError::Internal => "internal_error",
+        GatewayError::BadGateway => "bad_gateway",
+        GatewayError::BadGatewayNamed(_) => "bad_gateway",
+        GatewayError::Unavailable(_) => "unavailable",
+        GatewayError::GatewayTimeout => "gateway_timeout",
+    }
+}
+
+/// Who an error answer is for: an API client (JSON) or a person (a page in their language).
+pub enum Audience<'a> {
+    Api,
+    People(&'a Chrome),
+    /// A person making this request: the page's chrome is made only if a page is.
+    Browser(
+        &'a super::App,
+        &'a pingora::http::RequestHeader,
+        &'a crate::http::facts::Facts,
+    ),
+}
+
+impl<'a> Audience<'a> {
+    /// JSON for an API client, else a page for the person making the request.
+    pub fn of(
+        json: bool,
+        app: &'a super::App,
+        header: &'a pingora::http::RequestHeader,
+        facts: &'a crate::http::facts::Facts,
+    ) -> Audience<'a> {
+        if json {
+            Audience::Api
+        } else {
+            Audience::Browser(app, header, facts)
         }
-        GatewayError::SecondFactorRequired => ("Second factor required", "second_factor_required"),
-        GatewayError::Forbidden => ("Access denied", "forbidden"),
-        GatewayError::NoRoute | GatewayError::NotConfigured(_) => ("Not found", "not_found"),
-        GatewayError::MethodNotAllowed(_) => ("Method not allowed", "method_not_allowed"),
-        GatewayError::PayloadTooLarge => ("Request too large", "payload_too_large"),
-        GatewayError::UriTooLong => ("Address too long", "uri_too_long"),
-        GatewayError::RateLimited { .. } => ("Too many attempts", "rate_limited"),
-        GatewayError::SignInExpired => ("Sign-in expired", "sign_in_expired"),
-        GatewayError::FormExpired => ("Sign-in form expired", "form_expired"),
-        GatewayError::SignInFailed(_) => ("Sign-in failed", "sign_in_failed"),
-        GatewayError::SignInDenied(_) => ("Sign-in failed", "access_denied"),
-        GatewayError::LogoutRejected(_) => ("Sign-out rejected", "logout_rejected"),
-        GatewayError::Busy => ("Busy", "busy"),
-        GatewayError::Internal => ("Internal error", "internal_error"),
-        GatewayError::BadGateway => ("Bad gateway", "bad_gateway"),
-        GatewayError::BadGatewayNamed(_) => ("Identity provider unavailable", "bad_gateway"),
-        GatewayError::Unavailable(_) => ("Service unavailable", "unavailable"),
-        GatewayError::GatewayTimeout => ("Gateway timeout", "gateway_timeout"),
     }
 }
 
 /// `e` as a page for browsers or JSON for API clients, with the headers its status needs.
-pub fn gateway(e: &GatewayError, json: bool) -> Reply {
+pub fn gateway(e: &GatewayError, to: Audience<'_>) -> Reply {
     let status = status(e);
-    let (title, code) = gateway_names(e);
-    let reply = if json {
-        Reply::json(
+    let code = code(e);
+    let reply = match to {
+        Audience::Api => Reply::json(
             status,
             &serde_json::json!({ "error": code, "error_description": e.to_string() }),
-        )
-    } else {
-        pages::error(status, title, &sentence(&e.to_string()))
+        ),
+        Audience::People(c) => error_page(c, status, code, e),
+        Audience::Browser(app, header, facts) => {
+            let c = app.chrome(header, &facts.path, facts.query.as_deref());
+            error_page(&c, status, code, e)
+        }
     };
     match e {
         GatewayError::Unauthenticated | GatewayError::SecondFactorRequired => {
@@ -89,6 +119,50 @@ pub fn gateway(e: &GatewayError, json: bool) -> Reply {
     }
 }
 
+fn error_page(c: &Chrome, status: u16, code: &str, e: &GatewayError) -> Reply {
+    pages::error(
+        c,
+        status,
+        &c.t(&format!("error-title-{code}")),
+        &message(c, e),
+    )
+}
+
+/// What a page says about `e`, in the page's language; messages that carry their own text
+/// (a detail, a name) are shown as they are.
+fn message(c: &Chrome, e: &GatewayError) -> String {
+    let key = match e {
+        GatewayError::NoRoute => "error-no-route",
+        GatewayError::MethodNotAllowed(_) => "error-method",
+        GatewayError::PayloadTooLarge => "error-too-large",
+        GatewayError::UriTooLong => "error-uri-too-long",
+        GatewayError::Unauthenticated => "error-sign-in-required",
+        GatewayError::SecondFactorRequired => "error-second-factor",
+        GatewayError::BasicRequired => "error-basic",
+        GatewayError::Forbidden => "error-forbidden",
+        GatewayError::SignInExpired => "error-sign-in-expired",
+        GatewayError::FormExpired => "error-form-expired",
+        GatewayError::Busy => "error-busy",
+        GatewayError::BadGateway => "error-bad-gateway",
+        GatewayError::GatewayTimeout => "error-gateway-timeout",
+        GatewayError::Internal => "error-internal",
+        GatewayError::RateLimited { retry_after } => {
+            return c.t_with(
+                "error-rate-limited",
+                &[("seconds", &retry_after.to_string())],
+            )
+        }
+        GatewayError::SignInFailed(key)
+        | GatewayError::SignInDenied(key)
+        | GatewayError::LogoutRejected(key) => key,
+        GatewayError::NotConfigured(what) => {
+            return c.t_with("error-not-configured", &[("what", what)])
+        }
+        other => return sentence(&other.to_string()),
+    };
+    c.t(key)
+}
+
 /// A message as a sentence for a page: capitalised, with a full stop.
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
@@ -103,13 +177,15 @@ fn sentence(message: &str) -> String {
 }
 
 /// An authorization error: a page when the client cannot be trusted, else a redirect to it.
-pub fn authorize(e: &AuthorizeError, issuer: &str) -> Reply {
+pub fn authorize(e: &AuthorizeError, issuer: &str, c: &Chrome) -> Reply {
     match (e, e.redirect_url(issuer)) {
         (_, Some(url)) => Reply::redirect(302, &url),
         (AuthorizeError::Page { status, message }, None) => {
-            pages::error(*status, "Sign-in request rejected", message)
+            pages::error(c, *status, &c.t("error-title-authorize"), message)
         }
-        (AuthorizeError::Redirect { .. }, None) => gateway(&GatewayError::Internal, false),
+        (AuthorizeError::Redirect { .. }, None) => {
+            gateway(&GatewayError::Internal, Audience::People(c))
+        }
     }
 }
 
@@ -176,9 +252,16 @@ mod tests {
 
     #[test]
     fn statuses_and_headers() {
-        let r = gateway(&GatewayError::RateLimited { retry_after: 30 }, true);
+        let r = gateway(
+            &GatewayError::RateLimited { retry_after: 30 },
+            Audience::Api,
+        );
         assert_eq!((r.status, header(&r, "retry-after")), (429, Some("30")));
-        let r = gateway(&GatewayError::MethodNotAllowed(&["GET", "POST"]), false);
+        let c = Chrome::plain(std::sync::Arc::default());
+        let r = gateway(
+            &GatewayError::MethodNotAllowed(&["GET", "POST"]),
+            Audience::People(&c),
+        );
         assert_eq!((r.status, header(&r, "allow")), (405, Some("GET, POST")));
         let r = resource(&ResourceError::new(ResourceCode::InvalidToken, "x"));
         assert_eq!(r.status, 401);

@@ -104,6 +104,18 @@ pub struct LoginFile {
     pub reauthenticate_after: Option<String>,
     /// `/login` offers "Sign in with a passkey" (with `[storage]`).
     pub passkey_sign_in: Option<bool>,
+    /// The language of pages when neither the menu nor the browser names one offered.
+    pub default_language: Option<String>,
+}
+
+/// `[branding]`: the name, logo, colour and help link the pages show.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingFile {
+    pub name: Option<String>,
+    pub logo_file: Option<String>,
+    pub primary_color: Option<String>,
+    pub support_url: Option<String>,
 }
 
 /// `[[upstream_providers]]`: sign in with another OpenID Provider.
@@ -172,6 +184,8 @@ pub struct UsersFile {
 #[serde(deny_unknown_fields)]
 pub struct ClientFile {
     pub client_id: String,
+    /// Shown on the login page ("Sign in to continue to …"); default: the client id.
+    pub name: Option<String>,
     pub client_secret_sha256: Option<String>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -204,6 +218,8 @@ pub struct ClientFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
+    /// Shown on the login page ("Sign in to continue to …"); default: the host.
+    pub name: Option<String>,
     pub host: Option<String>,
     pub path_prefix: Option<String>,
     #[serde(default)]

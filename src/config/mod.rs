@@ -7,7 +7,7 @@ mod validate;
 mod warnings;
 
 pub use model::*;
-pub use validate::{from_str, load, TOP_LEVEL};
+pub use validate::{from_str, load, logo_type, TOP_LEVEL};
 pub use warnings::warnings;
 
 /// One thing wrong with a config file, located by its key path.

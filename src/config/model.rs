@@ -25,6 +25,17 @@ pub struct Config {
     pub ldap: Option<Ldap>,
     pub upstream_providers: Vec<UpstreamProvider>,
     pub demo: Option<Demo>,
+    pub branding: Branding,
+}
+
+/// `[branding]`, validated: the logo is a readable PNG or SVG, the colour has AA contrast
+/// against white.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branding {
+    pub name: String,
+    pub logo_file: Option<PathBuf>,
+    pub primary_color: String,
+    pub support_url: Option<Url>,
 }
 
 #[derive(Debug)]
@@ -159,6 +170,8 @@ pub struct Login {
     pub reauthenticate_after: Duration,
     /// `/login` offers passkeys as the whole sign-in (where `[storage]` makes them usable).
     pub passkey_sign_in: bool,
+    /// A code of `http::i18n::LANGUAGES`.
+    pub default_language: String,
 }
 
 /// `[[upstream_providers]]`, validated.
@@ -264,6 +277,8 @@ pub enum ClientKind {
 #[derive(Debug)]
 pub struct Client {
     pub client_id: String,
+    /// What the login page calls it.
+    pub name: String,
     pub kind: ClientKind,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -382,6 +397,8 @@ impl Default for IdentityHeaders {
 pub struct Route {
     /// Position in the file, for messages and metrics.
     pub index: usize,
+    /// What the login page calls it (`name`, else the host).
+    pub name: Option<String>,
     pub host: Option<Host>,
     pub path_prefix: String,
     /// Where the route's requests go, and how.

@@ -34,13 +34,14 @@ pub enum GatewayError {
         "the sign-in form was not submitted from this site or has expired; go back and try again"
     )]
     FormExpired,
-    /// The proxy's own sign-in did not complete (a bad or stale callback).
-    #[error("{0}")]
+    /// A sign-in did not complete (a bad or stale answer); the catalogue key of why.
+    #[error("{}", english(.0))]
     SignInFailed(&'static str),
-    /// The provider refused the proxy's sign-in.
-    #[error("{0}")]
+    /// The sign-in was refused; the catalogue key of why.
+    #[error("{}", english(.0))]
     SignInDenied(&'static str),
-    #[error("{0}")]
+    /// A logout request was refused; the catalogue key of why.
+    #[error("{}", english(.0))]
     LogoutRejected(&'static str),
     #[error("too many sign-ins are in progress; please try again in a moment")]
     Busy,
@@ -58,6 +59,11 @@ pub enum GatewayError {
     /// A feature this configuration does not have (the message names what turns it on).
     #[error("this authgate has no {0}")]
     NotConfigured(&'static str),
+}
+
+/// A catalogue message in English (logs and JSON answers).
+fn english(key: &str) -> String {
+    super::i18n::Lang::ENGLISH.t(key)
 }
 
 impl GatewayError {

@@ -5,6 +5,8 @@ pub mod cookies;
 pub mod error;
 pub mod facts;
 pub mod host;
+pub mod i18n;
+pub mod look;
 pub mod pages;
 pub mod params;
 pub mod path;

@@ -3,24 +3,13 @@
 
 use std::sync::LazyLock;
 
+pub use super::look::Chrome;
+
 use askama::Template;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::response::Reply;
-
-/// The one stylesheet, inlined and allowed by its hash in the CSP.
-pub const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f4f5f7;color:#1c1e21;margin:0}\
-main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem 2.25rem;border-radius:10px;box-shadow:0 1px 4px rgba(0,0,0,.12)}\
-h1{font-size:1.4rem;margin:0 0 1rem}label{display:block;margin:.9rem 0 .3rem;font-weight:600}\
-input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #8a8f98;border-radius:6px;font-size:1rem}\
-input:focus,button:focus{outline:3px solid #7aa7ff;outline-offset:1px}\
-button{margin-top:1.4rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#1f5eff;color:#fff;font-size:1rem;font-weight:600;cursor:pointer}\
-.error{background:#fdecea;color:#8a1c12;border:1px solid #f5c2bd;padding:.6rem .8rem;border-radius:6px}\
-.status{color:#5f6368;font-size:.9rem}.muted{color:#5f6368;font-size:.9rem}\
-h2{font-size:1.1rem;margin:1.6rem 0 .5rem}code{word-break:break-all;font-size:.85rem}ol,ul{padding-left:1.2rem}\
-.button{display:block;box-sizing:border-box;margin-top:1rem;padding:.7rem;border-radius:6px;background:#24292f;color:#fff;text-align:center;text-decoration:none;font-weight:600}\
-.factor form{display:inline}.factor button{width:auto;margin:.3rem 0 0;padding:.3rem .7rem;font-size:.85rem;background:#8a1c12}";
 
 /// The one script authgate serves (`/assets/webauthn.js`): the WebAuthn ceremonies.
 pub const WEBAUTHN_JS: &str = include_str!("assets/webauthn.js");
@@ -36,38 +25,22 @@ pub fn script_integrity() -> &'static str {
     SCRIPT_HASH.as_str()
 }
 
-fn csp(script: bool) -> String {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
-    let script = if script {
-        format!(" script-src '{}'; connect-src 'self';", script_integrity())
-    } else {
-        String::new()
-    };
-    format!(
-        "default-src 'none'; style-src 'sha256-{hash}';{script} img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
-    )
-}
-
-/// The CSP of every page: no script at all.
-static CSP: LazyLock<String> = LazyLock::new(|| csp(false));
-/// The CSP of the pages with a WebAuthn ceremony: authgate's one script, by its hash.
-static CSP_WITH_SCRIPT: LazyLock<String> = LazyLock::new(|| csp(true));
-
 /// A page that runs `/assets/webauthn.js`: its CSP allows that script, and no other.
-pub fn allow_script(mut reply: Reply) -> Reply {
+pub fn allow_script(c: &Chrome, mut reply: Reply) -> Reply {
     for (name, value) in &mut reply.headers {
         if name.eq_ignore_ascii_case("Content-Security-Policy") {
-            *value = CSP_WITH_SCRIPT.clone();
+            *value = c.look.csp(true).to_string();
         }
     }
     reply
 }
 
 /// Headers every page of ours carries (hardening: XSS / clickjacking on own pages).
-pub fn page_headers(reply: Reply) -> Reply {
+pub fn page_headers(c: &Chrome, reply: Reply) -> Reply {
     reply
         .header("Content-Type", "text/html; charset=utf-8")
-        .header("Content-Security-Policy", CSP.as_str())
+        .header("Content-Security-Policy", c.look.csp(false))
+        .header("Content-Language", c.lang.code())
         .header("X-Frame-Options", "DENY")
         .header("X-Content-Type-Options", "nosniff")
         .header("Referrer-Policy", "no-referrer")
@@ -77,16 +50,19 @@ pub fn page_headers(reply: Reply) -> Reply {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    c: &'a Chrome,
     status: u16,
     title: &'a str,
     message: &'a str,
 }
 
 /// A full error page with its status.
-pub fn error(status: u16, title: &str, message: &str) -> Reply {
+pub fn error(c: &Chrome, status: u16, title: &str, message: &str) -> Reply {
     render(
+        c,
         status,
         &ErrorPage {
+            c,
             status,
             title,
             message,
@@ -97,12 +73,14 @@ pub fn error(status: u16, title: &str, message: &str) -> Reply {
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
+    pub c: &'a Chrome,
+    /// The application the person signs in for (a route's or a client's name).
+    pub app: Option<&'a str>,
     pub password_form: bool,
     pub providers: &'a [ProviderLink],
     pub auth: &'a str,
     pub csrf: &'a str,
     pub username: &'a str,
-    pub client: Option<&'a str>,
     pub error: Option<&'a str>,
     /// "Sign in with a passkey", and passkeys offered in the username's autofill.
     pub passkey: bool,
@@ -118,6 +96,7 @@ pub struct ProviderLink {
 #[derive(Template)]
 #[template(path = "second_factor.html")]
 pub struct SecondFactorPage<'a> {
+    pub c: &'a Chrome,
     pub username: &'a str,
     pub mfa: &'a str,
     pub csrf: &'a str,
@@ -128,6 +107,7 @@ pub struct SecondFactorPage<'a> {
 #[derive(Template)]
 #[template(path = "enrol.html")]
 pub struct EnrolPage<'a> {
+    pub c: &'a Chrome,
     pub username: &'a str,
     pub qr: Option<&'a str>,
     pub secret: &'a str,
@@ -140,6 +120,7 @@ pub struct EnrolPage<'a> {
 #[derive(Template)]
 #[template(path = "recovery.html")]
 pub struct RecoveryPage<'a> {
+    pub c: &'a Chrome,
     pub codes: &'a [String],
     pub cont: &'a str,
     pub csrf: &'a str,
@@ -150,10 +131,22 @@ pub struct FactorRow {
     /// A passkey made before passkeys could sign in on their own.
     pub second_factor_only: bool,
     pub id: String,
+    /// For scripts and tests: `totp`, `passkey`, `app-password`.
     pub kind: &'static str,
+    /// The catalogue key of the kind's name.
+    pub label: &'static str,
     pub name: String,
     pub added: String,
-    pub used: String,
+    /// When last used; `None`: never.
+    pub last_used: Option<String>,
+}
+
+impl FactorRow {
+    pub fn used(&self, c: &Chrome) -> String {
+        self.last_used
+            .clone()
+            .unwrap_or_else(|| c.t("factor-never"))
+    }
 }
 
 /// A session of the user, on the account page.
@@ -170,6 +163,7 @@ pub struct SessionItem {
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage<'a> {
+    pub c: &'a Chrome,
     pub username: &'a str,
     pub csrf: &'a str,
     pub enabled: bool,
@@ -195,6 +189,7 @@ pub struct DeviceRequest {
 #[derive(Template)]
 #[template(path = "device.html")]
 pub struct DevicePage<'a> {
+    pub c: &'a Chrome,
     pub username: &'a str,
     pub csrf: &'a str,
     pub request: Option<DeviceRequest>,
@@ -204,6 +199,7 @@ pub struct DevicePage<'a> {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
+    pub c: &'a Chrome,
     pub title: &'a str,
     pub message: &'a str,
     pub link: Option<&'a str>,
@@ -212,21 +208,24 @@ pub struct MessagePage<'a> {
 #[derive(Template)]
 #[template(path = "redirect.html")]
 struct RedirectPage<'a> {
+    c: &'a Chrome,
     url: &'a str,
 }
 
 /// A redirect whose body also leads the browser on (a refresh and a link): for front proxies
 /// that serve it under another status, like Traefik's `errors` middleware turning it into
 /// the body of a 401.
-pub fn redirect(status: u16, url: &str) -> Reply {
-    render(status, &RedirectPage { url }).header("Location", url)
+pub fn redirect(c: &Chrome, status: u16, url: &str) -> Reply {
+    render(c, status, &RedirectPage { c, url }).header("Location", url)
 }
 
 /// A short page with a title and a message (signed in, signed out).
-pub fn message(status: u16, title: &str, message: &str, link: Option<&str>) -> Reply {
+pub fn message(c: &Chrome, status: u16, title: &str, message: &str, link: Option<&str>) -> Reply {
     render(
+        c,
         status,
         &MessagePage {
+            c,
             title,
             message,
             link,
@@ -236,12 +235,12 @@ pub fn message(status: u16, title: &str, message: &str, link: Option<&str>) -> R
 
 /// Renders a template into a page reply; a template that fails to render (it cannot, short of a
 /// bug) becomes a plain 500 rather than a panic.
-pub fn render(status: u16, t: &impl Template) -> Reply {
+pub fn render(c: &Chrome, status: u16, t: &impl Template) -> Reply {
     match t.render() {
-        Ok(body) => page_headers(Reply::new(status).body(body)),
+        Ok(body) => page_headers(c, Reply::new(status).body(body)),
         Err(e) => {
             log::error!("template failed to render: {e}");
-            page_headers(Reply::new(500).body("internal error"))
+            page_headers(c, Reply::new(500).body("internal error"))
         }
     }
 }
@@ -250,7 +249,8 @@ pub fn render(status: u16, t: &impl Template) -> Reply {
 mod tests {
     #[test]
     fn error_page_escapes() {
-        let r = super::error(400, "Bad <b>", "<script>alert(1)</script>");
+        let c = super::Chrome::plain(std::sync::Arc::default());
+        let r = super::error(&c, 400, "Bad <b>", "<script>alert(1)</script>");
         let body = String::from_utf8(r.body.to_vec()).unwrap();
         assert!(!body.contains("<script>alert"));
         assert!(body.contains("alert(1)") && !body.contains("<b>"));

@@ -162,6 +162,7 @@ mod tests {
             password_form: true,
             reauthenticate_after: Duration::from_secs(300),
             passkey_sign_in: true,
+            default_language: "en".into(),
         }
     }
 

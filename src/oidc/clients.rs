@@ -55,6 +55,7 @@ impl Clients {
             machines,
             proxy: Client {
                 client_id: PROXY_CLIENT_ID.to_string(),
+                name: PROXY_CLIENT_ID.to_string(),
                 kind: ClientKind::Public,
                 redirect_uris: Vec::new(),
                 post_logout_redirect_uris: Vec::new(),

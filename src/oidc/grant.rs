@@ -154,6 +154,7 @@ mod tests {
     fn client(id: &str) -> Client {
         Client {
             client_id: id.into(),
+            name: "app".into(),
             kind: crate::config::ClientKind::Public,
             redirect_uris: vec!["https://rp.test/cb".into()],
             post_logout_redirect_uris: vec![],

@@ -13,7 +13,7 @@ use super::{passkeys, Request};
 use crate::app::{revocation, App};
 use crate::config::SecondFactor;
 use crate::directory::Source;
-use crate::http::pages::{self, AccountPage, FactorRow, SessionItem};
+use crate::http::pages::{self, AccountPage, Chrome, FactorRow, SessionItem};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
@@ -32,15 +32,16 @@ fn csrf(session: &Found) -> String {
 /// `GET,POST /account`, and the passkey registration steps under it. Errors are a page, or
 /// JSON for the passkey steps' scripts (`provider::handle` maps them).
 pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
+    let c = &req.chrome(app);
     let Some(session) = provider_session(app, req, app.now()).await? else {
         let pending = pending_for(None, Some(PATH.to_string()));
         return send_to_login(app, req, pending).await;
     };
-    if let Some(reply) = second_factor_first(app, &session).await? {
+    if let Some(reply) = second_factor_first(app, &session, c).await? {
         return Ok(reply);
     }
     if req.method() != "POST" {
-        return page(app, &session, None, None).await;
+        return page(app, &session, c, Note::None).await;
     }
     let form = req.form()?;
     if !form
@@ -56,12 +57,16 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         let pending = pending_for(None, Some(PATH.to_string()));
         return send_to_login(app, req, pending).await;
     }
-    act(app, &session, &req.facts.path, &form).await
+    act(app, (&session, c), &req.facts.path, &form).await
 }
 
 /// A password-only session of someone who has a factor goes through it first: /account
 /// changes the factors themselves. (When the factors cannot be read, it goes through too.)
-async fn second_factor_first(app: &App, session: &Found) -> Result<Option<Reply>, GatewayError> {
+async fn second_factor_first(
+    app: &App,
+    session: &Found,
+    c: &Chrome,
+) -> Result<Option<Reply>, GatewayError> {
     if session.record.mfa() {
         return Ok(None);
     }
@@ -79,7 +84,7 @@ async fn second_factor_first(app: &App, session: &Found) -> Result<Option<Reply>
         return Ok(None);
     }
     let pending = pending_for(None, Some(PATH.to_string()));
-    sign_in::step_up(app, session, pending, true).await
+    sign_in::step_up(app, session, pending, true, c).await
 }
 
 /// The source of the signed-in user's name.
@@ -87,7 +92,12 @@ async fn owner_of(app: &App, session: &Found) -> Result<Source, GatewayError> {
     sign_in::source_of(app, &session.record.user, session.record.source.as_ref()).await
 }
 
-async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Reply, GatewayError> {
+async fn act(
+    app: &App,
+    (session, c): (&Found, &Chrome),
+    path: &str,
+    form: &Params,
+) -> Result<Reply, GatewayError> {
     let user = session.record.user.as_str();
     let source = owner_of(app, session).await?;
     let owner = Owner {
@@ -107,7 +117,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
             // As for a new authenticator app: sessions opened before it (perhaps by someone
             // who had only the password) end.
             revocation::end_others(app, user, Some(&session.key)).await?;
-            page(app, session, Some("Passkey added."), None).await
+            page(app, session, c, Note::Notice("notice-passkey-added")).await
         }
         (PATH, Some("add-totp"), Some(_)) => {
             let waiting = Waiting {
@@ -117,24 +127,23 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
                 session: Some(session.key.clone()),
                 first: session.record.amr.clone(),
             };
-            sign_in::enrol_page(app, waiting, totp::new_seed(), None)
+            sign_in::enrol_page(app, waiting, totp::new_seed(), None, c)
         }
         (PATH, Some("remove"), Some(s)) => {
             let factors = s.factors(&owner).await?;
             let last = factors.len() <= 1;
             if last && app.cfg.login.second_factor == SecondFactor::Required {
-                let why = "Second factors are required here: add another before removing this one.";
-                return page(app, session, None, Some(why)).await;
+                return page(app, session, c, Note::Error("error-last-factor")).await;
             }
             s.remove(&owner, form.get("id").unwrap_or("")).await?;
-            page(app, session, Some("Factor removed."), None).await
+            page(app, session, c, Note::Notice("notice-factor-removed")).await
         }
         (PATH, Some("recovery-codes"), Some(s)) => {
             let codes = new_recovery_codes(s, &owner, now).await?;
             let pending = pending_for(None, Some(PATH.to_string()));
-            recovery_page(app, &pending, &codes, None)
+            recovery_page(app, &pending, &codes, None, c)
         }
-        (PATH, Some(action), _) => others(app, session, owner, action, form).await,
+        (PATH, Some(action), _) => others(app, (session, c), owner, action, form).await,
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
 }
@@ -142,7 +151,7 @@ async fn act(app: &App, session: &Found, path: &str, form: &Params) -> Result<Re
 /// The account's actions on app passwords and sessions, which need no second factor set up.
 async fn others(
     app: &App,
-    session: &Found,
+    (session, c): (&Found, &Chrome),
     owner: Owner<'_>,
     action: &str,
     form: &Params,
@@ -157,32 +166,28 @@ async fn others(
             store()?
                 .add_app_password(&owner, name.unwrap_or("app"), &password, now)
                 .await?;
-            let notes = Notes {
-                new_app_password: Some(&password),
-                ..Notes::default()
-            };
-            render(app, session, notes).await
+            render(app, session, c, Note::NewAppPassword(&password)).await
         }
         "revoke-app-password" => {
             store()?
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
                 .await?;
-            page(app, session, Some("App password revoked."), None).await
+            page(app, session, c, Note::Notice("notice-app-password-revoked")).await
         }
         "end-session" => {
             let sid = form.get("session").unwrap_or("");
             let n = revocation::end_sid(app, sid, Some(user)).await?;
-            let msg = if n == 1 {
-                "Session signed out."
+            let key = if n == 1 {
+                "notice-session-ended"
             } else {
-                "That session had already ended."
+                "notice-session-gone"
             };
-            page(app, session, Some(msg), None).await
+            page(app, session, c, Note::Notice(key)).await
         }
         "end-others" => {
             let n = revocation::end_others(app, user, Some(&session.key)).await?;
-            let msg = format!("Signed out {n} other session(s).");
-            page(app, session, Some(&msg), None).await
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            page(app, session, c, Note::Others(n)).await
         }
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
@@ -210,39 +215,37 @@ fn date(seconds: i64) -> String {
 }
 
 fn row(f: Factor) -> FactorRow {
+    let (kind, label) = match f.kind {
+        FactorKind::Totp => ("authenticator app", "factor-totp"),
+        FactorKind::Passkey => ("passkey", "factor-passkey"),
+    };
     FactorRow {
         second_factor_only: f.kind == FactorKind::Passkey && f.credential_id.is_none(),
-        kind: match f.kind {
-            FactorKind::Totp => "authenticator app",
-            FactorKind::Passkey => "passkey",
-        },
+        kind,
+        label,
         added: date(f.created_at),
-        used: f.last_used_at.map_or_else(|| "never".to_string(), date),
+        last_used: f.last_used_at.map(date),
         name: f.name,
         id: f.id,
     }
 }
 
-/// What the account page says beyond its lists.
-#[derive(Default)]
-struct Notes<'a> {
-    notice: Option<&'a str>,
-    error: Option<&'a str>,
-    new_app_password: Option<&'a str>,
+/// What the account page says beyond its lists (messages by catalogue key).
+enum Note<'a> {
+    None,
+    Notice(&'static str),
+    Error(&'static str),
+    Others(i64),
+    NewAppPassword(&'a str),
 }
 
 async fn page(
     app: &App,
     session: &Found,
-    notice: Option<&str>,
-    error: Option<&str>,
+    c: &Chrome,
+    note: Note<'_>,
 ) -> Result<Reply, GatewayError> {
-    let notes = Notes {
-        notice,
-        error,
-        new_app_password: None,
-    };
-    render(app, session, notes).await
+    render(app, session, c, note).await
 }
 
 /// A new app password: 160 random bits, base32 in groups of four.
@@ -274,8 +277,9 @@ async fn lists(
         .map(|a| FactorRow {
             second_factor_only: false,
             kind: "app password",
+            label: "factor-app-password",
             added: date(a.created_at),
-            used: a.last_used_at.map_or_else(|| "never".to_string(), date),
+            last_used: a.last_used_at.map(date),
             name: a.name,
             id: a.id,
         })
@@ -304,7 +308,19 @@ async fn sessions(app: &App, session: &Found) -> Result<Vec<SessionItem>, Gatewa
         .collect())
 }
 
-async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Result<Reply, GatewayError> {
+async fn render(
+    app: &App,
+    session: &Found,
+    c: &Chrome,
+    note: Note<'_>,
+) -> Result<Reply, GatewayError> {
+    let (notice, error, new_app_password) = match note {
+        Note::None => (None, None, None),
+        Note::Notice(key) => (Some(c.t(key)), None, None),
+        Note::Error(key) => (None, Some(c.t(key)), None),
+        Note::Others(n) => (Some(c.count("notice-others-ended", n)), None, None),
+        Note::NewAppPassword(p) => (None, None, Some(p)),
+    };
     let user = &session.record.user;
     let lists = (lists(app, session).await?, sessions(app, session).await?);
     let ((factors, codes_left, apps), sessions) = lists;
@@ -312,6 +328,7 @@ async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Result<Reply, G
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
     let token = csrf(session);
     let view = AccountPage {
+        c,
         username: user,
         csrf: &token,
         enabled: enabled(app),
@@ -321,14 +338,14 @@ async fn render(app: &App, session: &Found, notes: Notes<'_>) -> Result<Reply, G
         codes_left,
         app_passwords_enabled: app.factors.is_some(),
         app_passwords: &apps,
-        new_app_password: notes.new_app_password,
+        new_app_password,
         sessions: &sessions,
-        notice: notes.notice,
-        error: notes.error,
+        notice: notice.as_deref(),
+        error: error.as_deref(),
     };
-    let reply = pages::render(if notes.error.is_some() { 400 } else { 200 }, &view);
+    let reply = pages::render(c, if error.is_some() { 400 } else { 200 }, &view);
     Ok(if view.passkeys && view.enabled {
-        pages::allow_script(reply)
+        pages::allow_script(c, reply)
     } else {
         reply
     })

@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 use super::sign_in::{self, pending_for, provider_session, send_to_login};
 use super::Request;
 use crate::app::auth;
-use crate::app::{respond, App};
+use crate::app::respond::{self, Audience};
+use crate::app::App;
 use crate::config::{GrantType, SecondFactor};
-use crate::http::pages::{self, DevicePage, DeviceRequest};
+use crate::http::pages::{self, Chrome, DevicePage, DeviceRequest};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::oidc::authorize::SCOPES;
@@ -29,7 +30,7 @@ pub const PAGE: &str = "/device";
 pub async fn authorization(app: &App, req: &Request<'_>) -> Reply {
     // Unauthenticated callers can make codes: each counts towards the address's rate limit.
     if let Err(e) = app.admit(req.facts.client_ip).await {
-        return respond::gateway(&e, true);
+        return respond::gateway(&e, Audience::Api);
     }
     match start(app, req).await {
         Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
@@ -132,13 +133,15 @@ pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let Some(session) = provider_session(app, req, app.now()).await? else {
         return send_to_login(app, req, pending_for(None, Some(here))).await;
     };
-    let shown = |request, error| DeviceView {
+    let c = &req.chrome(app);
+    let shown = |request, error: Option<&str>| DeviceView {
+        c,
         session: &session,
         request,
-        error,
+        error: error.map(|key| c.t(key)),
     };
     let Some(user_code) = user_code else {
-        let error = (!typed.is_empty()).then_some("That is not a code of this form.");
+        let error = (!typed.is_empty()).then_some("device-code-malformed");
         return Ok(shown(None, error).render());
     };
     app.admit(req.facts.client_ip).await?;
@@ -148,15 +151,15 @@ pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         .await?
     {
         Some(r) if r.decision == Decision::Pending && app.now() < r.expires => r,
-        _ => return Ok(shown(None, Some("This code is unknown, used or expired.")).render()),
+        _ => return Ok(shown(None, Some("device-code-unknown")).render()),
     };
-    if let Some(reply) = step_up_if_needed(app, &session, &rec, here).await? {
+    if let Some(reply) = step_up_if_needed(app, &session, &rec, here, c).await? {
         return Ok(reply);
     }
     if req.method() != "POST" {
         return Ok(shown(Some(request_of(&rec)), None).render());
     }
-    decide(app, &session, &key, rec, &params).await
+    decide(app, (&session, c), &key, rec, &params).await
 }
 
 /// The second factor first, when the policy or the client asks for it.
@@ -165,6 +168,7 @@ async fn step_up_if_needed(
     session: &Found,
     rec: &DeviceRecord,
     here: String,
+    c: &Chrome,
 ) -> Result<Option<Reply>, GatewayError> {
     let client_wants = app
         .clients
@@ -174,13 +178,13 @@ async fn step_up_if_needed(
     if !required || session.record.mfa() {
         return Ok(None);
     }
-    sign_in::step_up(app, session, pending_for(None, Some(here)), true).await
+    sign_in::step_up(app, session, pending_for(None, Some(here)), true, c).await
 }
 
 /// The approval or denial of `rec` by the session's user.
 async fn decide(
     app: &App,
-    session: &Found,
+    (session, c): (&Found, &Chrome),
     key: &Key,
     mut rec: DeviceRecord,
     form: &Params,
@@ -220,11 +224,17 @@ async fn decide(
         ));
     }
     let (title, message) = if approve {
-        ("Device connected", "You can return to your device.")
+        ("device-connected-title", "device-connected")
     } else {
-        ("Device refused", "The device was not connected.")
+        ("device-refused-title", "device-refused")
     };
-    Ok(pages::message(200, title, message, Some("/account")))
+    Ok(pages::message(
+        c,
+        200,
+        &c.t(title),
+        &c.t(message),
+        Some("/account"),
+    ))
 }
 
 fn request_of(rec: &DeviceRecord) -> DeviceRequest {
@@ -236,21 +246,24 @@ fn request_of(rec: &DeviceRecord) -> DeviceRequest {
 }
 
 struct DeviceView<'a> {
+    c: &'a Chrome,
     session: &'a Found,
     request: Option<DeviceRequest>,
-    error: Option<&'a str>,
+    error: Option<String>,
 }
 
 impl DeviceView<'_> {
     fn render(self) -> Reply {
         let csrf = csrf(self.session);
         pages::render(
+            self.c,
             if self.error.is_some() { 400 } else { 200 },
             &DevicePage {
+                c: self.c,
                 username: &self.session.record.user,
                 csrf: &csrf,
                 request: self.request,
-                error: self.error,
+                error: self.error.as_deref(),
             },
         )
     }

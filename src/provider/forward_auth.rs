@@ -15,7 +15,8 @@
 use http::HeaderMap;
 
 use super::Request;
-use crate::app::{access, respond, App};
+use crate::app::respond::{self, Audience};
+use crate::app::{access, App};
 use crate::config::Route;
 use crate::http::host::Host;
 use crate::http::{path, GatewayError, Reply};
@@ -127,7 +128,7 @@ pub fn original(
 pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Reply {
     let forbidden = |why: &dyn std::fmt::Display| {
         log::info!("forward-auth: 403: {why}");
-        respond::gateway(&GatewayError::Forbidden, true)
+        respond::gateway(&GatewayError::Forbidden, Audience::Api)
     };
     let o = match original(&req.header.headers, req.facts.trusted, convention) {
         Ok(o) => o,
@@ -154,7 +155,7 @@ pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Rep
     match (verdict.decision, verdict.who) {
         (Decision::Public, _) => Reply::new(202),
         (Decision::Allow, Some(who)) => allow(app, (index, route), &o, &who),
-        (decision, _) => access::refusal(decision, credential, true),
+        (decision, _) => access::refusal(decision, credential, Audience::Api),
     }
 }
 
@@ -176,7 +177,7 @@ fn allow(app: &App, (index, route): (usize, &Route), o: &Original, who: &Identit
         ),
         Err(e) => {
             log::error!("{e}");
-            respond::gateway(&GatewayError::Internal, true)
+            respond::gateway(&GatewayError::Internal, Audience::Api)
         }
     }
 }

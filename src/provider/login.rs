@@ -12,7 +12,7 @@ use crate::http::{cookies, GatewayError, Reply};
 use crate::secret::Purpose;
 
 /// The one message for an unknown user, a wrong password, a disabled account or a lockout.
-pub const FAILED: &str = "Invalid username or password.";
+pub const FAILED: &str = "login-failed";
 
 pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     if req.method() == "POST" {
@@ -47,7 +47,7 @@ async fn form(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
                     upstream_href(&p.cfg.id, auth)
                 ),
             ),
-            None => render(app, auth, &pending, "", None, 200),
+            None => render(app, req, (auth, &pending), "", None, 200),
         },
     )
 }
@@ -59,8 +59,8 @@ fn upstream_href(provider: &str, auth: &str) -> String {
 
 fn render(
     app: &App,
-    auth: &str,
-    pending: &Pending,
+    req: &Request<'_>,
+    (auth, pending): (&str, &Pending),
     username: &str,
     error: Option<&str>,
     status: u16,
@@ -76,7 +76,12 @@ fn render(
             href: upstream_href(&p.cfg.id, auth),
         })
         .collect();
+    let c = &req.chrome(app);
+    let app_name = app_name(app, request);
+    let error = error.map(|key| c.t(key));
     let page = LoginPage {
+        c,
+        app: app_name.as_deref(),
         password_form: app.cfg.login.password_form,
         providers: &providers,
         auth,
@@ -86,15 +91,12 @@ fn render(
         } else {
             username
         },
-        client: request
-            .map(|r| r.client_id.as_str())
-            .filter(|c| *c != crate::PROXY_CLIENT_ID),
-        error,
+        error: error.as_deref(),
         passkey: super::passkey_sign_in::offered(app),
     };
-    let reply = pages::render(status, &page);
+    let reply = pages::render(c, status, &page);
     let reply = if page.passkey {
-        pages::allow_script(reply)
+        pages::allow_script(c, reply)
     } else {
         reply
     };
@@ -121,7 +123,7 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         |p: &Pending| &p.csrf,
     )?;
     let username = form.get("username").unwrap_or("");
-    let failed = |status| render(app, auth, &pending, username, Some(FAILED), status);
+    let failed = |status| render(app, req, (auth, &pending), username, Some(FAILED), status);
     let password = form.get("password").unwrap_or("");
     if username.is_empty() || password.is_empty() || !app.cfg.login.password_form {
         return Ok(failed(400));
@@ -149,4 +151,28 @@ async fn check_password(
         Ok(app.directory.verify_password(username, password).await?)
     })
     .await
+}
+
+/// The application the person signs in for: the client's name, or for the proxy's own
+/// sign-in the name of a route on the host it returns to (the host itself if none has one).
+fn app_name(app: &App, request: Option<&crate::oidc::authorize::AuthRequest>) -> Option<String> {
+    let r = request?;
+    if r.client_id != crate::PROXY_CLIENT_ID {
+        return Some(
+            app.clients
+                .get(&r.client_id)
+                .map_or_else(|| r.client_id.clone(), |c| c.name.clone()),
+        );
+    }
+    let url = url::Url::parse(&r.redirect_uri).ok()?;
+    let host = crate::http::host::Host::from_url(&url)?;
+    let on_host = app
+        .cfg
+        .routes
+        .iter()
+        .filter(|route| route.host.as_ref().is_some_and(|h| h.name == host.name));
+    on_host
+        .clone()
+        .find_map(|route| route.name.clone())
+        .or_else(|| on_host.clone().next().map(|_| host.name.clone()))
 }

@@ -17,8 +17,10 @@ mod upstream_login;
 use bytes::Bytes;
 use pingora::http::RequestHeader;
 
-use crate::app::{respond, App};
+use crate::app::respond::{self, Audience};
+use crate::app::App;
 use crate::http::facts::Facts;
+use crate::http::pages::Chrome;
 use crate::http::params::Params;
 use crate::http::{cookies, GatewayError, Reply};
 use crate::oidc::errors::{TokenCode, TokenError};
@@ -197,20 +199,48 @@ impl Request<'_> {
     pub fn cookie(&self, name: &str) -> Option<String> {
         cookies::get(self.header, name).map(str::to_string)
     }
+
+    /// The language, look and menu of this request's pages.
+    pub fn chrome(&self, app: &App) -> Chrome {
+        app.chrome(self.header, &self.facts.path, self.facts.query.as_deref())
+    }
 }
 
 /// The one mapping of a page handler's error: the error page a browser is shown.
-fn page(handled: Result<Reply, GatewayError>) -> Reply {
-    handled.unwrap_or_else(|e| respond::gateway(&e, false))
+fn page(app: &App, req: &Request<'_>, handled: Result<Reply, GatewayError>) -> Reply {
+    handled.unwrap_or_else(|e| respond::gateway(&e, Audience::People(&req.chrome(app))))
 }
 
 /// The one mapping of a script-facing handler's error: a JSON error body.
 fn json(handled: Result<Reply, GatewayError>) -> Reply {
-    handled.unwrap_or_else(|e| respond::gateway(&e, true))
+    handled.unwrap_or_else(|e| respond::gateway(&e, Audience::Api))
 }
 
 /// Answers a provider request.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
+    let reply = dispatch(app, endpoint, req).await;
+    match chosen_language(req) {
+        Some(lang) => reply.header(
+            "Set-Cookie",
+            cookies::set(
+                crate::http::i18n::COOKIE,
+                lang.code(),
+                app.cfg.server.secure_cookies(),
+                Some(std::time::Duration::from_secs(365 * 86_400)),
+            ),
+        ),
+        None => reply,
+    }
+}
+
+/// The language picked in the menu (`?lang=`), kept in a cookie for the next pages.
+fn chosen_language(req: &Request<'_>) -> Option<crate::http::i18n::Lang> {
+    let query = req.facts.query.as_deref()?;
+    let code = query.split('&').find_map(|p| p.strip_prefix("lang="))?;
+    crate::http::i18n::Lang::from_code(code)
+}
+
+async fn dispatch(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
     let method = req.method();
     let allowed = if method == "HEAD" {
         endpoint.head_is_safe() && endpoint.methods().contains(&"GET")
@@ -218,11 +248,13 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         endpoint.methods().contains(&method)
     };
     if !allowed {
-        return respond::gateway(&GatewayError::MethodNotAllowed(endpoint.methods()), false);
+        let c = req.chrome(app);
+        let e = GatewayError::MethodNotAllowed(endpoint.methods());
+        return respond::gateway(&e, Audience::People(&c));
     }
     match endpoint {
-        Endpoint::Authorize => page(sign_in::authorize(app, req).await),
-        Endpoint::Login => page(login::handle(app, req).await),
+        Endpoint::Authorize => page(app, req, sign_in::authorize(app, req).await),
+        Endpoint::Login => page(app, req, login::handle(app, req).await),
         Endpoint::Token => token::handle(app, req).await,
         Endpoint::Userinfo => resources::userinfo(app, req).await,
         Endpoint::Jwks => {
@@ -230,25 +262,29 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         }
         Endpoint::Revoke => resources::revoke(app, req).await,
         Endpoint::Introspect => resources::introspect(app, req).await,
-        Endpoint::Logout => page(resources::logout(app, req).await),
+        Endpoint::Logout => page(app, req, resources::logout(app, req).await),
         Endpoint::Discovery => resources::discovery(app),
         Endpoint::ForwardAuth(convention) => forward_auth::handle(app, req, convention).await,
         Endpoint::Healthz => Reply::json(200, &serde_json::json!({ "status": "ok" })),
         Endpoint::Readyz => resources::readyz(app).await,
-        Endpoint::SecondFactor => page(second_factor::verify(app, req).await),
-        Endpoint::Enrol => page(second_factor::confirm_enrolment(app, req).await),
-        Endpoint::Continue => page(second_factor::continue_after_codes(app, req).await),
+        Endpoint::SecondFactor => page(app, req, second_factor::verify(app, req).await),
+        Endpoint::Enrol => page(app, req, second_factor::confirm_enrolment(app, req).await),
+        Endpoint::Continue => page(
+            app,
+            req,
+            second_factor::continue_after_codes(app, req).await,
+        ),
         Endpoint::PasskeyStart => json(passkeys::start_authentication(app, req).await),
-        Endpoint::PasskeyFinish => page(passkeys::finish_authentication(app, req).await),
+        Endpoint::PasskeyFinish => page(app, req, passkeys::finish_authentication(app, req).await),
         Endpoint::PasskeySignInStart => json(passkey_sign_in::start(app, req).await),
-        Endpoint::PasskeySignInFinish => page(passkey_sign_in::finish(app, req).await),
+        Endpoint::PasskeySignInFinish => page(app, req, passkey_sign_in::finish(app, req).await),
         Endpoint::Account if req.facts.path.ends_with("/start") => {
             json(account::handle(app, req).await)
         }
-        Endpoint::Account => page(account::handle(app, req).await),
+        Endpoint::Account => page(app, req, account::handle(app, req).await),
         Endpoint::DeviceAuthorization => device::authorization(app, req).await,
-        Endpoint::Device => page(device::page(app, req).await),
-        Endpoint::UpstreamLogin => page(upstream_login::start(app, req).await),
+        Endpoint::Device => page(app, req, device::page(app, req).await),
+        Endpoint::UpstreamLogin => page(app, req, upstream_login::start(app, req).await),
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,
         Endpoint::Script => Reply::new(200)
             .header("Content-Type", "text/javascript; charset=utf-8")

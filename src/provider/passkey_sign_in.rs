@@ -65,7 +65,7 @@ pub async fn finish(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
     let state: DiscoverableAuthentication = take(app, &form, "").await?;
     let credential: PublicKeyCredential =
         serde_json::from_str(form.get("credential").unwrap_or(""))
-            .map_err(|_| refused("The passkey answer is malformed."))?;
+            .map_err(|_| refused("passkey-malformed"))?;
     let user = verify(app, &credential, state).await?;
     let amr = AMR.iter().map(|m| m.to_string()).collect();
     sign_in::after_first_factor(app, req, pending, &user, amr).await
@@ -77,7 +77,7 @@ async fn verify(
     credential: &PublicKeyCredential,
     state: DiscoverableAuthentication,
 ) -> Result<std::sync::Arc<UserInfo>, GatewayError> {
-    let unknown = || refused("This passkey is not known here. Sign in with your password.");
+    let unknown = || refused("passkey-unknown");
     let webauthn = webauthn(app)?;
     let (handle, credential_id) = webauthn
         .identify_discoverable_authentication(credential)
@@ -95,9 +95,9 @@ async fn verify(
         serde_json::from_slice(&opened.secret).map_err(|_| GatewayError::Internal)?;
     let result = webauthn
         .finish_discoverable_authentication(credential, state, &[DiscoverableKey::from(&key)])
-        .map_err(|_| refused("The passkey could not be verified."))?;
+        .map_err(|_| refused("passkey-not-verified"))?;
     if !result.user_verified() {
-        return Err(refused("The passkey did not verify who you are."));
+        return Err(refused("passkey-no-user-verification"));
     }
     if key.update_credential(&result).is_some() {
         let json = serde_json::to_vec(&key).map_err(|_| GatewayError::Internal)?;

@@ -69,11 +69,9 @@ pub(super) async fn take<S: serde::de::DeserializeOwned>(
     let ceremony: Ceremony<S> = Records(app.stores.records.as_ref())
         .take(&Key::secret(Kind::Ceremony, id))
         .await?
-        .ok_or(refused(
-            "The passkey ceremony has expired. Please try again.",
-        ))?;
+        .ok_or(refused("passkey-expired"))?;
     if ceremony.username != username {
-        return Err(refused("The passkey ceremony belongs to someone else."));
+        return Err(refused("passkey-someone-else"));
     }
     Ok(ceremony.state)
 }
@@ -126,10 +124,10 @@ pub async fn finish_registration(
     let state: PasskeyRegistration = take(app, form, username).await?;
     let credential: RegisterPublicKeyCredential =
         serde_json::from_str(form.get("credential").unwrap_or(""))
-            .map_err(|_| refused("The passkey answer is malformed."))?;
+            .map_err(|_| refused("passkey-malformed"))?;
     let passkey = webauthn(app)?
         .finish_passkey_registration(&credential, &state)
-        .map_err(|_| refused("The passkey could not be verified."))?;
+        .map_err(|_| refused("passkey-not-verified"))?;
     let json = serde_json::to_vec(&passkey).map_err(|_| GatewayError::Internal)?;
     let store = &app.factors()?.store;
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
@@ -175,7 +173,7 @@ pub async fn start_authentication(app: &App, req: &Request<'_>) -> Result<Reply,
         .collect();
     let (options, state): (_, PasskeyAuthentication) = webauthn(app)?
         .start_passkey_authentication(&keys)
-        .map_err(|_| refused("This account has no passkey."))?;
+        .map_err(|_| refused("passkey-none"))?;
     let id = keep(app, &waiting.username, state).await?;
     Ok(json_ceremony(&id, &options))
 }
@@ -187,10 +185,10 @@ pub async fn finish_authentication(app: &App, req: &Request<'_>) -> Result<Reply
     let state: PasskeyAuthentication = take(app, &form, &waiting.username).await?;
     let credential: PublicKeyCredential =
         serde_json::from_str(form.get("credential").unwrap_or(""))
-            .map_err(|_| refused("The passkey answer is malformed."))?;
+            .map_err(|_| refused("passkey-malformed"))?;
     let result = webauthn(app)?
         .finish_passkey_authentication(&credential, &state)
-        .map_err(|_| refused("The passkey could not be verified."))?;
+        .map_err(|_| refused("passkey-not-verified"))?;
     // The signature counter moves on: store it, so a cloned key shows.
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     let store = &app.factors()?.store;

@@ -184,7 +184,10 @@ async fn sign_out(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         }
         None => match &app.cfg.server.after_logout_url {
             Some(u) => Reply::redirect(302, u.as_str()),
-            None => pages::message(200, "Signed out", "You are signed out.", None),
+            None => {
+                let c = req.chrome(app);
+                pages::message(&c, 200, &c.t("signed-out-title"), &c.t("signed-out"), None)
+            }
         },
     })
 }
@@ -198,9 +201,10 @@ fn logout_target(
     let issuer = &app.cfg.server.issuer;
     let hint = match p.get("id_token_hint") {
         None => None,
-        Some(t) => Some(tokens::verify_id_token_hint(&app.keys, issuer, t).ok_or(
-            GatewayError::LogoutRejected("The id_token_hint was not issued by this provider."),
-        )?),
+        Some(t) => Some(
+            tokens::verify_id_token_hint(&app.keys, issuer, t)
+                .ok_or(GatewayError::LogoutRejected("logout-foreign-hint"))?,
+        ),
     };
     let hint_client = match hint {
         None => None,
@@ -210,16 +214,12 @@ fn logout_target(
                 .and_then(|a| a.as_str())
                 .filter(|aud| app.clients.get(aud).is_some())
                 .map(str::to_string)
-                .ok_or(GatewayError::LogoutRejected(
-                    "The id_token_hint is not an ID token issued to an application.",
-                ))?,
+                .ok_or(GatewayError::LogoutRejected("logout-hint-not-id-token"))?,
         ),
     };
     let client_id = match (hint_client, p.get("client_id")) {
         (Some(h), Some(c)) if h != c => {
-            return Err(GatewayError::LogoutRejected(
-                "client_id does not match the id_token_hint.",
-            ))
+            return Err(GatewayError::LogoutRejected("logout-client-mismatch"))
         }
         (Some(h), _) => Some(h),
         (None, c) => c.map(str::to_string),
@@ -232,9 +232,7 @@ fn logout_target(
         .and_then(|c| app.clients.get(c))
         .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
     if !registered {
-        return Err(GatewayError::LogoutRejected(
-            "The post_logout_redirect_uri is not registered for this application.",
-        ));
+        return Err(GatewayError::LogoutRejected("logout-uri-unregistered"));
     }
     Ok(Some(uri.to_string()))
 }

@@ -15,13 +15,13 @@ use super::sign_in::{
 use super::Request;
 use crate::app::attempts::{Attempted, Credential};
 use crate::app::{revocation, App};
-use crate::http::pages::{self, RecoveryPage};
+use crate::http::pages::{self, Chrome, RecoveryPage};
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
 use crate::secret::Purpose;
 use crate::storage::{FactorKind, Owner, Storage};
 
-pub const INVALID_CODE: &str = "That code is not valid. Try the current one, or a recovery code.";
+pub const INVALID_CODE: &str = "second-factor-invalid";
 
 fn storage(app: &App) -> Result<&Arc<Storage>, GatewayError> {
     Ok(&app.factors()?.store)
@@ -53,7 +53,14 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         need_of(app, owner, true).await,
         Ok(Need::Ask { passkey: true })
     );
-    ask(app, &waiting, passkey, Some(INVALID_CODE), status)
+    let c = &req.chrome(app);
+    ask(
+        app,
+        &waiting,
+        (passkey, Some(&c.t(INVALID_CODE))),
+        status,
+        c,
+    )
 }
 
 /// Rate limit, then one attempt (`App::attempt`) at the code: a TOTP step used once, or an
@@ -106,11 +113,19 @@ pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Result<Reply, Ga
     let now = app.now();
     let Some(step) = totp::matching_step(&enrolment.seed, form.get("otp").unwrap_or(""), now)
     else {
-        return enrol_page(app, enrolment.waiting, enrolment.seed, Some(INVALID_CODE));
+        let c = &req.chrome(app);
+        let error = c.t(INVALID_CODE);
+        return enrol_page(app, enrolment.waiting, enrolment.seed, Some(&error), c);
     };
     let codes = enrolled(app, &enrolment, step, now).await?;
     let (_, cookie) = complete_session(app, req, &enrolment.waiting, Some("otp")).await?;
-    recovery_page(app, &enrolment.waiting.pending, &codes, cookie)
+    recovery_page(
+        app,
+        &enrolment.waiting.pending,
+        &codes,
+        cookie,
+        &req.chrome(app),
+    )
 }
 
 /// Stores the confirmed seed (its first step already used) and new recovery codes.
@@ -164,14 +179,16 @@ pub fn recovery_page(
     pending: &Pending,
     codes: &[String],
     cookie: Option<String>,
+    c: &Chrome,
 ) -> Result<Reply, GatewayError> {
     let cont = seal(app, Purpose::Continue, pending)?;
     let page = RecoveryPage {
+        c,
         codes,
         cont: &cont,
         csrf: &pending.csrf,
     };
-    let reply = with_csrf_cookie(app, pages::render(200, &page), &pending.csrf);
+    let reply = with_csrf_cookie(app, pages::render(c, 200, &page), &pending.csrf);
     Ok(match cookie {
         Some(c) => reply.header("Set-Cookie", c),
         None => reply,

@@ -16,7 +16,7 @@ use super::Request;
 use crate::app::{respond, revocation, App};
 use crate::config::SecondFactor;
 use crate::directory::{Source, UserInfo};
-use crate::http::pages::{self, EnrolPage, SecondFactorPage};
+use crate::http::pages::{self, Chrome, EnrolPage, SecondFactorPage};
 use crate::http::{cookies, GatewayError, Reply};
 use crate::login::{regulation, totp};
 use crate::oidc::authorize::{decide, validate, AuthRequest, Decision};
@@ -45,7 +45,10 @@ pub async fn authorize(app: &App, req: &Request<'_>) -> Result<Reply, GatewayErr
     let params = req.params()?;
     let auth = match validate(&params, &app.clients) {
         Ok(a) => a,
-        Err(e) => return Ok(respond::authorize(&e, &app.cfg.server.issuer)),
+        Err(e) => {
+            let c = req.chrome(app);
+            return Ok(respond::authorize(&e, &app.cfg.server.issuer, &c));
+        }
     };
     let session = provider_session(app, req, app.now()).await?;
     resume(app, req, &auth, session.as_ref(), false).await
@@ -77,18 +80,19 @@ pub async fn resume(
 ) -> Result<Reply, GatewayError> {
     let issuer = &app.cfg.server.issuer;
     let now = app.now();
+    let c = &req.chrome(app);
     match (
         decide(auth, session.map(|s| s.record.auth_time), fresh, now),
         session,
     ) {
-        (Err(e), _) => Ok(respond::authorize(&e, issuer)),
+        (Err(e), _) => Ok(respond::authorize(&e, issuer, c)),
         (Ok(Decision::Issue), Some(s)) => {
-            if let Some(reply) = step_up_if_needed(app, auth, s).await? {
+            if let Some(reply) = step_up_if_needed(app, auth, s, c).await? {
                 return Ok(reply);
             }
             Ok(match issue(app, auth, s, now).await {
                 Ok(url) => Reply::redirect(302, &url),
-                Err(e) => respond::authorize(&e, issuer),
+                Err(e) => respond::authorize(&e, issuer, c),
             })
         }
         (Ok(Decision::Login | Decision::Issue), _) => {
@@ -103,6 +107,7 @@ async fn step_up_if_needed(
     app: &App,
     auth: &AuthRequest,
     session: &Found,
+    c: &Chrome,
 ) -> Result<Option<Reply>, GatewayError> {
     if session.record.mfa() {
         return Ok(None);
@@ -112,7 +117,7 @@ async fn step_up_if_needed(
         return Ok(None);
     }
     let pending = pending_for(Some(auth.clone()), None);
-    step_up(app, session, pending, wanted).await
+    step_up(app, session, pending, wanted, c).await
 }
 
 /// Sends the browser to the login form, the pending request sealed into its URL.
@@ -261,21 +266,22 @@ pub(super) fn seal<T: Serialize>(
 pub fn ask(
     app: &App,
     waiting: &Waiting,
-    passkey: bool,
-    error: Option<&str>,
+    (passkey, error): (bool, Option<&str>),
     status: u16,
+    c: &Chrome,
 ) -> Result<Reply, GatewayError> {
     let mfa = seal(app, Purpose::SecondFactor, waiting)?;
     let page = SecondFactorPage {
+        c,
         username: &waiting.username,
         mfa: &mfa,
         csrf: &waiting.pending.csrf,
         passkey,
         error,
     };
-    let reply = pages::render(status, &page);
+    let reply = pages::render(c, status, &page);
     let reply = if passkey {
-        pages::allow_script(reply)
+        pages::allow_script(c, reply)
     } else {
         reply
     };
@@ -288,6 +294,7 @@ pub fn enrol_page(
     waiting: Waiting,
     seed: Vec<u8>,
     error: Option<&str>,
+    c: &Chrome,
 ) -> Result<Reply, GatewayError> {
     let issuer = &app.cfg.login.totp_issuer;
     let uri = totp::uri(&seed, issuer, &waiting.username);
@@ -297,6 +304,7 @@ pub fn enrol_page(
     let sealed = seal(app, Purpose::Enrolment, &Enrolment { waiting, seed })?;
     let qr = totp::qr_data_url(&uri);
     let page = EnrolPage {
+        c,
         username: &username,
         qr: qr.as_deref(),
         secret: &secret,
@@ -306,7 +314,11 @@ pub fn enrol_page(
         error,
     };
     let status = if error.is_some() { 401 } else { 200 };
-    Ok(with_csrf_cookie(app, pages::render(status, &page), &csrf))
+    Ok(with_csrf_cookie(
+        app,
+        pages::render(c, status, &page),
+        &csrf,
+    ))
 }
 
 pub(super) fn with_csrf_cookie(app: &App, reply: Reply, csrf: &str) -> Reply {
@@ -354,10 +366,11 @@ pub async fn after_first_factor(
         name: &user.username,
         source: &user.source,
     };
+    let c = &req.chrome(app);
     match need_of(app, owner, required).await? {
         Need::Nothing => complete(app, req, waiting, None).await,
-        Need::Ask { passkey } => ask(app, &waiting, passkey, None, 200),
-        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None),
+        Need::Ask { passkey } => ask(app, &waiting, (passkey, None), 200, c),
+        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None, c),
     }
 }
 
@@ -460,12 +473,17 @@ pub(super) async fn proceed(
     Ok(match (&pending.request, &pending.return_to) {
         (Some(request), _) => return resume(app, req, request, Some(session), true).await,
         (None, Some(path)) => Reply::redirect(303, &format!("{}{path}", app.cfg.server.issuer)),
-        (None, None) => pages::message(
-            200,
-            "Signed in",
-            &format!("You are signed in as {}.", session.record.user),
-            Some("/account"),
-        ),
+        (None, None) => {
+            let c = req.chrome(app);
+            let user = session.record.user.as_str();
+            pages::message(
+                &c,
+                200,
+                &c.t("signed-in-title"),
+                &c.t_with("signed-in", &[("user", user)]),
+                Some("/account"),
+            )
+        }
     })
 }
 
@@ -476,6 +494,7 @@ pub async fn step_up(
     session: &Found,
     pending: Pending,
     required: bool,
+    c: &Chrome,
 ) -> Result<Option<Reply>, GatewayError> {
     let waiting = Waiting {
         username: session.record.user.clone(),
@@ -491,8 +510,8 @@ pub async fn step_up(
     };
     Ok(Some(match need_of(app, owner, required).await? {
         Need::Nothing => return Ok(None),
-        Need::Ask { passkey } => ask(app, &waiting, passkey, None, 200)?,
-        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None)?,
+        Need::Ask { passkey } => ask(app, &waiting, (passkey, None), 200, c)?,
+        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None, c)?,
     }))
 }
 

@@ -127,7 +127,7 @@ pub async fn callback(app: &App, req: &Request<'_>) -> Reply {
         let (flow, user, first) = finish(app, req).await?;
         sign_in::after_first_factor(app, req, flow.pending, &user, first).await
     };
-    super::page(signed_in.await).header("Set-Cookie", clear)
+    super::page(app, req, signed_in.await).header("Set-Cookie", clear)
 }
 
 /// The flow of this browser, checked against the callback's `state`; the code exchanged; the
@@ -141,37 +141,25 @@ async fn finish(
     let flow: Flow = req
         .cookie(cookie_name(app))
         .and_then(|c| app.sealer.open(Purpose::UpstreamFlow, &c, app.now()))
-        .ok_or(refused(
-            "This sign-in has expired or was already completed.",
-        ))?;
+        .ok_or(refused("upstream-sign-in-done"))?;
     let state = query.get("state").unwrap_or("");
     if !ct_eq(state.as_bytes(), flow.state.as_bytes()) {
-        return Err(refused(
-            "The sign-in response does not belong to this sign-in.",
-        ));
+        return Err(refused("upstream-foreign-response"));
     }
     if query.get("error").is_some() {
-        return Err(GatewayError::SignInDenied(
-            "The identity provider did not sign you in.",
-        ));
+        return Err(GatewayError::SignInDenied("upstream-denied"));
     }
-    let code = query
-        .get("code")
-        .ok_or(refused("The sign-in response has no code."))?;
+    let code = query.get("code").ok_or(refused("sign-in-no-code"))?;
     let p = app
         .federation
         .get(&flow.provider)
-        .ok_or(refused("The identity provider is no longer configured."))?;
+        .ok_or(refused("upstream-gone"))?;
     let claims = exchange(app, p, &flow, code, query.get("iss")).await?;
     let user = map_claims(&p.cfg, &claims).map_err(|r| match r {
-        Refusal::NotAllowed => {
-            GatewayError::SignInDenied("This account is not allowed to sign in here.")
-        }
-        Refusal::NoUsername(_) => refused("The identity provider did not say who you are."),
-        Refusal::UnverifiedEmail => refused("The identity provider has not verified your email."),
-        Refusal::OtherSubject | Refusal::OtherIssuer => {
-            refused("The identity provider's answers disagree.")
-        }
+        Refusal::NotAllowed => GatewayError::SignInDenied("upstream-not-allowed"),
+        Refusal::NoUsername(_) => refused("upstream-no-username"),
+        Refusal::UnverifiedEmail => refused("upstream-unverified-email"),
+        Refusal::OtherSubject | Refusal::OtherIssuer => refused("upstream-disagree"),
     })?;
     let federated = app.federated.as_ref().ok_or(GatewayError::Internal)?;
     // A name is one person: never one of the local or directory users, nor another provider's.
@@ -180,9 +168,7 @@ async fn finish(
         None => app.directory.find(&user.username).await?.is_some(),
     };
     if taken {
-        return Err(refused(
-            "This name belongs to another account; the operator must set username_prefix.",
-        ));
+        return Err(refused("upstream-name-taken"));
     }
     federated.remember(&user, &p.cfg.id).await?;
     let upstream_mfa = strings(claims.get("amr")).iter().any(|a| a == "mfa");
@@ -209,23 +195,19 @@ async fn exchange(
         .await
         .map_err(|e| unreachable(p, e))?;
     crate::app::federation::check_response_issuer(&metadata, iss)
-        .map_err(|_| refused("The sign-in response is not from this identity provider."))?;
+        .map_err(|_| refused("upstream-wrong-issuer"))?;
     let c = client(app, p, metadata.clone());
     let tokens = c
         .exchange_code(AuthorizationCode::new(code.to_string()))
-        .map_err(|_| refused("The identity provider has no token endpoint."))?
+        .map_err(|_| refused("upstream-no-token-endpoint"))?
         .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
         .request_async(http)
         .await
         .map_err(|e| match e {
-            openidconnect::RequestTokenError::ServerResponse(_) => {
-                refused("The identity provider refused the sign-in code (expired or already used).")
-            }
+            openidconnect::RequestTokenError::ServerResponse(_) => refused("upstream-code-refused"),
             other => unreachable(p, other),
         })?;
-    let id_token = tokens
-        .id_token()
-        .ok_or(refused("The identity provider sent no ID token."))?;
+    let id_token = tokens.id_token().ok_or(refused("upstream-no-id-token"))?;
     let nonce = Nonce::new(flow.nonce.clone());
     if id_token.claims(&c.id_token_verifier(), &nonce).is_err() {
         // Perhaps the upstream rotated its keys: discover once more, then decide.
@@ -236,13 +218,14 @@ async fn exchange(
         let fresh = client(app, p, metadata);
         id_token
             .claims(&fresh.id_token_verifier(), &nonce)
-            .map_err(|_| refused("The identity provider's ID token does not verify."))?;
+            .map_err(|_| refused("upstream-bad-id-token"))?;
     }
-    let mut claims = payload(&id_token.to_string()).ok_or(refused("The ID token is malformed."))?;
+    let mut claims =
+        payload(&id_token.to_string()).ok_or(refused("upstream-malformed-id-token"))?;
     if !claims.contains_key(p.cfg.username_claim.as_deref().unwrap_or("sub")) {
         let more = userinfo(app, p, tokens.access_token().secret()).await?;
         crate::app::federation::merge_userinfo(&mut claims, more)
-            .map_err(|_| refused("The identity provider's answers disagree."))?;
+            .map_err(|_| refused("upstream-disagree"))?;
     }
     Ok(claims)
 }

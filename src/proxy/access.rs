@@ -7,7 +7,8 @@ use std::sync::Arc;
 use pingora::http::RequestHeader;
 
 use super::client;
-use crate::app::{access, respond, App};
+use crate::app::respond::{self, Audience};
+use crate::app::{access, App};
 use crate::config::Route;
 use crate::directory::UserInfo;
 use crate::http::facts::Facts;
@@ -41,7 +42,10 @@ pub async fn check(
     json: bool,
 ) -> Outcome {
     let Some(route) = app.route(route_index) else {
-        return Outcome::Respond(respond::gateway(&GatewayError::Internal, json));
+        return Outcome::Respond(respond::gateway(
+            &GatewayError::Internal,
+            Audience::of(json, app, req, facts),
+        ));
     };
     let request = policy::Request {
         path: &facts.path,
@@ -56,19 +60,28 @@ pub async fn check(
     let see_other = !matches!(req.method, http::Method::GET | http::Method::HEAD);
     let sign_in = |mfa: bool| async move {
         let url = client::request_url(facts);
-        Outcome::Respond(client::start_sign_in(app, facts, url, see_other, mfa).await)
+        Outcome::Respond(client::start_sign_in(app, (req, facts), url, see_other, mfa).await)
     };
     let credential = verdict.who.as_ref().map(|w| w.credential);
     match (verdict.decision, verdict.who) {
         (Decision::Public, _) => PUBLIC,
-        (Decision::Allow, Some(who)) => {
-            pass(app, (route_index, route), facts, who, app.now(), json)
-        }
+        (Decision::Allow, Some(who)) => pass(
+            app,
+            (route_index, route),
+            (req, facts),
+            who,
+            app.now(),
+            json,
+        ),
         (Decision::Login { second_factor }, _) if !json => sign_in(second_factor).await,
         (Decision::StepUp, _) if !json && credential == Some(Credential::Session) => {
             sign_in(true).await
         }
-        (decision, _) => Outcome::Respond(access::refusal(decision, credential, json)),
+        (decision, _) => Outcome::Respond(access::refusal(
+            decision,
+            credential,
+            Audience::of(json, app, req, facts),
+        )),
     }
 }
 
@@ -76,7 +89,7 @@ pub async fn check(
 fn pass(
     app: &App,
     (index, route): (usize, &Route),
-    facts: &Facts,
+    (req, facts): (&RequestHeader, &Facts),
     who: Identity,
     now: u64,
     json: bool,
@@ -99,7 +112,8 @@ fn pass(
         },
         Err(e) => {
             log::error!("{e}");
-            Outcome::Respond(respond::gateway(&GatewayError::Internal, json))
+            let to = Audience::of(json, app, req, facts);
+            Outcome::Respond(respond::gateway(&GatewayError::Internal, to))
         }
     }
 }

@@ -10,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::grants::{redeem_code, CodeProof};
-use crate::app::{respond, App};
+use crate::app::respond::{self, Audience};
+use crate::app::App;
 use crate::http::facts::{Facts, Scheme};
 use crate::http::params::Params;
 use crate::http::{cookies, pages, GatewayError, Reply};
@@ -63,13 +64,14 @@ pub fn request_url(facts: &Facts) -> String {
 /// With `mfa`, the provider is asked for a second factor (`acr_values=mfa`): a step-up.
 pub async fn start_sign_in(
     app: &App,
-    facts: &Facts,
+    (header, facts): (&pingora::http::RequestHeader, &Facts),
     return_url: String,
     see_other: bool,
     mfa: bool,
 ) -> Reply {
+    let to = || Audience::Browser(app, header, facts);
     if let Err(e) = app.admit(facts.client_ip).await {
-        return respond::gateway(&e, false);
+        return respond::gateway(&e, to());
     }
     let pending = PendingState {
         state: new_secret(),
@@ -81,7 +83,7 @@ pub async fn start_sign_in(
     let exp = app.now() + STATE_TTL.as_secs();
     let sealed = match app.sealer.seal(Purpose::ProxyState, &pending, exp) {
         Ok(s) => s,
-        Err(e) => return respond::gateway(&e.into(), false),
+        Err(e) => return respond::gateway(&e.into(), to()),
     };
     let challenge = pkce::challenge(&pending.verifier);
     let mut params = vec![
@@ -108,7 +110,8 @@ pub async fn start_sign_in(
         secure,
         Some(STATE_TTL),
     );
-    pages::redirect(if see_other { 303 } else { 302 }, &authorize).header("Set-Cookie", cookie)
+    let c = app.chrome(header, &facts.path, facts.query.as_deref());
+    pages::redirect(&c, if see_other { 303 } else { 302 }, &authorize).header("Set-Cookie", cookie)
 }
 
 /// `/.authgate/callback`: exchange the code in-process and set the app session.
@@ -117,8 +120,8 @@ pub async fn callback(app: &App, req: &pingora::http::RequestHeader, facts: &Fac
         Ok(p) => p,
         Err(_) => {
             return respond::gateway(
-                &GatewayError::SignInFailed("The sign-in response is malformed."),
-                false,
+                &GatewayError::SignInFailed("sign-in-malformed"),
+                Audience::Browser(app, req, facts),
             )
         }
     };
@@ -127,7 +130,7 @@ pub async fn callback(app: &App, req: &pingora::http::RequestHeader, facts: &Fac
     let secure = facts.scheme == Scheme::Https;
     let reply = match complete(app, req, facts, &p, &cookie).await {
         Ok(reply) => reply,
-        Err(e) => respond::gateway(&e, false),
+        Err(e) => respond::gateway(&e, Audience::Browser(app, req, facts)),
     };
     reply.header("Set-Cookie", cookies::clear(&cookie, secure))
 }
@@ -139,9 +142,7 @@ async fn complete(
     p: &Params,
     cookie: &str,
 ) -> Result<Reply, GatewayError> {
-    let expired = GatewayError::SignInFailed(
-        "This sign-in has expired or was already completed. Go back to the application and try again.",
-    );
+    let expired = GatewayError::SignInFailed("sign-in-completed");
     let now = app.now();
     let pending: PendingState = cookies::get(req, cookie)
         .and_then(|sealed| app.sealer.open(Purpose::ProxyState, sealed, now))
@@ -152,13 +153,13 @@ async fn complete(
         .ok_or(expired)?;
     if let Some(error) = p.get("error") {
         return Err(GatewayError::SignInDenied(match error {
-            "access_denied" => "Access was denied.",
-            _ => "The sign-in did not complete.",
+            "access_denied" => "sign-in-access-denied",
+            _ => "sign-in-incomplete",
         }));
     }
-    let code = p.get("code").ok_or(GatewayError::SignInFailed(
-        "The sign-in response has no code.",
-    ))?;
+    let code = p
+        .get("code")
+        .ok_or(GatewayError::SignInFailed("sign-in-no-code"))?;
     let proof = CodeProof {
         redirect_uri: Some(&pending.redirect_uri),
         verifier: Some(&pending.verifier),
@@ -169,7 +170,7 @@ async fn complete(
             crate::oidc::errors::TokenCode::TemporarilyUnavailable => {
                 GatewayError::Unavailable(e.description)
             }
-            _ => GatewayError::SignInFailed("The sign-in code has expired or was already used."),
+            _ => GatewayError::SignInFailed("sign-in-code-expired"),
         })?;
     let reply = Reply::redirect(302, &pending.return_url);
     if facts.host.name == app.cfg.server.public_host.name {
@@ -181,9 +182,7 @@ async fn complete(
             let secure = facts.scheme == Scheme::Https;
             Ok(reply.header("Set-Cookie", app.session_cookie(&id, secure)))
         }
-        None => Err(GatewayError::SignInFailed(
-            "Your session ended during sign-in. Please try again.",
-        )),
+        None => Err(GatewayError::SignInFailed("sign-in-session-ended")),
     }
 }
 
@@ -199,7 +198,7 @@ pub async fn logout(
     if let Some(id) = cookies::get(req, &names.session) {
         let key = Key::secret(Kind::Session, id);
         if let Err(e) = crate::app::revocation::end_session(app, &key).await {
-            return respond::gateway(&e.into(), false);
+            return respond::gateway(&e.into(), Audience::Browser(app, req, facts));
         }
     }
     let target = logout_redirect
@@ -220,7 +219,7 @@ pub async fn logout(
 
 /// `/.authgate/start?rd=…`: for forward-auth setups, where the front proxy turns a 401 into a
 /// visit here. `rd` may only name a place on this very host.
-pub async fn start(app: &App, facts: &Facts) -> Reply {
+pub async fn start(app: &App, header: &pingora::http::RequestHeader, facts: &Facts) -> Reply {
     let rd = Params::parse(facts.query.as_deref().unwrap_or(""))
         .ok()
         .and_then(|p| p.get("rd").map(str::to_string));
@@ -236,7 +235,7 @@ pub async fn start(app: &App, facts: &Facts) -> Reply {
         .find(&app.cfg.routes, &facts.host, &path)
         .and_then(|i| app.route(i))
         .is_some_and(|r| app.needs_second_factor(r));
-    start_sign_in(app, facts, return_url, false, mfa).await
+    start_sign_in(app, (header, facts), return_url, false, mfa).await
 }
 
 /// `rd` as an absolute URL on the request's own origin, or `None`. Accepts a path

@@ -21,7 +21,8 @@ use pingora::{Error, ErrorSource, ErrorType};
 use bytes::Bytes;
 
 use crate::app::live::Live;
-use crate::app::{respond, App};
+use crate::app::respond::{self, Audience};
+use crate::app::App;
 use crate::directory::UserInfo;
 use crate::http::cookies::Without;
 use crate::http::facts::{self, Facts};
@@ -64,7 +65,8 @@ pub struct Ctx {
 impl Gateway {
     /// Writes an error reply; `Ok(true)` means the response is written.
     async fn fail(&self, session: &mut Session, ctx: &Ctx, e: GatewayError) -> Result<bool> {
-        respond_to(session, ctx, respond::gateway(&e, ctx.json)).await?;
+        let reply = error_reply(session, ctx, &e);
+        respond_to(session, ctx, reply).await?;
         Ok(true)
     }
 }
@@ -86,11 +88,11 @@ impl Gateway {
         if writes && req.method == ::http::Method::HEAD {
             // HEAD never changes state: it neither completes a sign-in nor ends a session.
             let e = GatewayError::MethodNotAllowed(&["GET", "POST"]);
-            return Some(respond::gateway(&e, false));
+            return Some(respond::gateway(&e, Audience::Browser(app, req, facts)));
         }
         Some(match path {
             crate::oidc::clients::CALLBACK_PATH => client::callback(app, req, facts).await,
-            client::START_PATH => client::start(app, facts).await,
+            client::START_PATH => client::start(app, req, facts).await,
             client::LOGOUT_PATH => {
                 let route = app
                     .route_table
@@ -132,6 +134,19 @@ impl Gateway {
         send(session, ctx, reply).await?;
         Ok(true)
     }
+}
+
+/// `e` as JSON for an API client, or as a page in the language of the person asking.
+fn error_reply(session: &Session, ctx: &Ctx, e: &GatewayError) -> http::Reply {
+    if ctx.json {
+        return respond::gateway(e, Audience::Api);
+    }
+    let (path, query) = ctx
+        .facts
+        .as_ref()
+        .map_or(("/", None), |f| (f.path.as_str(), f.query.as_deref()));
+    let c = ctx.app.chrome(session.req_header(), path, query);
+    respond::gateway(e, Audience::People(&c))
 }
 
 /// Writes authgate's own answer to a proxied request: as a gRPC status to a gRPC call.
@@ -512,7 +527,7 @@ impl ProxyHttp for Gateway {
                     // This connection is not reused: say so, so that clients do not send the
                     // next request into a socket about to close.
                     session.set_keepalive(None);
-                    if let Err(write) = send(session, ctx, respond::gateway(&err, ctx.json)).await {
+                    if let Err(write) = send(session, ctx, error_reply(session, ctx, &err)).await {
                         log::debug!("could not write the error page: {write}");
                     }
                 }

@@ -117,6 +117,11 @@ fn build_client(p: &mut Problems, path: &str, c: ClientFile) -> Client {
             .backchannel_logout_uri
             .as_deref()
             .and_then(|u| absolute_url(p, &format!("{path}.backchannel_logout_uri"), u)),
+        name: c
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| c.client_id.clone()),
         client_id: c.client_id,
         kind,
         redirect_uris: c.redirect_uris,

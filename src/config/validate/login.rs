@@ -49,5 +49,24 @@ pub(super) fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
             Duration::from_secs(300),
         ),
         passkey_sign_in: l.passkey_sign_in.unwrap_or(true),
+        default_language: language(p, l.default_language.as_deref()),
     })
+}
+
+fn language(p: &mut Problems, code: Option<&str>) -> String {
+    let code = code.unwrap_or("en");
+    match crate::http::i18n::Lang::from_code(code) {
+        Some(lang) => lang.code().to_string(),
+        None => {
+            let offered: Vec<&str> = crate::http::i18n::LANGUAGES
+                .iter()
+                .map(|(c, _)| *c)
+                .collect();
+            p.add(
+                "login.default_language",
+                format!("{code:?} is not one of {}", offered.join(", ")),
+            );
+            "en".to_string()
+        }
+    }
 }

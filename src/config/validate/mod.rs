@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 mod acme;
+mod branding;
+pub use branding::logo_type;
 mod clients;
 mod federation;
 mod ldap;
@@ -42,6 +44,7 @@ use values::*;
 /// The keys a configuration file may have at its top level.
 pub const TOP_LEVEL: &[&str] = &[
     "server",
+    "branding",
     "session",
     "tokens",
     "login",
@@ -85,6 +88,8 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let tokens: TokensFile = opt_section(&mut p, &table, "tokens").unwrap_or_default();
     let login: LoginFile = opt_section(&mut p, &table, "login").unwrap_or_default();
     let demo: Option<DemoFile> = opt_section(&mut p, &table, "demo");
+    let branding: BrandingFile = opt_section(&mut p, &table, "branding").unwrap_or_default();
+    let branding = branding::build_branding(&mut p, branding);
     let ldap: Option<LdapFile> = opt_section(&mut p, &table, "ldap");
     let storage: Option<StorageFile> = opt_section(&mut p, &table, "storage");
     let upstream: Vec<(usize, UpstreamProviderFile)> =
@@ -136,6 +141,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
             ldap,
             upstream_providers,
             demo,
+            branding,
         },
         _ => return Err(ConfigError { problems: p.0 }),
     };

@@ -105,6 +105,7 @@ pub(super) fn build_route(
         .and_then(|u| absolute_url(p, &format!("{path}.logout_redirect"), u));
     let route = Route {
         index: i,
+        name: r.name.clone().filter(|n| !n.trim().is_empty()),
         host: host.clone().flatten(),
         path_prefix,
         upstream,

@@ -1,0 +1,177 @@
+# authgate auf Deutsch.
+
+## Jede Seite
+language = Sprache
+help = Hilfe
+
+## Anmeldung
+login-title = Anmelden
+login-continue-to = Anmelden, um mit { $app } fortzufahren
+login-username = Benutzername
+login-password = Passwort
+login-submit = Anmelden
+login-passkey = Mit einem Passkey anmelden
+login-with = Mit { $provider } anmelden
+login-failed = Benutzername oder Passwort ist falsch.
+signing-in-title = Anmeldung
+signing-in = Anmeldung läuft…
+signing-in-link = Weiter zur Anmeldeseite
+signed-in-title = Angemeldet
+signed-in = Sie sind als { $user } angemeldet.
+signed-out-title = Abgemeldet
+signed-out = Sie sind abgemeldet.
+continue = Weiter
+
+## Zweiter Faktor
+second-factor-title = Zweiter Faktor
+second-factor-intro = Angemeldet als { $user }. Geben Sie den Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
+second-factor-code = Code
+second-factor-submit = Bestätigen
+second-factor-passkey = Passkey verwenden
+enrol-title = Zweiten Faktor einrichten
+enrol-intro = Für { $user }: Scannen Sie diesen Code mit einer Authenticator-App oder geben Sie den Schlüssel ein, und tragen Sie dann den Code ein, den die App anzeigt.
+enrol-qr-alt = QR-Code des Authenticator-Schlüssels
+enrol-key = Schlüssel
+enrol-link = Link
+enrol-code = Code aus der App
+enrol-submit = Bestätigen
+recovery-title = Wiederherstellungscodes
+recovery-intro = Bewahren Sie diese Codes sicher auf. Jeder meldet Sie einmal an, falls Sie Ihren Authenticator verlieren. Sie werden nur jetzt angezeigt.
+
+## Konto
+account-title = Ihr Konto
+signed-in-as = Angemeldet als { $user }.
+account-factors = Zweite Faktoren
+account-no-factors = Noch keine.
+factor-totp = Authenticator-App
+factor-passkey = Passkey
+factor-app-password = App-Passwort
+factor-second-factor-only = nur als zweiter Faktor
+factor-added = hinzugefügt { $date }
+factor-last-used = zuletzt verwendet { $date }
+factor-never = nie
+remove = Entfernen
+recovery-codes-left =
+    { $count ->
+        [one] { $count } unbenutzter Wiederherstellungscode.
+       *[other] { $count } unbenutzte Wiederherstellungscodes.
+    }
+account-add-totp = Authenticator-App hinzufügen
+account-replace-totp = Authenticator-App ersetzen
+account-add-passkey = Passkey hinzufügen
+account-new-recovery-codes = Neue Wiederherstellungscodes
+app-passwords-title = App-Passwörter
+app-passwords-intro = Für Programme, die sich nicht im Browser anmelden können (WebDAV, git, Skripte): Benutzername und App-Passwort verwenden.
+app-password-new = Ihr neues App-Passwort, nur jetzt sichtbar:
+revoke = Widerrufen
+app-password-name = Name
+app-password-placeholder = Laptop WebDAV
+app-password-create = App-Passwort erstellen
+sessions-title = Sitzungen
+sessions-started = Angemeldet
+sessions-last-seen = Zuletzt gesehen
+sessions-from = Von
+sessions-apps = Anwendungen
+sessions-this-browser = dieser Browser
+sign-out = Abmelden
+sessions-end-others = Meine anderen Sitzungen abmelden
+notice-passkey-added = Passkey hinzugefügt.
+notice-factor-removed = Faktor entfernt.
+notice-app-password-revoked = App-Passwort widerrufen.
+notice-session-ended = Sitzung abgemeldet.
+notice-session-gone = Diese Sitzung war bereits beendet.
+notice-others-ended =
+    { $count ->
+        [one] { $count } andere Sitzung abgemeldet.
+       *[other] { $count } andere Sitzungen abgemeldet.
+    }
+error-last-factor = Hier sind zweite Faktoren Pflicht: Fügen Sie einen weiteren hinzu, bevor Sie diesen entfernen.
+
+## Geräte
+device-title = Gerät verbinden
+device-asks = { $client } möchte in Ihrem Namen handeln.
+device-asks-scopes = { $client } möchte in Ihrem Namen handeln, mit { $scopes }.
+device-check-code = Bestätigen Sie nur, wenn Ihr Gerät den Code { $code } anzeigt.
+approve = Erlauben
+deny = Ablehnen
+device-code-label = Der Code, den Ihr Gerät anzeigt
+
+## Fehler
+error-title-bad_request = Ungültige Anfrage
+error-title-unauthenticated = Anmeldung erforderlich
+error-title-second_factor_required = Zweiter Faktor erforderlich
+error-title-forbidden = Zugriff verweigert
+error-title-not_found = Nicht gefunden
+error-title-method_not_allowed = Methode nicht erlaubt
+error-title-payload_too_large = Anfrage zu groß
+error-title-uri_too_long = Adresse zu lang
+error-title-rate_limited = Zu viele Versuche
+error-title-sign_in_expired = Anmeldung abgelaufen
+error-title-form_expired = Anmeldeformular abgelaufen
+error-title-sign_in_failed = Anmeldung fehlgeschlagen
+error-title-access_denied = Anmeldung fehlgeschlagen
+error-title-logout_rejected = Abmeldung abgelehnt
+error-title-busy = Ausgelastet
+error-title-internal_error = Interner Fehler
+error-title-bad_gateway = Anwendung nicht erreichbar
+error-title-unavailable = Dienst nicht verfügbar
+error-title-gateway_timeout = Zeitüberschreitung
+error-title-authorize = Anmeldeanfrage abgelehnt
+error-no-route = Unter dieser Adresse ist keine Anwendung eingerichtet.
+error-method = Diese Adresse beantwortet diese Methode nicht.
+error-too-large = Der Inhalt der Anfrage ist zu groß.
+error-uri-too-long = Die Adresse der Anfrage ist zu lang.
+error-sign-in-required = Eine Anmeldung ist erforderlich.
+error-second-factor = Diese Anwendung verlangt einen zweiten Faktor: Melden Sie sich erneut damit an.
+error-basic = Ein gültiges App-Passwort ist erforderlich (HTTP Basic).
+error-forbidden = Sie sind angemeldet, dürfen diese Anwendung aber nicht verwenden.
+error-rate-limited = Zu viele Anmeldeversuche von Ihrer Adresse; versuchen Sie es in { $seconds } s erneut.
+error-sign-in-expired = Diese Anmeldeanfrage ist abgelaufen oder wurde schon verwendet; kehren Sie zur Anwendung zurück und versuchen Sie es erneut.
+error-form-expired = Das Anmeldeformular kam nicht von dieser Seite oder ist abgelaufen; gehen Sie zurück und versuchen Sie es erneut.
+error-busy = Gerade laufen zu viele Anmeldungen; bitte versuchen Sie es gleich noch einmal.
+error-bad-gateway = Die Anwendung ist gerade nicht erreichbar.
+error-gateway-timeout = Die Anwendung hat nicht rechtzeitig geantwortet.
+error-internal = In authgate ist etwas schiefgegangen.
+error-not-configured = Dieses authgate hat kein(e) { $what }.
+second-factor-invalid = Dieser Code ist ungültig. Versuchen Sie den aktuellen oder einen Wiederherstellungscode.
+device-code-malformed = Das ist kein Code in diesem Format.
+device-code-unknown = Dieser Code ist unbekannt, schon verwendet oder abgelaufen.
+device-connected-title = Gerät verbunden
+device-connected = Sie können zu Ihrem Gerät zurückkehren.
+device-refused-title = Gerät abgelehnt
+device-refused = Das Gerät wurde nicht verbunden.
+
+## Anmeldefehler
+passkey-malformed = Die Antwort des Passkeys ist fehlerhaft.
+passkey-unknown = Dieser Passkey ist hier nicht bekannt. Melden Sie sich mit Ihrem Passwort an.
+passkey-not-verified = Der Passkey konnte nicht überprüft werden.
+passkey-no-user-verification = Der Passkey hat Ihre Identität nicht bestätigt.
+passkey-expired = Der Passkey-Vorgang ist abgelaufen. Bitte versuchen Sie es erneut.
+passkey-someone-else = Der Passkey-Vorgang gehört zu jemand anderem.
+passkey-none = Dieses Konto hat keinen Passkey.
+logout-foreign-hint = Der id_token_hint wurde nicht von diesem Anbieter ausgestellt.
+sign-in-no-code = Die Antwort der Anmeldung enthält keinen Code.
+upstream-gone = Dieser Identitätsanbieter ist nicht mehr eingerichtet.
+upstream-not-allowed = Dieses Konto darf sich hier nicht anmelden.
+upstream-no-username = Der Identitätsanbieter hat nicht gesagt, wer Sie sind.
+upstream-unverified-email = Der Identitätsanbieter hat Ihre E-Mail-Adresse nicht bestätigt.
+upstream-disagree = Die Antworten des Identitätsanbieters widersprechen sich.
+upstream-wrong-issuer = Die Antwort der Anmeldung stammt nicht von diesem Identitätsanbieter.
+upstream-no-token-endpoint = Der Identitätsanbieter hat keinen Token-Endpunkt.
+upstream-code-refused = Der Identitätsanbieter hat den Anmeldecode abgelehnt (abgelaufen oder schon verwendet).
+upstream-no-id-token = Der Identitätsanbieter hat kein ID-Token gesendet.
+upstream-bad-id-token = Das ID-Token des Identitätsanbieters lässt sich nicht überprüfen.
+upstream-malformed-id-token = Das ID-Token ist fehlerhaft.
+sign-in-malformed = Die Antwort der Anmeldung ist fehlerhaft.
+sign-in-code-expired = Der Anmeldecode ist abgelaufen oder wurde schon verwendet.
+sign-in-completed = Diese Anmeldung ist abgelaufen oder schon abgeschlossen. Kehren Sie zur Anwendung zurück und versuchen Sie es erneut.
+logout-hint-not-id-token = Der id_token_hint ist kein ID-Token, das einer Anwendung ausgestellt wurde.
+logout-uri-unregistered = Die post_logout_redirect_uri ist für diese Anwendung nicht registriert.
+upstream-sign-in-done = Diese Anmeldung ist abgelaufen oder schon abgeschlossen.
+upstream-foreign-response = Die Antwort gehört nicht zu dieser Anmeldung.
+upstream-denied = Der Identitätsanbieter hat Sie nicht angemeldet.
+upstream-name-taken = Dieser Name gehört zu einem anderen Konto; der Betreiber muss username_prefix setzen.
+sign-in-access-denied = Der Zugriff wurde verweigert.
+sign-in-incomplete = Die Anmeldung wurde nicht abgeschlossen.
+sign-in-session-ended = Ihre Sitzung endete während der Anmeldung. Bitte versuchen Sie es erneut.
+logout-client-mismatch = client_id passt nicht zum id_token_hint.

@@ -1,0 +1,170 @@
+# authgate en español.
+
+language = Idioma
+help = Ayuda
+
+login-title = Iniciar sesión
+login-continue-to = Inicia sesión para continuar a { $app }
+login-username = Nombre de usuario
+login-password = Contraseña
+login-submit = Iniciar sesión
+login-passkey = Iniciar sesión con una llave de acceso
+login-with = Iniciar sesión con { $provider }
+login-failed = Nombre de usuario o contraseña incorrectos.
+signing-in-title = Iniciando sesión
+signing-in = Iniciando sesión…
+signing-in-link = Continuar a la página de inicio de sesión
+signed-in-title = Sesión iniciada
+signed-in = Has iniciado sesión como { $user }.
+signed-out-title = Sesión cerrada
+signed-out = Has cerrado la sesión.
+continue = Continuar
+
+second-factor-title = Segundo factor
+second-factor-intro = Sesión iniciada como { $user }. Introduce el código que muestra tu aplicación de autenticación o uno de tus códigos de recuperación.
+second-factor-code = Código
+second-factor-submit = Verificar
+second-factor-passkey = Usar una llave de acceso
+enrol-title = Configurar un segundo factor
+enrol-intro = Para { $user }: escanea este código con una aplicación de autenticación o escribe la clave, y luego introduce el código que muestra la aplicación.
+enrol-qr-alt = Código QR de la clave de autenticación
+enrol-key = Clave
+enrol-link = Enlace
+enrol-code = Código de la aplicación
+enrol-submit = Confirmar
+recovery-title = Códigos de recuperación
+recovery-intro = Guárdalos en un lugar seguro. Cada uno te permite iniciar sesión una vez si pierdes tu autenticador. Solo se muestran ahora.
+
+account-title = Tu cuenta
+signed-in-as = Sesión iniciada como { $user }.
+account-factors = Segundos factores
+account-no-factors = Ninguno todavía.
+factor-totp = aplicación de autenticación
+factor-passkey = llave de acceso
+factor-app-password = contraseña de aplicación
+factor-second-factor-only = solo como segundo factor
+factor-added = añadido { $date }
+factor-last-used = último uso { $date }
+factor-never = nunca
+remove = Eliminar
+recovery-codes-left =
+    { $count ->
+        [one] { $count } código de recuperación sin usar.
+       *[other] { $count } códigos de recuperación sin usar.
+    }
+account-add-totp = Añadir una aplicación de autenticación
+account-replace-totp = Sustituir la aplicación de autenticación
+account-add-passkey = Añadir una llave de acceso
+account-new-recovery-codes = Nuevos códigos de recuperación
+app-passwords-title = Contraseñas de aplicación
+app-passwords-intro = Para clientes que no pueden iniciar sesión con un navegador (WebDAV, git, scripts): usa tu nombre de usuario y una contraseña de aplicación.
+app-password-new = Tu nueva contraseña de aplicación, visible solo ahora:
+revoke = Revocar
+app-password-name = Nombre
+app-password-placeholder = WebDAV del portátil
+app-password-create = Crear una contraseña de aplicación
+sessions-title = Sesiones
+sessions-started = Inicio de sesión
+sessions-last-seen = Última actividad
+sessions-from = Desde
+sessions-apps = Aplicaciones
+sessions-this-browser = este navegador
+sign-out = Cerrar sesión
+sessions-end-others = Cerrar mis otras sesiones
+notice-passkey-added = Llave de acceso añadida.
+notice-factor-removed = Factor eliminado.
+notice-app-password-revoked = Contraseña de aplicación revocada.
+notice-session-ended = Sesión cerrada.
+notice-session-gone = Esa sesión ya había terminado.
+notice-others-ended =
+    { $count ->
+        [one] Se cerró { $count } otra sesión.
+       *[other] Se cerraron { $count } otras sesiones.
+    }
+error-last-factor = Aquí los segundos factores son obligatorios: añade otro antes de eliminar este.
+
+device-title = Conectar un dispositivo
+device-asks = { $client } solicita actuar en tu nombre.
+device-asks-scopes = { $client } solicita actuar en tu nombre, con { $scopes }.
+device-check-code = Aprueba solo si tu dispositivo muestra el código { $code }.
+approve = Aprobar
+deny = Rechazar
+device-code-label = El código que muestra tu dispositivo
+
+error-title-bad_request = Solicitud no válida
+error-title-unauthenticated = Inicio de sesión necesario
+error-title-second_factor_required = Segundo factor necesario
+error-title-forbidden = Acceso denegado
+error-title-not_found = No encontrado
+error-title-method_not_allowed = Método no permitido
+error-title-payload_too_large = Solicitud demasiado grande
+error-title-uri_too_long = Dirección demasiado larga
+error-title-rate_limited = Demasiados intentos
+error-title-sign_in_expired = Inicio de sesión caducado
+error-title-form_expired = Formulario caducado
+error-title-sign_in_failed = Error al iniciar sesión
+error-title-access_denied = Error al iniciar sesión
+error-title-logout_rejected = Cierre de sesión rechazado
+error-title-busy = Ocupado
+error-title-internal_error = Error interno
+error-title-bad_gateway = Aplicación no disponible
+error-title-unavailable = Servicio no disponible
+error-title-gateway_timeout = Tiempo de espera agotado
+error-title-authorize = Solicitud de inicio de sesión rechazada
+error-no-route = No hay ninguna aplicación configurada en esta dirección.
+error-method = Esta dirección no responde a ese método.
+error-too-large = El cuerpo de la solicitud es demasiado grande.
+error-uri-too-long = La dirección de la solicitud es demasiado larga.
+error-sign-in-required = Es necesario iniciar sesión.
+error-second-factor = Esta aplicación requiere un segundo factor: vuelve a iniciar sesión con él.
+error-basic = Se requiere una contraseña de aplicación válida (HTTP Basic).
+error-forbidden = Has iniciado sesión, pero no puedes usar esta aplicación.
+error-rate-limited = Demasiados intentos de inicio de sesión desde tu dirección; inténtalo de nuevo en { $seconds } s.
+error-sign-in-expired = Esta solicitud de inicio de sesión ha caducado o ya se usó; vuelve a la aplicación e inténtalo de nuevo.
+error-form-expired = El formulario no se envió desde este sitio o ha caducado; vuelve atrás e inténtalo de nuevo.
+error-busy = Hay demasiados inicios de sesión en curso; inténtalo de nuevo en un momento.
+error-bad-gateway = La aplicación no está disponible en este momento.
+error-gateway-timeout = La aplicación no respondió a tiempo.
+error-internal = Algo ha fallado dentro de authgate.
+error-not-configured = Este authgate no tiene { $what }.
+second-factor-invalid = Ese código no es válido. Prueba con el actual o con un código de recuperación.
+device-code-malformed = Ese no es un código con este formato.
+device-code-unknown = Este código es desconocido, ya se usó o ha caducado.
+device-connected-title = Dispositivo conectado
+device-connected = Puedes volver a tu dispositivo.
+device-refused-title = Dispositivo rechazado
+device-refused = El dispositivo no se ha conectado.
+
+passkey-malformed = La respuesta de la llave de acceso no es válida.
+passkey-unknown = Esta llave de acceso no se conoce aquí. Inicia sesión con tu contraseña.
+passkey-not-verified = No se pudo verificar la llave de acceso.
+passkey-no-user-verification = La llave de acceso no verificó tu identidad.
+passkey-expired = La operación de la llave de acceso ha caducado. Inténtalo de nuevo.
+passkey-someone-else = La operación de la llave de acceso pertenece a otra persona.
+passkey-none = Esta cuenta no tiene llave de acceso.
+logout-foreign-hint = El id_token_hint no lo emitió este proveedor.
+sign-in-no-code = La respuesta de inicio de sesión no contiene código.
+upstream-gone = Este proveedor de identidad ya no está configurado.
+upstream-not-allowed = Esta cuenta no puede iniciar sesión aquí.
+upstream-no-username = El proveedor de identidad no indicó quién eres.
+upstream-unverified-email = El proveedor de identidad no ha verificado tu correo electrónico.
+upstream-disagree = Las respuestas del proveedor de identidad no coinciden.
+upstream-wrong-issuer = La respuesta de inicio de sesión no procede de este proveedor de identidad.
+upstream-no-token-endpoint = El proveedor de identidad no tiene punto de acceso de tokens.
+upstream-code-refused = El proveedor de identidad rechazó el código (caducado o ya usado).
+upstream-no-id-token = El proveedor de identidad no envió ningún token de identidad.
+upstream-bad-id-token = No se puede verificar el token de identidad del proveedor.
+upstream-malformed-id-token = El token de identidad no es válido.
+sign-in-malformed = La respuesta de inicio de sesión no es válida.
+sign-in-code-expired = El código de inicio de sesión ha caducado o ya se usó.
+sign-in-completed = Este inicio de sesión ha caducado o ya se completó. Vuelve a la aplicación e inténtalo de nuevo.
+logout-hint-not-id-token = El id_token_hint no es un token de identidad emitido para una aplicación.
+logout-uri-unregistered = La post_logout_redirect_uri no está registrada para esta aplicación.
+upstream-sign-in-done = Este inicio de sesión ha caducado o ya se completó.
+upstream-foreign-response = La respuesta no pertenece a este inicio de sesión.
+upstream-denied = El proveedor de identidad no inició tu sesión.
+upstream-name-taken = Este nombre pertenece a otra cuenta; el operador debe configurar username_prefix.
+sign-in-access-denied = Se denegó el acceso.
+sign-in-incomplete = El inicio de sesión no se completó.
+sign-in-session-ended = Tu sesión terminó durante el inicio de sesión. Inténtalo de nuevo.
+logout-client-mismatch = client_id no coincide con el id_token_hint.

@@ -1,0 +1,170 @@
+# authgate en français.
+
+language = Langue
+help = Aide
+
+login-title = Connexion
+login-continue-to = Connectez-vous pour continuer vers { $app }
+login-username = Nom d’utilisateur
+login-password = Mot de passe
+login-submit = Se connecter
+login-passkey = Se connecter avec une clé d’accès
+login-with = Se connecter avec { $provider }
+login-failed = Nom d’utilisateur ou mot de passe incorrect.
+signing-in-title = Connexion
+signing-in = Connexion en cours…
+signing-in-link = Continuer vers la page de connexion
+signed-in-title = Connecté
+signed-in = Vous êtes connecté en tant que { $user }.
+signed-out-title = Déconnecté
+signed-out = Vous êtes déconnecté.
+continue = Continuer
+
+second-factor-title = Second facteur
+second-factor-intro = Connecté en tant que { $user }. Saisissez le code affiché par votre application d’authentification, ou l’un de vos codes de récupération.
+second-factor-code = Code
+second-factor-submit = Vérifier
+second-factor-passkey = Utiliser une clé d’accès
+enrol-title = Configurer un second facteur
+enrol-intro = Pour { $user } : scannez ce code avec une application d’authentification, ou saisissez la clé, puis entrez le code affiché par l’application.
+enrol-qr-alt = Code QR de la clé d’authentification
+enrol-key = Clé
+enrol-link = Lien
+enrol-code = Code de l’application
+enrol-submit = Confirmer
+recovery-title = Codes de récupération
+recovery-intro = Conservez-les en lieu sûr. Chacun vous connecte une fois si vous perdez votre application d’authentification. Ils ne sont affichés que maintenant.
+
+account-title = Votre compte
+signed-in-as = Connecté en tant que { $user }.
+account-factors = Seconds facteurs
+account-no-factors = Aucun pour l’instant.
+factor-totp = application d’authentification
+factor-passkey = clé d’accès
+factor-app-password = mot de passe d’application
+factor-second-factor-only = second facteur uniquement
+factor-added = ajouté le { $date }
+factor-last-used = dernière utilisation { $date }
+factor-never = jamais
+remove = Supprimer
+recovery-codes-left =
+    { $count ->
+        [one] { $count } code de récupération inutilisé.
+       *[other] { $count } codes de récupération inutilisés.
+    }
+account-add-totp = Ajouter une application d’authentification
+account-replace-totp = Remplacer l’application d’authentification
+account-add-passkey = Ajouter une clé d’accès
+account-new-recovery-codes = Nouveaux codes de récupération
+app-passwords-title = Mots de passe d’application
+app-passwords-intro = Pour les clients qui ne peuvent pas se connecter avec un navigateur (WebDAV, git, scripts) : utilisez votre nom d’utilisateur et un mot de passe d’application.
+app-password-new = Votre nouveau mot de passe d’application, affiché uniquement maintenant :
+revoke = Révoquer
+app-password-name = Nom
+app-password-placeholder = WebDAV du portable
+app-password-create = Créer un mot de passe d’application
+sessions-title = Sessions
+sessions-started = Connexion
+sessions-last-seen = Dernière activité
+sessions-from = Depuis
+sessions-apps = Applications
+sessions-this-browser = ce navigateur
+sign-out = Se déconnecter
+sessions-end-others = Déconnecter mes autres sessions
+notice-passkey-added = Clé d’accès ajoutée.
+notice-factor-removed = Facteur supprimé.
+notice-app-password-revoked = Mot de passe d’application révoqué.
+notice-session-ended = Session déconnectée.
+notice-session-gone = Cette session était déjà terminée.
+notice-others-ended =
+    { $count ->
+        [one] { $count } autre session déconnectée.
+       *[other] { $count } autres sessions déconnectées.
+    }
+error-last-factor = Les seconds facteurs sont obligatoires ici : ajoutez-en un autre avant de supprimer celui-ci.
+
+device-title = Connecter un appareil
+device-asks = { $client } demande à agir en votre nom.
+device-asks-scopes = { $client } demande à agir en votre nom, avec { $scopes }.
+device-check-code = N’approuvez que si votre appareil affiche le code { $code }.
+approve = Approuver
+deny = Refuser
+device-code-label = Le code affiché par votre appareil
+
+error-title-bad_request = Requête invalide
+error-title-unauthenticated = Connexion requise
+error-title-second_factor_required = Second facteur requis
+error-title-forbidden = Accès refusé
+error-title-not_found = Introuvable
+error-title-method_not_allowed = Méthode non autorisée
+error-title-payload_too_large = Requête trop volumineuse
+error-title-uri_too_long = Adresse trop longue
+error-title-rate_limited = Trop de tentatives
+error-title-sign_in_expired = Connexion expirée
+error-title-form_expired = Formulaire de connexion expiré
+error-title-sign_in_failed = Échec de la connexion
+error-title-access_denied = Échec de la connexion
+error-title-logout_rejected = Déconnexion refusée
+error-title-busy = Occupé
+error-title-internal_error = Erreur interne
+error-title-bad_gateway = Application injoignable
+error-title-unavailable = Service indisponible
+error-title-gateway_timeout = Délai dépassé
+error-title-authorize = Demande de connexion refusée
+error-no-route = Aucune application n’est configurée à cette adresse.
+error-method = Cette adresse ne répond pas à cette méthode.
+error-too-large = Le corps de la requête est trop volumineux.
+error-uri-too-long = L’adresse de la requête est trop longue.
+error-sign-in-required = Une connexion est requise.
+error-second-factor = Cette application exige un second facteur : reconnectez-vous avec celui-ci.
+error-basic = Un mot de passe d’application valide est requis (HTTP Basic).
+error-forbidden = Vous êtes connecté mais n’êtes pas autorisé à utiliser cette application.
+error-rate-limited = Trop de tentatives de connexion depuis votre adresse ; réessayez dans { $seconds } s.
+error-sign-in-expired = Cette demande de connexion a expiré ou a déjà été utilisée ; revenez à l’application et réessayez.
+error-form-expired = Le formulaire de connexion n’a pas été envoyé depuis ce site ou a expiré ; revenez en arrière et réessayez.
+error-busy = Trop de connexions sont en cours ; réessayez dans un instant.
+error-bad-gateway = L’application est injoignable pour le moment.
+error-gateway-timeout = L’application n’a pas répondu à temps.
+error-internal = Une erreur s’est produite dans authgate.
+error-not-configured = Cet authgate n’a pas de { $what }.
+second-factor-invalid = Ce code n’est pas valide. Essayez le code actuel ou un code de récupération.
+device-code-malformed = Ce n’est pas un code de ce format.
+device-code-unknown = Ce code est inconnu, déjà utilisé ou expiré.
+device-connected-title = Appareil connecté
+device-connected = Vous pouvez revenir à votre appareil.
+device-refused-title = Appareil refusé
+device-refused = L’appareil n’a pas été connecté.
+
+passkey-malformed = La réponse de la clé d’accès est mal formée.
+passkey-unknown = Cette clé d’accès est inconnue ici. Connectez-vous avec votre mot de passe.
+passkey-not-verified = La clé d’accès n’a pas pu être vérifiée.
+passkey-no-user-verification = La clé d’accès n’a pas vérifié votre identité.
+passkey-expired = L’opération de clé d’accès a expiré. Veuillez réessayer.
+passkey-someone-else = L’opération de clé d’accès appartient à quelqu’un d’autre.
+passkey-none = Ce compte n’a pas de clé d’accès.
+logout-foreign-hint = Le id_token_hint n’a pas été émis par ce fournisseur.
+sign-in-no-code = La réponse de connexion ne contient pas de code.
+upstream-gone = Ce fournisseur d’identité n’est plus configuré.
+upstream-not-allowed = Ce compte n’est pas autorisé à se connecter ici.
+upstream-no-username = Le fournisseur d’identité n’a pas indiqué qui vous êtes.
+upstream-unverified-email = Le fournisseur d’identité n’a pas vérifié votre adresse e-mail.
+upstream-disagree = Les réponses du fournisseur d’identité se contredisent.
+upstream-wrong-issuer = La réponse de connexion ne provient pas de ce fournisseur d’identité.
+upstream-no-token-endpoint = Le fournisseur d’identité n’a pas de point de terminaison de jetons.
+upstream-code-refused = Le fournisseur d’identité a refusé le code de connexion (expiré ou déjà utilisé).
+upstream-no-id-token = Le fournisseur d’identité n’a envoyé aucun jeton d’identité.
+upstream-bad-id-token = Le jeton d’identité du fournisseur ne peut pas être vérifié.
+upstream-malformed-id-token = Le jeton d’identité est mal formé.
+sign-in-malformed = La réponse de connexion est mal formée.
+sign-in-code-expired = Le code de connexion a expiré ou a déjà été utilisé.
+sign-in-completed = Cette connexion a expiré ou est déjà terminée. Revenez à l’application et réessayez.
+logout-hint-not-id-token = Le id_token_hint n’est pas un jeton d’identité émis pour une application.
+logout-uri-unregistered = La post_logout_redirect_uri n’est pas enregistrée pour cette application.
+upstream-sign-in-done = Cette connexion a expiré ou est déjà terminée.
+upstream-foreign-response = La réponse n’appartient pas à cette connexion.
+upstream-denied = Le fournisseur d’identité ne vous a pas connecté.
+upstream-name-taken = Ce nom appartient à un autre compte ; l’opérateur doit définir username_prefix.
+sign-in-access-denied = L’accès a été refusé.
+sign-in-incomplete = La connexion n’a pas abouti.
+sign-in-session-ended = Votre session a pris fin pendant la connexion. Veuillez réessayer.
+logout-client-mismatch = client_id ne correspond pas au id_token_hint.

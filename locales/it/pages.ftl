@@ -1,0 +1,170 @@
+# authgate in italiano.
+
+language = Lingua
+help = Aiuto
+
+login-title = Accedi
+login-continue-to = Accedi per continuare su { $app }
+login-username = Nome utente
+login-password = Password
+login-submit = Accedi
+login-passkey = Accedi con una passkey
+login-with = Accedi con { $provider }
+login-failed = Nome utente o password non validi.
+signing-in-title = Accesso
+signing-in = Accesso in corso…
+signing-in-link = Continua alla pagina di accesso
+signed-in-title = Accesso effettuato
+signed-in = Hai effettuato l’accesso come { $user }.
+signed-out-title = Disconnesso
+signed-out = Sei disconnesso.
+continue = Continua
+
+second-factor-title = Secondo fattore
+second-factor-intro = Accesso come { $user }. Inserisci il codice mostrato dalla tua app di autenticazione o uno dei tuoi codici di recupero.
+second-factor-code = Codice
+second-factor-submit = Verifica
+second-factor-passkey = Usa una passkey
+enrol-title = Configura un secondo fattore
+enrol-intro = Per { $user }: scansiona questo codice con un’app di autenticazione o digita la chiave, poi inserisci il codice mostrato dall’app.
+enrol-qr-alt = Codice QR della chiave di autenticazione
+enrol-key = Chiave
+enrol-link = Link
+enrol-code = Codice dell’app
+enrol-submit = Conferma
+recovery-title = Codici di recupero
+recovery-intro = Conservali in un luogo sicuro. Ognuno ti fa accedere una volta se perdi l’autenticatore. Vengono mostrati solo ora.
+
+account-title = Il tuo account
+signed-in-as = Accesso come { $user }.
+account-factors = Secondi fattori
+account-no-factors = Ancora nessuno.
+factor-totp = app di autenticazione
+factor-passkey = passkey
+factor-app-password = password per app
+factor-second-factor-only = solo come secondo fattore
+factor-added = aggiunto il { $date }
+factor-last-used = ultimo uso { $date }
+factor-never = mai
+remove = Rimuovi
+recovery-codes-left =
+    { $count ->
+        [one] { $count } codice di recupero non usato.
+       *[other] { $count } codici di recupero non usati.
+    }
+account-add-totp = Aggiungi un’app di autenticazione
+account-replace-totp = Sostituisci l’app di autenticazione
+account-add-passkey = Aggiungi una passkey
+account-new-recovery-codes = Nuovi codici di recupero
+app-passwords-title = Password per app
+app-passwords-intro = Per i client che non possono accedere con un browser (WebDAV, git, script): usa il tuo nome utente e una password per app.
+app-password-new = La tua nuova password per app, mostrata solo ora:
+revoke = Revoca
+app-password-name = Nome
+app-password-placeholder = WebDAV del portatile
+app-password-create = Crea una password per app
+sessions-title = Sessioni
+sessions-started = Accesso
+sessions-last-seen = Ultima attività
+sessions-from = Da
+sessions-apps = Applicazioni
+sessions-this-browser = questo browser
+sign-out = Esci
+sessions-end-others = Chiudi le mie altre sessioni
+notice-passkey-added = Passkey aggiunta.
+notice-factor-removed = Fattore rimosso.
+notice-app-password-revoked = Password per app revocata.
+notice-session-ended = Sessione chiusa.
+notice-session-gone = Quella sessione era già terminata.
+notice-others-ended =
+    { $count ->
+        [one] { $count } altra sessione chiusa.
+       *[other] { $count } altre sessioni chiuse.
+    }
+error-last-factor = Qui i secondi fattori sono obbligatori: aggiungine un altro prima di rimuovere questo.
+
+device-title = Collega un dispositivo
+device-asks = { $client } chiede di agire per tuo conto.
+device-asks-scopes = { $client } chiede di agire per tuo conto, con { $scopes }.
+device-check-code = Approva solo se il tuo dispositivo mostra il codice { $code }.
+approve = Approva
+deny = Rifiuta
+device-code-label = Il codice mostrato dal tuo dispositivo
+
+error-title-bad_request = Richiesta non valida
+error-title-unauthenticated = Accesso richiesto
+error-title-second_factor_required = Secondo fattore richiesto
+error-title-forbidden = Accesso negato
+error-title-not_found = Non trovato
+error-title-method_not_allowed = Metodo non consentito
+error-title-payload_too_large = Richiesta troppo grande
+error-title-uri_too_long = Indirizzo troppo lungo
+error-title-rate_limited = Troppi tentativi
+error-title-sign_in_expired = Accesso scaduto
+error-title-form_expired = Modulo scaduto
+error-title-sign_in_failed = Accesso non riuscito
+error-title-access_denied = Accesso non riuscito
+error-title-logout_rejected = Uscita rifiutata
+error-title-busy = Occupato
+error-title-internal_error = Errore interno
+error-title-bad_gateway = Applicazione non raggiungibile
+error-title-unavailable = Servizio non disponibile
+error-title-gateway_timeout = Tempo scaduto
+error-title-authorize = Richiesta di accesso rifiutata
+error-no-route = Nessuna applicazione è configurata a questo indirizzo.
+error-method = Questo indirizzo non risponde a quel metodo.
+error-too-large = Il corpo della richiesta è troppo grande.
+error-uri-too-long = L’indirizzo della richiesta è troppo lungo.
+error-sign-in-required = È necessario accedere.
+error-second-factor = Questa applicazione richiede un secondo fattore: accedi di nuovo usandolo.
+error-basic = È richiesta una password per app valida (HTTP Basic).
+error-forbidden = Hai effettuato l’accesso ma non puoi usare questa applicazione.
+error-rate-limited = Troppi tentativi di accesso dal tuo indirizzo; riprova tra { $seconds } s.
+error-sign-in-expired = Questa richiesta di accesso è scaduta o è già stata usata; torna all’applicazione e riprova.
+error-form-expired = Il modulo non è stato inviato da questo sito o è scaduto; torna indietro e riprova.
+error-busy = Troppi accessi in corso; riprova tra un momento.
+error-bad-gateway = L’applicazione non è raggiungibile al momento.
+error-gateway-timeout = L’applicazione non ha risposto in tempo.
+error-internal = Qualcosa è andato storto in authgate.
+error-not-configured = Questo authgate non ha { $what }.
+second-factor-invalid = Questo codice non è valido. Prova quello attuale o un codice di recupero.
+device-code-malformed = Questo non è un codice di questo formato.
+device-code-unknown = Questo codice è sconosciuto, già usato o scaduto.
+device-connected-title = Dispositivo collegato
+device-connected = Puoi tornare al tuo dispositivo.
+device-refused-title = Dispositivo rifiutato
+device-refused = Il dispositivo non è stato collegato.
+
+passkey-malformed = La risposta della passkey non è valida.
+passkey-unknown = Questa passkey non è conosciuta qui. Accedi con la tua password.
+passkey-not-verified = Non è stato possibile verificare la passkey.
+passkey-no-user-verification = La passkey non ha verificato la tua identità.
+passkey-expired = L’operazione con la passkey è scaduta. Riprova.
+passkey-someone-else = L’operazione con la passkey appartiene a qualcun altro.
+passkey-none = Questo account non ha una passkey.
+logout-foreign-hint = L’id_token_hint non è stato emesso da questo provider.
+sign-in-no-code = La risposta di accesso non contiene un codice.
+upstream-gone = Questo provider di identità non è più configurato.
+upstream-not-allowed = Questo account non può accedere qui.
+upstream-no-username = Il provider di identità non ha indicato chi sei.
+upstream-unverified-email = Il provider di identità non ha verificato la tua email.
+upstream-disagree = Le risposte del provider di identità non concordano.
+upstream-wrong-issuer = La risposta di accesso non proviene da questo provider di identità.
+upstream-no-token-endpoint = Il provider di identità non ha un endpoint per i token.
+upstream-code-refused = Il provider di identità ha rifiutato il codice (scaduto o già usato).
+upstream-no-id-token = Il provider di identità non ha inviato un token ID.
+upstream-bad-id-token = Il token ID del provider non può essere verificato.
+upstream-malformed-id-token = Il token ID non è valido.
+sign-in-malformed = La risposta di accesso non è valida.
+sign-in-code-expired = Il codice di accesso è scaduto o è già stato usato.
+sign-in-completed = Questo accesso è scaduto o è già stato completato. Torna all’applicazione e riprova.
+logout-hint-not-id-token = L’id_token_hint non è un token ID emesso per un’applicazione.
+logout-uri-unregistered = La post_logout_redirect_uri non è registrata per questa applicazione.
+upstream-sign-in-done = Questo accesso è scaduto o è già stato completato.
+upstream-foreign-response = La risposta non appartiene a questo accesso.
+upstream-denied = Il provider di identità non ti ha fatto accedere.
+upstream-name-taken = Questo nome appartiene a un altro account; l’operatore deve impostare username_prefix.
+sign-in-access-denied = L’accesso è stato negato.
+sign-in-incomplete = L’accesso non è stato completato.
+sign-in-session-ended = La tua sessione è terminata durante l’accesso. Riprova.
+logout-client-mismatch = client_id non corrisponde all’id_token_hint.

@@ -1,0 +1,170 @@
+# authgate in het Nederlands.
+
+language = Taal
+help = Hulp
+
+login-title = Inloggen
+login-continue-to = Log in om verder te gaan naar { $app }
+login-username = Gebruikersnaam
+login-password = Wachtwoord
+login-submit = Inloggen
+login-passkey = Inloggen met een passkey
+login-with = Inloggen met { $provider }
+login-failed = Ongeldige gebruikersnaam of ongeldig wachtwoord.
+signing-in-title = Inloggen
+signing-in = Bezig met inloggen…
+signing-in-link = Verder naar de inlogpagina
+signed-in-title = Ingelogd
+signed-in = Je bent ingelogd als { $user }.
+signed-out-title = Uitgelogd
+signed-out = Je bent uitgelogd.
+continue = Doorgaan
+
+second-factor-title = Tweede factor
+second-factor-intro = Ingelogd als { $user }. Voer de code uit je authenticator-app in, of een van je herstelcodes.
+second-factor-code = Code
+second-factor-submit = Controleren
+second-factor-passkey = Een passkey gebruiken
+enrol-title = Een tweede factor instellen
+enrol-intro = Voor { $user }: scan deze code met een authenticator-app of typ de sleutel over, en voer daarna de code in die de app toont.
+enrol-qr-alt = QR-code van de authenticatorsleutel
+enrol-key = Sleutel
+enrol-link = Link
+enrol-code = Code uit de app
+enrol-submit = Bevestigen
+recovery-title = Herstelcodes
+recovery-intro = Bewaar deze op een veilige plek. Met elke code kun je één keer inloggen als je je authenticator kwijt bent. Ze worden alleen nu getoond.
+
+account-title = Je account
+signed-in-as = Ingelogd als { $user }.
+account-factors = Tweede factoren
+account-no-factors = Nog geen.
+factor-totp = authenticator-app
+factor-passkey = passkey
+factor-app-password = app-wachtwoord
+factor-second-factor-only = alleen als tweede factor
+factor-added = toegevoegd { $date }
+factor-last-used = laatst gebruikt { $date }
+factor-never = nooit
+remove = Verwijderen
+recovery-codes-left =
+    { $count ->
+        [one] { $count } ongebruikte herstelcode.
+       *[other] { $count } ongebruikte herstelcodes.
+    }
+account-add-totp = Een authenticator-app toevoegen
+account-replace-totp = De authenticator-app vervangen
+account-add-passkey = Een passkey toevoegen
+account-new-recovery-codes = Nieuwe herstelcodes
+app-passwords-title = App-wachtwoorden
+app-passwords-intro = Voor programma's die niet via een browser kunnen inloggen (WebDAV, git, scripts): gebruik je gebruikersnaam en een app-wachtwoord.
+app-password-new = Je nieuwe app-wachtwoord, alleen nu zichtbaar:
+revoke = Intrekken
+app-password-name = Naam
+app-password-placeholder = WebDAV laptop
+app-password-create = Een app-wachtwoord maken
+sessions-title = Sessies
+sessions-started = Ingelogd
+sessions-last-seen = Laatst gezien
+sessions-from = Vanaf
+sessions-apps = Toepassingen
+sessions-this-browser = deze browser
+sign-out = Uitloggen
+sessions-end-others = Mijn andere sessies uitloggen
+notice-passkey-added = Passkey toegevoegd.
+notice-factor-removed = Factor verwijderd.
+notice-app-password-revoked = App-wachtwoord ingetrokken.
+notice-session-ended = Sessie uitgelogd.
+notice-session-gone = Die sessie was al beëindigd.
+notice-others-ended =
+    { $count ->
+        [one] { $count } andere sessie uitgelogd.
+       *[other] { $count } andere sessies uitgelogd.
+    }
+error-last-factor = Tweede factoren zijn hier verplicht: voeg er eerst nog een toe voordat je deze verwijdert.
+
+device-title = Een apparaat koppelen
+device-asks = { $client } vraagt om namens jou te handelen.
+device-asks-scopes = { $client } vraagt om namens jou te handelen, met { $scopes }.
+device-check-code = Keur alleen goed als je apparaat de code { $code } toont.
+approve = Goedkeuren
+deny = Weigeren
+device-code-label = De code die je apparaat toont
+
+error-title-bad_request = Ongeldig verzoek
+error-title-unauthenticated = Inloggen vereist
+error-title-second_factor_required = Tweede factor vereist
+error-title-forbidden = Toegang geweigerd
+error-title-not_found = Niet gevonden
+error-title-method_not_allowed = Methode niet toegestaan
+error-title-payload_too_large = Verzoek te groot
+error-title-uri_too_long = Adres te lang
+error-title-rate_limited = Te veel pogingen
+error-title-sign_in_expired = Inloggen verlopen
+error-title-form_expired = Formulier verlopen
+error-title-sign_in_failed = Inloggen mislukt
+error-title-access_denied = Inloggen mislukt
+error-title-logout_rejected = Uitloggen geweigerd
+error-title-busy = Bezet
+error-title-internal_error = Interne fout
+error-title-bad_gateway = Toepassing onbereikbaar
+error-title-unavailable = Dienst niet beschikbaar
+error-title-gateway_timeout = Time-out
+error-title-authorize = Inlogverzoek geweigerd
+error-no-route = Op dit adres is geen toepassing ingesteld.
+error-method = Dit adres beantwoordt die methode niet.
+error-too-large = De inhoud van het verzoek is te groot.
+error-uri-too-long = Het adres van het verzoek is te lang.
+error-sign-in-required = Inloggen is vereist.
+error-second-factor = Deze toepassing vraagt een tweede factor: log opnieuw in met die factor.
+error-basic = Een geldig app-wachtwoord is vereist (HTTP Basic).
+error-forbidden = Je bent ingelogd, maar mag deze toepassing niet gebruiken.
+error-rate-limited = Te veel inlogpogingen vanaf je adres; probeer het over { $seconds } s opnieuw.
+error-sign-in-expired = Dit inlogverzoek is verlopen of al gebruikt; ga terug naar de toepassing en probeer het opnieuw.
+error-form-expired = Het formulier kwam niet van deze site of is verlopen; ga terug en probeer het opnieuw.
+error-busy = Er lopen te veel inlogpogingen tegelijk; probeer het zo opnieuw.
+error-bad-gateway = De toepassing is nu niet bereikbaar.
+error-gateway-timeout = De toepassing antwoordde niet op tijd.
+error-internal = Er ging iets mis in authgate.
+error-not-configured = Deze authgate heeft geen { $what }.
+second-factor-invalid = Die code is ongeldig. Probeer de huidige of een herstelcode.
+device-code-malformed = Dat is geen code in dit formaat.
+device-code-unknown = Deze code is onbekend, al gebruikt of verlopen.
+device-connected-title = Apparaat gekoppeld
+device-connected = Je kunt terug naar je apparaat.
+device-refused-title = Apparaat geweigerd
+device-refused = Het apparaat is niet gekoppeld.
+
+passkey-malformed = Het antwoord van de passkey is ongeldig.
+passkey-unknown = Deze passkey is hier niet bekend. Log in met je wachtwoord.
+passkey-not-verified = De passkey kon niet worden gecontroleerd.
+passkey-no-user-verification = De passkey heeft niet gecontroleerd wie je bent.
+passkey-expired = De passkey-handeling is verlopen. Probeer het opnieuw.
+passkey-someone-else = De passkey-handeling hoort bij iemand anders.
+passkey-none = Dit account heeft geen passkey.
+logout-foreign-hint = De id_token_hint is niet door deze provider uitgegeven.
+sign-in-no-code = Het inlogantwoord bevat geen code.
+upstream-gone = Deze identiteitsprovider is niet meer ingesteld.
+upstream-not-allowed = Dit account mag hier niet inloggen.
+upstream-no-username = De identiteitsprovider heeft niet gezegd wie je bent.
+upstream-unverified-email = De identiteitsprovider heeft je e-mailadres niet geverifieerd.
+upstream-disagree = De antwoorden van de identiteitsprovider spreken elkaar tegen.
+upstream-wrong-issuer = Het inlogantwoord komt niet van deze identiteitsprovider.
+upstream-no-token-endpoint = De identiteitsprovider heeft geen token-endpoint.
+upstream-code-refused = De identiteitsprovider weigerde de inlogcode (verlopen of al gebruikt).
+upstream-no-id-token = De identiteitsprovider stuurde geen ID-token.
+upstream-bad-id-token = Het ID-token van de provider kan niet worden gecontroleerd.
+upstream-malformed-id-token = Het ID-token is ongeldig.
+sign-in-malformed = Het inlogantwoord is ongeldig.
+sign-in-code-expired = De inlogcode is verlopen of al gebruikt.
+sign-in-completed = Deze inlogpoging is verlopen of al afgerond. Ga terug naar de toepassing en probeer het opnieuw.
+logout-hint-not-id-token = De id_token_hint is geen ID-token dat aan een toepassing is uitgegeven.
+logout-uri-unregistered = De post_logout_redirect_uri is niet geregistreerd voor deze toepassing.
+upstream-sign-in-done = Deze inlogpoging is verlopen of al afgerond.
+upstream-foreign-response = Het antwoord hoort niet bij deze inlogpoging.
+upstream-denied = De identiteitsprovider heeft je niet ingelogd.
+upstream-name-taken = Deze naam hoort bij een ander account; de beheerder moet username_prefix instellen.
+sign-in-access-denied = De toegang is geweigerd.
+sign-in-incomplete = Het inloggen is niet afgerond.
+sign-in-session-ended = Je sessie eindigde tijdens het inloggen. Probeer het opnieuw.
+logout-client-mismatch = client_id past niet bij de id_token_hint.

@@ -1,0 +1,170 @@
+# authgate em português (Brasil).
+
+language = Idioma
+help = Ajuda
+
+login-title = Entrar
+login-continue-to = Entre para continuar em { $app }
+login-username = Nome de usuário
+login-password = Senha
+login-submit = Entrar
+login-passkey = Entrar com uma chave de acesso
+login-with = Entrar com { $provider }
+login-failed = Nome de usuário ou senha inválidos.
+signing-in-title = Entrando
+signing-in = Entrando…
+signing-in-link = Continuar para a página de entrada
+signed-in-title = Conectado
+signed-in = Você entrou como { $user }.
+signed-out-title = Desconectado
+signed-out = Você saiu.
+continue = Continuar
+
+second-factor-title = Segundo fator
+second-factor-intro = Conectado como { $user }. Digite o código mostrado pelo seu aplicativo autenticador ou um dos seus códigos de recuperação.
+second-factor-code = Código
+second-factor-submit = Verificar
+second-factor-passkey = Usar uma chave de acesso
+enrol-title = Configurar um segundo fator
+enrol-intro = Para { $user }: escaneie este código com um aplicativo autenticador ou digite a chave e depois informe o código que o aplicativo mostrar.
+enrol-qr-alt = Código QR da chave do autenticador
+enrol-key = Chave
+enrol-link = Link
+enrol-code = Código do aplicativo
+enrol-submit = Confirmar
+recovery-title = Códigos de recuperação
+recovery-intro = Guarde-os em um lugar seguro. Cada um permite entrar uma vez se você perder o autenticador. Eles só são mostrados agora.
+
+account-title = Sua conta
+signed-in-as = Conectado como { $user }.
+account-factors = Segundos fatores
+account-no-factors = Nenhum ainda.
+factor-totp = aplicativo autenticador
+factor-passkey = chave de acesso
+factor-app-password = senha de aplicativo
+factor-second-factor-only = somente como segundo fator
+factor-added = adicionado em { $date }
+factor-last-used = último uso { $date }
+factor-never = nunca
+remove = Remover
+recovery-codes-left =
+    { $count ->
+        [one] { $count } código de recuperação não usado.
+       *[other] { $count } códigos de recuperação não usados.
+    }
+account-add-totp = Adicionar um aplicativo autenticador
+account-replace-totp = Substituir o aplicativo autenticador
+account-add-passkey = Adicionar uma chave de acesso
+account-new-recovery-codes = Novos códigos de recuperação
+app-passwords-title = Senhas de aplicativo
+app-passwords-intro = Para clientes que não conseguem entrar pelo navegador (WebDAV, git, scripts): use seu nome de usuário e uma senha de aplicativo.
+app-password-new = Sua nova senha de aplicativo, mostrada só agora:
+revoke = Revogar
+app-password-name = Nome
+app-password-placeholder = WebDAV do notebook
+app-password-create = Criar uma senha de aplicativo
+sessions-title = Sessões
+sessions-started = Entrada
+sessions-last-seen = Última atividade
+sessions-from = De
+sessions-apps = Aplicativos
+sessions-this-browser = este navegador
+sign-out = Sair
+sessions-end-others = Encerrar minhas outras sessões
+notice-passkey-added = Chave de acesso adicionada.
+notice-factor-removed = Fator removido.
+notice-app-password-revoked = Senha de aplicativo revogada.
+notice-session-ended = Sessão encerrada.
+notice-session-gone = Essa sessão já tinha terminado.
+notice-others-ended =
+    { $count ->
+        [one] { $count } outra sessão encerrada.
+       *[other] { $count } outras sessões encerradas.
+    }
+error-last-factor = Segundos fatores são obrigatórios aqui: adicione outro antes de remover este.
+
+device-title = Conectar um dispositivo
+device-asks = { $client } pede para agir em seu nome.
+device-asks-scopes = { $client } pede para agir em seu nome, com { $scopes }.
+device-check-code = Aprove somente se o seu dispositivo mostrar o código { $code }.
+approve = Aprovar
+deny = Recusar
+device-code-label = O código que seu dispositivo mostra
+
+error-title-bad_request = Solicitação inválida
+error-title-unauthenticated = Entrada necessária
+error-title-second_factor_required = Segundo fator necessário
+error-title-forbidden = Acesso negado
+error-title-not_found = Não encontrado
+error-title-method_not_allowed = Método não permitido
+error-title-payload_too_large = Solicitação grande demais
+error-title-uri_too_long = Endereço longo demais
+error-title-rate_limited = Tentativas demais
+error-title-sign_in_expired = Entrada expirada
+error-title-form_expired = Formulário expirado
+error-title-sign_in_failed = Falha ao entrar
+error-title-access_denied = Falha ao entrar
+error-title-logout_rejected = Saída recusada
+error-title-busy = Ocupado
+error-title-internal_error = Erro interno
+error-title-bad_gateway = Aplicativo inacessível
+error-title-unavailable = Serviço indisponível
+error-title-gateway_timeout = Tempo esgotado
+error-title-authorize = Solicitação de entrada recusada
+error-no-route = Nenhum aplicativo está configurado neste endereço.
+error-method = Este endereço não responde a esse método.
+error-too-large = O corpo da solicitação é grande demais.
+error-uri-too-long = O endereço da solicitação é longo demais.
+error-sign-in-required = É preciso entrar.
+error-second-factor = Este aplicativo exige um segundo fator: entre novamente com ele.
+error-basic = É necessária uma senha de aplicativo válida (HTTP Basic).
+error-forbidden = Você entrou, mas não tem permissão para usar este aplicativo.
+error-rate-limited = Tentativas de entrada demais a partir do seu endereço; tente novamente em { $seconds } s.
+error-sign-in-expired = Esta solicitação de entrada expirou ou já foi usada; volte ao aplicativo e tente novamente.
+error-form-expired = O formulário não foi enviado por este site ou expirou; volte e tente novamente.
+error-busy = Há entradas demais em andamento; tente novamente em instantes.
+error-bad-gateway = O aplicativo está inacessível no momento.
+error-gateway-timeout = O aplicativo não respondeu a tempo.
+error-internal = Algo deu errado dentro do authgate.
+error-not-configured = Este authgate não tem { $what }.
+second-factor-invalid = Esse código não é válido. Tente o atual ou um código de recuperação.
+device-code-malformed = Esse não é um código neste formato.
+device-code-unknown = Este código é desconhecido, já usado ou expirado.
+device-connected-title = Dispositivo conectado
+device-connected = Você pode voltar ao seu dispositivo.
+device-refused-title = Dispositivo recusado
+device-refused = O dispositivo não foi conectado.
+
+passkey-malformed = A resposta da chave de acesso está malformada.
+passkey-unknown = Esta chave de acesso não é conhecida aqui. Entre com sua senha.
+passkey-not-verified = Não foi possível verificar a chave de acesso.
+passkey-no-user-verification = A chave de acesso não verificou quem você é.
+passkey-expired = A operação da chave de acesso expirou. Tente novamente.
+passkey-someone-else = A operação da chave de acesso pertence a outra pessoa.
+passkey-none = Esta conta não tem chave de acesso.
+logout-foreign-hint = O id_token_hint não foi emitido por este provedor.
+sign-in-no-code = A resposta de entrada não tem código.
+upstream-gone = Este provedor de identidade não está mais configurado.
+upstream-not-allowed = Esta conta não tem permissão para entrar aqui.
+upstream-no-username = O provedor de identidade não informou quem você é.
+upstream-unverified-email = O provedor de identidade não verificou seu e-mail.
+upstream-disagree = As respostas do provedor de identidade não conferem.
+upstream-wrong-issuer = A resposta de entrada não veio deste provedor de identidade.
+upstream-no-token-endpoint = O provedor de identidade não tem endpoint de token.
+upstream-code-refused = O provedor de identidade recusou o código (expirado ou já usado).
+upstream-no-id-token = O provedor de identidade não enviou um token de ID.
+upstream-bad-id-token = Não é possível verificar o token de ID do provedor.
+upstream-malformed-id-token = O token de ID está malformado.
+sign-in-malformed = A resposta de entrada está malformada.
+sign-in-code-expired = O código de entrada expirou ou já foi usado.
+sign-in-completed = Esta entrada expirou ou já foi concluída. Volte ao aplicativo e tente novamente.
+logout-hint-not-id-token = O id_token_hint não é um token de ID emitido para um aplicativo.
+logout-uri-unregistered = A post_logout_redirect_uri não está registrada para este aplicativo.
+upstream-sign-in-done = Esta entrada expirou ou já foi concluída.
+upstream-foreign-response = A resposta não pertence a esta entrada.
+upstream-denied = O provedor de identidade não conectou você.
+upstream-name-taken = Este nome pertence a outra conta; o operador precisa definir username_prefix.
+sign-in-access-denied = O acesso foi negado.
+sign-in-incomplete = A entrada não foi concluída.
+sign-in-session-ended = Sua sessão terminou durante a entrada. Tente novamente.
+logout-client-mismatch = client_id não corresponde ao id_token_hint.
