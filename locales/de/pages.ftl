@@ -175,3 +175,5 @@ sign-in-access-denied = Der Zugriff wurde verweigert.
 sign-in-incomplete = Die Anmeldung wurde nicht abgeschlossen.
 sign-in-session-ended = Ihre Sitzung endete während der Anmeldung. Bitte versuchen Sie es erneut.
 logout-client-mismatch = client_id passt nicht zum id_token_hint.
+error-unavailable = Die Anmeldung ist gerade nicht verfügbar; bitte versuchen Sie es gleich noch einmal.
+error-upstream-unreachable = { $provider } ist gerade nicht erreichbar; versuchen Sie es gleich noch einmal oder melden Sie sich anders an.

@@ -175,3 +175,5 @@ sign-in-access-denied = Access was denied.
 sign-in-incomplete = The sign-in did not complete.
 sign-in-session-ended = Your session ended during sign-in. Please try again.
 logout-client-mismatch = client_id does not match the id_token_hint.
+error-unavailable = Sign-in is unavailable right now; please try again shortly.
+error-upstream-unreachable = { $provider } cannot be reached right now; try again shortly, or sign in another way.

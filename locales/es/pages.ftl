@@ -168,3 +168,5 @@ sign-in-access-denied = Se denegó el acceso.
 sign-in-incomplete = El inicio de sesión no se completó.
 sign-in-session-ended = Tu sesión terminó durante el inicio de sesión. Inténtalo de nuevo.
 logout-client-mismatch = client_id no coincide con el id_token_hint.
+error-unavailable = El inicio de sesión no está disponible ahora; inténtalo de nuevo en breve.
+error-upstream-unreachable = No se puede contactar con { $provider } ahora; inténtalo de nuevo en breve o inicia sesión de otra forma.

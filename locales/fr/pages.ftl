@@ -168,3 +168,5 @@ sign-in-access-denied = L’accès a été refusé.
 sign-in-incomplete = La connexion n’a pas abouti.
 sign-in-session-ended = Votre session a pris fin pendant la connexion. Veuillez réessayer.
 logout-client-mismatch = client_id ne correspond pas au id_token_hint.
+error-unavailable = La connexion est indisponible pour le moment ; réessayez dans un instant.
+error-upstream-unreachable = { $provider } est injoignable pour le moment ; réessayez dans un instant ou connectez-vous autrement.

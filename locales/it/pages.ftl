@@ -168,3 +168,5 @@ sign-in-access-denied = L’accesso è stato negato.
 sign-in-incomplete = L’accesso non è stato completato.
 sign-in-session-ended = La tua sessione è terminata durante l’accesso. Riprova.
 logout-client-mismatch = client_id non corrisponde all’id_token_hint.
+error-unavailable = L’accesso non è disponibile in questo momento; riprova tra poco.
+error-upstream-unreachable = { $provider } non è raggiungibile in questo momento; riprova tra poco o accedi in un altro modo.

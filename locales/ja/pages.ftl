@@ -160,3 +160,5 @@ sign-in-access-denied = アクセスが拒否されました。
 sign-in-incomplete = サインインが完了しませんでした。
 sign-in-session-ended = サインイン中にセッションが終了しました。もう一度お試しください。
 logout-client-mismatch = client_id が id_token_hint と一致しません。
+error-unavailable = 現在サインインを利用できません。しばらくしてからもう一度お試しください。
+error-upstream-unreachable = 現在 { $provider } に接続できません。しばらくしてから再度お試しいただくか、別の方法でサインインしてください。

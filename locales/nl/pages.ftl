@@ -168,3 +168,5 @@ sign-in-access-denied = De toegang is geweigerd.
 sign-in-incomplete = Het inloggen is niet afgerond.
 sign-in-session-ended = Je sessie eindigde tijdens het inloggen. Probeer het opnieuw.
 logout-client-mismatch = client_id past niet bij de id_token_hint.
+error-unavailable = Inloggen is nu niet beschikbaar; probeer het zo opnieuw.
+error-upstream-unreachable = { $provider } is nu niet bereikbaar; probeer het zo opnieuw of log op een andere manier in.

@@ -170,3 +170,5 @@ sign-in-access-denied = Odmówiono dostępu.
 sign-in-incomplete = Logowanie nie zostało zakończone.
 sign-in-session-ended = Twoja sesja zakończyła się w trakcie logowania. Spróbuj ponownie.
 logout-client-mismatch = client_id nie pasuje do id_token_hint.
+error-unavailable = Logowanie jest teraz niedostępne; spróbuj ponownie za chwilę.
+error-upstream-unreachable = { $provider } jest teraz nieosiągalny; spróbuj ponownie za chwilę lub zaloguj się inaczej.

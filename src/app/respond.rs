@@ -155,6 +155,10 @@ fn message(c: &Chrome, e: &GatewayError) -> String {
         GatewayError::SignInFailed(key)
         | GatewayError::SignInDenied(key)
         | GatewayError::LogoutRejected(key) => key,
+        GatewayError::Unavailable(_) => "error-unavailable",
+        GatewayError::BadGatewayNamed(provider) => {
+            return c.t_with("error-upstream-unreachable", &[("provider", provider)])
+        }
         GatewayError::NotConfigured(what) => {
             return c.t_with("error-not-configured", &[("what", what)])
         }

@@ -50,7 +50,7 @@ pub enum GatewayError {
     #[error("the application is not reachable right now")]
     BadGateway,
     /// An upstream identity provider cannot be reached (the message names it).
-    #[error("{0}")]
+    #[error("{0} cannot be reached right now; try again shortly, or sign in another way")]
     BadGatewayNamed(String),
     #[error("the application did not answer in time")]
     GatewayTimeout,

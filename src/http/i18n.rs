@@ -61,7 +61,8 @@ impl Lang {
     }
 
     fn id(self) -> &'static LanguageIdentifier {
-        &IDS[self.0.min(IDS.len() - 1)]
+        static FALLBACK: LazyLock<LanguageIdentifier> = LazyLock::new(LanguageIdentifier::default);
+        IDS.get(self.0).unwrap_or(&FALLBACK)
     }
 
     /// The message `key` in this language (English where it has none).

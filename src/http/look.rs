@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use super::i18n::{Lang, LANGUAGES};
 
 /// The stylesheet; `PRIMARY` is the configured colour.
-const STYLE: &str = ":root{color-scheme:light dark;--bg:#f4f5f7;--fg:#1c1e21;--card:#fff;--muted:#5f6368;--line:#8a8f98;--field:#fff;--err-bg:#fdecea;--err-fg:#8a1c12;--err-line:#f5c2bd;--link:#1a4fd6;--primary:PRIMARY}\
-@media (prefers-color-scheme:dark){:root{--bg:#121416;--fg:#e8eaed;--card:#1e2125;--muted:#aab0b7;--line:#8a9099;--field:#2a2e33;--err-bg:#3d1512;--err-fg:#ffb4a9;--err-line:#7d2a22;--link:#8ab4ff}}\
+const STYLE: &str = ":root{color-scheme:light dark;--bg:#f4f5f7;--fg:#1c1e21;--card:#fff;--muted:#5f6368;--line:#8a8f98;--field:#fff;--err-bg:#fdecea;--err-fg:#8a1c12;--err-line:#f5c2bd;--link:#1a4fd6;--secondary:#24292f;--primary:PRIMARY}\
+@media (prefers-color-scheme:dark){:root{--bg:#121416;--fg:#e8eaed;--card:#1e2125;--muted:#aab0b7;--line:#8a9099;--field:#2a2e33;--err-bg:#3d1512;--err-fg:#ffb4a9;--err-line:#7d2a22;--link:#8ab4ff;--secondary:#454c56}}\
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:var(--bg);color:var(--fg);margin:0}\
 main{max-width:26rem;margin:4rem auto 1rem;background:var(--card);padding:2rem 2.25rem;border-radius:10px;box-shadow:0 1px 4px rgba(0,0,0,.12)}\
 footer{max-width:26rem;margin:0 auto 3rem;padding:0 2.25rem;font-size:.85rem;color:var(--muted)}\
@@ -23,11 +23,11 @@ h1{font-size:1.4rem;margin:0 0 1rem}label{display:block;margin:.9rem 0 .3rem;fon
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid var(--line);border-radius:6px;font-size:1rem;background:var(--field);color:var(--fg)}\
 input:focus,button:focus,a:focus{outline:3px solid #7aa7ff;outline-offset:1px}\
 button{margin-top:1.4rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:var(--primary);color:#fff;font-size:1rem;font-weight:600;cursor:pointer}\
-button.secondary{background:#24292f}\
+button.secondary{background:var(--secondary)}\
 .error{background:var(--err-bg);color:var(--err-fg);border:1px solid var(--err-line);padding:.6rem .8rem;border-radius:6px}\
 .status,.muted{color:var(--muted);font-size:.9rem}\
 h2{font-size:1.1rem;margin:1.6rem 0 .5rem}code{word-break:break-all;font-size:.85rem}ol,ul{padding-left:1.2rem}\
-.button{display:block;box-sizing:border-box;margin-top:1rem;padding:.7rem;border-radius:6px;background:#24292f;color:#fff;text-align:center;text-decoration:none;font-weight:600}\
+.button{display:block;box-sizing:border-box;margin-top:1rem;padding:.7rem;border-radius:6px;background:var(--secondary);color:#fff;text-align:center;text-decoration:none;font-weight:600}\
 .label{font-weight:600}.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 .factor form{display:inline}.factor button{width:auto;margin:.3rem 0 0;padding:.3rem .7rem;font-size:.85rem;background:#a3241a}";
 
@@ -158,6 +158,24 @@ impl Chrome {
     ) -> String {
         let args = args.each_ref().map(|(k, v)| (*k, v.as_ref()));
         self.lang.t_with(key, &args)
+    }
+
+    /// The message `key` split around its `$name` argument, so a page can set that value apart
+    /// (in bold); `scopes`, when not empty, picks the `-scopes` form of the message.
+    pub fn around(&self, key: &str, name: &'static str, scopes: &str) -> (String, String) {
+        const MARK: &str = "\u{1}";
+        let text = if scopes.is_empty() {
+            self.lang.t_with(key, &[(name, MARK)])
+        } else {
+            self.lang.t_with(
+                &format!("{key}-scopes"),
+                &[(name, MARK), ("scopes", scopes)],
+            )
+        };
+        match text.split_once(MARK) {
+            Some((a, b)) => (a.to_string(), b.to_string()),
+            None => (text, String::new()),
+        }
     }
 
     pub fn count(&self, key: &str, count: i64) -> String {

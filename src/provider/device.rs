@@ -157,7 +157,7 @@ pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
         return Ok(reply);
     }
     if req.method() != "POST" {
-        return Ok(shown(Some(request_of(&rec)), None).render());
+        return Ok(shown(Some(request_of(app, &rec)), None).render());
     }
     decide(app, (&session, c), &key, rec, &params).await
 }
@@ -237,9 +237,12 @@ async fn decide(
     ))
 }
 
-fn request_of(rec: &DeviceRecord) -> DeviceRequest {
+fn request_of(app: &App, rec: &DeviceRecord) -> DeviceRequest {
     DeviceRequest {
-        client: rec.client_id.clone(),
+        client: app
+            .clients
+            .get(&rec.client_id)
+            .map_or_else(|| rec.client_id.clone(), |c| c.name.clone()),
         scopes: rec.scope.join(" "),
         user_code: rec.user_code.clone(),
     }

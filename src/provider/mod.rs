@@ -51,6 +51,7 @@ pub enum Endpoint {
     PasskeySignInFinish,
     Account,
     Script,
+    Logo,
     UpstreamLogin,
     UpstreamCallback,
     DeviceAuthorization,
@@ -90,6 +91,7 @@ impl Endpoint {
             "/login/passkey-sign-in/finish" => Endpoint::PasskeySignInFinish,
             "/account" | "/account/passkey/start" | "/account/passkey/finish" => Endpoint::Account,
             "/assets/webauthn.js" => Endpoint::Script,
+            p if p.starts_with(crate::http::look::LOGO_PREFIX) => Endpoint::Logo,
             upstream_login::CALLBACK => Endpoint::UpstreamCallback,
             p if p.starts_with(upstream_login::PREFIX) => Endpoint::UpstreamLogin,
             _ => return None,
@@ -121,6 +123,7 @@ impl Endpoint {
             | Endpoint::Healthz
             | Endpoint::Readyz
             | Endpoint::Script
+            | Endpoint::Logo
             | Endpoint::UpstreamLogin
             | Endpoint::UpstreamCallback => &["GET"],
             // nginx auth_request keeps the original method.
@@ -147,6 +150,7 @@ impl Endpoint {
                 | Endpoint::Healthz
                 | Endpoint::Readyz
                 | Endpoint::Script
+                | Endpoint::Logo
         )
     }
 }
@@ -291,5 +295,22 @@ async fn dispatch(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
             .header("Cache-Control", "public, max-age=3600")
             .header("X-Content-Type-Options", "nosniff")
             .body(crate::http::pages::WEBAUTHN_JS),
+        Endpoint::Logo => logo(app, req),
+    }
+}
+
+/// `[branding] logo_file`, under its content's hash: cached for good, inert as a document.
+fn logo(app: &App, req: &Request<'_>) -> Reply {
+    match app.look.logo.as_ref().filter(|l| l.href == req.facts.path) {
+        Some(l) => Reply::new(200)
+            .header("Content-Type", l.content_type)
+            .header("Cache-Control", "public, max-age=31536000, immutable")
+            .header("X-Content-Type-Options", "nosniff")
+            .header(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            )
+            .body(l.body.clone()),
+        None => respond::gateway(&GatewayError::NoRoute, Audience::Api),
     }
 }

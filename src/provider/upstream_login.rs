@@ -38,10 +38,7 @@ fn cookie_name(app: &App) -> &str {
 
 fn unreachable(p: &Provider, e: impl std::fmt::Display) -> GatewayError {
     log::error!("upstream provider {}: {e}", p.cfg.id);
-    GatewayError::BadGatewayNamed(format!(
-        "{} cannot be reached right now; try again shortly, or sign in another way",
-        p.cfg.name
-    ))
+    GatewayError::BadGatewayNamed(p.cfg.name.clone())
 }
 
 fn client(
