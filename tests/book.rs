@@ -217,6 +217,7 @@ fn the_reference_names_every_key_the_configuration_accepts() {
     let tables: Vec<(&str, &str, BTreeSet<String>)> = vec![
         ("server.md", "server", fields::<ServerFile>()),
         ("server.md", "server.acme", fields::<AcmeFile>()),
+        ("branding.md", "branding", fields::<BrandingFile>()),
         ("session.md", "session", fields::<SessionFile>()),
         ("tokens.md", "tokens", fields::<TokensFile>()),
         ("login.md", "login", fields::<LoginFile>()),

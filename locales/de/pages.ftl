@@ -177,3 +177,5 @@ sign-in-session-ended = Ihre Sitzung endete während der Anmeldung. Bitte versuc
 logout-client-mismatch = client_id passt nicht zum id_token_hint.
 error-unavailable = Die Anmeldung ist gerade nicht verfügbar; bitte versuchen Sie es gleich noch einmal.
 error-upstream-unreachable = { $provider } ist gerade nicht erreichbar; versuchen Sie es gleich noch einmal oder melden Sie sich anders an.
+error-directory-unavailable = Das Benutzerverzeichnis ist gerade nicht verfügbar; bitte versuchen Sie es gleich noch einmal.
+error-service-unavailable = Der Dienst ist nicht verfügbar.

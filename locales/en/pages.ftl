@@ -177,3 +177,5 @@ sign-in-session-ended = Your session ended during sign-in. Please try again.
 logout-client-mismatch = client_id does not match the id_token_hint.
 error-unavailable = Sign-in is unavailable right now; please try again shortly.
 error-upstream-unreachable = { $provider } cannot be reached right now; try again shortly, or sign in another way.
+error-directory-unavailable = The user directory is unavailable right now; please try again shortly.
+error-service-unavailable = The service is unavailable.

@@ -170,3 +170,5 @@ sign-in-session-ended = Tu sesión terminó durante el inicio de sesión. Intén
 logout-client-mismatch = client_id no coincide con el id_token_hint.
 error-unavailable = El inicio de sesión no está disponible ahora; inténtalo de nuevo en breve.
 error-upstream-unreachable = No se puede contactar con { $provider } ahora; inténtalo de nuevo en breve o inicia sesión de otra forma.
+error-directory-unavailable = El directorio de usuarios no está disponible ahora; inténtalo de nuevo en breve.
+error-service-unavailable = El servicio no está disponible.

@@ -170,3 +170,5 @@ sign-in-session-ended = Votre session a pris fin pendant la connexion. Veuillez 
 logout-client-mismatch = client_id ne correspond pas au id_token_hint.
 error-unavailable = La connexion est indisponible pour le moment ; réessayez dans un instant.
 error-upstream-unreachable = { $provider } est injoignable pour le moment ; réessayez dans un instant ou connectez-vous autrement.
+error-directory-unavailable = L’annuaire des utilisateurs est indisponible pour le moment ; réessayez dans un instant.
+error-service-unavailable = Le service est indisponible.

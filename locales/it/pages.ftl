@@ -170,3 +170,5 @@ sign-in-session-ended = La tua sessione è terminata durante l’accesso. Riprov
 logout-client-mismatch = client_id non corrisponde all’id_token_hint.
 error-unavailable = L’accesso non è disponibile in questo momento; riprova tra poco.
 error-upstream-unreachable = { $provider } non è raggiungibile in questo momento; riprova tra poco o accedi in un altro modo.
+error-directory-unavailable = La directory degli utenti non è disponibile in questo momento; riprova tra poco.
+error-service-unavailable = Il servizio non è disponibile.

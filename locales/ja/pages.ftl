@@ -162,3 +162,5 @@ sign-in-session-ended = サインイン中にセッションが終了しまし�
 logout-client-mismatch = client_id が id_token_hint と一致しません。
 error-unavailable = 現在サインインを利用できません。しばらくしてからもう一度お試しください。
 error-upstream-unreachable = 現在 { $provider } に接続できません。しばらくしてから再度お試しいただくか、別の方法でサインインしてください。
+error-directory-unavailable = 現在ユーザーディレクトリを利用できません。しばらくしてからもう一度お試しください。
+error-service-unavailable = サービスを利用できません。

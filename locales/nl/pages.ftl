@@ -170,3 +170,5 @@ sign-in-session-ended = Je sessie eindigde tijdens het inloggen. Probeer het opn
 logout-client-mismatch = client_id past niet bij de id_token_hint.
 error-unavailable = Inloggen is nu niet beschikbaar; probeer het zo opnieuw.
 error-upstream-unreachable = { $provider } is nu niet bereikbaar; probeer het zo opnieuw of log op een andere manier in.
+error-directory-unavailable = De gebruikersmap is nu niet beschikbaar; probeer het zo opnieuw.
+error-service-unavailable = De dienst is niet beschikbaar.

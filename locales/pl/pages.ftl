@@ -172,3 +172,5 @@ sign-in-session-ended = Twoja sesja zakończyła się w trakcie logowania. Spró
 logout-client-mismatch = client_id nie pasuje do id_token_hint.
 error-unavailable = Logowanie jest teraz niedostępne; spróbuj ponownie za chwilę.
 error-upstream-unreachable = { $provider } jest teraz nieosiągalny; spróbuj ponownie za chwilę lub zaloguj się inaczej.
+error-directory-unavailable = Katalog użytkowników jest teraz niedostępny; spróbuj ponownie za chwilę.
+error-service-unavailable = Usługa jest niedostępna.

@@ -170,3 +170,5 @@ sign-in-session-ended = Sua sessão terminou durante a entrada. Tente novamente.
 logout-client-mismatch = client_id não corresponde ao id_token_hint.
 error-unavailable = A entrada está indisponível no momento; tente novamente em instantes.
 error-upstream-unreachable = { $provider } não pode ser acessado agora; tente novamente em instantes ou entre de outra forma.
+error-directory-unavailable = O diretório de usuários está indisponível no momento; tente novamente em instantes.
+error-service-unavailable = O serviço está indisponível.

@@ -162,3 +162,5 @@ sign-in-session-ended = 你的会话在登录过程中结束了。请重试。
 logout-client-mismatch = client_id 与 id_token_hint 不匹配。
 error-unavailable = 登录暂时不可用；请稍后重试。
 error-upstream-unreachable = 暂时无法连接 { $provider }；请稍后重试，或使用其他方式登录。
+error-directory-unavailable = 用户目录暂时不可用；请稍后重试。
+error-service-unavailable = 服务不可用。

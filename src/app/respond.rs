@@ -155,7 +155,7 @@ fn message(c: &Chrome, e: &GatewayError) -> String {
         GatewayError::SignInFailed(key)
         | GatewayError::SignInDenied(key)
         | GatewayError::LogoutRejected(key) => key,
-        GatewayError::Unavailable(_) => "error-unavailable",
+        GatewayError::Unavailable(key) => key,
         GatewayError::BadGatewayNamed(provider) => {
             return c.t_with("error-upstream-unreachable", &[("provider", provider)])
         }

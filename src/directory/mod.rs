@@ -93,9 +93,7 @@ impl From<DirectoryError> for crate::http::GatewayError {
             DirectoryError::Busy => crate::http::GatewayError::Busy,
             DirectoryError::Unavailable(_) => {
                 log::error!("{e}");
-                crate::http::GatewayError::Unavailable(
-                    "the user directory is unavailable right now; please try again shortly".into(),
-                )
+                crate::http::GatewayError::Unavailable("error-directory-unavailable")
             }
         }
     }

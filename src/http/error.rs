@@ -45,8 +45,9 @@ pub enum GatewayError {
     LogoutRejected(&'static str),
     #[error("too many sign-ins are in progress; please try again in a moment")]
     Busy,
-    #[error("{0}")]
-    Unavailable(String),
+    /// The store, the directory or a dependency cannot answer; the catalogue key of what.
+    #[error("{}", english(.0))]
+    Unavailable(&'static str),
     #[error("the application is not reachable right now")]
     BadGateway,
     /// An upstream identity provider cannot be reached (the message names it).
@@ -70,8 +71,6 @@ impl GatewayError {
     /// The store or directory could not answer: every such case fails closed with 503.
     pub fn unavailable(e: &impl std::fmt::Display) -> GatewayError {
         log::error!("{e}");
-        GatewayError::Unavailable(
-            "sign-in is unavailable right now; please try again shortly".into(),
-        )
+        GatewayError::Unavailable("error-unavailable")
     }
 }

@@ -168,7 +168,8 @@ async fn complete(
         .await
         .map_err(|e| match e.error {
             crate::oidc::errors::TokenCode::TemporarilyUnavailable => {
-                GatewayError::Unavailable(e.description)
+                log::error!("the proxy's sign-in: {}", e.description);
+                GatewayError::Unavailable("error-unavailable")
             }
             _ => GatewayError::SignInFailed("sign-in-code-expired"),
         })?;

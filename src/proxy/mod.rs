@@ -502,7 +502,7 @@ impl ProxyHttp for Gateway {
             (ErrorType::HTTPStatus(code), _) => Some(match code {
                 400 => GatewayError::BadRequest("the request could not be read".into()),
                 413 => GatewayError::PayloadTooLarge,
-                503 => GatewayError::Unavailable("the service is unavailable".into()),
+                503 => GatewayError::Unavailable("error-service-unavailable"),
                 504 => GatewayError::GatewayTimeout,
                 _ => GatewayError::Internal,
             }),
