@@ -32,6 +32,7 @@ pub struct Metrics {
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
+    let (certificate_expiry, acme_orders) = certificate_metrics()?;
     Ok(Metrics {
         requests: register_int_counter_vec!(
             "authgate_requests_total",
@@ -102,17 +103,25 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "authgate_store_errors_total",
             "Session store operations that failed"
         )?,
-        certificate_expiry: register_int_gauge_vec!(
+        certificate_expiry,
+        acme_orders,
+    })
+}
+
+/// The certificates served and the orders placed for them.
+fn certificate_metrics() -> Result<(IntGaugeVec, IntCounterVec), prometheus::Error> {
+    Ok((
+        register_int_gauge_vec!(
             "authgate_tls_certificate_expiry_seconds",
             "When the certificate served for a host expires (Unix time)",
             &["host"]
         )?,
-        acme_orders: register_int_counter_vec!(
+        register_int_counter_vec!(
             "authgate_acme_orders_total",
             "Certificate orders placed with the ACME CA, by result (issued, failed)",
             &["result"]
         )?,
-    })
+    ))
 }
 
 /// The process's metrics; `None` only if registration failed (a name clash, i.e. a bug),

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 
 use common::pebble::{https_get, round_robin, wait_for_certificate, Pebble, Targets};
-use common::{free_port, Gateway, Upstream};
+use common::{free_port, metric, metrics, Gateway, Upstream};
 
 const DAY: u64 = 86_400;
 
@@ -48,21 +48,13 @@ fn config(p: &Ports, pebble: &Pebble, acme: &str, upstream: SocketAddr, extra: &
     )
 }
 
-async fn metrics(port: u16) -> String {
-    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+/// Pebble validating on `p`'s listeners, its certificates valid for 90 days.
+fn pebble_for(p: &Ports) -> Pebble {
+    Pebble::start(&Targets {
+        http_port: p.plain,
+        tls_port: p.tls,
+        validity_seconds: 90 * DAY,
+    })
 }
 
 fn mode(path: std::path::PathBuf) -> u32 {
@@ -73,11 +65,7 @@ fn mode(path: std::path::PathBuf) -> u32 {
 async fn tls_alpn_01_certificates_are_served_by_name_and_kept_across_a_restart() {
     let up = Upstream::start("app").await;
     let p = Ports::new();
-    let pebble = Pebble::start(&Targets {
-        http_port: p.plain,
-        tls_port: p.tls,
-        validity_seconds: 90 * DAY,
-    });
+    let pebble = pebble_for(&p);
     let mut gw = Gateway::start_on(p.plain, &config(&p, &pebble, "", up.addr, ""));
     let root = pebble.issuing_root().await;
     let log = || format!("{}\n{}", gw.stderr(), pebble.log());
@@ -107,11 +95,11 @@ async fn tls_alpn_01_certificates_are_served_by_name_and_kept_across_a_restart()
 
     let m = metrics(p.metrics).await;
     assert_eq!(
-        value(&m, "authgate_acme_orders_total{result=\"issued\"}"),
+        metric(&m, "authgate_acme_orders_total{result=\"issued\"}"),
         2.0,
         "{m}"
     );
-    let expiry = value(
+    let expiry = metric(
         &m,
         "authgate_tls_certificate_expiry_seconds{host=\"auth.test\"}",
     );
@@ -129,7 +117,7 @@ async fn tls_alpn_01_certificates_are_served_by_name_and_kept_across_a_restart()
     assert_eq!(again, auth, "the stored certificate is served at once");
     let m = metrics(p.metrics).await;
     assert_eq!(
-        value(&m, "authgate_acme_orders_total{result=\"issued\"}"),
+        metric(&m, "authgate_acme_orders_total{result=\"issued\"}"),
         0.0,
         "{m}"
     );
@@ -139,11 +127,7 @@ async fn tls_alpn_01_certificates_are_served_by_name_and_kept_across_a_restart()
 async fn http_01_certificates_and_plain_http_redirects_to_https() {
     let up = Upstream::start("app").await;
     let p = Ports::new();
-    let pebble = Pebble::start(&Targets {
-        http_port: p.plain,
-        tls_port: p.tls,
-        validity_seconds: 90 * DAY,
-    });
+    let pebble = pebble_for(&p);
     let gw = Gateway::start_on(
         p.plain,
         &config(
@@ -197,11 +181,7 @@ async fn http_01_certificates_and_plain_http_redirects_to_https() {
 async fn renewal_swaps_the_certificate_under_a_running_client_and_a_stopped_ca_changes_nothing() {
     let up = Upstream::start("app").await;
     let p = Ports::new();
-    let mut pebble = Pebble::start(&Targets {
-        http_port: p.plain,
-        tls_port: p.tls,
-        validity_seconds: 90 * DAY,
-    });
+    let mut pebble = pebble_for(&p);
     let mut gw = Gateway::start_on(
         p.plain,
         &config(&p, &pebble, "renew_before = \"30d\"", up.addr, ""),
@@ -250,7 +230,7 @@ async fn renewal_swaps_the_certificate_under_a_running_client_and_a_stopped_ca_c
     );
     let m = metrics(p.metrics).await;
     assert_eq!(
-        value(&m, "authgate_acme_orders_total{result=\"issued\"}"),
+        metric(&m, "authgate_acme_orders_total{result=\"issued\"}"),
         4.0,
         "{m}"
     );
@@ -267,7 +247,7 @@ async fn renewal_swaps_the_certificate_under_a_running_client_and_a_stopped_ca_c
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let m = metrics(p.metrics).await;
-        if value(&m, "authgate_acme_orders_total{result=\"failed\"}") >= 1.0 {
+        if metric(&m, "authgate_acme_orders_total{result=\"failed\"}") >= 1.0 {
             break;
         }
         assert!(
@@ -316,7 +296,7 @@ async fn two_instances_on_one_postgresql_order_once_and_serve_the_same_certifica
             "{name}: both instances serve the one certificate"
         );
     }
-    let issued = |m: &str| value(m, "authgate_acme_orders_total{result=\"issued\"}");
+    let issued = |m: &str| metric(m, "authgate_acme_orders_total{result=\"issued\"}");
     let (ma, mb) = (metrics(a.metrics).await, metrics(b.metrics).await);
     assert_eq!(
         issued(&ma) + issued(&mb),

@@ -6,23 +6,6 @@ mod common;
 use common::oidc::*;
 use common::*;
 
-async fn metrics(port: u16) -> String {
-    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_move_after_a_sign_in_and_access_log_has_no_secrets() {
     let up = Upstream::start("app").await;
@@ -37,7 +20,7 @@ async fn metrics_move_after_a_sign_in_and_access_log_has_no_secrets() {
     );
     let before = metrics(mport).await;
     assert_eq!(
-        value(&before, "authgate_sign_ins_total{result=\"ok\"}"),
+        metric(&before, "authgate_sign_ins_total{result=\"ok\"}"),
         0.0
     );
 
@@ -68,30 +51,30 @@ async fn metrics_move_after_a_sign_in_and_access_log_has_no_secrets() {
 
     let after = metrics(mport).await;
     assert_eq!(
-        value(&after, "authgate_sign_ins_total{result=\"ok\"}"),
+        metric(&after, "authgate_sign_ins_total{result=\"ok\"}"),
         1.0,
         "{after}"
     );
     assert_eq!(
-        value(
+        metric(
             &after,
             "authgate_tokens_issued_total{grant=\"authorization_code\"}"
         ),
         1.0
     );
     assert!(
-        value(&after, "authgate_active_sessions") >= 2.0,
+        metric(&after, "authgate_active_sessions") >= 2.0,
         "provider + app session"
     );
     assert!(
-        value(
+        metric(
             &after,
             "authgate_requests_total{route=\"app.test/\",status=\"200\"}"
         ) >= 1.0,
         "{after}"
     );
     assert!(
-        value(
+        metric(
             &after,
             "authgate_upstream_seconds_count{route=\"app.test/\"}"
         ) >= 1.0

@@ -141,9 +141,10 @@ async fn the_login_page_names_the_application() {
         page.contains("<title>Sign in to continue to Payroll · authgate</title>"),
         "{page}"
     );
-    // Without a name, the client id.
+    // Without a name, the client id (and the title stays plain).
     let (_, page) = login_page(&gw, "pkce-api", "https://api-client.test/callback", &[]).await;
     assert!(page.contains("Sign in to continue to pkce-api"), "{page}");
+    assert!(page.contains("<title>Sign in · authgate</title>"), "{page}");
 
     // A route: its name, on the page the proxy's own sign-in reaches.
     let up = Upstream::start("payroll").await;

@@ -76,6 +76,8 @@ pub struct LoginPage<'a> {
     pub c: &'a Chrome,
     /// The application the person signs in for (a route's or a client's name).
     pub app: Option<&'a str>,
+    /// The same, when it was configured: the title carries it too.
+    pub title_app: Option<&'a str>,
     pub password_form: bool,
     pub providers: &'a [ProviderLink],
     pub auth: &'a str,

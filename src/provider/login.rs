@@ -81,7 +81,11 @@ fn render(
     let error = error.map(|key| c.t(key));
     let page = LoginPage {
         c,
-        app: app_name.as_deref(),
+        app: app_name.as_ref().map(|(name, _)| name.as_str()),
+        title_app: app_name
+            .as_ref()
+            .filter(|(_, named)| *named)
+            .map(|(name, _)| name.as_str()),
         password_form: app.cfg.login.password_form,
         providers: &providers,
         auth,
@@ -155,14 +159,18 @@ async fn check_password(
 
 /// The application the person signs in for: the client's name, or for the proxy's own
 /// sign-in the name of a route on the host it returns to (the host itself if none has one).
-fn app_name(app: &App, request: Option<&crate::oidc::authorize::AuthRequest>) -> Option<String> {
+/// `true` when the name was configured (the page's title then carries it too).
+fn app_name(
+    app: &App,
+    request: Option<&crate::oidc::authorize::AuthRequest>,
+) -> Option<(String, bool)> {
     let r = request?;
     if r.client_id != crate::PROXY_CLIENT_ID {
-        return Some(
-            app.clients
-                .get(&r.client_id)
-                .map_or_else(|| r.client_id.clone(), |c| c.name.clone()),
-        );
+        let client = app.clients.get(&r.client_id);
+        return Some(match client {
+            Some(c) => (c.name.clone(), c.name != c.client_id),
+            None => (r.client_id.clone(), false),
+        });
     }
     let url = url::Url::parse(&r.redirect_uri).ok()?;
     let host = crate::http::host::Host::from_url(&url)?;
@@ -171,8 +179,9 @@ fn app_name(app: &App, request: Option<&crate::oidc::authorize::AuthRequest>) ->
         .routes
         .iter()
         .filter(|route| route.host.as_ref().is_some_and(|h| h.name == host.name));
-    on_host
-        .clone()
-        .find_map(|route| route.name.clone())
-        .or_else(|| on_host.clone().next().map(|_| host.name.clone()))
+    let named = on_host.clone().find_map(|route| route.name.clone());
+    match named {
+        Some(name) => Some((name, true)),
+        None => on_host.clone().next().map(|_| (host.name.clone(), false)),
+    }
 }

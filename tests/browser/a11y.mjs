@@ -9,11 +9,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { freePort, waitFor, launch } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core');
@@ -22,20 +21,7 @@ if (!bin) throw new Error('AUTHGATE_BIN is not set');
 const shots = process.env.SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
-async function waitFor(port) {
-  for (let i = 0; i < 200; i++) {
-    try { if ((await fetch(`http://localhost:${port}/healthz`)).ok) return; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`authgate did not start on ${port}`);
-}
 
 // RFC 6238 with SHA-1, 30-second steps, six digits: the code an authenticator app shows.
 function totp(base32) {
@@ -103,12 +89,8 @@ async function signIn(page, user, password = 'correct horse') {
 const timeout = setTimeout(() => { console.error('a11y test timed out'); process.exit(2); }, 120_000);
 let browser;
 try {
-  await waitFor(port);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
-  });
+  await waitFor(port, 'localhost');
+  browser = await launch();
   // The harness itself: a page with an unlabelled field must be reported.
   {
     const probe = await (await browser.newContext()).newPage();

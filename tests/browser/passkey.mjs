@@ -9,34 +9,18 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { freePort, waitFor, launch } from './harness.mjs';
 
 const bin = process.env.AUTHGATE_BIN;
 if (!bin) throw new Error('AUTHGATE_BIN is not set');
 const shots = process.env.SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
-async function waitFor(port) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://localhost:${port}/healthz`)).ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`authgate did not start on ${port}`);
-}
 
 async function shot(page, name) {
   if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
@@ -103,12 +87,8 @@ async function signIn(page, base) {
 const timeout = setTimeout(() => { console.error('passkey test timed out'); process.exit(2); }, 90_000);
 let browser;
 try {
-  await waitFor(port);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
-  });
+  await waitFor(port, 'localhost');
+  browser = await launch();
   const context = await browser.newContext();
   // This browser signs in with the password and uses the passkey as a second factor: no
   // passkey autofill here (the fresh browsers below have it).

@@ -6,31 +6,15 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { freePort, waitFor, launch } from './harness.mjs';
 
 const bin = process.env.AUTHGATE_BIN;
 if (!bin) throw new Error('AUTHGATE_BIN is not set');
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
-async function waitFor(port) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`authgate did not start on ${port}`);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'authgate-upstream-'));
 const [up, down, echo] = [await freePort(), await freePort(), await freePort()];
@@ -101,11 +85,7 @@ let browser;
 try {
   await waitFor(up);
   await waitFor(down);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--host-resolver-rules=MAP app.test 127.0.0.1'],
-  });
+  browser = await launch(['--host-resolver-rules=MAP app.test 127.0.0.1']);
   const page = await browser.newPage();
   const target = `http://app.test:${down}/ledger`;
   await page.goto(target);

@@ -225,6 +225,26 @@ impl Drop for Gateway {
     }
 }
 
+/// The text of `/metrics` on `port`.
+pub async fn metrics(port: u16) -> String {
+    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the first sample of `series` (with its labels) in a `/metrics` text; 0 when
+/// there is none.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// An HTTP client that never follows redirects and sends requests to the gateway whatever
 /// the URL's host says (so tests can use names like app.test).
 pub fn client(gw: &Gateway) -> reqwest::Client {
