@@ -350,3 +350,56 @@ async fn render(
         reply
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passkey(credential_id: Option<&str>) -> Factor {
+        Factor {
+            id: "f".into(),
+            username: "alice".into(),
+            kind: FactorKind::Passkey,
+            name: "Key".into(),
+            created_at: 0,
+            last_used_at: None,
+            credential_id: credential_id.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn passkeys_from_before_sign_in_are_labelled_second_factor_only() {
+        assert!(row(passkey(None)).second_factor_only);
+        assert!(!row(passkey(Some("Y3JlZA"))).second_factor_only);
+        let c = Chrome::new(
+            crate::http::i18n::Lang::from_code("de").unwrap(),
+            std::sync::Arc::default(),
+            "/account",
+            None,
+        );
+        let rows = [row(passkey(None))];
+        let page = AccountPage {
+            c: &c,
+            username: "alice",
+            csrf: "t",
+            enabled: true,
+            passkeys: true,
+            has_totp: false,
+            factors: &rows,
+            codes_left: 1,
+            app_passwords_enabled: false,
+            app_passwords: &[],
+            new_app_password: None,
+            sessions: &[],
+            notice: None,
+            error: None,
+        };
+        let html = String::from_utf8(pages::render(&c, 200, &page).body.to_vec()).unwrap();
+        assert!(html.contains("nur als zweiter Faktor"), "{html}");
+        assert!(
+            html.contains("1 unbenutzter Wiederherstellungscode."),
+            "{html}"
+        );
+        assert!(html.contains("zuletzt verwendet nie"), "{html}");
+    }
+}
