@@ -2,10 +2,12 @@
 -- sealed under the [storage] key), the ACME account, the challenges any of them may be asked
 -- for, and the lease that lets one instance order at a time.
 CREATE TABLE acme_certificates (
-    host TEXT PRIMARY KEY,
+    directory TEXT NOT NULL,
+    host TEXT NOT NULL,
     chain TEXT NOT NULL,
     sealed_key TEXT NOT NULL,
-    not_after BIGINT NOT NULL
+    not_after BIGINT NOT NULL,
+    PRIMARY KEY (directory, host)
 );
 CREATE TABLE acme_accounts (
     directory TEXT PRIMARY KEY,

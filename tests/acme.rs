@@ -104,7 +104,13 @@ async fn tls_alpn_01_certificates_are_served_by_name_and_kept_across_a_restart()
         "authgate_tls_certificate_expiry_seconds{host=\"auth.test\"}",
     );
     assert!(expiry > 1e9, "{m}");
-    let state = gw.dir.path().join("acme");
+    // One directory per CA under state_dir.
+    let state = std::fs::read_dir(gw.dir.path().join("acme"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     assert_eq!(mode(state.join("account.json")), 0o600);
     assert_eq!(mode(state.join("certificates/auth.test.key")), 0o600);
     assert_eq!(mode(state.join("certificates/auth.test.pem")), 0o600);

@@ -110,11 +110,8 @@ impl Answers {
         }
         let store = self.store.as_ref()?;
         let now = i64::try_from(self.clock.now()).unwrap_or(i64::MAX);
-        match store.acme_challenges(now).await {
-            Ok(list) => list
-                .into_iter()
-                .find(|c| c.token == token)
-                .map(|c| c.key_authorization),
+        match store.acme_challenge(token, now).await {
+            Ok(found) => found,
             Err(e) => {
                 log::warn!("acme: cannot look up an http-01 challenge: {e}");
                 None

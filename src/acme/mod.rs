@@ -69,7 +69,7 @@ impl Acme {
                 .as_deref()
                 .and_then(|v| http::HeaderValue::from_str(v).ok()),
             answers: Answers::new(Arc::clone(&certs), store.clone(), Arc::clone(&clock)),
-            state: state::StateDir::new(&cfg.state_dir),
+            state: state::StateDir::new(&cfg.state_dir, cfg.directory_url.as_str()),
             cfg,
             certs,
             store,
@@ -80,6 +80,11 @@ impl Acme {
 
     pub fn config(&self) -> &model::Acme {
         &self.cfg
+    }
+
+    /// A certificate (ACME or manual) is served for `host`: https works there.
+    pub fn certs_cover(&self, host: &str) -> bool {
+        self.certs.issued(host).is_some() || self.certs.manual_covers(host)
     }
 
     /// `Strict-Transport-Security` for https answers, when configured.

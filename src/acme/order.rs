@@ -61,10 +61,10 @@ async fn run(
             .challenge(kind.clone())
             .ok_or_else(|| AcmeError::Refused(format!("the CA offers no {kind:?} challenge")))?;
         let key_authorization = handle.key_authorization();
+        published.push(handle.token.clone());
         answers
             .publish(host, &handle.token, &key_authorization, challenge)
             .await?;
-        published.push(handle.token.clone());
         handle.set_ready().await?;
     }
     let retries = RetryPolicy::new().timeout(VALIDATION);

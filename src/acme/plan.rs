@@ -108,6 +108,10 @@ impl Plan {
             Err(err) => return self.fail_due(now, &err),
         };
         for e in self.hosts.iter_mut().filter(|e| e.next <= now) {
+            if !still_ours(acme).await {
+                e.next = acme.clock.now() + WAIT_FOR_OTHER;
+                continue;
+            }
             let issued = order::obtain(&account, &e.host, acme.cfg.challenge, &acme.answers).await;
             let result = match issued {
                 Ok(issued) => keep(acme, &e.host, issued).await,
@@ -130,7 +134,7 @@ impl Plan {
     /// Takes the certificates another instance has ordered since.
     async fn adopt(&mut self, acme: &Acme, store: &Storage, now: u64) {
         for e in self.hosts.iter_mut().filter(|e| e.next <= now) {
-            let stored = match store.acme_certificate(&e.host).await {
+            let stored = match store.acme_certificate(directory(acme), &e.host).await {
                 Ok(Some(s)) if s.not_after as u64 > e.not_after => s,
                 Ok(_) => continue,
                 Err(err) => {
@@ -178,7 +182,11 @@ impl Plan {
             Some(store) => store.acme_account(directory).await?,
             None => None,
         };
-        let account = match shared.or(acme.state.account()?) {
+        let stored = match shared {
+            Some(json) => Some(json),
+            None => acme.state.account()?,
+        };
+        let account = match stored {
             Some(json) => {
                 let credentials = serde_json::from_str(json.expose())?;
                 builder(acme)?.from_credentials(credentials).await?
@@ -244,6 +252,10 @@ impl Plan {
     }
 }
 
+fn directory(acme: &Acme) -> &str {
+    acme.cfg.directory_url.as_str()
+}
+
 fn renew_before(acme: &Acme) -> u64 {
     acme.cfg.renew_before.as_secs()
 }
@@ -252,6 +264,25 @@ fn validity(s: &Served) -> Validity {
     Validity {
         not_before: s.not_before,
         not_after: s.not_after,
+    }
+}
+
+/// Renews the ordering lease before each order (an order may take minutes); `false` when
+/// another instance has it now. Without `[storage]` there is no lease.
+async fn still_ours(acme: &Acme) -> bool {
+    let Some(store) = &acme.store else {
+        return true;
+    };
+    let now = acme.clock.now();
+    match store
+        .take_lease("acme", &acme.holder, now as i64, (now + LEASE) as i64)
+        .await
+    {
+        Ok(held) => held,
+        Err(e) => {
+            log::warn!("acme: cannot renew the ordering lease: {e}");
+            false
+        }
     }
 }
 
@@ -300,7 +331,10 @@ async fn keep(acme: &Acme, host: &str, issued: order::Issued) -> Result<Served, 
             key: issued.key,
             not_after: served.not_after as i64,
         };
-        if let Err(e) = store.put_acme_certificate(host, &shared).await {
+        if let Err(e) = store
+            .put_acme_certificate(directory(acme), host, &shared)
+            .await
+        {
             log::error!(
                 "acme: {host}: the new certificate is not shared with the other instances: {e}"
             );
@@ -320,7 +354,7 @@ async fn stored(acme: &Acme, host: &str) -> Option<Served> {
         }
     };
     let shared = match &acme.store {
-        Some(store) => match store.acme_certificate(host).await {
+        Some(store) => match store.acme_certificate(directory(acme), host).await {
             Ok(Some(s)) => parse(host, s.chain.as_bytes(), s.key.expose().as_bytes()),
             Ok(None) => None,
             Err(e) => {

@@ -11,8 +11,12 @@ use crate::secret::Secret;
 pub struct StateDir(PathBuf);
 
 impl StateDir {
-    pub fn new(path: &Path) -> StateDir {
-        StateDir(path.to_path_buf())
+    /// The state for the CA at `directory`, under `path`: a directory of its own per CA, so a
+    /// move from a staging CA to a production one starts afresh.
+    pub fn new(path: &Path, directory: &str) -> StateDir {
+        use sha2::{Digest, Sha256};
+        let digest = hex::encode(Sha256::digest(directory.as_bytes()));
+        StateDir(path.join(digest.get(..16).unwrap_or("ca")))
     }
 
     fn account_file(&self) -> PathBuf {
@@ -91,8 +95,10 @@ mod tests {
 
     #[test]
     fn files_are_private_and_replaced_whole() {
-        let dir = std::env::temp_dir().join(format!("authgate-acme-state-{}", std::process::id()));
-        let state = StateDir::new(&dir);
+        let root = std::env::temp_dir().join(format!("authgate-acme-state-{}", std::process::id()));
+        let state = StateDir::new(&root, "https://ca.example/dir");
+        let dir = state.0.clone();
+        assert_ne!(dir, StateDir::new(&root, "https://other.example/dir").0);
         assert!(state.certificate("a.example.com").unwrap().is_none());
         state
             .put_certificate("a.example.com", "CHAIN1", &Secret::new("KEY1"))
@@ -116,6 +122,6 @@ mod tests {
         assert_eq!(mode & 0o777, 0o700);
         let leftovers = std::fs::read_dir(dir.join("certificates")).unwrap().count();
         assert_eq!(leftovers, 2, "no temporary file is left behind");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

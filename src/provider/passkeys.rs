@@ -132,6 +132,11 @@ pub async fn finish_registration(
     let store = &app.factors()?.store;
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
     let credential_id = URL_SAFE_NO_PAD.encode(passkey.cred_id());
+    // A credential id is one authenticator's: one registered elsewhere is refused (WebAuthn
+    // §7.1 step 25).
+    if store.discoverable_passkey(&credential_id).await?.is_some() {
+        return Err(refused("passkey-not-verified"));
+    }
     store
         .add_with_credential(
             &owner,

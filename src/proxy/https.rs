@@ -28,7 +28,9 @@ pub async fn plain(
                 .body("No such challenge.\n"),
         });
     }
-    if !acme.config().redirect_http {
+    let ours =
+        acme.config().domains.contains(&facts.host.name) || acme.certs_cover(&facts.host.name);
+    if !acme.config().redirect_http || !ours {
         return None;
     }
     let port = tls_port

@@ -20,13 +20,16 @@ pub struct AcmeChallenge {
 }
 
 impl Storage {
+    /// The certificate of `host` from the CA at `directory`.
     pub async fn acme_certificate(
         &self,
+        directory: &str,
         host: &str,
     ) -> Result<Option<StoredCertificate>, StorageError> {
         let row = sqlx::query(
-            "SELECT chain, sealed_key, not_after FROM acme_certificates WHERE host = $1",
+            "SELECT chain, sealed_key, not_after FROM acme_certificates WHERE directory = $1 AND host = $2",
         )
+        .bind(directory)
         .bind(host)
         .fetch_optional(&self.pool)
         .await?;
@@ -42,13 +45,15 @@ impl Storage {
 
     pub async fn put_acme_certificate(
         &self,
+        directory: &str,
         host: &str,
         cert: &StoredCertificate,
     ) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO acme_certificates (host, chain, sealed_key, not_after) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (host) DO UPDATE SET chain = excluded.chain, sealed_key = excluded.sealed_key, not_after = excluded.not_after",
+            "INSERT INTO acme_certificates (directory, host, chain, sealed_key, not_after) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (directory, host) DO UPDATE SET chain = excluded.chain, sealed_key = excluded.sealed_key, not_after = excluded.not_after",
         )
+        .bind(directory)
         .bind(host)
         .bind(&cert.chain)
         .bind(self.seal(cert.key.expose().as_bytes())?)
@@ -113,6 +118,22 @@ impl Storage {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The key authorization of the challenge `token`, if it has not expired at `now`.
+    pub async fn acme_challenge(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query(
+            "SELECT key_authorization FROM acme_challenges WHERE token = $1 AND expires_at > $2",
+        )
+        .bind(token)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     /// The challenges not yet expired at `now`.
