@@ -1,6 +1,9 @@
 //! Micro-benchmarks of the per-request hot path and of the provider's expensive steps.
 //! `cargo bench --bench hot_path`
 
+#[path = "../tests/common/rules.rs"]
+mod rules;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -49,21 +52,9 @@ upstreams = ["127.0.0.1:2"]
     Arc::new(App::start(cfg, clock).unwrap())
 }
 
-/// 49 rules that miss a request for `/report` from 10.1.2.3 (by path, method, network or
-/// query, in turn), then one that matches it.
+/// 49 rules that miss a request for `/report` from 10.1.2.3, then one that matches it.
 fn fifty_rules() -> String {
-    let mut rules = String::new();
-    for i in 0..49 {
-        let condition = match i % 4 {
-            0 => format!("paths = [\"/section-{i}/**\"]"),
-            1 => format!("paths = [\"^/v{i}/\"]\nmethods = [\"DELETE\"]"),
-            2 => "networks = [\"192.0.2.0/24\"]".to_string(),
-            _ => format!("query = [\"k{i}\"]"),
-        };
-        rules.push_str(&format!(
-            "[[routes.rules]]\n{condition}\npolicy = \"deny\"\n"
-        ));
-    }
+    let mut rules = rules::forty_nine_misses();
     rules.push_str("[[routes.rules]]\nnetworks = [\"10.0.0.0/8\"]\npolicy = \"one_factor\"\n");
     rules
 }

@@ -1,6 +1,9 @@
 //! Rule matching allocates nothing per request: a decision on a route with 50 access rules,
 //! the last one matching, counted by a global allocator once the regexes' caches are warm.
 
+#[path = "common/rules.rs"]
+mod rules;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -43,18 +46,7 @@ impl Principal for Alice {
 
 #[test]
 fn a_decision_over_fifty_rules_allocates_nothing() {
-    let mut rules = String::new();
-    for i in 0..49 {
-        let condition = match i % 4 {
-            0 => format!("paths = [\"/section-{i}/**\"]"),
-            1 => format!("paths = [\"^/v{i}/\"]\nmethods = [\"DELETE\"]"),
-            2 => "networks = [\"192.0.2.0/24\"]".to_string(),
-            _ => format!("query = [\"k{i}\"]"),
-        };
-        rules.push_str(&format!(
-            "[[routes.rules]]\n{condition}\npolicy = \"deny\"\n"
-        ));
-    }
+    let mut rules = rules::forty_nine_misses();
     rules.push_str("[[routes.rules]]\nnetworks = [\"10.0.0.0/8\"]\ngroups = [\"staff\"]\npolicy = \"one_factor\"\n");
     let cfg = authgate::config::from_str(&format!(
         "[server]\nlisten = [\"127.0.0.1:1\"]\npublic_url = \"http://a.test\"\n[tokens]\n\

@@ -281,17 +281,14 @@ impl App {
         path: &str,
         query: Option<&str>,
     ) -> crate::http::look::Chrome {
-        let chosen = query
-            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")))
-            .map(str::to_string)
-            .or_else(|| {
-                crate::http::cookies::get(header, crate::http::i18n::COOKIE).map(str::to_string)
-            });
+        let chosen = crate::http::i18n::from_query(query)
+            .map(|l| l.code())
+            .or_else(|| crate::http::cookies::get(header, crate::http::i18n::COOKIE));
         let accept = header
             .headers
             .get(http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
-        let lang = crate::http::i18n::negotiate(chosen.as_deref(), accept, self.default_lang);
+        let lang = crate::http::i18n::negotiate(chosen, accept, self.default_lang);
         crate::http::look::Chrome::new(lang, Arc::clone(&self.look), path, query)
     }
 

@@ -102,6 +102,12 @@ impl Lang {
     }
 }
 
+/// The language a `lang=` query parameter picks (the language menu's links).
+pub fn from_query(query: Option<&str>) -> Option<Lang> {
+    let code = query?.split('&').find_map(|p| p.strip_prefix("lang="))?;
+    Lang::from_code(code)
+}
+
 /// The language for a request: the menu's cookie, then `Accept-Language`, then `default`.
 pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>, default: Lang) -> Lang {
     if let Some(lang) = cookie.and_then(Lang::from_code) {

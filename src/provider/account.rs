@@ -41,7 +41,7 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         return Ok(reply);
     }
     if req.method() != "POST" {
-        return page(app, &session, c, Note::None).await;
+        return render(app, &session, c, Note::None).await;
     }
     let form = req.form()?;
     if !form
@@ -117,7 +117,7 @@ async fn act(
             // As for a new authenticator app: sessions opened before it (perhaps by someone
             // who had only the password) end.
             revocation::end_others(app, user, Some(&session.key)).await?;
-            page(app, session, c, Note::Notice("notice-passkey-added")).await
+            render(app, session, c, Note::Notice("notice-passkey-added")).await
         }
         (PATH, Some("add-totp"), Some(_)) => {
             let waiting = Waiting {
@@ -133,10 +133,10 @@ async fn act(
             let factors = s.factors(&owner).await?;
             let last = factors.len() <= 1;
             if last && app.cfg.login.second_factor == SecondFactor::Required {
-                return page(app, session, c, Note::Error("error-last-factor")).await;
+                return render(app, session, c, Note::Error("error-last-factor")).await;
             }
             s.remove(&owner, form.get("id").unwrap_or("")).await?;
-            page(app, session, c, Note::Notice("notice-factor-removed")).await
+            render(app, session, c, Note::Notice("notice-factor-removed")).await
         }
         (PATH, Some("recovery-codes"), Some(s)) => {
             let codes = new_recovery_codes(s, &owner, now).await?;
@@ -172,7 +172,7 @@ async fn others(
             store()?
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
                 .await?;
-            page(app, session, c, Note::Notice("notice-app-password-revoked")).await
+            render(app, session, c, Note::Notice("notice-app-password-revoked")).await
         }
         "end-session" => {
             let sid = form.get("session").unwrap_or("");
@@ -182,12 +182,12 @@ async fn others(
             } else {
                 "notice-session-gone"
             };
-            page(app, session, c, Note::Notice(key)).await
+            render(app, session, c, Note::Notice(key)).await
         }
         "end-others" => {
             let n = revocation::end_others(app, user, Some(&session.key)).await?;
             let n = i64::try_from(n).unwrap_or(i64::MAX);
-            page(app, session, c, Note::Others(n)).await
+            render(app, session, c, Note::Others(n)).await
         }
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
@@ -237,15 +237,6 @@ enum Note<'a> {
     Error(&'static str),
     Others(i64),
     NewAppPassword(&'a str),
-}
-
-async fn page(
-    app: &App,
-    session: &Found,
-    c: &Chrome,
-    note: Note<'_>,
-) -> Result<Reply, GatewayError> {
-    render(app, session, c, note).await
 }
 
 /// A new app password: 160 random bits, base32 in groups of four.

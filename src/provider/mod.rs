@@ -223,7 +223,7 @@ fn json(handled: Result<Reply, GatewayError>) -> Reply {
 /// Answers a provider request.
 pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
     let reply = dispatch(app, endpoint, req).await;
-    match chosen_language(req) {
+    match crate::http::i18n::from_query(req.facts.query.as_deref()) {
         Some(lang) => reply.header(
             "Set-Cookie",
             cookies::set(
@@ -235,13 +235,6 @@ pub async fn handle(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         ),
         None => reply,
     }
-}
-
-/// The language picked in the menu (`?lang=`), kept in a cookie for the next pages.
-fn chosen_language(req: &Request<'_>) -> Option<crate::http::i18n::Lang> {
-    let query = req.facts.query.as_deref()?;
-    let code = query.split('&').find_map(|p| p.strip_prefix("lang="))?;
-    crate::http::i18n::Lang::from_code(code)
 }
 
 async fn dispatch(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
