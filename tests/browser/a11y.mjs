@@ -6,13 +6,13 @@
 //
 // Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor, launch } from './harness.mjs';
+import { freePort, waitFor, startAuthgate, run } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core');
@@ -61,9 +61,7 @@ ${['en-light', 'de-light', 'en-dark'].map((u) => `[[users]]
 username = "${u}"
 password_hash = "${hash}"
 `).join('\n')}`);
-const gateway = spawn(bin, ['--config', join(dir, 'authgate.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-let stderr = '';
-gateway.stderr.on('data', (d) => { stderr += d; });
+const gateway = startAuthgate(bin, join(dir, 'authgate.toml'));
 const base = `http://localhost:${port}`;
 
 let failures = 0;
@@ -86,11 +84,8 @@ async function signIn(page, user, password = 'correct horse') {
   await page.click('button[type=submit]');
 }
 
-const timeout = setTimeout(() => { console.error('a11y test timed out'); process.exit(2); }, 120_000);
-let browser;
-try {
+await run('a11y', { seconds: 120, gateways: [gateway] }, async (browser) => {
   await waitFor(port, 'localhost');
-  browser = await launch();
   // The harness itself: a page with an unlabelled field must be reported.
   {
     const probe = await (await browser.newContext()).newPage();
@@ -157,13 +152,4 @@ try {
     await p.screenshot({ path: join(shots, 'login-ja.png') });
   }
   if (failures > 0) throw new Error(`${failures} serious or critical accessibility violation(s)`);
-  console.log('a11y test: ok');
-} catch (e) {
-  console.error(e);
-  console.error('authgate stderr:\n' + stderr);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(timeout);
-  if (browser) await browser.close();
-  gateway.kill('SIGKILL');
-}
+});

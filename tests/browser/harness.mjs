@@ -1,5 +1,6 @@
 // What every browser test shares: free ports, waiting for authgate, and headless Chromium.
 
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { chromium } from 'playwright-core';
 
@@ -29,4 +30,36 @@ export function launch(extra = []) {
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', ...extra],
   });
+}
+
+/** Starts authgate on the config file `config`; its stderr is kept for a failure's report. */
+export function startAuthgate(bin, config) {
+  const child = spawn(bin, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const gateway = { child, stderr: '' };
+  child.stderr.on('data', (d) => { gateway.stderr += d; });
+  return gateway;
+}
+
+/**
+ * Runs `body(browser)` against a deadline of `seconds`, with headless Chromium given
+ * `chromiumArgs`. Prints `NAME test: ok`, or the error and every gateway's stderr (exit code 1).
+ * Chromium and the gateways are stopped either way, then `cleanup` runs.
+ */
+export async function run(name, { seconds, gateways, chromiumArgs = [], cleanup = () => {} }, body) {
+  const timer = setTimeout(() => { console.error(`${name} test timed out`); process.exit(2); }, seconds * 1000);
+  let browser;
+  try {
+    browser = await launch(chromiumArgs);
+    await body(browser);
+    console.log(`${name} test: ok`);
+  } catch (e) {
+    console.error(e);
+    for (const g of gateways) console.error(`authgate stderr:\n${g.stderr}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(timer);
+    if (browser) await browser.close();
+    for (const g of gateways) g.child.kill('SIGKILL');
+    await cleanup();
+  }
 }

@@ -7,13 +7,13 @@
 //
 // Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { freePort, waitFor, launch } from './harness.mjs';
+import { freePort, waitFor, startAuthgate, run } from './harness.mjs';
 
 const bin = process.env.AUTHGATE_BIN;
 if (!bin) throw new Error('AUTHGATE_BIN is not set');
@@ -64,9 +64,7 @@ username = "demo"
 password_hash = "${hash}"
 email = "demo@example.com"
 `);
-const gateway = spawn(bin, ['--config', join(dir, 'authgate.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-let stderr = '';
-gateway.stderr.on('data', (d) => { stderr += d; });
+const gateway = startAuthgate(bin, join(dir, 'authgate.toml'));
 
 function noAutofill() {
   PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
@@ -84,11 +82,8 @@ async function signIn(page, base) {
   await page.click('button[type=submit]');
 }
 
-const timeout = setTimeout(() => { console.error('passkey test timed out'); process.exit(2); }, 90_000);
-let browser;
-try {
+await run('passkey', { seconds: 90, gateways: [gateway], cleanup: () => app.close() }, async (browser) => {
   await waitFor(port, 'localhost');
-  browser = await launch();
   const context = await browser.newContext();
   // This browser signs in with the password and uses the passkey as a second factor: no
   // passkey autofill here (the fresh browsers below have it).
@@ -186,14 +181,4 @@ try {
     throw e;
   }
   assert.equal((await button.textContent('body')).trim(), 'app for demo');
-  console.log('passkey test: ok');
-} catch (e) {
-  console.error(e);
-  console.error('authgate stderr:\n' + stderr);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(timeout);
-  if (browser) await browser.close();
-  gateway.kill('SIGKILL');
-  app.close();
-}
+});

@@ -4,12 +4,12 @@
 //
 // Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { freePort, waitFor, launch } from './harness.mjs';
+import { freePort, waitFor, startAuthgate, run } from './harness.mjs';
 
 const bin = process.env.AUTHGATE_BIN;
 if (!bin) throw new Error('AUTHGATE_BIN is not set');
@@ -43,15 +43,10 @@ upstreams = ["127.0.0.1:${echo}"]
 [demo]
 echo_listen = "127.0.0.1:${echo}"
 `);
-const gateway = spawn(bin, ['--config', join(dir, 'authgate.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-let stderr = '';
-gateway.stderr.on('data', (d) => { stderr += d; });
+const gateway = startAuthgate(bin, join(dir, 'authgate.toml'));
 
-const timeout = setTimeout(() => { console.error('browser test timed out'); process.exit(2); }, 60_000);
-let browser;
-try {
+await run('browser', { seconds: 60, gateways: [gateway], chromiumArgs: ['--host-resolver-rules=MAP app.test 127.0.0.1'] }, async (browser) => {
   await waitFor(port);
-  browser = await launch([`--host-resolver-rules=MAP app.test 127.0.0.1`]);
   const page = await browser.newPage();
   const target = `http://app.test:${port}/report?month=11`;
 
@@ -77,13 +72,4 @@ try {
   assert.match(page.url(), new RegExp(`^http://127\\.0\\.0\\.1:${port}/login\\?auth=`), 'signed out, at the login page');
   await page.goto(target);
   assert.match(page.url(), /\/login\?auth=/, 'the app asks for a sign-in again');
-  console.log('browser test: ok');
-} catch (e) {
-  console.error(e);
-  console.error('authgate stderr:\n' + stderr);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(timeout);
-  if (browser) await browser.close();
-  gateway.kill('SIGKILL');
-}
+});

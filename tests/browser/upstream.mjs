@@ -4,12 +4,12 @@
 //
 // Run by scripts/test. Needs AUTHGATE_BIN (the built binary) and /usr/bin/chromium.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { freePort, waitFor, launch } from './harness.mjs';
+import { freePort, waitFor, startAuthgate, run } from './harness.mjs';
 
 const bin = process.env.AUTHGATE_BIN;
 if (!bin) throw new Error('AUTHGATE_BIN is not set');
@@ -72,20 +72,11 @@ upstreams = ["127.0.0.1:${echo}"]
 [demo]
 echo_listen = "127.0.0.1:${echo}"
 `);
-const procs = [];
-let stderr = '';
-for (const name of ['upstream', 'gateway']) {
-  const p = spawn(bin, ['--config', join(dir, `${name}.toml`)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  p.stderr.on('data', (d) => { stderr += d; });
-  procs.push(p);
-}
+const gateways = ['upstream', 'gateway'].map((name) => startAuthgate(bin, join(dir, `${name}.toml`)));
 
-const timeout = setTimeout(() => { console.error('upstream test timed out'); process.exit(2); }, 60_000);
-let browser;
-try {
+await run('upstream provider', { seconds: 60, gateways, chromiumArgs: ['--host-resolver-rules=MAP app.test 127.0.0.1'] }, async (browser) => {
   await waitFor(up);
   await waitFor(down);
-  browser = await launch(['--host-resolver-rules=MAP app.test 127.0.0.1']);
   const page = await browser.newPage();
   const target = `http://app.test:${down}/ledger`;
   await page.goto(target);
@@ -100,13 +91,4 @@ try {
   assert.match(body, /x-forwarded-user: corp:dana/, 'the app sees the federated user');
   assert.match(body, /x-forwarded-email: dana@corp.example/);
   assert.match(body, /x-forwarded-groups: finance/);
-  console.log('upstream provider test: ok');
-} catch (e) {
-  console.error(e);
-  console.error('authgate stderr:\n' + stderr);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(timeout);
-  if (browser) await browser.close();
-  for (const p of procs) p.kill('SIGKILL');
-}
+});
