@@ -80,19 +80,18 @@ pub async fn resume(
 ) -> Result<Reply, GatewayError> {
     let issuer = &app.cfg.server.issuer;
     let now = app.now();
-    let c = &req.chrome(app);
     match (
         decide(auth, session.map(|s| s.record.auth_time), fresh, now),
         session,
     ) {
-        (Err(e), _) => Ok(respond::authorize(&e, issuer, c)),
+        (Err(e), _) => Ok(respond::authorize(&e, issuer, &req.chrome(app))),
         (Ok(Decision::Issue), Some(s)) => {
-            if let Some(reply) = step_up_if_needed(app, auth, s, c).await? {
+            if let Some(reply) = step_up_if_needed(app, req, auth, s).await? {
                 return Ok(reply);
             }
             Ok(match issue(app, auth, s, now).await {
                 Ok(url) => Reply::redirect(302, &url),
-                Err(e) => respond::authorize(&e, issuer, c),
+                Err(e) => respond::authorize(&e, issuer, &req.chrome(app)),
             })
         }
         (Ok(Decision::Login | Decision::Issue), _) => {
@@ -105,9 +104,9 @@ pub async fn resume(
 /// answered: the client's rule, `acr_values=mfa`, or `second_factor = "required"`.
 async fn step_up_if_needed(
     app: &App,
+    req: &Request<'_>,
     auth: &AuthRequest,
     session: &Found,
-    c: &Chrome,
 ) -> Result<Option<Reply>, GatewayError> {
     if session.record.mfa() {
         return Ok(None);
@@ -117,7 +116,7 @@ async fn step_up_if_needed(
         return Ok(None);
     }
     let pending = pending_for(Some(auth.clone()), None);
-    step_up(app, session, pending, wanted, c).await
+    step_up(app, session, pending, wanted, &req.chrome(app)).await
 }
 
 /// Sends the browser to the login form, the pending request sealed into its URL.
@@ -366,11 +365,10 @@ pub async fn after_first_factor(
         name: &user.username,
         source: &user.source,
     };
-    let c = &req.chrome(app);
     match need_of(app, owner, required).await? {
         Need::Nothing => complete(app, req, waiting, None).await,
-        Need::Ask { passkey } => ask(app, &waiting, (passkey, None), 200, c),
-        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None, c),
+        Need::Ask { passkey } => ask(app, &waiting, (passkey, None), 200, &req.chrome(app)),
+        Need::Enrol => enrol_page(app, waiting, totp::new_seed(), None, &req.chrome(app)),
     }
 }
 
