@@ -34,7 +34,8 @@ impl RouteTable {
     }
 }
 
-fn matches(route: &Route, host: &Host, req_path: &str) -> bool {
+/// Whether `route` serves `host` + `req_path`.
+pub fn matches(route: &Route, host: &Host, req_path: &str) -> bool {
     let host_ok = match &route.host {
         None => true,
         Some(h) => h.name == host.name && (h.port.is_none() || h.port == host.port),

@@ -142,6 +142,15 @@ impl From<SealError> for crate::http::GatewayError {
     }
 }
 
+/// A 256-bit key for `label`, derived (HKDF-SHA256) from key material every instance shares.
+pub fn derive_key(ikm: &[u8], label: &[u8]) -> SecretBytes {
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"authgate key"), ikm);
+    let mut key = vec![0u8; 32];
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    let _ = hk.expand(label, &mut key);
+    SecretBytes::new(key)
+}
+
 /// AES-256-GCM with a key derived (HKDF-SHA256) from key material every instance shares.
 pub struct Sealer {
     cipher: Aes256Gcm,

@@ -179,3 +179,22 @@ error-unavailable = Die Anmeldung ist gerade nicht verfügbar; bitte versuchen S
 error-upstream-unreachable = { $provider } ist gerade nicht erreichbar; versuchen Sie es gleich noch einmal oder melden Sie sich anders an.
 error-directory-unavailable = Das Benutzerverzeichnis ist gerade nicht verfügbar; bitte versuchen Sie es gleich noch einmal.
 error-service-unavailable = Der Dienst ist nicht verfügbar.
+
+## Zustimmung
+consent-title = { $client } erlauben?
+consent-intro = { $client } möchte Ihr Konto ({ $user }) verwenden. Die Anwendung kann dann:
+consent-scope-openid = Wissen, wer Sie sind
+consent-scope-profile = Ihren Namen, Benutzernamen und Ihre Gruppen sehen
+consent-scope-email = Ihre E-Mail-Adresse sehen
+consent-scope-groups = Die Gruppen sehen, denen Sie angehören
+consent-scope-offline_access = Verbunden bleiben, während Sie nicht da sind
+consent-scope-address = Ihre Postanschrift sehen
+consent-scope-phone = Ihre Telefonnummer sehen
+consent-allow = Erlauben
+consent-deny = Ablehnen
+consent-withdraw-later = Sie können diese Erlaubnis jederzeit auf Ihrer Kontoseite widerrufen.
+account-apps = Verbundene Anwendungen
+account-apps-none = Keine Anwendung hat Zugriff auf Ihr Konto.
+account-apps-can = Darf: { $scopes }
+account-apps-withdraw = Zugriff entziehen
+account-apps-withdrawn = { $client } hat keinen Zugriff mehr auf Ihr Konto.

@@ -179,3 +179,22 @@ error-unavailable = Sign-in is unavailable right now; please try again shortly.
 error-upstream-unreachable = { $provider } cannot be reached right now; try again shortly, or sign in another way.
 error-directory-unavailable = The user directory is unavailable right now; please try again shortly.
 error-service-unavailable = The service is unavailable.
+
+## Consent (an app asks to use the account)
+consent-title = Allow { $client }?
+consent-intro = { $client } asks to use your account ({ $user }). It will be able to:
+consent-scope-openid = Know who you are
+consent-scope-profile = See your name, user name and groups
+consent-scope-email = See your email address
+consent-scope-groups = See the groups you belong to
+consent-scope-offline_access = Stay connected while you are away
+consent-scope-address = See your postal address
+consent-scope-phone = See your phone number
+consent-allow = Allow
+consent-deny = Deny
+consent-withdraw-later = You can withdraw this at any time on your account page.
+account-apps = Connected apps
+account-apps-none = No app has access to your account.
+account-apps-can = Can: { $scopes }
+account-apps-withdraw = Withdraw access
+account-apps-withdrawn = { $client } no longer has access to your account.

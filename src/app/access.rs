@@ -45,14 +45,11 @@ pub async fn decide(
         app_passwords: route.app_passwords,
         client_ip: facts.client_ip,
         secure: facts.scheme == Scheme::Https,
+        target: Some((facts, route)),
     };
     let who = match authenticate(app, header, accepts, app.now()).await {
         Ok(w) => w,
-        Err(AuthError::InvalidToken) => {
-            return Err(invalid_token(
-                "the access token is invalid, expired, revoked or not for this application",
-            ))
-        }
+        Err(AuthError::InvalidToken(e)) => return Err(respond::resource(&e)),
         Err(AuthError::InvalidBasic) => {
             return Err(respond::gateway(
                 &GatewayError::BasicRequired,
@@ -84,8 +81,4 @@ pub fn refusal(decision: Decision, credential: Option<Credential>, to: Audience<
         (Decision::StepUp, _) => respond::gateway(&GatewayError::SecondFactorRequired, to),
         _ => respond::gateway(&GatewayError::Unauthenticated, to),
     }
-}
-
-fn invalid_token(why: &str) -> Reply {
-    respond::resource(&ResourceError::new(ResourceCode::InvalidToken, why))
 }

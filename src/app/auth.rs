@@ -10,16 +10,20 @@ use super::App;
 use crate::directory::DirectoryError;
 use crate::http::cookies;
 use crate::identity::Identity;
+use crate::oidc::grant::GrantRecord;
 use crate::oidc::tokens::{self, AccessClaims};
+use crate::config::Route;
+use crate::http::facts::Facts;
+use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::policy::Credential;
 use crate::session::{Key, Kind, StoreError};
 use crate::storage::Owner;
 
 #[derive(Debug)]
 pub enum AuthError {
-    /// A bearer token was sent and is not valid here: 401 `invalid_token`, never a login
-    /// redirect.
-    InvalidToken,
+    /// An access token was sent and is not valid here (or its DPoP proof is not): 401, never
+    /// a login redirect.
+    InvalidToken(ResourceError),
     /// An `Authorization: Basic` app password was sent and is not valid: 401 with a Basic
     /// challenge.
     InvalidBasic,
@@ -45,15 +49,65 @@ impl From<DirectoryError> for AuthError {
     }
 }
 
-/// The token of `Authorization: Bearer …` (RFC 6750 §2.1), if that is the scheme used.
-pub fn bearer(req: &RequestHeader) -> Option<&str> {
+/// The scheme an access token came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScheme {
+    /// `Authorization: Bearer` (RFC 6750 §2.1).
+    Bearer,
+    /// `Authorization: DPoP`, with a `DPoP` proof header (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The access token of `Authorization: Bearer …` or `Authorization: DPoP …`, if either is
+/// the scheme used.
+pub fn access_token(req: &RequestHeader) -> Option<(TokenScheme, &str)> {
     let h = req
         .headers
         .get(http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
     let (scheme, token) = h.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        TokenScheme::Bearer
+    } else if scheme.eq_ignore_ascii_case(crate::oidc::dpop::SCHEME) {
+        TokenScheme::Dpop
+    } else {
+        return None;
+    };
+    Some((scheme, token.trim()))
+}
+
+/// RFC 9449 §7: a token used at a protected resource is bound as it is presented. A bound one
+/// comes as `DPoP` with a proof of its key for this very request (`method` on `htu`, `ath`
+/// its hash); one bound to nothing comes as `Bearer`.
+pub async fn check_presented(
+    app: &App,
+    req: &RequestHeader,
+    (scheme, token): (TokenScheme, &str),
+    claims: &AccessClaims,
+    htu: impl FnOnce() -> String,
+) -> Result<(), ResourceError> {
+    use crate::oidc::dpop::{check_binding, Presented};
+    if scheme == TokenScheme::Bearer {
+        return check_binding(claims.jkt(), Presented::Bearer);
+    }
+    let refused = |e| super::dpop::refused(e).into_resource_error();
+    let proof = super::dpop::proof_header(req)
+        .map_err(refused)?
+        .ok_or_else(|| {
+            ResourceError::new(ResourceCode::InvalidDpopProof, "a DPoP proof is required").dpop()
+        })?;
+    let htu = htu();
+    let expected = super::dpop::Expected {
+        htu: &htu,
+        htm: req.method.as_str(),
+        token: Some(token),
+        nonce_for: None,
+    };
+    let jkt = super::dpop::verify(app, proof, &expected)
+        .await
+        .map_err(refused)?;
+    check_binding(claims.jkt(), Presented::Dpop(&jkt))
 }
 
 /// The client of a back-channel request, by whichever method it uses; a client assertion
@@ -84,13 +138,25 @@ pub async fn client<'a>(
     Ok(client)
 }
 
+/// A live access token, and the name of the user it is for.
+#[derive(Debug, Clone)]
+pub struct LiveToken {
+    pub claims: Arc<AccessClaims>,
+    /// The user's name when `sub` is not it (a pairwise subject), from the token's grant.
+    pairwise_user: Option<String>,
+}
+
+impl LiveToken {
+    /// The name of the user (or, for a client's own token, the client) the token is for.
+    pub fn user(&self) -> &str {
+        self.pairwise_user.as_deref().unwrap_or(&self.claims.sub)
+    }
+}
+
 /// An access token that verifies and whose grant is still alive.
 /// A verified signature is remembered (`App::verified_tokens`) so that bearer traffic does not
 /// pay an ECDSA/RSA verification per request; expiry and revocation are checked every time.
-pub async fn live_access_token(
-    app: &App,
-    token: &str,
-) -> Result<Option<Arc<AccessClaims>>, StoreError> {
+pub async fn live_access_token(app: &App, token: &str) -> Result<Option<LiveToken>, StoreError> {
     let claims = match app.verified_tokens.get(token) {
         Some(c) => c,
         None => {
@@ -106,13 +172,29 @@ pub async fn live_access_token(
     if claims.exp <= app.now() {
         return Ok(None);
     }
-    let alive = app
+    let Some(grant) = app
         .stores
         .records
         .get(&Key::id(Kind::Grant, &claims.gid))
         .await?
-        .is_some();
-    Ok(alive.then_some(claims))
+    else {
+        return Ok(None);
+    };
+    let pairwise = app
+        .clients
+        .get(&claims.aud)
+        .is_some_and(|c| c.profile.pairwise_sector.is_some());
+    let pairwise_user = if pairwise {
+        let grant: GrantRecord = serde_json::from_slice(&grant)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Some(grant.user)
+    } else {
+        None
+    };
+    Ok(Some(LiveToken {
+        claims,
+        pairwise_user,
+    }))
 }
 
 /// Which bearer tokens a request may use.
@@ -135,6 +217,9 @@ pub struct Accepts<'a> {
     pub client_ip: Option<std::net::IpAddr>,
     /// The request came over HTTPS: the session cookie is the `__Host-` one.
     pub secure: bool,
+    /// The request as the client addressed it (a DPoP proof's `htu`), and the route it is for
+    /// (a token exchanged for it names it as its audience).
+    pub target: Option<(&'a Facts, &'a Route)>,
 }
 
 impl Accepts<'_> {
@@ -145,7 +230,23 @@ impl Accepts<'_> {
             app_passwords: false,
             client_ip: None,
             secure: false,
+            target: None,
         }
+    }
+
+    /// The request's URL without its query: what a DPoP proof names as `htu`.
+    fn htu(&self) -> String {
+        match self.target {
+            Some((f, _)) => format!("{}://{}{}", f.scheme.as_str(), f.host.authority(), f.path),
+            None => String::new(),
+        }
+    }
+
+    /// Whether `aud` is this request's route: a URL on its host under its path prefix (the
+    /// target of a token exchange, RFC 8693 `resource`).
+    fn audience(&self, aud: &str) -> bool {
+        self.target
+            .is_some_and(|(_, route)| crate::oidc::exchange::names_route(aud, route))
     }
 }
 
@@ -156,20 +257,30 @@ pub async fn authenticate(
     accepts: Accepts<'_>,
     now: u64,
 ) -> Result<Option<Identity>, AuthError> {
-    if let (Bearer::From(bearer_clients), Some(token)) = (accepts.bearer, bearer(req)) {
-        let claims = live_access_token(app, token)
+    if let (Bearer::From(bearer_clients), Some(presented)) = (accepts.bearer, access_token(req)) {
+        let invalid = || {
+            AuthError::InvalidToken(ResourceError::new(
+                ResourceCode::InvalidToken,
+                "the access token is invalid, expired, revoked or not for this application",
+            ))
+        };
+        let live = live_access_token(app, presented.1)
             .await?
-            .filter(|c| bearer_clients.contains(&c.client_id))
-            .ok_or(AuthError::InvalidToken)?;
+            .filter(|t| bearer_clients.contains(&t.claims.aud) || accepts.audience(&t.claims.aud))
+            .ok_or_else(invalid)?;
+        let claims = &live.claims;
+        check_presented(app, req, presented, claims, || accepts.htu())
+            .await
+            .map_err(AuthError::InvalidToken)?;
         let user = if claims.gty.as_deref() == Some(tokens::CLIENT_CREDENTIALS) {
             // A client acting for itself: its identity, while it may still use the grant.
             app.clients.machine(&claims.client_id).cloned()
         } else {
             // The same name from another source is someone else.
-            let user = app.directory.active(&claims.sub).await?;
+            let user = app.directory.active(live.user()).await?;
             user.filter(|u| claims.is_for(u))
         }
-        .ok_or(AuthError::InvalidToken)?;
+        .ok_or_else(invalid)?;
         return Ok(Some(
             Identity::of(
                 user,

@@ -7,6 +7,7 @@ pub mod access;
 pub mod attempts;
 pub mod auth;
 pub mod backchannel;
+pub mod dpop;
 pub mod balancer;
 pub mod federation;
 pub mod grants;
@@ -32,7 +33,7 @@ use crate::login::regulation;
 use crate::oidc::clients::Clients;
 use crate::oidc::tokens::AccessClaims;
 use crate::routes::RouteTable;
-use crate::secret::Sealer;
+use crate::secret::{SecretBytes, Sealer};
 use crate::session::memory::MemoryStore;
 use crate::session::redis::RedisStore;
 use crate::session::{Sessions, Store};
@@ -84,6 +85,10 @@ pub struct App {
     pub(crate) passwords: Arc<Verifier>,
     /// Back-channel logout tokens on their way to relying parties.
     pub(crate) notices: Arc<Notices>,
+    /// Makes and checks the DPoP server nonces (RFC 9449 §8) of every instance.
+    pub(crate) dpop_nonce_key: SecretBytes,
+    /// Pairwise subjects are keyed hashes under this (derived from the storage key).
+    pub(crate) pairwise_key: Option<SecretBytes>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,8 +197,9 @@ impl Factors {
     }
 }
 
-/// The durable storage of `[storage]`, its key created first when the demo asks for it.
-fn storage(cfg: &Config) -> Result<Option<Arc<Storage>>, StartError> {
+/// The durable storage of `[storage]`, its key created first when the demo asks for it, and
+/// the key pairwise subjects are derived from.
+fn storage(cfg: &Config) -> Result<Option<(Arc<Storage>, SecretBytes)>, StartError> {
     let Some(s) = &cfg.storage else {
         return Ok(None);
     };
@@ -206,7 +212,8 @@ fn storage(cfg: &Config) -> Result<Option<Arc<Storage>>, StartError> {
         );
     }
     let key = StorageKey::load(&s.encryption_key_file)?;
-    Ok(Some(Arc::new(Storage::prepare(&s.url, &key)?)))
+    let pairwise = key.derive(b"pairwise subjects")?;
+    Ok(Some((Arc::new(Storage::prepare(&s.url, &key)?), pairwise)))
 }
 
 /// The WebAuthn relying party: the public host (without port) and `public_url`. A host that
@@ -314,10 +321,13 @@ impl App {
             })
         });
         let directory = directory(&mut cfg, Arc::clone(&passwords), &clock, federated.clone())?;
-        let factors = storage(&cfg)?.map(|store| Factors {
-            store,
-            passkeys: webauthn(&cfg),
-        });
+        let (factors, pairwise_key) = match storage(&cfg)? {
+            Some((store, pairwise)) => {
+                let passkeys = webauthn(&cfg);
+                (Some(Factors { store, passkeys }), Some(pairwise))
+            }
+            None => (None, None),
+        };
         Ok(App {
             look: Arc::new(look(&cfg.branding)?),
             default_lang: crate::http::i18n::Lang::from_code(&cfg.login.default_language)
@@ -341,6 +351,8 @@ impl App {
             sealer: Sealer::derive(keys.sealing_seed())
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
             cookies: crate::http::cookies::CookieNames::new(&cfg.session.cookie_name),
+            dpop_nonce_key: crate::secret::derive_key(keys.sealing_seed(), b"dpop nonces"),
+            pairwise_key,
             factors,
             federated,
             federation: Providers::new(&mut cfg),
@@ -426,6 +438,29 @@ impl App {
     }
 
     /// The names of authgate's cookies on the provider's own host (`public_url`).
+    /// The `sub` client `client_id` knows the user `username` from `source` by: the name
+    /// itself, or its pairwise identifier in the client's sector (OIDC Core §8.1).
+    pub fn subject_for<'u>(
+        &self,
+        client_id: &str,
+        source: &crate::directory::Source,
+        username: &'u str,
+    ) -> std::borrow::Cow<'u, str> {
+        let sector = self
+            .clients
+            .get(client_id)
+            .and_then(|c| c.profile.pairwise_sector.as_deref());
+        match sector {
+            None => std::borrow::Cow::Borrowed(username),
+            Some(sector) => {
+                // check-config requires [storage] for pairwise clients, so the key is there.
+                let key = self.pairwise_key.as_ref().map_or(&[][..], |k| k.expose());
+                let sub = crate::oidc::pairwise::subject(key, sector, source, username);
+                std::borrow::Cow::Owned(sub)
+            }
+        }
+    }
+
     pub fn provider_cookies(&self) -> &crate::http::cookies::Names {
         self.cookies.on(self.cfg.server.secure_cookies())
     }

@@ -201,31 +201,53 @@ pub fn token(e: &TokenError) -> Reply {
         TokenCode::TemporarilyUnavailable => 503,
         _ => 400,
     };
-    let reply = json_error(status, e.error.as_str(), &e.description);
+    let reply = with_nonce(json_error(status, e.error.as_str(), &e.description), e);
     match e.error {
         TokenCode::InvalidClient => reply.header("WWW-Authenticate", "Basic realm=\"authgate\""),
         _ => reply,
     }
 }
 
-/// RFC 6750 §3: the error also in `WWW-Authenticate: Bearer`; `invalid_token` is 401.
+/// RFC 9449 §8: the nonce the client's next proof must carry.
+fn with_nonce<C>(reply: Reply, e: &crate::oidc::errors::EndpointError<C>) -> Reply {
+    match &e.dpop_nonce {
+        Some(n) => reply
+            .header("DPoP-Nonce", n.as_str())
+            .header("Cache-Control", "no-store"),
+        None => reply,
+    }
+}
+
+/// RFC 6750 §3: the error also in `WWW-Authenticate: Bearer` (RFC 9449 §7.1: `DPoP`, with the
+/// proof algorithms, when the request used DPoP or the token is bound); `invalid_token` is 401.
 pub fn resource(e: &ResourceError) -> Reply {
     let status = match e.error {
         ResourceCode::InvalidRequest => 400,
-        ResourceCode::InvalidToken | ResourceCode::InsufficientUserAuthentication => 401,
+        ResourceCode::InvalidToken
+        | ResourceCode::InsufficientUserAuthentication
+        | ResourceCode::InvalidDpopProof => 401,
         ResourceCode::TemporarilyUnavailable => 503,
     };
-    let reply = json_error(status, e.error.as_str(), &e.description);
+    let reply = with_nonce(json_error(status, e.error.as_str(), &e.description), e);
     match e.error {
         ResourceCode::TemporarilyUnavailable => reply,
         code => reply.header(
             "WWW-Authenticate",
-            format!(
-                "Bearer realm=\"authgate\", error=\"{}\", error_description=\"{}\"",
-                code.as_str(),
-                e.description.replace(['"', '\\'], "'")
-            ),
+            challenge(e.dpop, code.as_str(), &e.description),
         ),
+    }
+}
+
+/// A `WWW-Authenticate` value: `Bearer` (RFC 6750 §3) or `DPoP` (RFC 9449 §7.1).
+pub fn challenge(dpop: bool, code: &str, description: &str) -> String {
+    let description = description.replace(['"', '\\'], "'");
+    if dpop {
+        format!(
+            "DPoP realm=\"authgate\", error=\"{code}\", error_description=\"{description}\", algs=\"{}\"",
+            crate::oidc::dpop::ALGS.join(" ")
+        )
+    } else {
+        format!("Bearer realm=\"authgate\", error=\"{code}\", error_description=\"{description}\"")
     }
 }
 

@@ -5,6 +5,7 @@
 use super::backchannel::Notice;
 use super::grants::revoke_grant;
 use super::App;
+use crate::directory::Source;
 use crate::oidc::tokens::logout_token;
 use crate::session::{Found, Key, Kind, StoreError};
 
@@ -129,20 +130,23 @@ pub async fn end_session(app: &App, key: &Key) -> Result<(), StoreError> {
     if let Some(root) = app.sessions().end(key).await? {
         let clients = clients_of(app, &root.user, &root.sid).await?;
         revoke_grants(app, &root.user, Some(&root.sid)).await?;
-        tell(app, &root.user, &root.sid, &clients);
+        let source = root.source.clone().unwrap_or_default();
+        tell(app, (&root.user, &source), &root.sid, &clients);
     }
     Ok(())
 }
 
-/// Queues a logout token for each of `clients` that asked for them.
-fn tell(app: &App, user: &str, sid: &str, clients: &[String]) {
+/// Queues a logout token for each of `clients` that asked for them, naming the user by the
+/// `sub` that client knows (pairwise or not).
+fn tell(app: &App, (user, source): (&str, &Source), sid: &str, clients: &[String]) {
     let now = app.now();
     for client in clients.iter().filter_map(|c| app.clients.get(c)) {
         let Some(uri) = &client.backchannel_logout_uri else {
             continue;
         };
         let issuer = &app.cfg.server.issuer;
-        match logout_token(&app.keys, issuer, &client.client_id, user, sid, now) {
+        let sub = app.subject_for(&client.client_id, source, user);
+        match logout_token(&app.keys, issuer, &client.client_id, &sub, sid, now) {
             Ok(token) => app.notices.send(Notice {
                 client_id: client.client_id.clone(),
                 uri: uri.clone(),

@@ -37,6 +37,8 @@ const KEPT: &[Kind] = &[
     Kind::RefreshUsed,
     Kind::Grant,
     Kind::Assertion,
+    Kind::DpopProof,
+    Kind::RequestObject,
     Kind::FailUser,
     Kind::FailIp,
     Kind::LockUser,

@@ -82,6 +82,9 @@ pub struct TokensFile {
     pub client_user_prefix: Option<String>,
     /// Device codes a client may have waiting at once (RFC 8628).
     pub max_pending_device_codes: Option<u32>,
+    /// Every client must push its authorization requests (RFC 9126).
+    #[serde(default)]
+    pub require_par: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,6 +216,25 @@ pub struct ClientFile {
     /// OIDC Back-Channel Logout: where a logout token is POSTed when a session ends.
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: Option<bool>,
+    /// Ask the user before the first code (third-party apps).
+    #[serde(default)]
+    pub consent: bool,
+    /// "public" (default) or "pairwise".
+    pub subject_type: Option<String>,
+    /// The host pairwise subjects are computed for; default: the redirect URIs' host.
+    pub sector_identifier: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    #[serde(default)]
+    pub require_signed_request_object: bool,
+    #[serde(default)]
+    pub require_dpop: bool,
+    /// The token endpoint asks for a server nonce in DPoP proofs.
+    #[serde(default)]
+    pub dpop_nonce: bool,
+    /// Clients that may exchange this client's users' access tokens.
+    #[serde(default)]
+    pub may_act: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

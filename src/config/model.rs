@@ -149,6 +149,8 @@ pub struct Tokens {
     /// Device codes one client may have issued within a code's lifetime (RFC 8628 §5.2); beyond
     /// it `device_authorization` answers `slow_down`.
     pub max_pending_device_codes: u32,
+    /// Every client must push its authorization requests (RFC 9126).
+    pub require_par: bool,
 }
 
 #[derive(Debug)]
@@ -297,6 +299,28 @@ pub struct Client {
     pub backchannel_logout_uri: Option<Url>,
     /// The logout token carries `sid` (it always does; this is what discovery promises).
     pub backchannel_logout_session_required: bool,
+    /// What the modern provider profile asks of it: PAR, signed requests, DPoP, consent,
+    /// pairwise subjects, who may exchange its users' tokens.
+    pub profile: ClientProfile,
+}
+
+/// A client's settings of the modern profile (RFC 9126, 9101, 9449, 8693; OIDC Core §8).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientProfile {
+    /// Users are asked before the first code (remembered per user, client and scopes).
+    pub consent: bool,
+    /// `Some(sector)`: `sub` is pairwise for this sector (OIDC Core §8.1).
+    pub pairwise_sector: Option<String>,
+    /// Authorization requests must come through `/oauth2/par`.
+    pub require_par: bool,
+    /// Authorization requests must be signed request objects (JAR).
+    pub require_request_object: bool,
+    /// Token requests must carry a DPoP proof: its tokens are sender-constrained.
+    pub require_dpop: bool,
+    /// The token endpoint asks this client's proofs for a server nonce.
+    pub dpop_nonce: bool,
+    /// Clients that may exchange this client's users' access tokens (RFC 8693 `may_act`).
+    pub may_act: Vec<String>,
 }
 
 impl Client {
@@ -317,14 +341,16 @@ pub enum GrantType {
     RefreshToken,
     ClientCredentials,
     DeviceCode,
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -333,6 +359,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 

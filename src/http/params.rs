@@ -68,6 +68,32 @@ impl Params {
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+
+    /// Every name with its values, for keeping a request (a pushed authorization request).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.as_str(), v.as_str())))
+    }
+
+    /// Parameters from name-value pairs (each name once: a map's entries).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        Params { map }
+    }
+
+    /// These parameters with `name` set to `value` alone, replacing what it had.
+    pub fn set(&mut self, name: &str, value: String) {
+        self.map.insert(name.to_string(), vec![value]);
+    }
+
+    /// These parameters without `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.map.remove(name);
+    }
 }
 
 fn check_percent(raw: &[u8]) -> Result<(), ParamsError> {

@@ -51,6 +51,9 @@ pub struct AuthRequest {
     /// `acr_values` asks for `mfa`: a second factor must have been used.
     #[serde(default)]
     pub mfa: bool,
+    /// `prompt=consent`: ask the user again even if they agreed before.
+    #[serde(default)]
+    pub prompt_consent: bool,
 }
 
 impl AuthRequest {
@@ -151,8 +154,39 @@ const SINGLE: &[&str] = &[
     "acr_values",
 ];
 
+/// How an authorization request reached authgate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Came {
+    /// Through `/oauth2/par` (RFC 9126).
+    pub pushed: bool,
+    /// As a signed request object (RFC 9101).
+    pub signed: bool,
+}
+
+/// An error about the request in `p`: redirected to the client once the client and its
+/// redirect URI are trusted, else a page (§4.1.2.1).
+pub fn refuse(
+    p: &Params,
+    clients: &Clients,
+    error: AuthorizeCode,
+    description: impl Into<String>,
+) -> AuthorizeError {
+    match client_and_redirect(p, clients) {
+        Err(page) => page,
+        Ok((_, redirect_uri)) => ToClient {
+            redirect_uri: &redirect_uri,
+            mode: response_mode(p, p.get("response_type").and_then(ResponseType::parse))
+                .unwrap_or(ResponseMode::Query),
+            state: (!p.is_repeated("state"))
+                .then(|| p.get("state").map(str::to_string))
+                .flatten(),
+        }
+        .fail(error, description),
+    }
+}
+
 /// Validates an authorization request, one RFC rule group per step.
-pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeError> {
+pub fn validate(p: &Params, clients: &Clients, came: Came) -> Result<AuthRequest, AuthorizeError> {
     let (client, redirect_uri) = client_and_redirect(p, clients)?;
     let parsed_type = p.get("response_type").and_then(ResponseType::parse);
     let requested_mode = response_mode(p, parsed_type);
@@ -170,7 +204,7 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
             format!("the parameter {name} is repeated"),
         ));
     }
-    unsupported_features(p, &to_client)?;
+    profile(p, client, clients, came, &to_client)?;
     let response_type = response_type(p, client, parsed_type, &to_client)?;
     if let Err(other) = requested_mode {
         return Err(to_client.fail(
@@ -198,6 +232,7 @@ pub fn validate(p: &Params, clients: &Clients) -> Result<AuthRequest, AuthorizeE
         mfa: p
             .get("acr_values")
             .is_some_and(|v| v.split(' ').any(|a| a == "mfa")),
+        prompt_consent: prompt.consent,
     })
 }
 
@@ -255,18 +290,31 @@ fn response_mode(p: &Params, parsed: Option<ResponseType>) -> Result<ResponseMod
     }
 }
 
-/// OIDC Core §6: request objects are not supported.
-fn unsupported_features(p: &Params, to_client: &ToClient<'_>) -> Result<(), AuthorizeError> {
-    if p.contains("request") {
+/// RFC 9126 §5 and RFC 9101 §10.5: a client that must push, or sign, its requests did; and a
+/// `request` or `request_uri` is never left over (nor nested in a request object).
+fn profile(
+    p: &Params,
+    client: &Client,
+    clients: &Clients,
+    came: Came,
+    to_client: &ToClient<'_>,
+) -> Result<(), AuthorizeError> {
+    if p.contains("request") || p.contains("request_uri") {
         return Err(to_client.fail(
-            AuthorizeCode::RequestNotSupported,
-            "request objects are not supported",
+            AuthorizeCode::InvalidRequest,
+            "request and request_uri cannot be combined or nested",
         ));
     }
-    if p.contains("request_uri") {
+    if clients.must_push(client) && !came.pushed {
         return Err(to_client.fail(
-            AuthorizeCode::RequestUriNotSupported,
-            "request_uri is not supported",
+            AuthorizeCode::InvalidRequest,
+            "this client must push its authorization requests (PAR, /oauth2/par)",
+        ));
+    }
+    if client.profile.require_request_object && !came.signed {
+        return Err(to_client.fail(
+            AuthorizeCode::InvalidRequest,
+            "this client must send a signed request object (request)",
         ));
     }
     Ok(())
@@ -375,6 +423,7 @@ fn code_challenge(
 struct Prompt {
     none: bool,
     login: bool,
+    consent: bool,
     max_age: Option<u64>,
 }
 
@@ -412,6 +461,7 @@ fn prompt(p: &Params, to_client: &ToClient<'_>) -> Result<Prompt, AuthorizeError
     Ok(Prompt {
         none,
         login: prompts.contains(&"login") || prompts.contains(&"select_account"),
+        consent: prompts.contains(&"consent"),
         max_age,
     })
 }
@@ -520,7 +570,7 @@ response_types = ["code", "code id_token"]
     }
 
     fn req(q: &str) -> Result<AuthRequest, AuthorizeError> {
-        validate(&Params::parse(q).unwrap(), &clients())
+        validate(&Params::parse(q).unwrap(), &clients(), Came::default())
     }
 
     fn error(q: &str) -> AuthorizeCode {

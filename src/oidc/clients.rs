@@ -22,6 +22,8 @@ pub struct Clients {
     proxy_hosts: Vec<Host>,
     /// The identity of each `client_credentials` client, built once.
     machines: HashMap<String, Arc<UserInfo>>,
+    /// `[tokens] require_par`: every client pushes its authorization requests.
+    require_par: bool,
 }
 
 impl Clients {
@@ -53,6 +55,7 @@ impl Clients {
         Clients {
             map,
             machines,
+            require_par: cfg.tokens.require_par,
             proxy: Client {
                 client_id: PROXY_CLIENT_ID.to_string(),
                 name: PROXY_CLIENT_ID.to_string(),
@@ -69,9 +72,26 @@ impl Clients {
                 jwks: None,
                 backchannel_logout_uri: None,
                 backchannel_logout_session_required: true,
+                profile: Default::default(),
             },
             proxy_hosts,
         }
+    }
+
+    /// Whether `client` must push its authorization requests (RFC 9126 §5). The proxy's own
+    /// sign-ins never go through PAR.
+    pub fn must_push(&self, client: &Client) -> bool {
+        client.client_id != PROXY_CLIENT_ID && (self.require_par || client.profile.require_par)
+    }
+
+    /// Whether any client must push (discovery's `require_pushed_authorization_requests`).
+    pub fn all_must_push(&self) -> bool {
+        self.require_par
+    }
+
+    /// Any client with `subject_type = "pairwise"`.
+    pub fn any_pairwise(&self) -> bool {
+        self.map.values().any(|c| c.profile.pairwise_sector.is_some())
     }
 
     /// The built-in proxy client.
@@ -82,7 +102,11 @@ impl Clients {
     /// The grants of discovery: the browser's always, the others when a client may use them.
     pub fn grant_types_in_use(&self) -> Vec<&'static str> {
         let mut grants = vec!["authorization_code", "refresh_token", "implicit"];
-        for extra in [GrantType::ClientCredentials, GrantType::DeviceCode] {
+        for extra in [
+            GrantType::ClientCredentials,
+            GrantType::DeviceCode,
+            GrantType::TokenExchange,
+        ] {
             if self.map.values().any(|c| c.allows(extra)) {
                 grants.push(extra.as_str());
             }

@@ -24,10 +24,13 @@ pub enum AuthorizeCode {
     TemporarilyUnavailable,
     /// OIDC Core: "The Authorization Server requires End-User authentication."
     LoginRequired,
-    /// OIDC Core: "The request parameter is not supported."
-    RequestNotSupported,
-    /// OIDC Core: "The request_uri parameter is not supported."
-    RequestUriNotSupported,
+    /// OIDC Core §3.1.2.6: "The End-User is REQUIRED to consent" (`prompt=none`).
+    ConsentRequired,
+    /// OIDC Core: "The request_uri in the Authorization Request returns an error or contains
+    /// invalid data" (RFC 9126: unknown, used, expired or another client's).
+    InvalidRequestUri,
+    /// OIDC Core: "The request parameter contains an invalid Request Object" (RFC 9101).
+    InvalidRequestObject,
 }
 
 impl AuthorizeCode {
@@ -41,8 +44,9 @@ impl AuthorizeCode {
             AuthorizeCode::ServerError => "server_error",
             AuthorizeCode::TemporarilyUnavailable => "temporarily_unavailable",
             AuthorizeCode::LoginRequired => "login_required",
-            AuthorizeCode::RequestNotSupported => "request_not_supported",
-            AuthorizeCode::RequestUriNotSupported => "request_uri_not_supported",
+            AuthorizeCode::ConsentRequired => "consent_required",
+            AuthorizeCode::InvalidRequestUri => "invalid_request_uri",
+            AuthorizeCode::InvalidRequestObject => "invalid_request_object",
         }
     }
 }
@@ -81,6 +85,15 @@ pub enum TokenCode {
     AccessDenied,
     /// RFC 8628 §3.5: "The "device_code" has expired."
     ExpiredToken,
+    /// RFC 8693 §2.2.2: "the requested target (audience or resource) is invalid, unknown, or
+    /// unacceptable".
+    InvalidTarget,
+    /// RFC 9449 §5: "The DPoP proof is invalid."
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the nonce given in `DPoP-Nonce`.
+    UseDpopNonce,
+    /// RFC 9126 §2.3 / RFC 9101: the pushed request's request object is invalid.
+    InvalidRequestObject,
 }
 
 impl TokenCode {
@@ -98,6 +111,10 @@ impl TokenCode {
             TokenCode::SlowDown => "slow_down",
             TokenCode::AccessDenied => "access_denied",
             TokenCode::ExpiredToken => "expired_token",
+            TokenCode::InvalidTarget => "invalid_target",
+            TokenCode::InvalidDpopProof => "invalid_dpop_proof",
+            TokenCode::UseDpopNonce => "use_dpop_nonce",
+            TokenCode::InvalidRequestObject => "invalid_request_object",
         }
     }
 }
@@ -117,6 +134,8 @@ pub enum ResourceCode {
     InsufficientUserAuthentication,
     /// Not in §3.1: the store is down. Answered 503.
     TemporarilyUnavailable,
+    /// RFC 9449 §7.1: the DPoP proof of a request with a DPoP-bound token is invalid.
+    InvalidDpopProof,
 }
 
 impl ResourceCode {
@@ -126,6 +145,7 @@ impl ResourceCode {
             ResourceCode::InvalidToken => "invalid_token",
             ResourceCode::InsufficientUserAuthentication => "insufficient_user_authentication",
             ResourceCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ResourceCode::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }
@@ -135,6 +155,10 @@ impl ResourceCode {
 pub struct EndpointError<C> {
     pub error: C,
     pub description: String,
+    /// RFC 9449: the request used (or its token needs) DPoP: the challenge is `DPoP`.
+    pub dpop: bool,
+    /// RFC 9449 §8: a fresh nonce for the client's next proof (`DPoP-Nonce`).
+    pub dpop_nonce: Option<String>,
 }
 
 impl<C> EndpointError<C> {
@@ -142,7 +166,14 @@ impl<C> EndpointError<C> {
         EndpointError {
             error,
             description: description.into(),
+            dpop: false,
+            dpop_nonce: None,
         }
+    }
+
+    /// The same error, challenged with the `DPoP` scheme.
+    pub fn dpop(self) -> EndpointError<C> {
+        EndpointError { dpop: true, ..self }
     }
 }
 

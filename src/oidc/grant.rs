@@ -57,6 +57,9 @@ pub struct RefreshRecord {
     pub client_id: String,
     pub scope: Vec<String>,
     pub expires: u64,
+    /// The DPoP key a public client's refresh token is bound to (RFC 9449 §5).
+    #[serde(default)]
+    pub jkt: Option<String>,
 }
 
 fn invalid_grant(why: &str) -> TokenError {
@@ -116,10 +119,16 @@ pub fn check_refresh(
     rec: &RefreshRecord,
     client: &Client,
     p: &Params,
+    jkt: Option<&str>,
     now: u64,
 ) -> Result<Vec<String>, TokenError> {
     if now >= rec.expires {
         return Err(invalid_grant("the refresh token has expired"));
+    }
+    if rec.jkt.is_some() && rec.jkt.as_deref() != jkt {
+        return Err(invalid_grant(
+            "the refresh token is bound to a DPoP key: send a proof of that key",
+        ));
     }
     if rec.client_id != client.client_id {
         return Err(invalid_grant(
@@ -168,6 +177,7 @@ mod tests {
             jwks: None,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: true,
+            profile: Default::default(),
         }
     }
 
@@ -278,22 +288,23 @@ mod tests {
             client_id: "rp".into(),
             scope: vec!["openid".into()],
             expires: NOW + 10,
+            jkt: None,
         };
         assert_eq!(
-            check_refresh(&rec, &client("rp"), &params(""), NOW + 10)
+            check_refresh(&rec, &client("rp"), &params(""), None, NOW + 10)
                 .unwrap_err()
                 .error,
             TokenCode::InvalidGrant
         );
-        assert!(check_refresh(&rec, &client("rp"), &params(""), NOW + 9).is_ok());
+        assert!(check_refresh(&rec, &client("rp"), &params(""), None, NOW + 9).is_ok());
         assert_eq!(
-            check_refresh(&rec, &client("x"), &params(""), NOW)
+            check_refresh(&rec, &client("x"), &params(""), None, NOW)
                 .unwrap_err()
                 .error,
             TokenCode::InvalidGrant
         );
         assert_eq!(
-            check_refresh(&rec, &client("rp"), &params("scope=openid+email"), NOW)
+            check_refresh(&rec, &client("rp"), &params("scope=openid+email"), None, NOW)
                 .unwrap_err()
                 .error,
             TokenCode::InvalidScope

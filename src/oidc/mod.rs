@@ -5,9 +5,14 @@ pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod device;
+pub mod dpop;
 pub mod errors;
+pub mod exchange;
 pub mod grant;
+pub mod pairwise;
+pub mod par;
 pub mod pkce;
+pub mod request_object;
 pub mod tokens;
 
 /// A space-separated `scope` parameter (RFC 6749 §3.3), empty parts ignored.

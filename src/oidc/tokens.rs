@@ -34,6 +34,26 @@ pub struct AccessClaims {
     /// theirs only while the name comes from there. Absent for a client's own token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<crate::directory::Source>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+    /// RFC 8693 §4.1: the party acting for the subject (a token exchange with an actor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+}
+
+/// RFC 7800 confirmation: the SHA-256 thumbprint (RFC 7638) of the DPoP key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+/// RFC 8693 §4.1 `act`: who acts, and who acted for them before (a chain of exchanges).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Actor {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
 }
 
 impl AccessClaims {
@@ -41,6 +61,20 @@ impl AccessClaims {
     /// same source (tokens of earlier versions name none).
     pub fn is_for(&self, user: &UserInfo) -> bool {
         self.src.as_ref().is_none_or(|s| *s == user.source)
+    }
+
+    /// The thumbprint of the DPoP key the token is bound to, if it is.
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
+
+    /// `DPoP` for a bound token, else `Bearer` (RFC 9449 §5, `token_type`).
+    pub fn token_type(&self) -> &'static str {
+        if self.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
     }
 }
 
@@ -63,6 +97,8 @@ pub fn authentication_claims(amr: &[String]) -> serde_json::Map<String, serde_js
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
     pub user: &'a UserInfo,
+    /// The `sub` the client sees: the user name, or its pairwise identifier.
+    pub sub: &'a str,
     pub client_id: &'a str,
     pub scope: &'a [String],
     pub sid: &'a str,
@@ -73,21 +109,35 @@ pub struct Subject<'a> {
     pub machine: bool,
 }
 
+/// What an access token carries beyond its subject.
+#[derive(Debug, Clone, Default)]
+pub struct Binding<'a> {
+    /// The DPoP key it is bound to (RFC 9449).
+    pub jkt: Option<&'a str>,
+    /// Who acts for the subject (RFC 8693).
+    pub act: Option<Actor>,
+    /// Its audience when that is not the client (a token exchange's target).
+    pub audience: Option<&'a str>,
+    /// When it ends, if sooner than its lifetime (an exchange never outlives its subject).
+    pub exp: Option<u64>,
+}
+
 /// An access token and its claims.
 pub fn access_token(
     keys: &KeySet,
     issuer: &str,
     s: &Subject<'_>,
-    ttl: u64,
-    now: u64,
+    (ttl, now): (u64, u64),
+    binding: Binding<'_>,
 ) -> Result<(String, AccessClaims), crate::keys::KeyError> {
+    let exp = binding.exp.map_or(now + ttl, |e| e.min(now + ttl));
     let claims = AccessClaims {
         iss: issuer.to_string(),
-        sub: s.user.username.clone(),
-        aud: s.client_id.to_string(),
+        sub: s.sub.to_string(),
+        aud: binding.audience.unwrap_or(s.client_id).to_string(),
         client_id: s.client_id.to_string(),
         scope: s.scope.join(" "),
-        exp: now + ttl,
+        exp,
         iat: now,
         jti: crate::secret::new_id(),
         sid: s.sid.to_string(),
@@ -95,6 +145,10 @@ pub fn access_token(
         amr: s.amr.to_vec(),
         gty: s.machine.then(|| CLIENT_CREDENTIALS.to_string()),
         src: (!s.machine).then(|| s.user.source.clone()),
+        cnf: binding.jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_string(),
+        }),
+        act: binding.act,
     };
     Ok((keys.sign(&claims, ACCESS_TOKEN_TYP)?, claims))
 }
@@ -170,13 +224,14 @@ pub fn half_hash(alg: Alg, value: &str) -> String {
     URL_SAFE_NO_PAD.encode(half)
 }
 
-/// Identity claims released for `scope` (OIDC Core §5.4), `sub` always.
+/// Identity claims released for `scope` (OIDC Core §5.4), `sub` (as the client sees it) always.
 pub fn identity_claims(
     user: &UserInfo,
+    sub: &str,
     scope: &[String],
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
-    m.insert("sub".into(), user.username.clone().into());
+    m.insert("sub".into(), sub.into());
     let has = |s: &str| scope.iter().any(|x| x == s);
     if has("profile") {
         m.insert("preferred_username".into(), user.username.clone().into());
@@ -213,7 +268,7 @@ pub fn id_token(
     ttl: u64,
     now: u64,
 ) -> Result<String, crate::keys::KeyError> {
-    let mut claims = identity_claims(s.user, s.scope);
+    let mut claims = identity_claims(s.user, s.sub, s.scope);
     claims.insert("iss".into(), issuer.into());
     claims.insert("aud".into(), s.client_id.into());
     claims.insert("azp".into(), s.client_id.into());

@@ -126,8 +126,10 @@ fn front_id_token(
     code: Option<&str>,
     now: u64,
 ) -> Result<String, AuthorizeError> {
+    let sub = app.subject_for(&auth.client_id, &user.source, &user.username);
     let subject = Subject {
         user,
+        sub: &sub,
         client_id: &auth.client_id,
         scope: &auth.scope,
         sid: &session.record.sid,

@@ -3,11 +3,13 @@
 
 mod account;
 mod device;
+mod exchange;
 mod forward_auth;
 mod issue;
 mod login;
 mod passkey_sign_in;
 mod passkeys;
+mod pushed;
 mod resources;
 mod second_factor;
 mod sign_in;
@@ -56,6 +58,7 @@ pub enum Endpoint {
     UpstreamCallback,
     DeviceAuthorization,
     Device,
+    PushedAuthorization,
 }
 
 impl Endpoint {
@@ -79,6 +82,7 @@ impl Endpoint {
             "/oauth2/auth" => Endpoint::ForwardAuth(forward_auth::Convention::Forwarded),
             "/oauth2/auth/original" => Endpoint::ForwardAuth(forward_auth::Convention::OriginalUrl),
             "/oauth2/device_authorization" => Endpoint::DeviceAuthorization,
+            "/oauth2/par" => Endpoint::PushedAuthorization,
             device::PAGE => Endpoint::Device,
             "/healthz" => Endpoint::Healthz,
             "/readyz" => Endpoint::Readyz,
@@ -108,6 +112,7 @@ impl Endpoint {
             | Endpoint::Account
             | Endpoint::Device => &["GET", "POST"],
             Endpoint::Token
+            | Endpoint::PushedAuthorization
             | Endpoint::DeviceAuthorization
             | Endpoint::Revoke
             | Endpoint::Introspect
@@ -280,6 +285,7 @@ async fn dispatch(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         }
         Endpoint::Account => page(app, req, account::handle(app, req).await),
         Endpoint::DeviceAuthorization => device::authorization(app, req).await,
+        Endpoint::PushedAuthorization => pushed::handle(app, req).await,
         Endpoint::Device => page(app, req, device::page(app, req).await),
         Endpoint::UpstreamLogin => page(app, req, upstream_login::start(app, req).await),
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,

@@ -4,7 +4,7 @@
 use super::sign_in::provider_session;
 use super::Request;
 use crate::app::auth;
-use crate::app::auth::{bearer, live_access_token};
+use crate::app::auth::{access_token, live_access_token, LiveToken, TokenScheme};
 use crate::app::grants::revoke_grant;
 use crate::app::{respond, App};
 use crate::config::Client;
@@ -13,6 +13,7 @@ use crate::oidc::authorize::{build_url, ResponseMode, SCOPES};
 use crate::oidc::errors::{ResourceCode, ResourceError, TokenCode, TokenError};
 use crate::oidc::grant::{GrantRecord, RefreshRecord};
 use crate::oidc::tokens;
+use crate::oidc::{dpop, request_object};
 use crate::session::{Key, Kind, Records};
 
 pub async fn userinfo(app: &App, req: &Request<'_>) -> Reply {
@@ -23,7 +24,8 @@ pub async fn userinfo(app: &App, req: &Request<'_>) -> Reply {
     }
 }
 
-/// The claims for the access token of `req`; `None` when it carries no token at all.
+/// The claims for the access token of `req`; `None` when it carries no token at all. A token
+/// comes in `Authorization` (as `Bearer`, or as `DPoP` with a proof) or, on POST, in the form.
 async fn user_claims(
     app: &App,
     req: &Request<'_>,
@@ -34,30 +36,34 @@ async fn user_claims(
         .form()
         .ok()
         .and_then(|f| f.get("access_token").map(str::to_string));
-    let token = match (bearer(req.header), form_token.as_deref()) {
+    let presented = match (access_token(req.header), form_token.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(ResourceError::new(
                 ResourceCode::InvalidRequest,
                 "more than one access token",
             ))
         }
-        (Some(t), None) | (None, Some(t)) => t,
+        (Some(p), None) => p,
+        (None, Some(t)) => (TokenScheme::Bearer, t),
         (None, None) => return Ok(None),
     };
-    let claims = live_access_token(app, token)
+    let live = live_access_token(app, presented.1)
         .await?
         .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
+    let claims = &live.claims;
+    let htu = || format!("{}{}", app.cfg.server.issuer, req.facts.path);
+    auth::check_presented(app, req.header, presented, claims, htu).await?;
     if claims.gty.is_some() {
         return Err(invalid("a client's own token has no user"));
     }
     let user = app
         .directory
-        .active(&claims.sub)
+        .active(live.user())
         .await?
         .filter(|u| claims.is_for(u))
         .ok_or_else(|| invalid("the user account is not available"))?;
     let scope: Vec<String> = claims.scope.split(' ').map(str::to_string).collect();
-    let mut body = tokens::identity_claims(&user, &scope);
+    let mut body = tokens::identity_claims(&user, &claims.sub, &scope);
     body.extend(tokens::authentication_claims(&claims.amr));
     Ok(Some(serde_json::Value::Object(body)))
 }
@@ -83,19 +89,37 @@ async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value
     let token = p
         .get("token")
         .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "token is required"))?;
-    let visible = |owner: &str| client.introspect_any || owner == client.client_id;
-    if let Some(c) = live_access_token(app, token).await? {
-        if visible(&c.client_id) {
-            return Ok(serde_json::json!({
-                "active": true, "token_type": "Bearer", "scope": c.scope, "client_id": c.client_id, "username": c.sub,
-                "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "jti": c.jti, "sid": c.sid,
-            }));
+    if let Some(live) = live_access_token(app, token).await? {
+        let c = &live.claims;
+        let visible = client.introspect_any || client.client_id == c.client_id || client.client_id == c.aud;
+        if visible {
+            return Ok(access_introspection(&live));
         }
     }
     if let Some(v) = refresh_introspection(app, client, token).await? {
         return Ok(v);
     }
     Ok(serde_json::json!({ "active": false }))
+}
+
+/// RFC 7662 §2.2 for a live access token, with its binding (RFC 9449 §6.2 `cnf`) and actor
+/// (RFC 8693 `act`). The user's name is given only where it is the subject (not pairwise).
+fn access_introspection(live: &LiveToken) -> serde_json::Value {
+    let c = &live.claims;
+    let mut v = serde_json::json!({
+        "active": true, "token_type": c.token_type(), "scope": c.scope, "client_id": c.client_id,
+        "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "jti": c.jti, "sid": c.sid,
+    });
+    if live.user() == c.sub {
+        v["username"] = c.sub.clone().into();
+    }
+    if let Some(cnf) = &c.cnf {
+        v["cnf"] = serde_json::json!({ "jkt": cnf.jkt });
+    }
+    if let Some(act) = &c.act {
+        v["act"] = serde_json::to_value(act).unwrap_or_default();
+    }
+    v
 }
 
 async fn refresh_introspection(
@@ -116,10 +140,18 @@ async fn refresh_introspection(
     let grant = records
         .get::<GrantRecord>(&Key::id(Kind::Grant, &rt.grant))
         .await?;
-    Ok(grant.map(|g| serde_json::json!({
-        "active": true, "token_type": "refresh_token", "scope": rt.scope.join(" "), "client_id": rt.client_id,
-        "username": g.user, "sub": g.user, "exp": rt.expires, "iss": app.cfg.server.issuer,
-    })))
+    Ok(grant.map(|g| {
+        let source = g.source.clone().unwrap_or_default();
+        let sub = app.subject_for(&rt.client_id, &source, &g.user);
+        let mut v = serde_json::json!({
+            "active": true, "token_type": "refresh_token", "scope": rt.scope.join(" "), "client_id": rt.client_id,
+            "sub": sub, "exp": rt.expires, "iss": app.cfg.server.issuer,
+        });
+        if sub == g.user {
+            v["username"] = g.user.clone().into();
+        }
+        v
+    }))
 }
 
 pub async fn revoke(app: &App, req: &Request<'_>) -> Reply {
@@ -239,11 +271,17 @@ fn logout_target(
 
 pub fn discovery(app: &App) -> Reply {
     let i = &app.cfg.server.issuer;
+    let subject_types: &[&str] = if app.clients.any_pairwise() {
+        &["public", "pairwise"]
+    } else {
+        &["public"]
+    };
     Reply::json(
         200,
         &serde_json::json!({
             "issuer": i,
             "authorization_endpoint": format!("{i}/oauth2/authorize"),
+            "pushed_authorization_request_endpoint": format!("{i}/oauth2/par"),
             "token_endpoint": format!("{i}/oauth2/token"),
             "userinfo_endpoint": format!("{i}/oauth2/userinfo"),
             "jwks_uri": format!("{i}/oauth2/jwks"),
@@ -255,7 +293,7 @@ pub fn discovery(app: &App) -> Reply {
             "response_types_supported": ["code", "id_token", "code id_token"],
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": app.clients.grant_types_in_use(),
-            "subject_types_supported": ["public"],
+            "subject_types_supported": subject_types,
             "id_token_signing_alg_values_supported": [app.keys.active.alg.name()],
             "token_endpoint_auth_methods_supported": app.clients.auth_methods_in_use(),
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
@@ -268,8 +306,11 @@ pub fn discovery(app: &App) -> Reply {
             "authorization_response_iss_parameter_supported": true,
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
-            "request_parameter_supported": false,
+            "require_pushed_authorization_requests": app.clients.all_must_push(),
+            "request_parameter_supported": true,
             "request_uri_parameter_supported": false,
+            "request_object_signing_alg_values_supported": request_object::ALGS,
+            "dpop_signing_alg_values_supported": dpop::ALGS,
             "claims_parameter_supported": false,
         }),
     )

@@ -42,13 +42,11 @@ pub struct Pending {
 /// `GET /oauth2/authorize` (and the seed vendors' paths): validate, then answer the client, or
 /// send the user through the sign-in first.
 pub async fn authorize(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
-    let params = req.params()?;
-    let auth = match validate(&params, &app.clients) {
+    let issuer = &app.cfg.server.issuer;
+    let resolved = super::pushed::resolve(app, req.params()?).await;
+    let auth = match resolved.and_then(|(p, came)| validate(&p, &app.clients, came)) {
         Ok(a) => a,
-        Err(e) => {
-            let c = req.chrome(app);
-            return Ok(respond::authorize(&e, &app.cfg.server.issuer, &c));
-        }
+        Err(e) => return Ok(respond::authorize(&e, issuer, &req.chrome(app))),
     };
     let session = provider_session(app, req, app.now()).await?;
     resume(app, req, &auth, session.as_ref(), false).await

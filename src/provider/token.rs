@@ -16,7 +16,8 @@ use crate::http::Reply;
 use crate::oidc::device::{self as oidc_device, Decision, DeviceRecord, Poll, Polling};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
-use crate::oidc::tokens::{self, IdTokenInput, Subject};
+use crate::app::dpop;
+use crate::oidc::tokens::{self, Binding, IdTokenInput, Subject};
 use crate::secret::{new_id, new_secret};
 use crate::session::{Key, Kind, Records};
 
@@ -46,19 +47,25 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
     }
     let grant = p.get("grant_type");
     let now = app.now();
+    // Checked before any code or refresh token is used: a request asked for a nonce is sent again.
+    let jkt = proof(app, req, client).await?;
+    let jkt = jkt.as_deref();
     let body = match grant.map(|g| (g, GrantType::parse(g))) {
         Some((_, Some(g))) if !client.allows(g) => Err(TokenError::new(
             TokenCode::UnauthorizedClient,
             format!("this client may not use the {} grant", g.as_str()),
         )),
         Some((_, Some(GrantType::AuthorizationCode))) => {
-            authorization_code(app, client, &p, now).await
+            authorization_code(app, client, &p, now, jkt).await
         }
-        Some((_, Some(GrantType::RefreshToken))) => refresh(app, client, &p, now).await,
+        Some((_, Some(GrantType::RefreshToken))) => refresh(app, client, &p, now, jkt).await,
         Some((_, Some(GrantType::ClientCredentials))) => {
-            client_credentials(app, client, &p, now).await
+            client_credentials(app, client, &p, now, jkt).await
         }
-        Some((_, Some(GrantType::DeviceCode))) => device_code(app, client, &p, now).await,
+        Some((_, Some(GrantType::DeviceCode))) => device_code(app, client, &p, now, jkt).await,
+        Some((_, Some(GrantType::TokenExchange))) => {
+            super::exchange::exchange(app, client, &p, now, jkt).await
+        }
         Some((other, None)) => Err(TokenError::new(
             TokenCode::UnsupportedGrantType,
             format!("grant_type {other:?} is not supported"),
@@ -86,11 +93,45 @@ async fn user(app: &App, grant: &GrantRecord) -> Result<Arc<UserInfo>, TokenErro
         })
 }
 
+/// RFC 9449 §5: the thumbprint of the request's DPoP proof, if it has one (a client with
+/// `require_dpop` must). A proof without the nonce asked for is answered `use_dpop_nonce`.
+async fn proof(
+    app: &App,
+    req: &Request<'_>,
+    client: &Client,
+) -> Result<Option<String>, TokenError> {
+    let refused = |e| dpop::refused(e).into_token_error();
+    let Some(jws) = dpop::proof_header(req.header).map_err(refused)? else {
+        if client.profile.require_dpop {
+            return Err(TokenError::new(
+                TokenCode::InvalidDpopProof,
+                "this client must send a DPoP proof",
+            ));
+        }
+        return Ok(None);
+    };
+    let htu = format!("{}{}", app.cfg.server.issuer, req.facts.path);
+    let expected = dpop::Expected {
+        htu: &htu,
+        htm: "POST",
+        token: None,
+        nonce_for: client
+            .profile
+            .dpop_nonce
+            .then_some(client.client_id.as_str()),
+    };
+    dpop::verify(app, jws, &expected)
+        .await
+        .map(Some)
+        .map_err(refused)
+}
+
 async fn authorization_code(
     app: &App,
     client: &Client,
     p: &Params,
     now: u64,
+    jkt: Option<&str>,
 ) -> Result<serde_json::Value, TokenError> {
     let code = p
         .get("code")
@@ -115,6 +156,7 @@ async fn authorization_code(
         grant: &grant,
         scope: &rec.scope,
         nonce: rec.nonce.as_deref(),
+        jkt,
     };
     issue(app, client, &issued, now).await
 }
@@ -124,13 +166,14 @@ async fn refresh(
     client: &Client,
     p: &Params,
     now: u64,
+    jkt: Option<&str>,
 ) -> Result<serde_json::Value, TokenError> {
     let token = p
         .get("refresh_token")
         .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "refresh_token is required"))?;
     let (rec, _): (RefreshRecord, _) =
         take_once(app, Kind::Refresh, token, "refresh token").await?;
-    let scope = check_refresh(&rec, client, p, now)?;
+    let scope = check_refresh(&rec, client, p, jkt, now)?;
     let revoked = || TokenError::new(TokenCode::InvalidGrant, "the grant was revoked");
     let records = Records(app.stores.records.as_ref());
     let key = Key::id(Kind::Grant, &rec.grant);
@@ -150,6 +193,7 @@ async fn refresh(
         grant: &grant,
         scope: &scope,
         nonce: None,
+        jkt,
     };
     issue(app, client, &issued, now).await
 }
@@ -161,6 +205,7 @@ async fn client_credentials(
     client: &Client,
     p: &Params,
     now: u64,
+    jkt: Option<&str>,
 ) -> Result<serde_json::Value, TokenError> {
     let machine = match app.clients.machine(&client.client_id) {
         Some(m) if client.is_confidential() => Arc::clone(m),
@@ -200,6 +245,7 @@ async fn client_credentials(
         .await?;
     let subject = Subject {
         user: &machine,
+        sub: &machine.username,
         client_id: &client.client_id,
         scope: &scope,
         sid: "",
@@ -209,11 +255,16 @@ async fn client_credentials(
         machine: true,
     };
     let ttl = app.cfg.tokens.access_token_ttl.as_secs();
-    let (access, _) = tokens::access_token(&app.keys, &app.cfg.server.issuer, &subject, ttl, now)
-        .map_err(server_error)?;
+    let binding = Binding {
+        jkt,
+        ..Binding::default()
+    };
+    let (access, claims) =
+        tokens::access_token(&app.keys, &app.cfg.server.issuer, &subject, (ttl, now), binding)
+            .map_err(server_error)?;
     Ok(serde_json::json!({
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": claims.token_type(),
         "expires_in": ttl,
         "scope": scope.join(" "),
     }))
@@ -225,6 +276,7 @@ async fn device_code(
     client: &Client,
     p: &Params,
     now: u64,
+    jkt: Option<&str>,
 ) -> Result<serde_json::Value, TokenError> {
     let invalid = |why: &str| TokenError::new(TokenCode::InvalidGrant, why);
     let code = p
@@ -257,7 +309,7 @@ async fn device_code(
         }
         Poll::Denied => (TokenCode::AccessDenied, "the user denied the request"),
         Poll::Expired => (TokenCode::ExpiredToken, "the device_code has expired"),
-        Poll::Approved => return device_tokens(app, client, &key, now).await,
+        Poll::Approved => return device_tokens(app, client, &key, (now, jkt)).await,
     };
     Err(TokenError::new(code, why))
 }
@@ -267,7 +319,7 @@ async fn device_tokens(
     app: &App,
     client: &Client,
     key: &Key,
-    now: u64,
+    (now, jkt): (u64, Option<&str>),
 ) -> Result<serde_json::Value, TokenError> {
     let used = || TokenError::new(TokenCode::InvalidGrant, "the device_code was used");
     let rec: DeviceRecord = Records(app.stores.records.as_ref())
@@ -300,6 +352,7 @@ async fn device_tokens(
         grant: &grant,
         scope: &rec.scope,
         nonce: None,
+        jkt,
     };
     issue(app, client, &issued, now).await
 }
@@ -323,12 +376,13 @@ async fn store_grant(app: &App, id: &str, grant: &GrantRecord) -> Result<(), Tok
 }
 
 /// A grant being answered: its id and record, the scope of these tokens, the nonce of the
-/// authorization request (code exchange only).
+/// authorization request (code exchange only), the DPoP key they are bound to.
 struct Issued<'a> {
     id: &'a str,
     grant: &'a GrantRecord,
     scope: &'a [String],
     nonce: Option<&'a str>,
+    jkt: Option<&'a str>,
 }
 
 /// The token response for a grant that stands (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -341,8 +395,10 @@ async fn issue(
     let t = &app.cfg.tokens;
     let issuer = &app.cfg.server.issuer;
     let user = user(app, issued.grant).await?;
+    let sub = app.subject_for(&client.client_id, &user.source, &user.username);
     let subject = Subject {
         user: &user,
+        sub: &sub,
         client_id: &client.client_id,
         scope: issued.scope,
         sid: &issued.grant.sid,
@@ -352,11 +408,15 @@ async fn issue(
         machine: false,
     };
     let ttl = t.access_token_ttl.as_secs();
-    let (access, _) =
-        tokens::access_token(&app.keys, issuer, &subject, ttl, now).map_err(server_error)?;
+    let binding = Binding {
+        jkt: issued.jkt,
+        ..Binding::default()
+    };
+    let (access, claims) = tokens::access_token(&app.keys, issuer, &subject, (ttl, now), binding)
+        .map_err(server_error)?;
     let mut body = serde_json::Map::new();
     body.insert("access_token".into(), access.clone().into());
-    body.insert("token_type".into(), "Bearer".into());
+    body.insert("token_type".into(), claims.token_type().into());
     body.insert("expires_in".into(), ttl.into());
     body.insert("scope".into(), issued.scope.join(" ").into());
     let wants_refresh = issued.scope.iter().any(|s| s == "offline_access") || client.refresh_tokens;
@@ -392,6 +452,11 @@ async fn new_refresh_token(
         client_id: client.client_id.clone(),
         scope: issued.scope.to_vec(),
         expires: now + ttl.as_secs(),
+        // RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+        jkt: issued
+            .jkt
+            .filter(|_| !client.is_confidential())
+            .map(str::to_string),
     };
     Records(app.stores.records.as_ref())
         .put(&Key::secret(Kind::Refresh, &refresh), &rec, ttl)
@@ -400,7 +465,7 @@ async fn new_refresh_token(
 }
 
 /// A signing failure as the client sees it: the cause stays in the log.
-fn server_error(e: crate::keys::KeyError) -> TokenError {
+pub(super) fn server_error(e: crate::keys::KeyError) -> TokenError {
     log::error!("{e}");
     TokenError::new(TokenCode::ServerError, "the token could not be signed")
 }

@@ -74,6 +74,12 @@ pub enum Kind {
     UserCode,
     /// A client assertion's `jti` already used (private_key_jwt replay).
     Assertion,
+    /// A DPoP proof's `jti` already used (RFC 9449 §11.1), under its hash.
+    DpopProof,
+    /// A request object's `jti` already used (RFC 9101 §10.8).
+    RequestObject,
+    /// A pushed authorization request (RFC 9126), under the hash of its `request_uri`.
+    Pushed,
     FailUser,
     FailIp,
     LockUser,
@@ -103,6 +109,9 @@ impl Kind {
             Kind::Device => "device",
             Kind::UserCode => "user-code",
             Kind::Assertion => "assertion",
+            Kind::DpopProof => "dpop",
+            Kind::RequestObject => "request-object",
+            Kind::Pushed => "par",
             Kind::FailUser => "fail-user",
             Kind::FailIp => "fail-ip",
             Kind::LockUser => "lock-user",
@@ -124,6 +133,12 @@ impl Kind {
             }
             Kind::Ceremony => Duration::from_secs(300),
             Kind::Assertion => Duration::from_secs(600),
+            Kind::DpopProof => Duration::from_secs(
+                (crate::oidc::dpop::MAX_AGE_SECONDS + crate::oidc::dpop::FUTURE_SKEW_SECONDS)
+                    .unsigned_abs(),
+            ),
+            Kind::RequestObject => Duration::from_secs(crate::oidc::request_object::MAX_LIFETIME),
+            Kind::Pushed => Duration::from_secs(crate::oidc::par::EXPIRES_IN),
             // Kept past the code's end, to answer `expired_token` rather than `invalid_grant`.
             Kind::Device | Kind::UserCode => {
                 Duration::from_secs(2 * crate::config::DEVICE_CODE_LIFETIME)

@@ -47,6 +47,14 @@ impl StorageKey {
         Ok(StorageKey(Secret::new(text.trim())))
     }
 
+    /// A key for `label` derived from this one (pairwise subjects).
+    pub fn derive(&self, label: &[u8]) -> Result<crate::secret::SecretBytes, StorageError> {
+        let bytes = STANDARD
+            .decode(self.0.expose())
+            .map_err(|e| StorageError::Key(e.to_string()))?;
+        Ok(crate::secret::derive_key(&bytes, label))
+    }
+
     pub fn sealer(&self) -> Result<Sealer, StorageError> {
         let bytes = STANDARD
             .decode(self.0.expose())

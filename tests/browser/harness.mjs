@@ -42,14 +42,15 @@ export function startAuthgate(bin, config) {
 
 /**
  * Runs `body(browser)` against a deadline of `seconds`, with headless Chromium given
- * `chromiumArgs`. Prints `NAME test: ok`, or the error and every gateway's stderr (exit code 1).
+ * `chromiumArgs` (with `browser: false` no Chromium is started and `body` gets `undefined`).
+ * Prints `NAME test: ok`, or the error and every gateway's stderr (exit code 1).
  * Chromium and the gateways are stopped either way, then `cleanup` runs.
  */
-export async function run(name, { seconds, gateways, chromiumArgs = [], cleanup = () => {} }, body) {
+export async function run(name, { seconds, gateways, browser: withBrowser = true, chromiumArgs = [], cleanup = () => {} }, body) {
   const timer = setTimeout(() => { console.error(`${name} test timed out`); process.exit(2); }, seconds * 1000);
   let browser;
   try {
-    browser = await launch(chromiumArgs);
+    if (withBrowser) browser = await launch(chromiumArgs);
     await body(browser);
     console.log(`${name} test: ok`);
   } catch (e) {

@@ -90,6 +90,7 @@ fn build_client(p: &mut Problems, path: &str, c: ClientFile) -> Client {
         absolute_url(p, &format!("{path}.post_logout_redirect_uris[{j}]"), u);
     }
     let public = kind == ClientKind::Public;
+    let profile = super::profile::build_profile(p, path, &c, &kind);
     let public_may_not = [
         (c.introspect_any, "introspect_any", "may not introspect"),
         (
@@ -101,6 +102,11 @@ fn build_client(p: &mut Problems, path: &str, c: ClientFile) -> Client {
             grants.contains(&GrantType::ClientCredentials),
             "grant_types",
             "may not use client_credentials",
+        ),
+        (
+            grants.contains(&GrantType::TokenExchange),
+            "grant_types",
+            "may not exchange tokens",
         ),
     ];
     for (set, key, why) in public_may_not {
@@ -134,6 +140,7 @@ fn build_client(p: &mut Problems, path: &str, c: ClientFile) -> Client {
         groups: c.groups,
         jwks,
         backchannel_logout_session_required: c.backchannel_logout_session_required.unwrap_or(true),
+        profile,
     }
 }
 

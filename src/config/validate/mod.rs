@@ -20,6 +20,7 @@ mod routes;
 mod rules;
 mod server;
 mod session;
+mod profile;
 mod storage;
 mod tokens;
 mod upstream;
@@ -146,6 +147,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         _ => return Err(ConfigError { problems: p.0 }),
     };
     check_second_factor(&mut p, &cfg);
+    profile::check_profiles(&mut p, &cfg);
     if p.0.is_empty() {
         Ok(cfg)
     } else {

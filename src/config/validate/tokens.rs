@@ -54,5 +54,6 @@ pub(super) fn build_tokens(p: &mut Problems, t: TokensFile) -> Option<Tokens> {
         ),
         client_user_prefix: t.client_user_prefix.unwrap_or_default(),
         max_pending_device_codes: t.max_pending_device_codes.unwrap_or(1000),
+        require_par: t.require_par,
     })
 }

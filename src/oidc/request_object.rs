@@ -1,0 +1,119 @@
+//! Signed request objects (RFC 9101, JAR): authorization parameters as the claims of a JWT the
+//! client signed with one of its keys (`jwks`, as for `private_key_jwt`). Its claims win over
+//! the query's parameters.
+
+use jsonwebtoken::{DecodingKey, Validation};
+
+use crate::config::Client;
+use crate::http::params::Params;
+
+/// The longest a request object may live (its `jti` is remembered that long).
+pub const MAX_LIFETIME: u64 = 3600;
+
+/// The algorithms a request object may be signed with.
+pub const ALGS: &[&str] = &["ES256", "RS256", "PS256", "EdDSA"];
+
+/// JWT claims that are about the object, not authorization parameters.
+const ENVELOPE: &[&str] = &["iss", "aud", "exp", "iat", "nbf", "jti", "sub"];
+
+/// A verified request object: its parameters and its `jti`, to be accepted once until `exp`.
+#[derive(Debug)]
+pub struct Verified {
+    pub params: Params,
+    pub jti: String,
+    pub exp: u64,
+}
+
+/// The request object `jwt` of `client`, for the provider `issuer`, checked at `now`: signed by
+/// one of the client's keys (never `none` or a shared secret), `iss` the client, `aud` the
+/// issuer, `exp` in the next hour, a `jti`, and a `client_id` claim (if any) naming the client.
+pub fn verify(jwt: &str, client: &Client, issuer: &str, now: u64) -> Result<Verified, String> {
+    let header =
+        jsonwebtoken::decode_header(jwt).map_err(|_| "the request object is not a signed JWT")?;
+    let alg = format!("{:?}", header.alg);
+    if !ALGS.contains(&alg.as_str()) {
+        return Err(format!("request objects signed with {alg} are not accepted"));
+    }
+    let keys = client
+        .jwks
+        .as_ref()
+        .ok_or("the client has no keys to verify a request object with")?;
+    let jwk = match &header.kid {
+        Some(kid) => keys.find(kid),
+        None => keys.keys.first().filter(|_| keys.keys.len() == 1),
+    }
+    .ok_or("no key of the client matches the request object's kid")?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| "the client's key is not usable")?;
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[&client.client_id]);
+    v.set_audience(&[issuer]);
+    v.set_required_spec_claims(&["exp", "iss", "aud"]);
+    v.validate_exp = false;
+    let claims: serde_json::Map<String, serde_json::Value> =
+        jsonwebtoken::decode(jwt, &key, &v)
+            .map_err(|e| format!("the request object does not verify: {e}"))?
+            .claims;
+    check_times(&claims, now)?;
+    let jti = claims
+        .get("jti")
+        .and_then(|j| j.as_str())
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or("the request object has no jti")?
+        .to_string();
+    if claims
+        .get("client_id")
+        .is_some_and(|c| c.as_str() != Some(client.client_id.as_str()))
+    {
+        return Err("the request object's client_id is another client".into());
+    }
+    let exp = claims.get("exp").and_then(|e| e.as_u64()).unwrap_or(now);
+    Ok(Verified {
+        params: params(&claims),
+        jti,
+        exp,
+    })
+}
+
+fn check_times(claims: &serde_json::Map<String, serde_json::Value>, now: u64) -> Result<(), String> {
+    let exp = claims
+        .get("exp")
+        .and_then(|e| e.as_u64())
+        .ok_or("the request object's exp is not a number")?;
+    if exp <= now {
+        return Err("the request object has expired".into());
+    }
+    if exp > now + MAX_LIFETIME {
+        return Err("the request object lives longer than an hour".into());
+    }
+    if let Some(nbf) = claims.get("nbf").and_then(|n| n.as_u64()) {
+        if nbf > now + 60 {
+            return Err("the request object is not valid yet (nbf)".into());
+        }
+    }
+    Ok(())
+}
+
+/// The authorization parameters among `claims`: strings as they are, numbers (`max_age`) and
+/// objects (`claims`) as JSON text.
+fn params(claims: &serde_json::Map<String, serde_json::Value>) -> Params {
+    let pairs: Vec<(&str, String)> = claims
+        .iter()
+        .filter(|(k, _)| !ENVELOPE.contains(&k.as_str()))
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k.as_str(), s.clone()),
+            other => (k.as_str(), other.to_string()),
+        })
+        .collect();
+    Params::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+}
+
+/// `query` with the request object's parameters in place of its own (claims win; RFC 9101
+/// §6.3), without `request` itself.
+pub fn merged(query: &Params, object: Params) -> Params {
+    let mut out = query.clone();
+    out.remove("request");
+    for (k, v) in object.pairs() {
+        out.set(k, v.to_string());
+    }
+    out
+}
