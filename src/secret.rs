@@ -101,6 +101,8 @@ pub enum Purpose {
     Continue,
     /// The memory store written at a graceful stop.
     Snapshot,
+    /// An authorization request waiting for the user's consent.
+    Consent,
 }
 
 impl Purpose {
@@ -114,6 +116,7 @@ impl Purpose {
             Purpose::UpstreamFlow => b"authgate upstream-flow v1",
             Purpose::Continue => b"authgate continue v1",
             Purpose::Snapshot => b"authgate snapshot v1",
+            Purpose::Consent => b"authgate consent v1",
         }
     }
 }

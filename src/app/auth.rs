@@ -7,14 +7,14 @@ use pingora::http::RequestHeader;
 
 use super::attempts::{Attempted, Credential as Tried};
 use super::App;
+use crate::config::Route;
 use crate::directory::DirectoryError;
 use crate::http::cookies;
+use crate::http::facts::Facts;
 use crate::identity::Identity;
+use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::oidc::grant::GrantRecord;
 use crate::oidc::tokens::{self, AccessClaims};
-use crate::config::Route;
-use crate::http::facts::Facts;
-use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::policy::Credential;
 use crate::session::{Key, Kind, StoreError};
 use crate::storage::Owner;
@@ -185,8 +185,8 @@ pub async fn live_access_token(app: &App, token: &str) -> Result<Option<LiveToke
         .get(&claims.aud)
         .is_some_and(|c| c.profile.pairwise_sector.is_some());
     let pairwise_user = if pairwise {
-        let grant: GrantRecord = serde_json::from_slice(&grant)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let grant: GrantRecord =
+            serde_json::from_slice(&grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Some(grant.user)
     } else {
         None

@@ -75,9 +75,8 @@ impl ReplayStore for Replay<'_> {
         _ctx: ReplayContext<'_>,
     ) -> Result<bool, DpopError> {
         let key = Key::id(Kind::DpopProof, &hex::encode(jti_hash));
-        let ttl = std::time::Duration::from_secs(
-            (MAX_AGE_SECONDS + FUTURE_SKEW_SECONDS).unsigned_abs(),
-        );
+        let ttl =
+            std::time::Duration::from_secs((MAX_AGE_SECONDS + FUTURE_SKEW_SECONDS).unsigned_abs());
         let seen = self
             .0
             .incr(&key, ttl)
@@ -131,6 +130,9 @@ impl Refused {
 
     /// At a protected resource (no nonces are asked for there).
     pub fn into_resource_error(self) -> ResourceError {
-        self.into_error(ResourceCode::InvalidDpopProof, ResourceCode::InvalidDpopProof)
+        self.into_error(
+            ResourceCode::InvalidDpopProof,
+            ResourceCode::InvalidDpopProof,
+        )
     }
 }

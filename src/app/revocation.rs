@@ -183,12 +183,30 @@ pub async fn end_user(app: &App, user: &str) -> Result<usize, StoreError> {
 
 /// Revokes the grants of `user` given in the session `sid` (all of them with `None`).
 async fn revoke_grants(app: &App, user: &str, sid: Option<&str>) -> Result<(), StoreError> {
+    revoke_given(app, user, |g| sid.is_none_or(|s| s == g.sid)).await
+}
+
+/// Revokes every grant `user` gave `client_id` (consent withdrawn).
+pub async fn revoke_client_grants(
+    app: &App,
+    user: &str,
+    client_id: &str,
+) -> Result<(), StoreError> {
+    revoke_given(app, user, |g| g.client_id == client_id).await
+}
+
+/// Revokes the grants of `user` that `which` picks, and forgets them.
+async fn revoke_given(
+    app: &App,
+    user: &str,
+    which: impl Fn(&Given<'_>) -> bool,
+) -> Result<(), StoreError> {
     let set = Key::secret(Kind::UserGrants, user);
     for member in app.stores.records.members(&set).await? {
         let Some(given) = Given::parse(&member) else {
             continue;
         };
-        if sid.is_none_or(|s| s == given.sid) {
+        if which(&given) {
             if !given.grant_id.is_empty() {
                 revoke_grant(app, given.grant_id).await?;
             }

@@ -177,8 +177,18 @@ pub struct AccountPage<'a> {
     pub app_passwords: &'a [FactorRow],
     pub new_app_password: Option<&'a str>,
     pub sessions: &'a [SessionItem],
+    /// Clients the user allowed (consent), when `[storage]` keeps them.
+    pub connected: Option<&'a [ConnectedApp]>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+/// A client the user allowed, on the account page.
+pub struct ConnectedApp {
+    pub client_id: String,
+    pub name: String,
+    /// What it may do, in the page's language.
+    pub scopes: String,
 }
 
 /// What a device asks for, on the device page.
@@ -186,6 +196,20 @@ pub struct DeviceRequest {
     pub client: String,
     pub scopes: String,
     pub user_code: String,
+}
+
+/// Asks the user whether a client may use their account (OIDC Core §3.1.2.4).
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub c: &'a Chrome,
+    pub username: &'a str,
+    pub client: &'a str,
+    /// What each scope lets the client do, in the page's language.
+    pub scopes: &'a [String],
+    /// The sealed request waiting for the answer.
+    pub consent: &'a str,
+    pub csrf: &'a str,
 }
 
 #[derive(Template)]

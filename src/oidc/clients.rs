@@ -91,7 +91,9 @@ impl Clients {
 
     /// Any client with `subject_type = "pairwise"`.
     pub fn any_pairwise(&self) -> bool {
-        self.map.values().any(|c| c.profile.pairwise_sector.is_some())
+        self.map
+            .values()
+            .any(|c| c.profile.pairwise_sector.is_some())
     }
 
     /// The built-in proxy client.

@@ -32,7 +32,9 @@ pub fn check_binding(bound: Option<&str>, presented: Presented<'_>) -> Result<()
     let refuse = |code, why: &str| Err(ResourceError::new(code, why).dpop());
     match (bound, presented) {
         (None, Presented::Bearer) => Ok(()),
-        (Some(jkt), Presented::Dpop(key)) if crate::secret::ct_eq(jkt.as_bytes(), key.as_bytes()) => {
+        (Some(jkt), Presented::Dpop(key))
+            if crate::secret::ct_eq(jkt.as_bytes(), key.as_bytes()) =>
+        {
             Ok(())
         }
         (Some(_), Presented::Dpop(_)) => refuse(
@@ -69,7 +71,11 @@ mod tests {
             (None, Presented::Dpop("k1")),
         ] {
             let e = check_binding(bound, presented).unwrap_err();
-            assert_eq!(e.error, ResourceCode::InvalidToken, "{bound:?} {presented:?}");
+            assert_eq!(
+                e.error,
+                ResourceCode::InvalidToken,
+                "{bound:?} {presented:?}"
+            );
             assert!(e.dpop, "challenged with DPoP");
         }
     }

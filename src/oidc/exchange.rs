@@ -51,9 +51,13 @@ pub fn parse(p: &Params) -> Result<Exchange<'_>, TokenError> {
     if actor_token.is_some() != p.contains("actor_token_type")
         || actor_token.is_some() && p.get("actor_token_type") != Some(ACCESS_TOKEN_TYPE)
     {
-        return Err(invalid("actor_token needs actor_token_type, an access token"));
+        return Err(invalid(
+            "actor_token needs actor_token_type, an access token",
+        ));
     }
-    if p.get("requested_token_type").is_some_and(|t| t != ACCESS_TOKEN_TYPE) {
+    if p.get("requested_token_type")
+        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+    {
         return Err(invalid("only access tokens are issued"));
     }
     let target = match (p.get("audience"), p.get("resource")) {
@@ -78,11 +82,17 @@ pub fn parse(p: &Params) -> Result<Exchange<'_>, TokenError> {
 /// the clients the other names in `may_act`.
 pub fn may_act(requester: &Client, subject_client: &Client) -> bool {
     requester.client_id == subject_client.client_id
-        || subject_client.profile.may_act.contains(&requester.client_id)
+        || subject_client
+            .profile
+            .may_act
+            .contains(&requester.client_id)
 }
 
 /// The scope of the new token: what was asked, if the subject token has all of it.
-pub fn scope(subject: &AccessClaims, asked: Option<Vec<String>>) -> Result<Vec<String>, TokenError> {
+pub fn scope(
+    subject: &AccessClaims,
+    asked: Option<Vec<String>>,
+) -> Result<Vec<String>, TokenError> {
     let held: Vec<String> = super::scopes(&subject.scope);
     match asked {
         None => Ok(held),

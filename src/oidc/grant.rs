@@ -304,9 +304,15 @@ mod tests {
             TokenCode::InvalidGrant
         );
         assert_eq!(
-            check_refresh(&rec, &client("rp"), &params("scope=openid+email"), None, NOW)
-                .unwrap_err()
-                .error,
+            check_refresh(
+                &rec,
+                &client("rp"),
+                &params("scope=openid+email"),
+                None,
+                NOW
+            )
+            .unwrap_err()
+            .error,
             TokenCode::InvalidScope
         );
     }

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
+pub mod consent;
 pub mod device;
 pub mod dpop;
 pub mod errors;

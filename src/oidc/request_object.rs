@@ -32,7 +32,9 @@ pub fn verify(jwt: &str, client: &Client, issuer: &str, now: u64) -> Result<Veri
         jsonwebtoken::decode_header(jwt).map_err(|_| "the request object is not a signed JWT")?;
     let alg = format!("{:?}", header.alg);
     if !ALGS.contains(&alg.as_str()) {
-        return Err(format!("request objects signed with {alg} are not accepted"));
+        return Err(format!(
+            "request objects signed with {alg} are not accepted"
+        ));
     }
     let keys = client
         .jwks
@@ -49,10 +51,9 @@ pub fn verify(jwt: &str, client: &Client, issuer: &str, now: u64) -> Result<Veri
     v.set_audience(&[issuer]);
     v.set_required_spec_claims(&["exp", "iss", "aud"]);
     v.validate_exp = false;
-    let claims: serde_json::Map<String, serde_json::Value> =
-        jsonwebtoken::decode(jwt, &key, &v)
-            .map_err(|e| format!("the request object does not verify: {e}"))?
-            .claims;
+    let claims: serde_json::Map<String, serde_json::Value> = jsonwebtoken::decode(jwt, &key, &v)
+        .map_err(|e| format!("the request object does not verify: {e}"))?
+        .claims;
     check_times(&claims, now)?;
     let jti = claims
         .get("jti")
@@ -74,7 +75,10 @@ pub fn verify(jwt: &str, client: &Client, issuer: &str, now: u64) -> Result<Veri
     })
 }
 
-fn check_times(claims: &serde_json::Map<String, serde_json::Value>, now: u64) -> Result<(), String> {
+fn check_times(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    now: u64,
+) -> Result<(), String> {
     let exp = claims
         .get("exp")
         .and_then(|e| e.as_u64())

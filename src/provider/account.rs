@@ -13,7 +13,7 @@ use super::{passkeys, Request};
 use crate::app::{revocation, App};
 use crate::config::SecondFactor;
 use crate::directory::Source;
-use crate::http::pages::{self, AccountPage, Chrome, FactorRow, SessionItem};
+use crate::http::pages::{self, AccountPage, Chrome, ConnectedApp, FactorRow, SessionItem};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
@@ -184,6 +184,17 @@ async fn others(
             };
             render(app, session, c, Note::Notice(key)).await
         }
+        "withdraw-consent" => {
+            let client_id = form.get("client_id").unwrap_or("");
+            store()?.withdraw_consent(&owner, client_id).await?;
+            revocation::revoke_client_grants(app, user, client_id).await?;
+            let name = app
+                .clients
+                .get(client_id)
+                .map_or(client_id, |c| c.name.as_str());
+            let notice = c.t_with("account-apps-withdrawn", &[("client", name)]);
+            render(app, session, c, Note::Text(notice)).await
+        }
         "end-others" => {
             let n = revocation::end_others(app, user, Some(&session.key)).await?;
             let n = i64::try_from(n).unwrap_or(i64::MAX);
@@ -237,6 +248,8 @@ enum Note<'a> {
     Error(&'static str),
     Others(i64),
     NewAppPassword(&'a str),
+    /// A notice already in the page's language.
+    Text(String),
 }
 
 /// A new app password: 160 random bits, base32 in groups of four.
@@ -299,6 +312,41 @@ async fn sessions(app: &App, session: &Found) -> Result<Vec<SessionItem>, Gatewa
         .collect())
 }
 
+/// The clients the user allowed, with what they may do (`None` without `[storage]`).
+async fn connected(
+    app: &App,
+    session: &Found,
+    c: &Chrome,
+) -> Result<Option<Vec<ConnectedApp>>, GatewayError> {
+    let Some(s) = app.factors.as_ref().map(|f| &f.store) else {
+        return Ok(None);
+    };
+    let source = owner_of(app, session).await?;
+    let owner = Owner {
+        name: &session.record.user,
+        source: &source,
+    };
+    let consents = s.consents(&owner).await?;
+    Ok(Some(
+        consents
+            .into_iter()
+            .map(|k| ConnectedApp {
+                name: app
+                    .clients
+                    .get(&k.client_id)
+                    .map_or_else(|| k.client_id.clone(), |c| c.name.clone()),
+                scopes: k
+                    .scopes
+                    .iter()
+                    .map(|s| c.t(&format!("consent-scope-{s}")))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                client_id: k.client_id,
+            })
+            .collect(),
+    ))
+}
+
 async fn render(
     app: &App,
     session: &Found,
@@ -311,6 +359,7 @@ async fn render(
         Note::Error(key) => (None, Some(c.t(key)), None),
         Note::Others(n) => (Some(c.count("notice-others-ended", n)), None, None),
         Note::NewAppPassword(p) => (None, None, Some(p)),
+        Note::Text(t) => (Some(t), None, None),
     };
     let user = &session.record.user;
     let lists = (lists(app, session).await?, sessions(app, session).await?);
@@ -318,6 +367,7 @@ async fn render(
     let has_totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
     let token = csrf(session);
+    let connected = connected(app, session, c).await?;
     let view = AccountPage {
         c,
         username: user,
@@ -331,6 +381,7 @@ async fn render(
         app_passwords: &apps,
         new_app_password,
         sessions: &sessions,
+        connected: connected.as_deref(),
         notice: notice.as_deref(),
         error: error.as_deref(),
     };
@@ -382,6 +433,7 @@ mod tests {
             app_passwords: &[],
             new_app_password: None,
             sessions: &[],
+            connected: None,
             notice: None,
             error: None,
         };

@@ -86,7 +86,9 @@ async fn subject(app: &App, client: &Client, token: &str) -> Result<LiveToken, T
         .await?
         .ok_or_else(|| invalid_grant("the subject_token is invalid, expired or revoked"))?;
     if subject.claims.gty.is_some() {
-        return Err(invalid_grant("a client's own token has no user to exchange"));
+        return Err(invalid_grant(
+            "a client's own token has no user to exchange",
+        ));
     }
     // Whose users these are: the client the token is meant for (an exchanged token's
     // audience), else the client it was issued to.
@@ -109,11 +111,7 @@ fn target<'a>(app: &App, target: Target<'a>) -> Result<&'a str, TokenError> {
             .clients
             .get(id)
             .is_some_and(|c| c.client_id != crate::PROXY_CLIENT_ID),
-        Target::Resource(url) => app
-            .cfg
-            .routes
-            .iter()
-            .any(|r| exchange::names_route(url, r)),
+        Target::Resource(url) => app.cfg.routes.iter().any(|r| exchange::names_route(url, r)),
     };
     match (known, target) {
         (true, Target::Client(t) | Target::Resource(t)) => Ok(t),

@@ -2,6 +2,7 @@
 //! sans-IO rules of `oidc` against the store, the keys and the clock.
 
 mod account;
+mod consent;
 mod device;
 mod exchange;
 mod forward_auth;
@@ -59,6 +60,7 @@ pub enum Endpoint {
     DeviceAuthorization,
     Device,
     PushedAuthorization,
+    Consent,
 }
 
 impl Endpoint {
@@ -89,6 +91,7 @@ impl Endpoint {
             "/login/second-factor" => Endpoint::SecondFactor,
             "/login/enrol" => Endpoint::Enrol,
             "/login/continue" => Endpoint::Continue,
+            "/login/consent" => Endpoint::Consent,
             "/login/passkey/start" => Endpoint::PasskeyStart,
             "/login/passkey/finish" => Endpoint::PasskeyFinish,
             "/login/passkey-sign-in/start" => Endpoint::PasskeySignInStart,
@@ -119,6 +122,7 @@ impl Endpoint {
             | Endpoint::SecondFactor
             | Endpoint::Enrol
             | Endpoint::Continue
+            | Endpoint::Consent
             | Endpoint::PasskeyStart
             | Endpoint::PasskeyFinish
             | Endpoint::PasskeySignInStart
@@ -286,6 +290,7 @@ async fn dispatch(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::Account => page(app, req, account::handle(app, req).await),
         Endpoint::DeviceAuthorization => device::authorization(app, req).await,
         Endpoint::PushedAuthorization => pushed::handle(app, req).await,
+        Endpoint::Consent => page(app, req, consent::answer(app, req).await),
         Endpoint::Device => page(app, req, device::page(app, req).await),
         Endpoint::UpstreamLogin => page(app, req, upstream_login::start(app, req).await),
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,

@@ -52,7 +52,10 @@ async fn push(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenEr
         AuthorizeError::Page { message, .. } => TokenError::new(TokenCode::InvalidRequest, message),
         AuthorizeError::Redirect {
             error, description, ..
-        } => TokenError::new(TokenCode::InvalidRequest, format!("{}: {description}", error.as_str())),
+        } => TokenError::new(
+            TokenCode::InvalidRequest,
+            format!("{}: {description}", error.as_str()),
+        ),
     })?;
     let request_uri = format!("{}{}", par::URI_PREFIX, new_secret());
     let rec = Pushed {
@@ -121,7 +124,12 @@ pub async fn resolve(app: &App, query: Params) -> Result<(Params, Came), Authori
             };
             Ok((request_object::merged(&query, object), came))
         }
-        Err(why) => Err(refuse(&query, clients, AuthorizeCode::InvalidRequestObject, why)),
+        Err(why) => Err(refuse(
+            &query,
+            clients,
+            AuthorizeCode::InvalidRequestObject,
+            why,
+        )),
     }
 }
 

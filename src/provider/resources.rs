@@ -91,7 +91,8 @@ async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value
         .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "token is required"))?;
     if let Some(live) = live_access_token(app, token).await? {
         let c = &live.claims;
-        let visible = client.introspect_any || client.client_id == c.client_id || client.client_id == c.aud;
+        let visible =
+            client.introspect_any || client.client_id == c.client_id || client.client_id == c.aud;
         if visible {
             return Ok(access_introspection(&live));
         }

@@ -87,6 +87,9 @@ pub async fn resume(
             if let Some(reply) = step_up_if_needed(app, req, auth, s).await? {
                 return Ok(reply);
             }
+            if let Some(reply) = super::consent::ask_if_needed(app, req, auth, s).await? {
+                return Ok(reply);
+            }
             Ok(match issue(app, auth, s, now).await {
                 Ok(url) => Reply::redirect(302, &url),
                 Err(e) => respond::authorize(&e, issuer, &req.chrome(app)),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::device;
 use super::Request;
 use crate::app::auth;
+use crate::app::dpop;
 use crate::app::grants::{redeem_code, revoke_grant, take_once, CodeProof};
 use crate::app::{respond, revocation, App};
 use crate::config::{Client, GrantType};
@@ -16,7 +17,6 @@ use crate::http::Reply;
 use crate::oidc::device::{self as oidc_device, Decision, DeviceRecord, Poll, Polling};
 use crate::oidc::errors::{TokenCode, TokenError};
 use crate::oidc::grant::{check_refresh, GrantRecord, RefreshRecord};
-use crate::app::dpop;
 use crate::oidc::tokens::{self, Binding, IdTokenInput, Subject};
 use crate::secret::{new_id, new_secret};
 use crate::session::{Key, Kind, Records};
@@ -259,9 +259,14 @@ async fn client_credentials(
         jkt,
         ..Binding::default()
     };
-    let (access, claims) =
-        tokens::access_token(&app.keys, &app.cfg.server.issuer, &subject, (ttl, now), binding)
-            .map_err(server_error)?;
+    let (access, claims) = tokens::access_token(
+        &app.keys,
+        &app.cfg.server.issuer,
+        &subject,
+        (ttl, now),
+        binding,
+    )
+    .map_err(server_error)?;
     Ok(serde_json::json!({
         "access_token": access,
         "token_type": claims.token_type(),

@@ -8,12 +8,14 @@
 
 mod acme;
 mod app_passwords;
+mod consents;
 mod factors;
 mod key;
 mod recovery;
 
 pub use acme::{AcmeChallenge, StoredCertificate};
 pub use app_passwords::{app_password_hash, AppPassword};
+pub use consents::Consent;
 pub use factors::{Factor, FactorKind, Opened};
 pub use recovery::code_hash;
 
@@ -87,6 +89,11 @@ fn migrator() -> Migrator {
             5,
             "discoverable passkeys",
             include_str!("../../migrations/0005_discoverable_passkeys.sql"),
+        ),
+        migration(
+            6,
+            "consents",
+            include_str!("../../migrations/0006_consents.sql"),
         ),
     ])
 }

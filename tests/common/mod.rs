@@ -457,6 +457,7 @@ pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
 }
 
 pub mod apache;
+pub mod jose;
 pub mod ldap;
 pub mod nginx;
 pub mod oidc;
