@@ -224,6 +224,7 @@ fn hot_path(c: &mut Criterion) {
         let keys = KeySet::from_pem(&generate(alg).unwrap()).unwrap();
         let subject = Subject {
             user: &user,
+            sub: &user.username,
             client_id: "wiki",
             scope: &scope,
             sid: "sid",

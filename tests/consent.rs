@@ -16,7 +16,7 @@ use openidconnect::{
 
 const STORAGE: &str = "[storage]\nurl = \"sqlite://{dir}/authgate.db\"\nencryption_key_file = \"{dir}/storage.key\"\ncreate_key_if_missing = true\n";
 
-fn config() -> String {
+fn config(logout_port: u16) -> String {
     let h = authgate::oidc::client_auth::hash_secret(WIKI_SECRET);
     let client = |id: &str, host: &str, extra: &str| {
         format!(
@@ -31,10 +31,45 @@ fn config() -> String {
             "a2.test",
             "subject_type = \"pairwise\"\nsector_identifier = \"a.test\"",
         ),
-        client("pw-b", "b.test", "subject_type = \"pairwise\""),
+        client(
+            "pw-b",
+            "b.test",
+            "subject_type = \"pairwise\"\nbackchannel_logout_uri = \"http://127.0.0.1:{logout_port}/logout\"",
+        ),
         STORAGE.to_string(),
     ]
     .concat()
+    .replace("{logout_port}", &logout_port.to_string())
+}
+
+/// A relying party's back-channel logout endpoint: the logout tokens POSTed to it.
+async fn logout_receiver() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let tx = tx.clone();
+                    async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let form = form_urlencoded::parse(&body);
+                        if let Some((_, t)) = form.into_iter().find(|(k, _)| k == "logout_token") {
+                            let _ = tx.send(t.into_owned());
+                        }
+                        Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(
+                            hyper::body::Bytes::new(),
+                        )))
+                    }
+                });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, svc));
+        }
+    });
+    (port, rx)
 }
 
 /// Signs in (or not, if the browser already has a session) through `url`; the answer after
@@ -75,7 +110,7 @@ fn authorize(client: &str, host: &str, extra: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consent_is_asked_once_per_scope_set_and_withdrawn_at_the_account_page() {
-    let gw = provider(&config());
+    let gw = provider(&config(free_port()));
     let http = browser(&gw);
     let r = through_sign_in(
         &http,
@@ -178,8 +213,9 @@ async fn consent_is_asked_once_per_scope_set_and_withdrawn_at_the_account_page()
 }
 
 /// alice's `sub` as client `id` sees it: from the ID token (verified by the relying party),
-/// with userinfo's, the access token's and introspection's checked to be the same.
-async fn sub_as_seen_by(gw: &Gateway, id: &str, host: &str) -> String {
+/// with userinfo's, the access token's and introspection's checked to be the same; and the
+/// browser she signed in with.
+async fn sub_as_seen_by(gw: &Gateway, id: &str, host: &str) -> (String, reqwest::Client) {
     let (http, rp) = rp(gw, id, Some(WIKI_SECRET)).await;
     let rp = rp.set_redirect_uri(RedirectUrl::new(format!("https://{host}/cb")).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -192,7 +228,8 @@ async fn sub_as_seen_by(gw: &Gateway, id: &str, host: &str) -> String {
         .add_scope(Scope::new("email".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let back = authorize_with_login(&browser(gw), gw, url.as_str(), "alice", ALICE_PW).await;
+    let session = browser(gw);
+    let back = authorize_with_login(&session, gw, url.as_str(), "alice", ALICE_PW).await;
     let code = param(&back, "code").unwrap();
     let tokens = rp
         .exchange_code(AuthorizationCode::new(code))
@@ -227,34 +264,39 @@ async fn sub_as_seen_by(gw: &Gateway, id: &str, host: &str) -> String {
         (seen["active"].as_bool(), seen["sub"].as_str()),
         (Some(true), Some(sub.as_str()))
     );
-    sub
+    (sub, session)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pairwise_subjects_are_stable_per_sector_and_differ_across_sectors() {
-    let gw = provider(&config());
+    let (logout_port, mut logouts) = logout_receiver().await;
+    let gw = provider(&config(logout_port));
     let discovery = gw.json("/.well-known/openid-configuration").await;
     assert_eq!(
         discovery["subject_types_supported"],
         serde_json::json!(["public", "pairwise"])
     );
-    let a = sub_as_seen_by(&gw, "pw-a", "a.test").await;
+    let a = sub_as_seen_by(&gw, "pw-a", "a.test").await.0;
     assert_ne!(a, "alice");
     assert_eq!(a.len(), 43, "{a}");
-    assert_eq!(sub_as_seen_by(&gw, "pw-a", "a.test").await, a, "stable");
+    assert_eq!(sub_as_seen_by(&gw, "pw-a", "a.test").await.0, a, "stable");
+    let a2 = sub_as_seen_by(&gw, "pw-a2", "a2.test").await.0;
+    assert_eq!(a2, a, "same sector");
+    let (b, session) = sub_as_seen_by(&gw, "pw-b", "b.test").await;
+    assert_ne!(b, a, "another sector");
     assert_eq!(
-        sub_as_seen_by(&gw, "pw-a2", "a2.test").await,
-        a,
-        "same sector"
-    );
-    assert_ne!(
-        sub_as_seen_by(&gw, "pw-b", "b.test").await,
-        a,
-        "another sector"
-    );
-    assert_eq!(
-        sub_as_seen_by(&gw, "wiki", "wiki.test").await,
+        sub_as_seen_by(&gw, "wiki", "wiki.test").await.0,
         "alice",
         "public"
     );
+
+    // Signing out tells pw-b, with the subject it knows.
+    let r = session.get(gw.url("/oauth2/logout")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let wait = std::time::Duration::from_secs(10);
+    let token = tokio::time::timeout(wait, logouts.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(jose::claims(&token)["sub"], b, "the logout token's sub");
 }

@@ -124,3 +124,58 @@ pub fn names_route(aud: &str, route: &Route) -> bool {
     };
     Host::from_url(&url).is_some_and(|host| crate::routes::matches(route, &host, url.path()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(scope: &str) -> AccessClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": "i", "sub": "alice", "aud": "portal", "client_id": "portal", "scope": scope,
+            "exp": 10, "iat": 1, "jti": "j", "sid": "s", "gid": "g",
+            "act": {"sub": "first"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn never_wider_and_the_actor_chain_grows() {
+        let c = claims("openid email");
+        assert_eq!(scope(&c, None).unwrap(), ["openid", "email"]);
+        assert_eq!(scope(&c, Some(vec!["email".into()])).unwrap(), ["email"]);
+        let wider = scope(&c, Some(vec!["email".into(), "profile".into()]));
+        assert_eq!(wider.unwrap_err().error, TokenCode::InvalidScope);
+        let mut actor = claims("");
+        actor.sub = "api".into();
+        let act = super::actor(&c, Some(&actor)).unwrap();
+        assert_eq!(act.sub, "api");
+        assert_eq!(act.act.unwrap().sub, "first", "who acted before");
+    }
+
+    #[test]
+    fn one_target_and_access_tokens_only() {
+        let p = |q: &str| Params::parse(q).unwrap();
+        let base = "subject_token=t&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token";
+        let with_audience = p(&format!("{base}&audience=reports"));
+        let ok = parse(&with_audience).unwrap();
+        assert_eq!(ok.target, Target::Client("reports"));
+        let err = |q: String| parse(&p(&q)).unwrap_err().error;
+        assert_eq!(err(base.to_string()), TokenCode::InvalidTarget, "no target");
+        assert_eq!(
+            err(format!("{base}&audience=a&resource=https%3A%2F%2Fx")),
+            TokenCode::InvalidTarget
+        );
+        assert_eq!(
+            err(format!("{base}&audience=a&audience=b")),
+            TokenCode::InvalidTarget
+        );
+        assert_eq!(
+            err("subject_token=t&subject_token_type=id_token&audience=a".into()),
+            TokenCode::InvalidRequest
+        );
+        assert_eq!(
+            err(format!("{base}&audience=a&actor_token=x")),
+            TokenCode::InvalidRequest
+        );
+    }
+}

@@ -316,4 +316,21 @@ mod tests {
             TokenCode::InvalidScope
         );
     }
+
+    #[test]
+    fn a_bound_refresh_token_needs_its_dpop_key() {
+        let rec = RefreshRecord {
+            grant: "g".into(),
+            client_id: "rp".into(),
+            scope: vec!["openid".into()],
+            expires: NOW + 10,
+            jkt: Some("k1".into()),
+        };
+        let c = client("rp");
+        assert!(check_refresh(&rec, &c, &params(""), Some("k1"), NOW).is_ok());
+        for jkt in [None, Some("k2")] {
+            let e = check_refresh(&rec, &c, &params(""), jkt, NOW).unwrap_err();
+            assert_eq!(e.error, TokenCode::InvalidGrant, "{jkt:?}");
+        }
+    }
 }

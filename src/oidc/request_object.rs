@@ -121,3 +121,74 @@ pub fn merged(query: &Params, object: Params) -> Params {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+
+    const NOW: u64 = 1_700_000_000;
+    const ISSUER: &str = "https://auth.test";
+
+    fn key_and_client() -> (EncodingKey, Client) {
+        let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let enc = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+        let jwk = Jwk::from_encoding_key(&enc, Algorithm::ES256).unwrap();
+        let jwks = serde_json::json!({ "keys": [jwk] });
+        let mut cfg = crate::config::from_str(&format!(
+            "[server]\nlisten = [\"127.0.0.1:1\"]\npublic_url = \"http://auth.test\"\n[tokens]\nsigning_key_file = \"/x\"\ncreate_key_if_missing = true\n[[clients]]\nclient_id = \"rp\"\njwks = '{jwks}'\nredirect_uris = [\"https://rp.test/cb\"]\n"
+        ))
+        .unwrap();
+        let client = cfg.clients.remove("rp").unwrap();
+        (enc, client)
+    }
+
+    fn object(enc: &EncodingKey, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, enc).unwrap()
+    }
+
+    #[test]
+    fn lifetime_audience_and_jti_with_a_fixed_clock() {
+        let (enc, client) = key_and_client();
+        let claims = |exp: u64| serde_json::json!({"iss": "rp", "aud": ISSUER, "exp": exp, "jti": "j", "state": "s", "max_age": 60});
+        let ok = verify(&object(&enc, claims(NOW + 60)), &client, ISSUER, NOW).unwrap();
+        assert_eq!((ok.jti.as_str(), ok.exp), ("j", NOW + 60));
+        assert_eq!(ok.params.get("state"), Some("s"));
+        assert_eq!(ok.params.get("max_age"), Some("60"), "numbers become text");
+        assert!(
+            ok.params.get("iss").is_none(),
+            "the envelope is not a parameter"
+        );
+        assert!(
+            verify(&object(&enc, claims(NOW)), &client, ISSUER, NOW).is_err(),
+            "expired"
+        );
+        let too_long = claims(NOW + MAX_LIFETIME + 1);
+        assert!(verify(&object(&enc, too_long), &client, ISSUER, NOW).is_err());
+        let mut no_jti = claims(NOW + 60);
+        no_jti.as_object_mut().unwrap().remove("jti");
+        assert!(verify(&object(&enc, no_jti), &client, ISSUER, NOW).is_err());
+        let mut other = claims(NOW + 60);
+        other["client_id"] = "someone-else".into();
+        assert!(verify(&object(&enc, other), &client, ISSUER, NOW).is_err());
+        let elsewhere = verify(
+            &object(&enc, claims(NOW + 60)),
+            &client,
+            "https://x.test",
+            NOW,
+        );
+        assert!(elsewhere.is_err(), "another audience");
+    }
+
+    #[test]
+    fn claims_replace_the_querys_parameters() {
+        let query = Params::parse("client_id=rp&state=q&request=x&nonce=n").unwrap();
+        let merged = merged(&query, Params::parse("state=o").unwrap());
+        assert_eq!(merged.get("state"), Some("o"));
+        assert_eq!(merged.get("nonce"), Some("n"));
+        assert!(merged.get("request").is_none());
+    }
+}

@@ -107,20 +107,32 @@ async fn introspection(app: &App, req: &Request<'_>) -> Result<serde_json::Value
 /// (RFC 8693 `act`). The user's name is given only where it is the subject (not pairwise).
 fn access_introspection(live: &LiveToken) -> serde_json::Value {
     let c = &live.claims;
-    let mut v = serde_json::json!({
-        "active": true, "token_type": c.token_type(), "scope": c.scope, "client_id": c.client_id,
-        "sub": c.sub, "aud": c.aud, "iss": c.iss, "exp": c.exp, "iat": c.iat, "jti": c.jti, "sid": c.sid,
-    });
+    let mut v = serde_json::Map::new();
+    v.insert("active".into(), true.into());
+    v.insert("token_type".into(), c.token_type().into());
+    for (name, value) in [
+        ("scope", &c.scope),
+        ("client_id", &c.client_id),
+        ("sub", &c.sub),
+        ("aud", &c.aud),
+        ("iss", &c.iss),
+        ("jti", &c.jti),
+        ("sid", &c.sid),
+    ] {
+        v.insert(name.into(), value.clone().into());
+    }
+    v.insert("exp".into(), c.exp.into());
+    v.insert("iat".into(), c.iat.into());
     if live.user() == c.sub {
-        v["username"] = c.sub.clone().into();
+        v.insert("username".into(), c.sub.clone().into());
     }
     if let Some(cnf) = &c.cnf {
-        v["cnf"] = serde_json::json!({ "jkt": cnf.jkt });
+        v.insert("cnf".into(), serde_json::json!({ "jkt": cnf.jkt }));
     }
-    if let Some(act) = &c.act {
-        v["act"] = serde_json::to_value(act).unwrap_or_default();
+    if let Some(act) = c.act.as_ref().and_then(|a| serde_json::to_value(a).ok()) {
+        v.insert("act".into(), act);
     }
-    v
+    serde_json::Value::Object(v)
 }
 
 async fn refresh_introspection(
@@ -148,8 +160,8 @@ async fn refresh_introspection(
             "active": true, "token_type": "refresh_token", "scope": rt.scope.join(" "), "client_id": rt.client_id,
             "sub": sub, "exp": rt.expires, "iss": app.cfg.server.issuer,
         });
-        if sub == g.user {
-            v["username"] = g.user.clone().into();
+        if let (true, Some(m)) = (sub == g.user, v.as_object_mut()) {
+            m.insert("username".into(), g.user.clone().into());
         }
         v
     }))

@@ -318,3 +318,39 @@ fn acme_warns_when_the_challenge_port_is_not_listened_on() {
     let w = crate::config::warnings(&from_str(&on_443).unwrap());
     assert!(!w.iter().any(|w| w.contains("port 443")), "{w:#?}");
 }
+
+#[test]
+fn the_modern_profile_is_checked_at_its_key_paths() {
+    let client = |extra: &str| {
+        format!("[[clients]]\nclient_id = \"rp\"\nclient_secret_sha256 = \"{}\"\nredirect_uris = [\"https://a.test/cb\", \"https://b.test/cb\"]\n{extra}\n", "0".repeat(64))
+    };
+    reports(
+        &client("require_signed_request_object = true"),
+        "clients[0].require_signed_request_object: needs the client's keys",
+    );
+    reports(&client("dpop_nonce = true"), "clients[0].dpop_nonce");
+    reports(
+        &client("subject_type = \"secret\""),
+        "clients[0].subject_type",
+    );
+    reports(
+        &client("subject_type = \"pairwise\""),
+        "clients[0].sector_identifier: the redirect URIs are on several hosts",
+    );
+    reports(
+        &client("subject_type = \"pairwise\"\nsector_identifier = \"a.test\""),
+        "clients(rp).subject_type: needs a [storage] table",
+    );
+    reports(
+        &client("consent = true"),
+        "clients(rp).consent: needs a [storage] table",
+    );
+    reports(
+        &client("may_act = [\"nobody\"]"),
+        "clients(rp).may_act[0]: \"nobody\" is not a registered",
+    );
+    reports(
+        &format!("{}[[clients]]\nclient_id = \"spa\"\nredirect_uris = [\"https://s.test/cb\"]\ngrant_types = [\"authorization_code\", \"urn:ietf:params:oauth:grant-type:token-exchange\"]\n", client("")),
+        "clients[1].grant_types: a public client (no secret or keys) may not exchange tokens",
+    );
+}
