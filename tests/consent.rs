@@ -135,21 +135,16 @@ async fn consent_is_asked_once_per_scope_set_and_withdrawn_at_the_account_page()
     let r = through_sign_in(&http, &gw, &gw.url(&authorize("third", "third.test", ""))).await;
     let back = answer(&http, &gw, &r.text().await.unwrap(), "allow").await;
     let code = param(&back, "code").expect("a code once allowed");
-    let tokens: serde_json::Value = client(&gw)
-        .post(gw.url("/oauth2/token"))
-        .basic_auth("third", Some(WIKI_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", "https://third.test/cb"),
-        ])
-        .send()
-        .await
+    // The relying party redeems the code it was given once allowed.
+    let (rp_http, rp) = rp(&gw, "third", Some(WIKI_SECRET)).await;
+    let rp = rp.set_redirect_uri(RedirectUrl::new("https://third.test/cb".into()).unwrap());
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(code))
         .unwrap()
-        .json()
+        .request_async(&rp_http)
         .await
-        .unwrap();
-    let access = tokens["access_token"].as_str().expect("tokens").to_string();
+        .expect("tokens for the allowed client");
+    let access = tokens.access_token().secret().clone();
 
     // Allowed: not asked again for the same scopes, asked for more, and with prompt=consent.
     let r = http

@@ -220,7 +220,7 @@ async fn authorize_repeated_parameter_is_invalid_request() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn authorize_request_object_is_request_not_supported() {
+async fn authorize_request_object_of_a_client_without_keys_is_invalid_request_object() {
     let gw = provider("");
     assert_eq!(
         redirect_error(
@@ -229,7 +229,7 @@ async fn authorize_request_object_is_request_not_supported() {
             &format!("{WIKI}&response_type=code&request=eyJ")
         )
         .await,
-        "request_not_supported"
+        "invalid_request_object"
     );
 }
 

@@ -73,8 +73,13 @@ async fn a_pushed_request_is_used_once_by_the_client_that_pushed_it() {
     assert_eq!(param(&back, "state").as_deref(), Some("pushed"));
     assert_eq!(param(&back, "iss").as_deref(), Some(gw.url("").as_str()));
     // Used once: the same request_uri again is refused.
-    let r = http.get(&url).send().await.unwrap();
-    assert_eq!(redirect_error(&r), "invalid_request_uri");
+    let again = curl(&[&url]);
+    let to = again.header("location").unwrap_or_default();
+    assert_eq!(
+        param(to, "error").as_deref(),
+        Some("invalid_request_uri"),
+        "{to}"
+    );
 
     // Bound to its client: another client cannot use it.
     let (_, body) = json_of(push(form.clone(), WIKI_SECRET).await.unwrap()).await;
@@ -232,17 +237,15 @@ async fn dpop_bound_tokens_need_a_fresh_proof_of_their_key() {
         (status, body["error"].as_str()),
         (400, Some("invalid_dpop_proof"))
     );
+    let code_form = format!(
+        "grant_type=authorization_code&client_id=dpop-spa&code={code}&code_verifier={verifier}"
+    );
     let wrong_htu = key.proof("POST", &gw.url("/oauth2/other"), None, None);
-    let r = http
-        .post(&token_url)
-        .header("DPoP", wrong_htu)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let dpop = format!("DPoP: {wrong_htu}");
+    let r = curl(&["-H", &dpop, "-d", &code_form, &token_url]);
     assert_eq!(
-        json_of(r).await.1["error"],
-        "invalid_dpop_proof",
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
         "wrong htu"
     );
     let proof = key.proof("POST", &token_url, None, None);
@@ -268,32 +271,22 @@ async fn dpop_bound_tokens_need_a_fresh_proof_of_their_key() {
         ("refresh_token", refresh.as_str()),
     ];
     // A proof is accepted once.
-    let r = http
-        .post(&token_url)
-        .header("DPoP", &proof)
-        .form(&refresh_form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        json_of(r).await.1["error"],
-        "invalid_dpop_proof",
-        "replayed proof"
-    );
+    let refresh_body =
+        format!("grant_type=refresh_token&client_id=dpop-spa&refresh_token={refresh}");
+    let r = curl(&[
+        "-H",
+        &format!("DPoP: {proof}"),
+        "-d",
+        &refresh_body,
+        &token_url,
+    ]);
+    assert_eq!(r.json()["error"], "invalid_dpop_proof", "replayed proof");
 
     // At userinfo: as DPoP with a proof of the key, never as Bearer.
     let userinfo = gw.url("/oauth2/userinfo");
-    let r = http
-        .get(&userinfo)
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let challenge = r.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let r = curl(&["-H", &format!("Authorization: Bearer {access}"), &userinfo]);
+    assert_eq!(r.status, 401);
+    let challenge = r.header("www-authenticate").unwrap_or_default();
     assert!(
         challenge.starts_with("DPoP ") && challenge.contains("invalid_token"),
         "{challenge}"
