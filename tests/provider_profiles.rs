@@ -192,19 +192,42 @@ async fn a_signed_request_object_is_verified_once_and_its_claims_win() {
     .await;
 }
 
-/// A provider with a public client that must use DPoP, a resource server, a client that must
-/// answer server nonces, and a route that takes the first client's tokens.
-async fn dpop_provider() -> (Gateway, Upstream) {
-    let up = Upstream::start("api").await;
-    let gw = provider(&format!(
-        "[[clients]]\nclient_id = \"dpop-spa\"\nredirect_uris = [\"https://spa.dpop.test/cb\"]\nrequire_dpop = true\nrefresh_tokens = true\n\n\
+/// A public client that must use DPoP, a resource server, a client that must answer server
+/// nonces, a client that may exchange the first one's tokens, and a route that takes the first
+/// client's tokens.
+fn dpop_clients(up: std::net::SocketAddr) -> String {
+    format!(
+        "[[clients]]\nclient_id = \"dpop-spa\"\nredirect_uris = [\"https://spa.dpop.test/cb\"]\nrequire_dpop = true\nrefresh_tokens = true\nmay_act = [\"gateway\"]\n\n\
          [[clients]]\nclient_id = \"rs\"\nclient_secret_sha256 = \"{h}\"\nintrospect_any = true\ngrant_types = [\"client_credentials\"]\n\n\
          [[clients]]\nclient_id = \"noncey\"\nclient_secret_sha256 = \"{h}\"\ngrant_types = [\"client_credentials\"]\nrequire_dpop = true\ndpop_nonce = true\n\n\
-         [[routes]]\npath_prefix = \"/api\"\nupstreams = [\"{}\"]\nbearer_clients = [\"dpop-spa\"]\n",
-        up.addr,
+         [[clients]]\nclient_id = \"gateway\"\nclient_secret_sha256 = \"{h}\"\ngrant_types = [\"urn:ietf:params:oauth:grant-type:token-exchange\"]\n\n\
+         [[routes]]\npath_prefix = \"/api\"\nupstreams = [\"{up}\"]\nbearer_clients = [\"dpop-spa\"]\n",
         h = secret_hash()
-    ));
-    (gw, up)
+    )
+}
+
+async fn dpop_provider() -> (Gateway, Upstream) {
+    let up = Upstream::start("api").await;
+    (provider(&dpop_clients(up.addr)), up)
+}
+
+/// `dpop-spa`'s DPoP-bound tokens for alice, bound to `key`.
+async fn spa_tokens(gw: &Gateway, key: &Key) -> serde_json::Value {
+    let token_url = gw.url("/oauth2/token");
+    let (code, verifier) = spa_code(gw).await;
+    let r = client(gw)
+        .post(&token_url)
+        .header("DPoP", key.proof("POST", &token_url, None, None))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "dpop-spa"),
+            ("code", code.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    json_of(r).await.1
 }
 
 /// A code for `dpop-spa`, signed in as alice, and its PKCE verifier.
@@ -355,6 +378,59 @@ async fn dpop_bound_tokens_need_a_fresh_proof_of_their_key() {
         "invalid_grant",
         "another key's refresh"
     );
+    let r = http
+        .post(&token_url)
+        .header("DPoP", key.proof("POST", &token_url, None, None))
+        .form(&refresh_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(r).await.0,
+        200,
+        "not burnt by the attempt without the key"
+    );
+
+    // Exchanged only with a proof, to whose key the new token is bound: never a bearer token.
+    let exchange = |proof: Option<String>| {
+        let mut r = http
+            .post(&token_url)
+            .basic_auth("gateway", Some(WIKI_SECRET))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", access.as_str()),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+                ("audience", "gateway"),
+            ]);
+        if let Some(p) = proof {
+            r = r.header("DPoP", p);
+        }
+        r.send()
+    };
+    let r = exchange(None).await.unwrap();
+    assert_eq!(json_of(r).await.1["error"], "invalid_grant", "no proof");
+    let gateway_key = Key::new();
+    let r = exchange(Some(gateway_key.proof("POST", &token_url, None, None)))
+        .await
+        .unwrap();
+    let (status, body) = json_of(r).await;
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{body}"
+    );
+    let exchanged = body["access_token"].as_str().unwrap();
+    assert_eq!(
+        jose::claims(exchanged)["cnf"]["jkt"],
+        gateway_key.thumbprint(),
+        "bound to the gateway's key"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -435,5 +511,45 @@ async fn a_dpop_refresh_with_the_same_key_and_server_nonces() {
     assert_eq!(
         discovery["dpop_signing_alg_values_supported"],
         serde_json::json!(["ES256", "EdDSA"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_auth_checks_a_dpop_proof_against_the_original_request() {
+    let up = Upstream::start("api").await;
+    let gw = behind_local_proxy(free_port(), &dpop_clients(up.addr));
+    let key = Key::new();
+    let access = spa_tokens(&gw, &key).await["access_token"]
+        .as_str()
+        .expect("a bound token")
+        .to_string();
+    let original = "http://app.test/api/report";
+    let ask = |proof: String| {
+        client(&gw)
+            .get(gw.url("/oauth2/auth"))
+            .header("X-Forwarded-Method", "DELETE")
+            .header("X-Forwarded-Proto", "http")
+            .header("X-Forwarded-Host", "app.test")
+            .header("X-Forwarded-Uri", "/api/report?id=7")
+            .header("Authorization", format!("DPoP {access}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    let r = ask(key.proof("DELETE", original, Some(&access), None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "the original method and URL");
+    assert_eq!(r.headers()["x-forwarded-user"], "alice");
+    let subrequest = key.proof("GET", &gw.url("/oauth2/auth"), Some(&access), None);
+    assert_eq!(
+        ask(subrequest).await.unwrap().status(),
+        401,
+        "the subrequest's"
+    );
+    let other_method = key.proof("GET", original, Some(&access), None);
+    assert_eq!(
+        ask(other_method).await.unwrap().status(),
+        401,
+        "another method"
     );
 }

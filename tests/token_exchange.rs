@@ -18,9 +18,12 @@ async fn gateway() -> (Gateway, Upstream) {
         "[[clients]]\nclient_id = \"portal\"\nclient_secret_sha256 = \"{h}\"\nredirect_uris = [\"https://portal.test/cb\"]\nmay_act = [\"api\"]\n\n\
          [[clients]]\nclient_id = \"api\"\nclient_secret_sha256 = \"{h}\"\ngrant_types = [\"client_credentials\", \"{EXCHANGE}\"]\n\n\
          [[clients]]\nclient_id = \"intruder\"\nclient_secret_sha256 = \"{h}\"\ngrant_types = [\"{EXCHANGE}\"]\n\n\
-         [[clients]]\nclient_id = \"reports\"\nclient_secret_sha256 = \"{h}\"\ngrant_types = [\"client_credentials\"]\n\n\
+         [[clients]]\nclient_id = \"reports\"\nclient_secret_sha256 = \"{h}\"\ngrant_types = [\"client_credentials\"]\nmay_act = [\"api\"]\n\n\
+         [[clients]]\nclient_id = \"pw\"\nclient_secret_sha256 = \"{h}\"\nredirect_uris = [\"https://pw.test/cb\"]\nsubject_type = \"pairwise\"\nmay_act = [\"api\"]\n\n\
          [[routes]]\npath_prefix = \"/reports\"\nupstreams = [\"{a}\"]\nbearer_clients = [\"reports\"]\n\n\
-         [[routes]]\npath_prefix = \"/ledger\"\nupstreams = [\"{a}\"]\nbearer_clients = [\"wiki\"]\n",
+         [[routes]]\npath_prefix = \"/ledger\"\nupstreams = [\"{a}\"]\nbearer_clients = [\"api\"]\n\n\
+         [[routes]]\npath_prefix = \"/private\"\nupstreams = [\"{a}\"]\nbearer_clients = [\"reports\"]\n\n\
+         [storage]\nurl = \"sqlite://{{dir}}/authgate.db\"\nencryption_key_file = \"{{dir}}/storage.key\"\ncreate_key_if_missing = true\n",
         a = up.addr
     ));
     (gw, up)
@@ -28,15 +31,23 @@ async fn gateway() -> (Gateway, Upstream) {
 
 /// alice's access token at `portal`.
 async fn portal_token(gw: &Gateway) -> String {
-    let url = gw.url("/oauth2/authorize?client_id=portal&response_type=code&scope=openid+email");
+    user_token(gw, "portal", "https://portal.test/cb").await
+}
+
+/// alice's access token at `client_id`.
+async fn user_token(gw: &Gateway, client_id: &str, redirect: &str) -> String {
+    let url = gw.url(&format!(
+        "/oauth2/authorize?client_id={client_id}&response_type=code&scope=openid+email&redirect_uri={}",
+        enc(redirect)
+    ));
     let back = authorize_with_login(&browser(gw), gw, &url, "alice", ALICE_PW).await;
     let code = param(&back, "code").unwrap();
-    let tokens = token(
-        gw,
-        "portal",
-        &[("grant_type", "authorization_code"), ("code", &code)],
-    )
-    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect),
+    ];
+    let tokens = token(gw, client_id, &form).await;
     tokens["access_token"].as_str().unwrap().to_string()
 }
 
@@ -131,11 +142,31 @@ async fn a_service_exchanges_a_users_token_for_another_audience_never_wider() {
     assert_eq!(status_at(&gw, "/reports/q1", for_ledger).await, 401);
 
     // Refused: wider, unknown targets, a client portal did not name, a client's own token.
+    let private = gw.url("/private/");
+    let pairwise = user_token(&gw, "pw", "https://pw.test/cb").await;
     let refusals = [
         (
             "api",
             subject.as_str(),
             vec![("audience", "nobody")],
+            "invalid_target",
+        ),
+        (
+            "api",
+            subject.as_str(),
+            vec![("audience", "wiki")],
+            "invalid_target",
+        ),
+        (
+            "api",
+            subject.as_str(),
+            vec![("resource", private.as_str())],
+            "invalid_target",
+        ),
+        (
+            "api",
+            pairwise.as_str(),
+            vec![("audience", "reports")],
             "invalid_target",
         ),
         (

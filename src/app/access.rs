@@ -5,11 +5,12 @@
 
 use pingora::http::RequestHeader;
 
-use super::auth::{authenticate, Accepts, AuthError, Bearer};
+use super::auth::{authenticate, Accepts, Addressed, AuthError, Bearer};
 use super::respond::{self, Audience};
 use super::App;
 use crate::config::Route;
 use crate::http::facts::{Facts, Scheme};
+use crate::http::host::Host;
 use crate::http::{GatewayError, Reply};
 use crate::identity::Identity;
 use crate::oidc::errors::{ResourceCode, ResourceError};
@@ -21,14 +22,15 @@ pub struct Verdict {
     pub who: Option<Identity>,
 }
 
-/// Decides on `request` for `route`. A public path is decided before any credential is
+/// Decides on `request` for `route`, addressed `to` a scheme and host (for forward-auth, the
+/// original request's, not the subrequest's). A public path is decided before any credential is
 /// looked at, so a stale token never blocks it. Credentials the route refuses (a bad bearer
 /// token or app password) and a store or directory that cannot answer give the reply to send
 /// instead: the latter fails closed.
 pub async fn decide(
     app: &App,
     header: &RequestHeader,
-    facts: &Facts,
+    (facts, to): (&Facts, (&str, &Host)),
     route: &Route,
     request: &policy::Request<'_>,
     json: bool,
@@ -45,7 +47,13 @@ pub async fn decide(
         app_passwords: route.app_passwords,
         client_ip: facts.client_ip,
         secure: facts.scheme == Scheme::Https,
-        target: Some((facts, route)),
+        target: Some(Addressed {
+            scheme: to.0,
+            host: to.1,
+            path: request.path,
+            method: request.method,
+            route,
+        }),
     };
     let who = match authenticate(app, header, accepts, app.now()).await {
         Ok(w) => w,

@@ -10,7 +10,7 @@ use super::App;
 use crate::config::Route;
 use crate::directory::DirectoryError;
 use crate::http::cookies;
-use crate::http::facts::Facts;
+use crate::http::host::Host;
 use crate::identity::Identity;
 use crate::oidc::errors::{ResourceCode, ResourceError};
 use crate::oidc::grant::GrantRecord;
@@ -80,12 +80,12 @@ pub fn access_token(req: &RequestHeader) -> Option<(TokenScheme, &str)> {
 /// RFC 9449 §7: a token used at a protected resource is bound as it is presented. A bound one
 /// comes as `DPoP` with a proof of its key for this very request (`method` on `htu`, `ath`
 /// its hash); one bound to nothing comes as `Bearer`.
-pub async fn check_presented(
+pub async fn check_presented<'m>(
     app: &App,
     req: &RequestHeader,
     (scheme, token): (TokenScheme, &str),
     claims: &AccessClaims,
-    htu: impl FnOnce() -> String,
+    htm_htu: impl FnOnce() -> (&'m str, String),
 ) -> Result<(), ResourceError> {
     use crate::oidc::dpop::{check_binding, Presented};
     if scheme == TokenScheme::Bearer {
@@ -97,10 +97,10 @@ pub async fn check_presented(
         .ok_or_else(|| {
             ResourceError::new(ResourceCode::InvalidDpopProof, "a DPoP proof is required").dpop()
         })?;
-    let htu = htu();
+    let (htm, htu) = htm_htu();
     let expected = super::dpop::Expected {
         htu: &htu,
-        htm: req.method.as_str(),
+        htm,
         token: Some(token),
         nonce_for: None,
     };
@@ -217,9 +217,21 @@ pub struct Accepts<'a> {
     pub client_ip: Option<std::net::IpAddr>,
     /// The request came over HTTPS: the session cookie is the `__Host-` one.
     pub secure: bool,
-    /// The request as the client addressed it (a DPoP proof's `htu`), and the route it is for
-    /// (a token exchanged for it names it as its audience).
-    pub target: Option<(&'a Facts, &'a Route)>,
+    /// The request as its client addressed it (what a DPoP proof names), and its route.
+    pub target: Option<Addressed<'a>>,
+}
+
+/// A request as its client addressed it, for a route: what a DPoP proof's `htm` and `htu`
+/// name (for forward-auth, the original request, not the subrequest), and the route a token
+/// exchanged for it names as its audience.
+#[derive(Debug, Clone, Copy)]
+pub struct Addressed<'a> {
+    pub scheme: &'a str,
+    pub host: &'a Host,
+    /// Normalised, without the query.
+    pub path: &'a str,
+    pub method: &'a str,
+    pub route: &'a Route,
 }
 
 impl Accepts<'_> {
@@ -234,11 +246,14 @@ impl Accepts<'_> {
         }
     }
 
-    /// The request's URL without its query: what a DPoP proof names as `htu`.
-    fn htu(&self) -> String {
+    /// The request's method and URL without its query: what a DPoP proof names.
+    fn htm_htu(&self) -> (&str, String) {
         match self.target {
-            Some((f, _)) => format!("{}://{}{}", f.scheme.as_str(), f.host.authority(), f.path),
-            None => String::new(),
+            Some(t) => (
+                t.method,
+                format!("{}://{}{}", t.scheme, t.host.authority(), t.path),
+            ),
+            None => ("", String::new()),
         }
     }
 
@@ -246,7 +261,7 @@ impl Accepts<'_> {
     /// target of a token exchange, RFC 8693 `resource`).
     fn audience(&self, aud: &str) -> bool {
         self.target
-            .is_some_and(|(_, route)| crate::oidc::exchange::names_route(aud, route))
+            .is_some_and(|t| crate::oidc::exchange::names_route(aud, t.route))
     }
 }
 
@@ -266,10 +281,14 @@ pub async fn authenticate(
         };
         let live = live_access_token(app, presented.1)
             .await?
-            .filter(|t| bearer_clients.contains(&t.claims.aud) || accepts.audience(&t.claims.aud))
+            .filter(|t| {
+                // No bearer_clients: no bearer token at all, exchanged ones included.
+                !bearer_clients.is_empty()
+                    && (bearer_clients.contains(&t.claims.aud) || accepts.audience(&t.claims.aud))
+            })
             .ok_or_else(invalid)?;
         let claims = &live.claims;
-        check_presented(app, req, presented, claims, || accepts.htu())
+        check_presented(app, req, presented, claims, || accepts.htm_htu())
             .await
             .map_err(AuthError::InvalidToken)?;
         let user = if claims.gty.as_deref() == Some(tokens::CLIENT_CREDENTIALS) {

@@ -328,6 +328,12 @@ impl App {
             }
             None => (None, None),
         };
+        let clients = Clients::new(&mut cfg);
+        if clients.any_pairwise() && pairwise_key.is_none() {
+            return Err(StartError::Storage(StorageError::Key(
+                "pairwise subjects need the [storage] key".into(),
+            )));
+        }
         Ok(App {
             look: Arc::new(look(&cfg.branding)?),
             default_lang: crate::http::i18n::Lang::from_code(&cfg.login.default_language)
@@ -346,7 +352,7 @@ impl App {
             reserved: Reserved::new(cfg.routes.iter().map(|r| &r.headers)),
             route_table: RouteTable::new(&cfg.routes),
             routes: cfg.routes.iter().map(LiveRoute::new).collect(),
-            clients: Clients::new(&mut cfg),
+            clients,
             directory,
             sealer: Sealer::derive(keys.sealing_seed())
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
@@ -437,7 +443,6 @@ impl App {
         }
     }
 
-    /// The names of authgate's cookies on the provider's own host (`public_url`).
     /// The `sub` client `client_id` knows the user `username` from `source` by: the name
     /// itself, or its pairwise identifier in the client's sector (OIDC Core §8.1).
     pub fn subject_for<'u>(
@@ -453,7 +458,7 @@ impl App {
         match sector {
             None => std::borrow::Cow::Borrowed(username),
             Some(sector) => {
-                // check-config requires [storage] for pairwise clients, so the key is there.
+                // `App::new` refuses pairwise clients without the key.
                 let key = self.pairwise_key.as_ref().map_or(&[][..], |k| k.expose());
                 let sub = crate::oidc::pairwise::subject(key, sector, source, username);
                 std::borrow::Cow::Owned(sub)
@@ -461,6 +466,7 @@ impl App {
         }
     }
 
+    /// The names of authgate's cookies on the provider's own host (`public_url`).
     pub fn provider_cookies(&self) -> &crate::http::cookies::Names {
         self.cookies.on(self.cfg.server.secure_cookies())
     }

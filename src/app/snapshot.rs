@@ -38,7 +38,6 @@ const KEPT: &[Kind] = &[
     Kind::Grant,
     Kind::Assertion,
     Kind::DpopProof,
-    Kind::RequestObject,
     Kind::FailUser,
     Kind::FailIp,
     Kind::LockUser,

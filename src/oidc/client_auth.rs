@@ -129,6 +129,13 @@ fn verify_assertion(jwt: &str, client: &Client, audiences: &[String]) -> Option<
     ) {
         return None;
     }
+    // A request object (which passes through browsers) is never a client assertion.
+    if header
+        .typ
+        .is_some_and(|t| t.eq_ignore_ascii_case(super::request_object::TYP))
+    {
+        return None;
+    }
     let keys = client.jwks.as_ref()?;
     let jwk = match &header.kid {
         Some(kid) => keys.find(kid)?,

@@ -11,6 +11,11 @@ pub const ALGS: &[&str] = &["ES256", "EdDSA"];
 pub const MAX_AGE_SECONDS: i64 = 300;
 pub const FUTURE_SKEW_SECONDS: i64 = 10;
 
+/// How long a proof's `jti` is remembered: its whole window, and a minute for the clocks of
+/// several instances to differ by.
+pub const REMEMBERED: std::time::Duration =
+    std::time::Duration::from_secs((MAX_AGE_SECONDS + FUTURE_SKEW_SECONDS + 60).unsigned_abs());
+
 /// How long a server nonce stays good.
 pub const NONCE_SECONDS: i64 = 300;
 

@@ -1,6 +1,6 @@
 //! Signed request objects (RFC 9101, JAR): authorization parameters as the claims of a JWT the
-//! client signed with one of its keys (`jwks`, as for `private_key_jwt`). Its claims win over
-//! the query's parameters.
+//! client signed with one of its keys (`jwks`, as for `private_key_jwt`). Only its claims
+//! count (§5): of the query, only `client_id`, which says whose keys to verify with.
 
 use jsonwebtoken::{DecodingKey, Validation};
 
@@ -14,7 +14,10 @@ pub const MAX_LIFETIME: u64 = 3600;
 pub const ALGS: &[&str] = &["ES256", "RS256", "PS256", "EdDSA"];
 
 /// JWT claims that are about the object, not authorization parameters.
-const ENVELOPE: &[&str] = &["iss", "aud", "exp", "iat", "nbf", "jti", "sub"];
+const ENVELOPE: &[&str] = &["iss", "aud", "exp", "iat", "nbf", "jti"];
+
+/// The JWT `typ` of a request object (§4); a client assertion with it is refused.
+pub const TYP: &str = "oauth-authz-req+jwt";
 
 /// A verified request object: its parameters and its `jti`, to be accepted once until `exp`.
 #[derive(Debug)]
@@ -67,6 +70,10 @@ pub fn verify(jwt: &str, client: &Client, issuer: &str, now: u64) -> Result<Veri
     {
         return Err("the request object's client_id is another client".into());
     }
+    // A client assertion has `sub`: an object with one could be passed off as one.
+    if claims.contains_key("sub") {
+        return Err("a request object carries no sub".into());
+    }
     let exp = claims.get("exp").and_then(|e| e.as_u64()).unwrap_or(now);
     Ok(Verified {
         params: params(&claims),
@@ -111,14 +118,11 @@ fn params(claims: &serde_json::Map<String, serde_json::Value>) -> Params {
     Params::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
 }
 
-/// `query` with the request object's parameters in place of its own (claims win; RFC 9101
-/// §6.3), without `request` itself.
-pub fn merged(query: &Params, object: Params) -> Params {
-    let mut out = query.clone();
-    out.remove("request");
-    for (k, v) in object.pairs() {
-        out.set(k, v.to_string());
-    }
+/// The parameters of a request: the object's, and `client_id` (RFC 9101 §5: the query's
+/// other parameters are not used).
+pub fn with_client_id(object: Params, client_id: &str) -> Params {
+    let mut out = object;
+    out.set("client_id", client_id.to_string());
     out
 }
 
@@ -184,11 +188,17 @@ mod tests {
     }
 
     #[test]
-    fn claims_replace_the_querys_parameters() {
-        let query = Params::parse("client_id=rp&state=q&request=x&nonce=n").unwrap();
-        let merged = merged(&query, Params::parse("state=o").unwrap());
-        assert_eq!(merged.get("state"), Some("o"));
-        assert_eq!(merged.get("nonce"), Some("n"));
-        assert!(merged.get("request").is_none());
+    fn only_the_objects_parameters_count() {
+        let object = Params::parse("state=o").unwrap();
+        let params = with_client_id(object, "rp");
+        assert_eq!(params.get("state"), Some("o"));
+        assert_eq!(params.get("client_id"), Some("rp"));
+    }
+
+    #[test]
+    fn an_object_with_sub_is_refused() {
+        let (enc, client) = key_and_client();
+        let claims = serde_json::json!({"iss": "rp", "sub": "rp", "aud": ISSUER, "exp": NOW + 60, "jti": "j"});
+        assert!(verify(&object(&enc, claims), &client, ISSUER, NOW).is_err());
     }
 }

@@ -29,17 +29,38 @@ pub(super) async fn exchange(
         ));
     }
     let asked = exchange::parse(p)?;
-    let subject = subject(app, client, asked.subject_token).await?;
+    let (subject, owner) = subject(app, client, asked.subject_token).await?;
+    // A bound token never becomes a bearer token: the new one is bound to the key of the
+    // requester's proof (a gateway holds its own key, not its caller's).
+    if subject.claims.jkt().is_some() && jkt.is_none() {
+        return Err(invalid_grant(
+            "the subject token is DPoP-bound: send a DPoP proof, to which the new token is bound",
+        ));
+    }
     let actor = match asked.actor_token {
         None => None,
         Some(t) => Some(
             live_access_token(app, t)
                 .await?
-                .filter(|a| a.claims.client_id == client.client_id)
-                .ok_or_else(|| invalid_grant("the actor_token is invalid or not this client's"))?,
+                .filter(|a| {
+                    a.claims.client_id == client.client_id
+                        && a.claims.gty.as_deref() == Some(tokens::CLIENT_CREDENTIALS)
+                })
+                .ok_or_else(|| {
+                    invalid_grant("the actor_token must be this client's own (client_credentials)")
+                })?,
         ),
     };
-    let audience = target(app, asked.target)?;
+    let (audience, target_client) = target(app, client, asked.target)?;
+    let sectors =
+        [owner, Some(client)].map(|c| c.and_then(|c| c.profile.pairwise_sector.as_deref()));
+    let target_sector = target_client.and_then(|c| c.profile.pairwise_sector.as_deref());
+    if sectors.iter().any(|s| *s != target_sector) {
+        return Err(TokenError::new(
+            TokenCode::InvalidTarget,
+            "the target knows users by other subjects (pairwise sector) than the clients asking",
+        ));
+    }
     let claims = &subject.claims;
     let scope = exchange::scope(claims, asked.scope)?;
     let user = app
@@ -79,9 +100,13 @@ pub(super) async fn exchange(
     }))
 }
 
-/// The subject token: a user's live access token, of a client whose users `client` may act for.
-/// It is tied to its grant: the new token is revoked with it.
-async fn subject(app: &App, client: &Client, token: &str) -> Result<LiveToken, TokenError> {
+/// The subject token: a user's live access token, of a client whose users `client` may act
+/// for (that client is returned). It is tied to its grant: the new token is revoked with it.
+async fn subject<'a>(
+    app: &'a App,
+    client: &Client,
+    token: &str,
+) -> Result<(LiveToken, Option<&'a Client>), TokenError> {
     let subject = live_access_token(app, token)
         .await?
         .ok_or_else(|| invalid_grant("the subject_token is invalid, expired or revoked"))?;
@@ -101,23 +126,39 @@ async fn subject(app: &App, client: &Client, token: &str) -> Result<LiveToken, T
             "this client may not act for the subject token's users (may_act)",
         ));
     }
-    Ok(subject)
+    Ok((subject, owner))
 }
 
-/// The audience of the new token: a registered client, or a URL one of the routes serves.
-fn target<'a>(app: &App, target: Target<'a>) -> Result<&'a str, TokenError> {
-    let known = match target {
-        Target::Client(id) => app
-            .clients
-            .get(id)
-            .is_some_and(|c| c.client_id != crate::PROXY_CLIENT_ID),
-        Target::Resource(url) => app.cfg.routes.iter().any(|r| exchange::names_route(url, r)),
-    };
-    match (known, target) {
-        (true, Target::Client(t) | Target::Resource(t)) => Ok(t),
-        (false, _) => Err(TokenError::new(
-            TokenCode::InvalidTarget,
-            "the audience is not a registered client, or the resource is not on a route",
-        )),
+/// The audience of the new token, which must accept `client` acting toward it: a client that
+/// is `client` or names it in `may_act`, or a URL on a route whose `bearer_clients` has it.
+fn target<'a>(
+    app: &'a App,
+    client: &Client,
+    target: Target<'a>,
+) -> Result<(&'a str, Option<&'a Client>), TokenError> {
+    let refused = |why: &str| TokenError::new(TokenCode::InvalidTarget, why);
+    match target {
+        Target::Client(id) => {
+            let c = app
+                .clients
+                .get(id)
+                .filter(|c| c.client_id != crate::PROXY_CLIENT_ID)
+                .ok_or_else(|| refused("the audience is not a registered client"))?;
+            if !exchange::may_act(client, c) {
+                return Err(refused("the audience does not name this client in may_act"));
+            }
+            Ok((id, Some(c)))
+        }
+        Target::Resource(url) => {
+            let on_route = app.cfg.routes.iter().any(|r| {
+                exchange::names_route(url, r) && r.bearer_clients.contains(&client.client_id)
+            });
+            if !on_route {
+                return Err(refused(
+                    "the resource is not on a route that accepts this client's tokens",
+                ));
+            }
+            Ok((url, None))
+        }
     }
 }

@@ -41,6 +41,9 @@ pub struct Original {
     /// The query as sent, for rules that test it.
     pub query: Option<String>,
     pub method: http::Method,
+    /// The scheme in `X-Original-URL`; with `X-Forwarded-*`, the caller's `X-Forwarded-Proto`
+    /// (what `Facts::scheme` reads from a trusted peer) says it.
+    pub scheme: Option<String>,
 }
 
 /// Why the original request cannot be known; every one of them is a 403.
@@ -82,7 +85,7 @@ pub fn original(
     if !trusted {
         return Err(TargetError::Untrusted);
     }
-    let (host, uri, method) = match convention {
+    let (host, uri, method, scheme) = match convention {
         Convention::Forwarded => {
             const HOST: &str = "x-forwarded-host";
             const URI: &str = "x-forwarded-uri";
@@ -92,7 +95,7 @@ pub fn original(
                 return Err(TargetError::Invalid(URI));
             }
             let method = method(headers, "x-forwarded-method")?;
-            (host, uri.to_string(), method)
+            (host, uri.to_string(), method, None)
         }
         Convention::OriginalUrl => {
             const URL: &str = "x-original-url";
@@ -108,7 +111,8 @@ pub fn original(
             let host = Host::parse(authority.as_str()).ok_or(TargetError::Invalid(URL))?;
             let method = method(headers, "x-original-method")?;
             let target = url.path_and_query().map_or("/", |pq| pq.as_str());
-            (host, target.to_string(), method)
+            let scheme = url.scheme_str().map(str::to_ascii_lowercase);
+            (host, target.to_string(), method, scheme)
         }
     };
     let without_fragment = uri.split('#').next().unwrap_or("/");
@@ -122,6 +126,7 @@ pub fn original(
         path,
         query,
         method,
+        scheme,
     })
 }
 
@@ -147,10 +152,13 @@ pub async fn handle(app: &App, req: &Request<'_>, convention: Convention) -> Rep
         client_ip: req.facts.client_ip,
         query: o.query.as_deref(),
     };
-    let verdict = match access::decide(app, req.header, req.facts, route, &request, true).await {
-        Ok(v) => v,
-        Err(reply) => return reply,
-    };
+    let scheme = o.scheme.as_deref().unwrap_or(req.facts.scheme.as_str());
+    let to = (scheme, &o.host);
+    let verdict =
+        match access::decide(app, req.header, (req.facts, to), route, &request, true).await {
+            Ok(v) => v,
+            Err(reply) => return reply,
+        };
     let credential = verdict.who.as_ref().map(|w| w.credential);
     match (verdict.decision, verdict.who) {
         (Decision::Public, _) => Reply::new(202),

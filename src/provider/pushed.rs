@@ -19,6 +19,10 @@ use crate::session::{Key, Kind, Records};
 const CLIENT_AUTH: &[&str] = &["client_secret", "client_assertion", "client_assertion_type"];
 
 pub async fn handle(app: &App, req: &Request<'_>) -> Reply {
+    // Each push is kept for a minute: pushes count like sign-in starts per address.
+    if let Err(e) = app.admit(req.facts.client_ip).await {
+        return respond::gateway(&e, crate::app::respond::Audience::Api);
+    }
     match push(app, req).await {
         Ok(body) => Reply::json(201, &body).header("Cache-Control", "no-store"),
         Err(e) => respond::token(&e),
@@ -36,7 +40,10 @@ async fn push(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenEr
             let object = accept_object(app, client, jwt)
                 .await
                 .map_err(|why| TokenError::new(TokenCode::InvalidRequestObject, why))?;
-            (request_object::merged(&form, object), true)
+            (
+                request_object::with_client_id(object, &client.client_id),
+                true,
+            )
         }
         None => (form.clone(), false),
     };
@@ -78,8 +85,8 @@ async fn push(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenEr
 }
 
 /// The parameters an authorization request stands for, and how it came: those pushed under
-/// its `request_uri` (used up here), those of its signed `request` merged over the query, or
-/// the query itself.
+/// its `request_uri` (used up here), those of its signed `request` (with the query's
+/// `client_id`), or the query itself.
 pub async fn resolve(app: &App, query: Params) -> Result<(Params, Came), AuthorizeError> {
     let clients = &app.clients;
     if let Some(uri) = query.get("request_uri") {
@@ -122,7 +129,10 @@ pub async fn resolve(app: &App, query: Params) -> Result<(Params, Came), Authori
                 pushed: false,
                 signed: true,
             };
-            Ok((request_object::merged(&query, object), came))
+            Ok((
+                request_object::with_client_id(object, &client.client_id),
+                came,
+            ))
         }
         Err(why) => Err(refuse(
             &query,
@@ -133,12 +143,13 @@ pub async fn resolve(app: &App, query: Params) -> Result<(Params, Came), Authori
     }
 }
 
-/// The parameters of `client`'s request object `jwt`, which is accepted once (its `jti`).
+/// The parameters of `client`'s request object `jwt`, which is accepted once: its `jti` shares
+/// the namespace of client assertions', so neither can stand in for the other.
 async fn accept_object(app: &App, client: &Client, jwt: &str) -> Result<Params, String> {
     let now = app.now();
     let verified = request_object::verify(jwt, client, &app.cfg.server.issuer, now)?;
     let key = Key::id(
-        Kind::RequestObject,
+        Kind::Assertion,
         &format!("{} {}", client.client_id, verified.jti),
     );
     let ttl = std::time::Duration::from_secs(verified.exp.saturating_sub(now).max(1));

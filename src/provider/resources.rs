@@ -51,8 +51,11 @@ async fn user_claims(
         .await?
         .ok_or_else(|| invalid("the access token is invalid, expired or revoked"))?;
     let claims = &live.claims;
-    let htu = || format!("{}{}", app.cfg.server.issuer, req.facts.path);
-    auth::check_presented(app, req.header, presented, claims, htu).await?;
+    let htm_htu = || {
+        let htu = format!("{}{}", app.cfg.server.issuer, req.facts.path);
+        (req.method(), htu)
+    };
+    auth::check_presented(app, req.header, presented, claims, htm_htu).await?;
     if claims.gty.is_some() {
         return Err(invalid("a client's own token has no user"));
     }

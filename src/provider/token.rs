@@ -101,7 +101,18 @@ async fn proof(
     client: &Client,
 ) -> Result<Option<String>, TokenError> {
     let refused = |e| dpop::refused(e).into_token_error();
-    let Some(jws) = dpop::proof_header(req.header).map_err(refused)? else {
+    let header = dpop::proof_header(req.header).map_err(refused)?;
+    if header.is_some() && !client.is_confidential() {
+        // Each proof is remembered for minutes, and anyone can be a public client: proofs of
+        // public clients count like sign-in starts per address.
+        app.admit(req.facts.client_ip).await.map_err(|_| {
+            TokenError::new(
+                TokenCode::TemporarilyUnavailable,
+                "too many requests from this address; try again later",
+            )
+        })?;
+    }
+    let Some(jws) = header else {
         if client.profile.require_dpop {
             return Err(TokenError::new(
                 TokenCode::InvalidDpopProof,
@@ -171,11 +182,17 @@ async fn refresh(
     let token = p
         .get("refresh_token")
         .ok_or_else(|| TokenError::new(TokenCode::InvalidRequest, "refresh_token is required"))?;
+    let records = Records(app.stores.records.as_ref());
+    // Checked before it is used up: another client, or a request without the key it is bound
+    // to, cannot burn it (and so revoke the grant when its holder uses it next).
+    let held: Option<RefreshRecord> = records.get(&Key::secret(Kind::Refresh, token)).await?;
+    if let Some(rec) = &held {
+        check_refresh(rec, client, p, jkt, now)?;
+    }
     let (rec, _): (RefreshRecord, _) =
         take_once(app, Kind::Refresh, token, "refresh token").await?;
     let scope = check_refresh(&rec, client, p, jkt, now)?;
     let revoked = || TokenError::new(TokenCode::InvalidGrant, "the grant was revoked");
-    let records = Records(app.stores.records.as_ref());
     let key = Key::id(Kind::Grant, &rec.grant);
     let grant = records
         .get::<GrantRecord>(&key)

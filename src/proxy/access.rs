@@ -53,7 +53,8 @@ pub async fn check(
         client_ip: facts.client_ip,
         query: facts.query.as_deref(),
     };
-    let verdict = match access::decide(app, req, facts, route, &request, json).await {
+    let to = (facts.scheme.as_str(), &facts.host);
+    let verdict = match access::decide(app, req, (facts, to), route, &request, json).await {
         Ok(v) => v,
         Err(reply) => return Outcome::Respond(reply),
     };

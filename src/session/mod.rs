@@ -72,12 +72,11 @@ pub enum Kind {
     Device,
     /// The device code key a user code stands for, under the user code.
     UserCode,
-    /// A client assertion's `jti` already used (private_key_jwt replay).
+    /// A client assertion's or request object's `jti` already used (private_key_jwt and
+    /// RFC 9101 replay).
     Assertion,
     /// A DPoP proof's `jti` already used (RFC 9449 §11.1), under its hash.
     DpopProof,
-    /// A request object's `jti` already used (RFC 9101 §10.8).
-    RequestObject,
     /// A pushed authorization request (RFC 9126), under the hash of its `request_uri`.
     Pushed,
     FailUser,
@@ -110,7 +109,6 @@ impl Kind {
             Kind::UserCode => "user-code",
             Kind::Assertion => "assertion",
             Kind::DpopProof => "dpop",
-            Kind::RequestObject => "request-object",
             Kind::Pushed => "par",
             Kind::FailUser => "fail-user",
             Kind::FailIp => "fail-ip",
@@ -133,11 +131,7 @@ impl Kind {
             }
             Kind::Ceremony => Duration::from_secs(300),
             Kind::Assertion => Duration::from_secs(600),
-            Kind::DpopProof => Duration::from_secs(
-                (crate::oidc::dpop::MAX_AGE_SECONDS + crate::oidc::dpop::FUTURE_SKEW_SECONDS)
-                    .unsigned_abs(),
-            ),
-            Kind::RequestObject => Duration::from_secs(crate::oidc::request_object::MAX_LIFETIME),
+            Kind::DpopProof => crate::oidc::dpop::REMEMBERED,
             Kind::Pushed => Duration::from_secs(crate::oidc::par::EXPIRES_IN),
             // Kept past the code's end, to answer `expired_token` rather than `invalid_grant`.
             Kind::Device | Kind::UserCode => {
