@@ -1,5 +1,5 @@
 // Accessibility: axe-core in headless Chromium on every page a person meets (login, a failed
-// login, second factor, enrolment, recovery codes, account, device, an error, sign-out), in
+// login, second factor, enrolment, recovery codes, account, consent, device, an error, sign-out), in
 // English and in German, in the light and the dark theme. Any violation of impact serious or
 // critical fails; every result is printed. With SCREENSHOTS=DIR it also saves the login page
 // in English and Japanese and in the dark theme.
@@ -56,6 +56,13 @@ second_factor = "optional"
 url = "sqlite://${dir}/authgate.db"
 encryption_key_file = "${dir}/storage.key"
 create_key_if_missing = true
+
+[[clients]]
+client_id = "third"
+name = "Third app"
+client_secret_sha256 = "${'0'.repeat(64)}"
+redirect_uris = ["https://third.test/cb"]
+consent = true
 
 ${['en-light', 'de-light', 'en-dark'].map((u) => `[[users]]
 username = "${u}"
@@ -125,6 +132,9 @@ await run('a11y', { seconds: 120, gateways: [gateway] }, async (browser) => {
     await page.waitForSelector('#recovery-codes');
     await audit(page, `${tag} recovery codes`);
     await page.click('#continue');
+    await page.goto(`${base}/oauth2/authorize?client_id=third&response_type=code&scope=openid+email+profile`);
+    await page.waitForSelector('#consent-allow');
+    await audit(page, `${tag} consent`);
     await page.goto(`${base}/device`);
     await audit(page, `${tag} device`);
     await page.goto(`${base}/oauth2/logout`);
