@@ -35,6 +35,7 @@ pub mod secret;
 pub mod directory;
 pub mod identity;
 pub mod login;
+pub mod mail;
 pub mod oidc;
 pub mod policy;
 pub mod routes;
@@ -46,6 +47,7 @@ pub mod app;
 
 pub mod acme;
 pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod echo;
 pub mod provider;

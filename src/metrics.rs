@@ -29,6 +29,8 @@ pub struct Metrics {
     pub upstream_connections: (IntCounter, IntCounter),
     pub certificate_expiry: IntGaugeVec,
     pub acme_orders: IntCounterVec,
+    pub mail: IntCounterVec,
+    pub audit_errors: IntCounter,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -105,6 +107,15 @@ fn build() -> Result<Metrics, prometheus::Error> {
         )?,
         certificate_expiry,
         acme_orders,
+        mail: register_int_counter_vec!(
+            "authgate_mail_total",
+            "Mail to people (invitations, resets, notices), by result: sent, retried, failed, dropped",
+            &["result"]
+        )?,
+        audit_errors: register_int_counter!(
+            "authgate_audit_write_errors_total",
+            "Audit trail lines that could not be written"
+        )?,
     })
 }
 
@@ -209,6 +220,20 @@ pub fn backchannel_logout(result: &str) {
 pub fn sessions(n: u64) {
     if let Some(m) = METRICS.as_ref() {
         m.sessions.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
+/// One mail's outcome: `sent`, `retried`, `failed` (given up) or `dropped` (queue full).
+pub fn mail(result: &str) {
+    if let Some(m) = METRICS.as_ref() {
+        m.mail.with_label_values(&[result]).inc();
+    }
+}
+
+/// An audit line that could not be written.
+pub fn audit_error() {
+    if let Some(m) = METRICS.as_ref() {
+        m.audit_errors.inc();
     }
 }
 

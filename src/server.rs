@@ -42,6 +42,8 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     // end the process, which is its default action.
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
     unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+    // SAFETY: as above; SIGUSR1 (log rotation) would end the process too.
+    unsafe { libc::signal(libc::SIGUSR1, libc::SIG_IGN) };
     let mut server = Server::new_with_opt_and_conf(
         Opt {
             upgrade: opts.upgrade,
@@ -153,7 +155,8 @@ fn server_conf(cfg: &Config, opts: &RunOptions) -> ServerConf {
     conf
 }
 
-/// The process's signals. SIGHUP reloads the configuration in place and carries on; SIGQUIT
+/// The process's signals. SIGHUP reloads the configuration in place and carries on (and, like
+/// SIGUSR1, reopens the audit file after log rotation); SIGQUIT
 /// (an upgrade) first writes the snapshot the new process loads, then starts a journal of what
 /// changes until this process has drained; SIGTERM and SIGINT stop.
 struct Signals {
@@ -164,18 +167,25 @@ struct Signals {
 #[async_trait]
 impl ShutdownSignalWatch for Signals {
     async fn recv(&self) -> ShutdownSignal {
-        let (Ok(mut hup), Ok(mut quit), Ok(mut term), Ok(mut int)) = (
+        let (Ok(mut hup), Ok(mut quit), Ok(mut term), Ok(mut int), Ok(mut usr1)) = (
             signal(SignalKind::hangup()),
             signal(SignalKind::quit()),
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::user_defined1()),
         ) else {
             log::error!("cannot listen for signals: stopping");
             return ShutdownSignal::GracefulTerminate;
         };
         loop {
             tokio::select! {
-                _ = hup.recv() => reload(&self.live).await,
+                _ = hup.recv() => {
+                    // The audit file is reopened whether or not the new configuration applies.
+                    self.live.load().reopen_audit();
+                    reload(&self.live).await;
+                }
+                // Log rotation: the audit file only.
+                _ = usr1.recv() => self.live.load().reopen_audit(),
                 _ = quit.recv() => {
                     self.hand_over();
                     return ShutdownSignal::GracefulUpgrade;

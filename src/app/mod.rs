@@ -12,6 +12,7 @@ pub mod dpop;
 pub mod federation;
 pub mod grants;
 pub mod live;
+pub mod people;
 pub mod resolve;
 pub mod respond;
 pub mod revocation;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Config, Route, SecondFactor, StoreKind};
+use crate::directory::db_users::DbUsers;
 use crate::directory::federated::Federated;
 use crate::directory::ldap::LdapDirectory;
 use crate::directory::{Chain, Directory, DirectoryError, TomlUsers};
@@ -89,6 +91,12 @@ pub struct App {
     pub(crate) dpop_nonce_key: SecretBytes,
     /// Pairwise subjects are keyed hashes under this (derived from the storage key).
     pub(crate) pairwise_key: Option<SecretBytes>,
+    /// The `[ldap]` directory, when its users may change their passwords through authgate.
+    pub(crate) ldap_passwords: Option<Arc<LdapDirectory>>,
+    /// The audit trail (`[audit]`).
+    pub(crate) audit: crate::audit::Audit,
+    /// Mail to people, when `[smtp]` is set.
+    pub(crate) outbox: Option<crate::mail::Outbox>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +115,10 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("[branding] logo_file: {0}")]
     Logo(String),
+    #[error("[audit] file: {0}")]
+    Audit(String),
+    #[error("{0}")]
+    Mail(String),
 }
 
 /// The session store and the counter space of a configuration. With the memory store the
@@ -234,29 +246,38 @@ fn webauthn(cfg: &Config) -> Option<Webauthn> {
     }
 }
 
-/// The local users, the users of upstream providers (remembered in `store`), then the `[ldap]`
-/// directory if there is one (which the config hands over).
+/// The directory chain, and its `[ldap]` part when users may change their passwords there.
+type Sources = (Arc<dyn Directory>, Option<Arc<LdapDirectory>>);
+
+/// The local users, authgate's own users (in `[storage]`), the users of upstream providers
+/// (remembered in the session store), then the `[ldap]` directory if there is one (which the
+/// config hands over).
 fn directory(
     cfg: &mut Config,
     passwords: Arc<Verifier>,
     clock: &Arc<dyn Clock>,
-    federated: Option<Arc<Federated>>,
-) -> Result<Arc<dyn Directory>, StartError> {
-    let mut sources: Vec<Arc<dyn Directory>> =
-        vec![Arc::new(TomlUsers::new(cfg.users.values(), passwords))];
+    (federated, db): (Option<Arc<Federated>>, Option<Arc<Storage>>),
+) -> Result<Sources, StartError> {
+    let mut sources: Vec<Arc<dyn Directory>> = vec![Arc::new(TomlUsers::new(
+        cfg.users.values(),
+        Arc::clone(&passwords),
+    ))];
+    if let Some(storage) = db {
+        sources.push(Arc::new(DbUsers::new(storage, passwords)));
+    }
     if let Some(f) = federated {
         sources.push(f);
     }
+    let mut ldap = None;
     if let Some(l) = cfg.ldap.take() {
         let observe: crate::directory::ldap::RequestObserver =
             Arc::new(crate::metrics::directory_request);
-        sources.push(Arc::new(LdapDirectory::new(
-            l,
-            Arc::clone(clock),
-            Some(observe),
-        )?));
+        let allow_password_change = l.allow_password_change;
+        let directory = Arc::new(LdapDirectory::new(l, Arc::clone(clock), Some(observe))?);
+        sources.push(Arc::clone(&directory) as Arc<dyn Directory>);
+        ldap = allow_password_change.then_some(directory);
     }
-    Ok(Arc::new(Chain(sources)))
+    Ok((Arc::new(Chain(sources)), ldap))
 }
 
 /// The pages' look for `[branding]`, its logo read once.
@@ -320,7 +341,6 @@ impl App {
                 lifetime: cfg.session.lifetime,
             })
         });
-        let directory = directory(&mut cfg, Arc::clone(&passwords), &clock, federated.clone())?;
         let (factors, pairwise_key) = match storage(&cfg)? {
             Some((store, pairwise)) => {
                 let passkeys = webauthn(&cfg);
@@ -328,6 +348,9 @@ impl App {
             }
             None => (None, None),
         };
+        let db = factors.as_ref().map(|f| Arc::clone(&f.store));
+        let sources = (federated.clone(), db);
+        let (directory, ldap) = directory(&mut cfg, Arc::clone(&passwords), &clock, sources)?;
         let clients = Clients::new(&mut cfg);
         if clients.any_pairwise() && pairwise_key.is_none() {
             return Err(StartError::Storage(StorageError::Key(
@@ -358,6 +381,15 @@ impl App {
                 .map_err(|e| StartError::Sealer(e.to_string()))?,
             cookies: crate::http::cookies::CookieNames::new(&cfg.session.cookie_name),
             dpop_nonce_key: crate::secret::derive_key(keys.sealing_seed(), b"dpop nonces"),
+            ldap_passwords: ldap,
+            audit: crate::audit::Audit::new(&cfg.audit)
+                .map_err(|e| StartError::Audit(e.to_string()))?,
+            outbox: match &cfg.smtp {
+                Some(smtp) => Some(crate::mail::Outbox::new(
+                    crate::mail::Mailer::new(smtp).map_err(|e| StartError::Mail(e.to_string()))?,
+                )),
+                None => None,
+            },
             pairwise_key,
             factors,
             federated,

@@ -14,6 +14,7 @@ mod keys;
 mod ldap;
 mod policy;
 mod sessions;
+mod users;
 
 use crate::keys::Alg;
 use crate::server::RunOptions;
@@ -25,6 +26,7 @@ use ldap::ldap_test;
 use policy::policy_check;
 pub use policy::USAGE;
 use sessions::sessions;
+use users::{audit_tail, users};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -90,6 +92,16 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// authgate's own users, kept in `[storage]`.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// The audit trail of `[audit] file`.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The `[ldap]` directory, step by step.
     Ldap {
         #[command(subcommand)]
@@ -151,6 +163,60 @@ pub enum ImportCommand {
         /// Where the written configuration expects its keys and the client secret.
         #[arg(long, value_name = "DIR", default_value = "/etc/authgate/keys")]
         key_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Add a user without a password; with `--invite`, print an invitation link (and mail it
+    /// when `[smtp]` is set).
+    Add {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// The name shown to applications.
+        #[arg(long)]
+        name: Option<String>,
+        /// A group (repeat for several).
+        #[arg(long, value_name = "GROUP")]
+        group: Vec<String>,
+        #[arg(long)]
+        invite: bool,
+    },
+    /// The users: name, email, state (invited, active, disabled), groups.
+    List {
+        /// Only names or emails containing this.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Refuse the user's sign-ins and end their sessions within a second.
+    Disable {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+    Enable {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+    },
+    /// Replace the user's groups (none: no `--group`).
+    SetGroups {
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        #[arg(long, value_name = "GROUP")]
+        group: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// The last lines of the trail.
+    Tail {
+        /// Only the events of this user (as actor or subject).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        lines: usize,
     },
 }
 
@@ -299,6 +365,10 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             let path = need_config(&cli)?;
             sessions(&path, command)
         }
+        Command::Users { command } => users(&need_config(&cli)?, command),
+        Command::Audit {
+            command: AuditCommand::Tail { user, lines },
+        } => audit_tail(&need_config(&cli)?, user.as_deref(), *lines),
         Command::Import { from } => import(from, cli.config.as_deref()),
         Command::Policy {
             command: PolicyCommand::Check(args),

@@ -109,6 +109,12 @@ pub struct LoginFile {
     pub passkey_sign_in: Option<bool>,
     /// The language of pages when neither the menu nor the browser names one offered.
     pub default_language: Option<String>,
+    /// New passwords (authgate's own users, resets) are at least this long.
+    pub min_password_length: Option<usize>,
+    /// …and at least this strong (zxcvbn's score, 0–4).
+    pub min_password_score: Option<u8>,
+    /// Passwords known from breaches: one SHA-1 (hex) per line, sorted, `:count` allowed.
+    pub breached_passwords_file: Option<String>,
 }
 
 /// `[branding]`: the name, logo, colour and help link the pages show.
@@ -359,6 +365,9 @@ pub struct LdapFile {
     pub recheck: Option<String>,
     #[serde(default)]
     pub attributes: LdapAttributesFile,
+    /// Users change and reset their directory password through authgate (RFC 3062).
+    #[serde(default)]
+    pub allow_password_change: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -376,4 +385,32 @@ pub struct LdapAttributesFile {
 pub struct DemoFile {
     /// Address of the built-in echo upstream. Only the demo config sets it.
     pub echo_listen: String,
+}
+
+/// `[smtp]`: where authgate's mail goes out (invitations, resets, notices).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFile {
+    /// `smtps://user@host:465`, or `smtp://user@host:587` (STARTTLS required).
+    pub url: String,
+    pub password_file: Option<String>,
+    /// The `From:` of every mail, `Name <address>` or an address.
+    pub from: String,
+    /// Trust this CA (PEM) for the mail server instead of the system's roots.
+    pub ca_file: Option<String>,
+}
+
+/// `[admin]`: who may open the admin console.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminFile {
+    pub groups: Option<Vec<String>>,
+}
+
+/// `[audit]`: the trail of security events, one JSON line each.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFile {
+    /// Unset: standard output (journald under systemd).
+    pub file: Option<String>,
 }

@@ -26,6 +26,35 @@ pub struct Config {
     pub upstream_providers: Vec<UpstreamProvider>,
     pub demo: Option<Demo>,
     pub branding: Branding,
+    pub smtp: Option<Smtp>,
+    pub admin: Admin,
+    pub audit: Audit,
+}
+
+/// `[smtp]`, validated: TLS always (implicit or required STARTTLS), verified against the
+/// system's roots or `ca_file`.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    /// `smtps://`: TLS from the first byte; else STARTTLS, required.
+    pub implicit_tls: bool,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[admin]`: members of these groups may open `/admin`.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub groups: Vec<String>,
+}
+
+/// `[audit]`: where security events go (`None`: standard output).
+#[derive(Debug, Clone, Default)]
+pub struct Audit {
+    pub file: Option<PathBuf>,
 }
 
 /// `[branding]`, validated: the logo is a readable PNG or SVG, the colour has AA contrast
@@ -174,6 +203,12 @@ pub struct Login {
     pub passkey_sign_in: bool,
     /// A code of `http::i18n::LANGUAGES`.
     pub default_language: String,
+    /// New passwords are at least this long…
+    pub min_password_length: usize,
+    /// …at least this strong (zxcvbn, 0–4)…
+    pub min_password_score: u8,
+    /// …and not in this list of breached passwords' SHA-1s.
+    pub breached_passwords_file: Option<PathBuf>,
 }
 
 /// `[[upstream_providers]]`, validated.
@@ -609,6 +644,8 @@ impl Route {
 /// `[ldap]`, validated.
 #[derive(Debug)]
 pub struct Ldap {
+    /// Users change and reset their password through authgate (RFC 3062).
+    pub allow_password_change: bool,
     /// `ldap://` or `ldaps://` URLs, tried in order.
     pub urls: Vec<Url>,
     pub starttls: bool,

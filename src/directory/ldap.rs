@@ -284,6 +284,63 @@ impl LdapDirectory {
         }
     }
 
+    /// RFC 3062 password modify for `username`: as the user, proving `old`, or (a reset
+    /// through a mailed link) as the service account, which needs the right to. `Ok(false)`
+    /// when the user is unknown or `old` is wrong.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        old: Option<&str>,
+        new: &str,
+    ) -> Result<bool, DirectoryError> {
+        let Some(found) = self.lookup(username).await? else {
+            return Ok(false);
+        };
+        let _permit = self.admit()?;
+        let mut ldap = match old {
+            Some(old) => {
+                let mut own = self.connect().await?;
+                let bound = own
+                    .with_timeout(self.cfg.timeout)
+                    .simple_bind(&found.dn, old)
+                    .await
+                    .map_err(unavailable)?;
+                if bound.rc != 0 {
+                    let _ = own.unbind().await;
+                    return Ok(false);
+                }
+                own
+            }
+            None => self.service().await?,
+        };
+        let modify = ldap3::exop::PasswordModify {
+            user_id: Some(&found.dn),
+            old_pass: old,
+            new_pass: Some(new),
+        };
+        let done = ldap
+            .with_timeout(self.cfg.timeout)
+            .extended(modify)
+            .await
+            .map_err(unavailable)?;
+        if old.is_some() {
+            let _ = ldap.unbind().await;
+        } else {
+            self.give_back(ldap).await;
+        }
+        let result = done.1;
+        match result.rc {
+            0 => {
+                self.cache.invalidate(username);
+                Ok(true)
+            }
+            rc => Err(unavailable(format!(
+                "password modify answered {rc}: {}",
+                result.text
+            ))),
+        }
+    }
+
     /// Whether the service account can bind: for `/readyz`.
     pub async fn reachable(&self) -> bool {
         match self.service().await {

@@ -5,6 +5,7 @@
 //! A directory must not decide policy (that is `policy`'s) nor count failures (that is
 //! `login::regulation`'s): it only knows users, passwords and groups.
 
+pub mod db_users;
 pub mod federated;
 pub mod ldap;
 mod toml_users;
@@ -30,6 +31,8 @@ pub enum Source {
     Upstream(String),
     /// A client acting for itself (`client_credentials`).
     Client,
+    /// authgate's own users, kept in `[storage]`.
+    Db,
 }
 
 impl From<Source> for String {
@@ -39,6 +42,7 @@ impl From<Source> for String {
             Source::Ldap => "ldap".into(),
             Source::Upstream(id) => format!("upstream:{id}"),
             Source::Client => "client".into(),
+            Source::Db => "db".into(),
         }
     }
 }
@@ -51,6 +55,7 @@ impl From<String> for Source {
             "local" => Source::Local,
             "ldap" => Source::Ldap,
             "client" => Source::Client,
+            "db" => Source::Db,
             other => Source::Upstream(other.strip_prefix("upstream:").unwrap_or(other).into()),
         }
     }

@@ -86,6 +86,31 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// "Sign in with a passkey", and passkeys offered in the username's autofill.
     pub passkey: bool,
+    /// "Forgot your password?" (authgate's own users, or a directory that lets them).
+    pub forgot: bool,
+}
+
+/// Choosing a password through an invitation or a reset link.
+#[derive(Template)]
+#[template(path = "set_password.html")]
+pub struct SetPasswordPage<'a> {
+    pub c: &'a Chrome,
+    pub username: &'a str,
+    /// `/invite` or `/login/reset`.
+    pub action: &'a str,
+    pub token: &'a str,
+    pub min: usize,
+    pub min_text: String,
+    pub error: Option<&'a str>,
+}
+
+/// "Forgot your password?": the form, or the answer that is the same for everyone.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub sent: bool,
 }
 
 /// A "Sign in with …" button of the login page.
@@ -179,6 +204,10 @@ pub struct AccountPage<'a> {
     pub sessions: &'a [SessionItem],
     /// Clients the user allowed (consent), when `[storage]` keeps them.
     pub connected: Option<&'a [ConnectedApp]>,
+    /// The password form (`Ok`), or who keeps the password (a catalogue key).
+    pub password: Result<(), &'static str>,
+    /// The smallest length a new password may have.
+    pub min_password: usize,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }
@@ -281,4 +310,70 @@ mod tests {
         assert!(!body.contains("<script>alert"));
         assert!(body.contains("alert(1)") && !body.contains("<b>"));
     }
+}
+
+/// The admin console: one page, one of its views.
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    /// The sections, and which one this is.
+    pub nav: &'a [(&'static str, &'static str)],
+    pub here: &'a str,
+    pub view: AdminView,
+    /// The users' search, or the trail's user filter.
+    pub search: &'a str,
+    pub event: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// What a view of the admin console lists. Nothing in it is a secret.
+pub enum AdminView {
+    Users(Vec<AdminUser>),
+    Sessions(Vec<AdminSession>),
+    AppPasswords(Vec<AdminAppPassword>),
+    Clients(Vec<AdminClient>),
+    Audit(Vec<AdminAuditLine>),
+}
+
+pub struct AdminUser {
+    pub username: String,
+    pub email: String,
+    /// A catalogue key: active, invited, disabled.
+    pub status: &'static str,
+    pub disabled: bool,
+    pub groups: String,
+}
+
+pub struct AdminSession {
+    pub id: String,
+    pub user: String,
+    pub started: String,
+    pub last_seen: String,
+    pub address: String,
+    pub clients: String,
+}
+
+pub struct AdminAppPassword {
+    pub id: String,
+    pub user: String,
+    pub name: String,
+    pub added: String,
+}
+
+pub struct AdminClient {
+    pub id: String,
+    pub name: String,
+    pub redirects: String,
+    pub grants: String,
+}
+
+pub struct AdminAuditLine {
+    pub time: String,
+    pub event: String,
+    pub who: String,
+    pub from: String,
+    pub outcome: String,
 }

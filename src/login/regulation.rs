@@ -127,6 +127,13 @@ pub async fn succeeded(store: &dyn Store, user: &str) -> Result<(), StoreError> 
     store.delete(&user_keys(user).0).await
 }
 
+/// An administrator lifts `user`'s lockout: the lock and the failure count go.
+pub async fn unlock(store: &dyn Store, user: &str) -> Result<(), StoreError> {
+    let (fail, lock) = user_keys(user);
+    store.delete(&fail).await?;
+    store.delete(&lock).await
+}
+
 /// Counts one sign-in start or login POST from `ip`. `Some(seconds)` when the address is over
 /// its limit: the caller answers 429 with that `Retry-After`.
 pub async fn rate(
@@ -163,6 +170,9 @@ mod tests {
             reauthenticate_after: Duration::from_secs(300),
             passkey_sign_in: true,
             default_language: "en".into(),
+            min_password_length: 12,
+            min_password_score: 3,
+            breached_passwords_file: None,
         }
     }
 

@@ -127,6 +127,11 @@ impl Clients {
         methods
     }
 
+    /// The configured clients (not the proxy's own).
+    pub fn configured(&self) -> impl Iterator<Item = &Client> {
+        self.map.values()
+    }
+
     /// The identity a `client_credentials` client acts as.
     pub fn machine(&self, client_id: &str) -> Option<&Arc<UserInfo>> {
         self.machines.get(client_id)

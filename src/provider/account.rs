@@ -17,6 +17,7 @@ use crate::http::pages::{self, AccountPage, Chrome, ConnectedApp, FactorRow, Ses
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
+use crate::mail::Kind;
 use crate::secret::ct_eq;
 use crate::session::Found;
 use crate::storage::{Factor, FactorKind, Owner};
@@ -57,7 +58,7 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         let pending = pending_for(None, Some(PATH.to_string()));
         return send_to_login(app, req, pending).await;
     }
-    act(app, (&session, c), &req.facts.path, &form).await
+    act(app, (&session, c), req, &form).await
 }
 
 /// A password-only session of someone who has a factor goes through it first: /account
@@ -95,9 +96,10 @@ async fn owner_of(app: &App, session: &Found) -> Result<Source, GatewayError> {
 async fn act(
     app: &App,
     (session, c): (&Found, &Chrome),
-    path: &str,
+    req: &Request<'_>,
     form: &Params,
 ) -> Result<Reply, GatewayError> {
+    let path = req.facts.path.as_str();
     let user = session.record.user.as_str();
     let source = owner_of(app, session).await?;
     let owner = Owner {
@@ -117,6 +119,15 @@ async fn act(
             // As for a new authenticator app: sessions opened before it (perhaps by someone
             // who had only the password) end.
             revocation::end_others(app, user, Some(&session.key)).await?;
+            let factor = c.t("factor-passkey");
+            told(
+                app,
+                req,
+                (session, c),
+                "second_factor.added",
+                Kind::FactorAdded { factor: &factor },
+            )
+            .await?;
             render(app, session, c, Note::Notice("notice-passkey-added")).await
         }
         (PATH, Some("add-totp"), Some(_)) => {
@@ -135,7 +146,23 @@ async fn act(
             if last && app.cfg.login.second_factor == SecondFactor::Required {
                 return render(app, session, c, Note::Error("error-last-factor")).await;
             }
-            s.remove(&owner, form.get("id").unwrap_or("")).await?;
+            let id = form.get("id").unwrap_or("");
+            let kind = factors
+                .iter()
+                .find(|f| f.id == id)
+                .map(|f| row(f.clone()).label);
+            s.remove(&owner, id).await?;
+            if let Some(label) = kind {
+                let factor = c.t(label);
+                told(
+                    app,
+                    req,
+                    (session, c),
+                    "second_factor.removed",
+                    Kind::FactorRemoved { factor: &factor },
+                )
+                .await?;
+            }
             render(app, session, c, Note::Notice("notice-factor-removed")).await
         }
         (PATH, Some("recovery-codes"), Some(s)) => {
@@ -143,7 +170,7 @@ async fn act(
             let pending = pending_for(None, Some(PATH.to_string()));
             recovery_page(app, &pending, &codes, None, c)
         }
-        (PATH, Some(action), _) => others(app, (session, c), owner, action, form).await,
+        (PATH, Some(action), _) => others(app, (session, c), (req, owner), action, form).await,
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
 }
@@ -152,7 +179,7 @@ async fn act(
 async fn others(
     app: &App,
     (session, c): (&Found, &Chrome),
-    owner: Owner<'_>,
+    (req, owner): (&Request<'_>, Owner<'_>),
     action: &str,
     form: &Params,
 ) -> Result<Reply, GatewayError> {
@@ -166,17 +193,26 @@ async fn others(
             store()?
                 .add_app_password(&owner, name.unwrap_or("app"), &password, now)
                 .await?;
+            super::audit(app, req, "app_password.created", user, "ok");
             render(app, session, c, Note::NewAppPassword(&password)).await
         }
         "revoke-app-password" => {
             store()?
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
                 .await?;
+            super::audit(app, req, "app_password.revoked", user, "ok");
             render(app, session, c, Note::Notice("notice-app-password-revoked")).await
         }
         "end-session" => {
             let sid = form.get("session").unwrap_or("");
             let n = revocation::end_sid(app, sid, Some(user)).await?;
+            super::audit(
+                app,
+                req,
+                "session.ended",
+                user,
+                if n == 1 { "ok" } else { "gone" },
+            );
             let key = if n == 1 {
                 "notice-session-ended"
             } else {
@@ -184,10 +220,20 @@ async fn others(
             };
             render(app, session, c, Note::Notice(key)).await
         }
+        "change-password" => change_password(app, (session, c), (req, &owner), form).await,
         "withdraw-consent" => {
             let client_id = form.get("client_id").unwrap_or("");
             store()?.withdraw_consent(&owner, client_id).await?;
             revocation::revoke_client_grants(app, user, client_id).await?;
+            let e = crate::audit::Event {
+                event: "consent.withdrawn",
+                actor: Some(user),
+                subject: Some(user),
+                client_id: Some(client_id),
+                outcome: "ok",
+                ..Default::default()
+            };
+            app.record(Some((req.header, req.facts)), e);
             let name = app
                 .clients
                 .get(client_id)
@@ -197,11 +243,75 @@ async fn others(
         }
         "end-others" => {
             let n = revocation::end_others(app, user, Some(&session.key)).await?;
+            super::audit(app, req, "session.ended", user, "others");
             let n = i64::try_from(n).unwrap_or(i64::MAX);
             render(app, session, c, Note::Others(n)).await
         }
         _ => Err(GatewayError::BadRequest("unknown account action".into())),
     }
+}
+
+/// "Change password": the current one proves it is the user; the others sessions end.
+async fn change_password(
+    app: &App,
+    (session, c): (&Found, &Chrome),
+    (req, owner): (&Request<'_>, &Owner<'_>),
+    form: &Params,
+) -> Result<Reply, GatewayError> {
+    use crate::app::people::{after_password_set, set_password, SetError};
+    let (new, again) = (
+        form.get("password").unwrap_or(""),
+        form.get("again").unwrap_or(""),
+    );
+    let user = app
+        .directory
+        .active(owner.name)
+        .await?
+        .filter(|u| u.source == *owner.source)
+        .ok_or(GatewayError::Unauthenticated)?;
+    let weak = |w| super::people::weakness(app, c, w);
+    let refused = match (
+        new == again,
+        set_password(app, &user, Some(form.get("current").unwrap_or("")), new).await,
+    ) {
+        (false, _) => Some(weak(crate::login::policy::Weakness::Mismatch)),
+        (true, Ok(())) => None,
+        (true, Err(SetError::Weak(w))) => Some(weak(w)),
+        (true, Err(SetError::WrongCurrent)) => Some(c.t("password-wrong-current")),
+        (true, Err(SetError::Managed(key))) => Some(c.t(key)),
+        (true, Err(SetError::Failed(e))) => return Err(e),
+    };
+    let event = crate::audit::Event {
+        event: "password.changed",
+        actor: Some(&user.username),
+        subject: Some(&user.username),
+        outcome: if refused.is_none() { "ok" } else { "refused" },
+        ..Default::default()
+    };
+    app.record(Some((req.header, req.facts)), event);
+    match refused {
+        Some(why) => render(app, session, c, Note::ErrorText(why)).await,
+        None => {
+            after_password_set(app, &user, Some(&session.key), c.lang).await?;
+            render(app, session, c, Note::Notice("password-changed")).await
+        }
+    }
+}
+
+/// A change to the user's factors: in the audit trail, and told to them by mail.
+async fn told(
+    app: &App,
+    req: &Request<'_>,
+    (session, c): (&Found, &Chrome),
+    event: &str,
+    mail: Kind<'_>,
+) -> Result<(), GatewayError> {
+    let user = &session.record.user;
+    super::audit(app, req, event, user, "ok");
+    if let Some(info) = app.directory.active(user).await? {
+        app.mail(mail, &info, c.lang);
+    }
+    Ok(())
 }
 
 /// Whether the request adds a way to sign in as the user: a factor or an app password.
@@ -250,6 +360,8 @@ enum Note<'a> {
     NewAppPassword(&'a str),
     /// A notice already in the page's language.
     Text(String),
+    /// An error already in the page's language.
+    ErrorText(String),
 }
 
 /// A new app password: 160 random bits, base32 in groups of four.
@@ -360,6 +472,7 @@ async fn render(
         Note::Others(n) => (Some(c.count("notice-others-ended", n)), None, None),
         Note::NewAppPassword(p) => (None, None, Some(p)),
         Note::Text(t) => (Some(t), None, None),
+        Note::ErrorText(t) => (None, Some(t), None),
     };
     let user = &session.record.user;
     let lists = (lists(app, session).await?, sessions(app, session).await?);
@@ -368,6 +481,7 @@ async fn render(
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
     let token = csrf(session);
     let connected = connected(app, session, c).await?;
+    let source = owner_of(app, session).await?;
     let view = AccountPage {
         c,
         username: user,
@@ -382,6 +496,13 @@ async fn render(
         new_app_password,
         sessions: &sessions,
         connected: connected.as_deref(),
+        password: crate::app::people::settable_from(app, &source).and_then(|()| {
+            app.factors
+                .as_ref()
+                .map(|_| ())
+                .ok_or("password-managed-by-operator")
+        }),
+        min_password: app.cfg.login.min_password_length,
         notice: notice.as_deref(),
         error: error.as_deref(),
     };
@@ -434,6 +555,8 @@ mod tests {
             new_app_password: None,
             sessions: &[],
             connected: None,
+            password: Err("password-managed-by-operator"),
+            min_password: 12,
             notice: None,
             error: None,
         };

@@ -122,7 +122,21 @@ pub async fn answer(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
     let auth = &asking.request;
     let issuer = &app.cfg.server.issuer;
     let c = req.chrome(app);
-    let reply = match form.get("answer") {
+    let answer = form.get("answer");
+    let e = crate::audit::Event {
+        event: if answer == Some("allow") {
+            "consent.granted"
+        } else {
+            "consent.denied"
+        },
+        actor: Some(&asking.user),
+        subject: Some(&asking.user),
+        client_id: Some(&auth.client_id),
+        outcome: "ok",
+        ..Default::default()
+    };
+    app.record(Some((req.header, req.facts)), e);
+    let reply = match answer {
         Some("allow") => {
             let source =
                 source_of(app, &session.record.user, session.record.source.as_ref()).await?;

@@ -97,6 +97,7 @@ fn render(
         },
         error: error.as_deref(),
         passkey: super::passkey_sign_in::offered(app),
+        forgot: crate::app::people::resets_offered(app),
     };
     let reply = pages::render(c, status, &page);
     let reply = if page.passkey {
@@ -134,8 +135,14 @@ async fn sign_in(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     }
     Ok(match check_password(app, req, username, password).await? {
         Attempted::Right(user) => return sign_in::after_password(app, req, pending, &user).await,
-        Attempted::Locked => failed(429),
-        Attempted::Wrong => failed(401),
+        Attempted::Locked => {
+            super::audit(app, req, "sign_in.locked_out", username, "locked_out");
+            failed(429)
+        }
+        Attempted::Wrong => {
+            super::audit(app, req, "sign_in.failed", username, "wrong_password");
+            failed(401)
+        }
     })
 }
 

@@ -3,6 +3,8 @@
 
 mod account;
 mod consent;
+mod console;
+mod console_views;
 mod device;
 mod exchange;
 mod forward_auth;
@@ -10,6 +12,7 @@ mod issue;
 mod login;
 mod passkey_sign_in;
 mod passkeys;
+mod people;
 mod pushed;
 mod resources;
 mod second_factor;
@@ -27,6 +30,7 @@ use crate::http::pages::Chrome;
 use crate::http::params::Params;
 use crate::http::{cookies, GatewayError, Reply};
 use crate::oidc::errors::{TokenCode, TokenError};
+use crate::storage::LinkPurpose;
 
 /// Bodies of `/login` and `/oauth2/*` are small forms.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -61,6 +65,10 @@ pub enum Endpoint {
     Device,
     PushedAuthorization,
     Consent,
+    Invite,
+    Forgot,
+    Reset,
+    Admin,
 }
 
 impl Endpoint {
@@ -92,6 +100,14 @@ impl Endpoint {
             "/login/enrol" => Endpoint::Enrol,
             "/login/continue" => Endpoint::Continue,
             "/login/consent" => Endpoint::Consent,
+            crate::app::people::INVITE_PATH => Endpoint::Invite,
+            "/login/forgot" => Endpoint::Forgot,
+            console::PATH
+            | "/admin/sessions"
+            | "/admin/app-passwords"
+            | "/admin/clients"
+            | "/admin/audit" => Endpoint::Admin,
+            crate::app::people::RESET_PATH => Endpoint::Reset,
             "/login/passkey/start" => Endpoint::PasskeyStart,
             "/login/passkey/finish" => Endpoint::PasskeyFinish,
             "/login/passkey-sign-in/start" => Endpoint::PasskeySignInStart,
@@ -110,6 +126,10 @@ impl Endpoint {
         match self {
             Endpoint::Authorize => &["GET", "POST"],
             Endpoint::Login
+            | Endpoint::Invite
+            | Endpoint::Admin
+            | Endpoint::Forgot
+            | Endpoint::Reset
             | Endpoint::Userinfo
             | Endpoint::Logout
             | Endpoint::Account
@@ -219,6 +239,19 @@ impl Request<'_> {
     }
 }
 
+/// Writes `event` about `subject` (who also acts: a person's own step) to the audit trail,
+/// with the request's address and user agent.
+pub(crate) fn audit(app: &App, req: &Request<'_>, event: &str, subject: &str, outcome: &str) {
+    let e = crate::audit::Event {
+        event,
+        actor: Some(subject),
+        subject: Some(subject),
+        outcome,
+        ..Default::default()
+    };
+    app.record(Some((req.header, req.facts)), e);
+}
+
 /// The one mapping of a page handler's error: the error page a browser is shown.
 fn page(app: &App, req: &Request<'_>, handled: Result<Reply, GatewayError>) -> Reply {
     handled.unwrap_or_else(|e| respond::gateway(&e, Audience::People(&req.chrome(app))))
@@ -291,6 +324,18 @@ async fn dispatch(app: &App, endpoint: Endpoint, req: &Request<'_>) -> Reply {
         Endpoint::DeviceAuthorization => device::authorization(app, req).await,
         Endpoint::PushedAuthorization => pushed::handle(app, req).await,
         Endpoint::Consent => page(app, req, consent::answer(app, req).await),
+        Endpoint::Invite => page(
+            app,
+            req,
+            people::link_page(app, req, LinkPurpose::Invite).await,
+        ),
+        Endpoint::Forgot => page(app, req, people::forgot(app, req).await),
+        Endpoint::Admin => page(app, req, console::handle(app, req).await),
+        Endpoint::Reset => page(
+            app,
+            req,
+            people::link_page(app, req, LinkPurpose::Reset).await,
+        ),
         Endpoint::Device => page(app, req, device::page(app, req).await),
         Endpoint::UpstreamLogin => page(app, req, upstream_login::start(app, req).await),
         Endpoint::UpstreamCallback => upstream_login::callback(app, req).await,

@@ -199,6 +199,14 @@ async fn revocation(app: &App, req: &Request<'_>) -> Result<(), TokenError> {
             revoke_grant(app, &c.gid).await?;
         }
     }
+    let e = crate::audit::Event {
+        event: "token.revoked",
+        actor: Some(&client.client_id),
+        client_id: Some(&client.client_id),
+        outcome: "ok",
+        ..Default::default()
+    };
+    app.record(Some((req.header, req.facts)), e);
     Ok(())
 }
 
@@ -215,6 +223,7 @@ async fn sign_out(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let mut upstream = None;
     if let Some(s) = provider_session(app, req, app.now()).await? {
         crate::app::revocation::end_session(app, &s.key).await?;
+        super::audit(app, req, "session.ended", &s.record.user, "signed_out");
         if target.is_none() {
             upstream = crate::app::federation::logout_url(app, &s.record.user).await;
         }

@@ -46,8 +46,26 @@ pub async fn verify(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
     };
     let status = match check_code(app, req, owner, code).await? {
         Attempted::Right(()) => return complete(app, req, waiting, Some("otp")).await,
-        Attempted::Wrong => 401,
-        Attempted::Locked => 429,
+        Attempted::Wrong => {
+            super::audit(
+                app,
+                req,
+                "second_factor.failed",
+                &waiting.username,
+                "wrong_code",
+            );
+            401
+        }
+        Attempted::Locked => {
+            super::audit(
+                app,
+                req,
+                "sign_in.locked_out",
+                &waiting.username,
+                "locked_out",
+            );
+            429
+        }
     };
     let passkey = matches!(
         need_of(app, owner, true).await,
@@ -118,6 +136,17 @@ pub async fn confirm_enrolment(app: &App, req: &Request<'_>) -> Result<Reply, Ga
         return enrol_page(app, enrolment.waiting, enrolment.seed, Some(&error), c);
     };
     let codes = enrolled(app, &enrolment, step, now).await?;
+    let who = &enrolment.waiting.username;
+    super::audit(app, req, "second_factor.added", who, "ok");
+    if let Some(info) = app.directory.active(who).await? {
+        let c = req.chrome(app);
+        let factor = c.t("factor-totp");
+        app.mail(
+            crate::mail::Kind::FactorAdded { factor: &factor },
+            &info,
+            c.lang,
+        );
+    }
     let (_, cookie) = complete_session(app, req, &enrolment.waiting, Some("otp")).await?;
     recovery_page(
         app,

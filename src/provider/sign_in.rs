@@ -409,6 +409,7 @@ pub(super) async fn complete_session(
     }
     // Signed in, every factor done: the failure count starts again.
     crate::metrics::sign_in("ok");
+    super::audit(app, req, "sign_in.succeeded", &waiting.username, "ok");
     regulation::succeeded(app.stores.counters.as_ref(), &waiting.username).await?;
     let sessions = app.sessions();
     if let Some(key) = &waiting.session {

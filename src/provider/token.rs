@@ -77,6 +77,14 @@ async fn token(app: &App, req: &Request<'_>) -> Result<serde_json::Value, TokenE
     };
     if let (Ok(_), Some(g)) = (&body, grant) {
         crate::metrics::token_issued(g);
+        let e = crate::audit::Event {
+            event: "token.issued",
+            actor: Some(&client.client_id),
+            client_id: Some(&client.client_id),
+            outcome: g,
+            ..Default::default()
+        };
+        app.record(Some((req.header, req.facts)), e);
     }
     body
 }

@@ -12,12 +12,14 @@ mod consents;
 mod factors;
 mod key;
 mod recovery;
+mod users;
 
 pub use acme::{AcmeChallenge, StoredCertificate};
 pub use app_passwords::{app_password_hash, AppPassword};
 pub use consents::Consent;
 pub use factors::{Factor, FactorKind, Opened};
 pub use recovery::code_hash;
+pub use users::{LinkOwner, LinkPurpose, StoredUser};
 
 use std::sync::OnceLock;
 
@@ -95,6 +97,7 @@ fn migrator() -> Migrator {
             "consents",
             include_str!("../../migrations/0006_consents.sql"),
         ),
+        migration(7, "users", include_str!("../../migrations/0007_users.sql")),
     ])
 }
 

@@ -464,6 +464,7 @@ pub mod oidc;
 pub mod pebble;
 pub mod postgres;
 pub mod samba;
+pub mod smtp;
 
 /// A real redis-server on an ephemeral loopback port, killed on drop.
 pub struct Redis {

@@ -81,6 +81,7 @@ pub(super) fn build_ldap(p: &mut Problems, l: LdapFile) -> Option<Ldap> {
     }
     let a = l.attributes;
     Some(Ldap {
+        allow_password_change: l.allow_password_change,
         urls,
         starttls: l.starttls,
         bind_dn: l.bind_dn,

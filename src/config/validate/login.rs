@@ -50,7 +50,32 @@ pub(super) fn build_login(p: &mut Problems, l: LoginFile) -> Option<Login> {
         ),
         passkey_sign_in: l.passkey_sign_in.unwrap_or(true),
         default_language: language(p, l.default_language.as_deref()),
+        min_password_length: min_length(p, l.min_password_length),
+        min_password_score: min_score(p, l.min_password_score),
+        breached_passwords_file: l
+            .breached_passwords_file
+            .as_deref()
+            .map(|f| readable(p, "login.breached_passwords_file", f)),
     })
+}
+
+fn min_length(p: &mut Problems, n: Option<usize>) -> usize {
+    let n = n.unwrap_or(12);
+    if !(8..=128).contains(&n) {
+        p.add("login.min_password_length", "must be between 8 and 128");
+    }
+    n.clamp(8, 128)
+}
+
+fn min_score(p: &mut Problems, n: Option<u8>) -> u8 {
+    let n = n.unwrap_or(3);
+    if n > 4 {
+        p.add(
+            "login.min_password_score",
+            "must be 0 to 4 (zxcvbn's score)",
+        );
+    }
+    n.min(4)
 }
 
 fn language(p: &mut Problems, code: Option<&str>) -> String {

@@ -1,0 +1,194 @@
+//! Running people: invitations and password resets through single-use links kept in
+//! `[storage]`, password changes (authgate's own users, or the directory's through RFC 3062),
+//! the mails that go with them, and the audit trail every step writes to.
+
+use pingora::http::RequestHeader;
+
+use super::App;
+use crate::audit::Event;
+use crate::directory::{Source, UserInfo};
+use crate::http::facts::Facts;
+use crate::http::i18n::Lang;
+use crate::http::GatewayError;
+use crate::login::policy::{self, Weakness};
+use crate::mail::Kind;
+use crate::secret::new_secret;
+use crate::storage::{LinkOwner, LinkPurpose};
+
+/// How long an invitation works.
+pub const INVITATION_SECONDS: u64 = 72 * 3600;
+/// How long a reset link works.
+pub const RESET_SECONDS: u64 = 15 * 60;
+/// Where the links lead.
+pub const INVITE_PATH: &str = "/invite";
+pub const RESET_PATH: &str = "/login/reset";
+
+/// Why a password could not be set.
+#[derive(Debug)]
+pub enum SetError {
+    /// The new password is refused: say why.
+    Weak(Weakness),
+    /// The current password given is wrong.
+    WrongCurrent,
+    /// The operator (the configuration) or a directory that does not allow it keeps it.
+    Managed(&'static str),
+    Failed(GatewayError),
+}
+
+impl From<GatewayError> for SetError {
+    fn from(e: GatewayError) -> SetError {
+        SetError::Failed(e)
+    }
+}
+
+impl App {
+    /// Writes `event` to the audit trail, with the address and user agent of `from`.
+    pub fn record<'a>(&self, from: Option<(&'a RequestHeader, &Facts)>, mut event: Event<'a>) {
+        if let Some((header, facts)) = from {
+            event.client_ip = facts.client_ip.map(|ip| ip.to_string());
+            event.user_agent = header
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+        }
+        self.audit.record(&event, self.now());
+    }
+
+    /// Opens the audit file again (log rotation: SIGHUP, SIGUSR1).
+    pub fn reopen_audit(&self) {
+        self.audit.reopen();
+    }
+
+    /// Queues the mail `kind` to `user` (nothing without `[smtp]` or an address).
+    pub fn mail(&self, kind: Kind<'_>, user: &UserInfo, lang: Lang) {
+        let (Some(outbox), Some(to)) = (&self.outbox, &user.email) else {
+            return;
+        };
+        let b = &self.cfg.branding;
+        let mail = crate::mail::compose(
+            kind,
+            (&user.username, to),
+            lang,
+            (&b.name, &b.primary_color),
+        );
+        outbox.send(mail);
+    }
+
+    /// The password policy of `[login]`.
+    pub fn password_policy(&self) -> policy::Policy<'_> {
+        let l = &self.cfg.login;
+        policy::Policy {
+            min_length: l.min_password_length,
+            min_score: l.min_password_score,
+            breached: l.breached_passwords_file.as_deref(),
+        }
+    }
+}
+
+/// A new single-use link for `purpose` to `user`, good for `seconds`: its URL.
+pub async fn new_link(
+    app: &App,
+    purpose: LinkPurpose,
+    user: &UserInfo,
+    seconds: u64,
+) -> Result<String, GatewayError> {
+    let token = new_secret();
+    let owner = LinkOwner {
+        username: user.username.clone(),
+        source: String::from(user.source.clone()),
+    };
+    let now = app.now();
+    let at = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+    app.factors()?
+        .store
+        .add_link(&token, purpose, &owner, at(now + seconds), at(now))
+        .await?;
+    let path = match purpose {
+        LinkPurpose::Invite => INVITE_PATH,
+        LinkPurpose::Reset => RESET_PATH,
+    };
+    Ok(format!("{}{path}?token={token}", app.cfg.server.issuer))
+}
+
+/// Whether "Forgot your password?" is offered: mail can go out, and some users' passwords
+/// are authgate's to set.
+pub fn resets_offered(app: &App) -> bool {
+    app.cfg.login.password_form
+        && app.outbox.is_some()
+        && (app.factors.is_some() || app.ldap_passwords.is_some())
+}
+
+/// Whether `user`'s password can be set through authgate: authgate's own users, and the
+/// directory's when `[ldap] allow_password_change` says so.
+pub fn password_settable(app: &App, user: &UserInfo) -> Result<(), &'static str> {
+    settable_from(app, &user.source)
+}
+
+/// `password_settable` for a user from `source`.
+pub fn settable_from(app: &App, source: &Source) -> Result<(), &'static str> {
+    match source {
+        Source::Db => Ok(()),
+        Source::Ldap if app.ldap_passwords.is_some() => Ok(()),
+        Source::Ldap => Err("password-managed-by-directory"),
+        _ => Err("password-managed-by-operator"),
+    }
+}
+
+/// Sets `user`'s password to `new` (after checking it against the policy), proving `old`
+/// unless the user came through a reset or invitation link.
+pub async fn set_password(
+    app: &App,
+    user: &UserInfo,
+    old: Option<&str>,
+    new: &str,
+) -> Result<(), SetError> {
+    password_settable(app, user).map_err(SetError::Managed)?;
+    let mut hints = vec![user.username.as_str()];
+    hints.extend(user.email.as_deref());
+    hints.extend(user.name.as_deref());
+    policy::check(&app.password_policy(), new, &hints).map_err(SetError::Weak)?;
+    if user.source == Source::Ldap {
+        let ldap = app
+            .ldap_passwords
+            .as_ref()
+            .ok_or(SetError::Managed("password-managed-by-directory"))?;
+        return match ldap.change_password(&user.username, old, new).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SetError::WrongCurrent),
+            Err(e) => Err(SetError::Failed(e.into())),
+        };
+    }
+    if let Some(old) = old {
+        let known = app.directory.verify_password(&user.username, old).await;
+        if !known
+            .map_err(GatewayError::from)?
+            .is_some_and(|u| u.source == Source::Db)
+        {
+            return Err(SetError::WrongCurrent);
+        }
+    }
+    let new = new.to_string();
+    let hash = tokio::task::spawn_blocking(move || crate::login::password::hash(&new))
+        .await
+        .map_err(|_| GatewayError::Internal)?
+        .map_err(|_| GatewayError::Internal)?;
+    app.factors()?
+        .store
+        .set_password_hash(&user.username, &hash)
+        .await
+        .map_err(GatewayError::from)?;
+    Ok(())
+}
+
+/// After a password was set: every session of the user ends but `keep` (their refresh tokens
+/// with them), and they are told by mail.
+pub async fn after_password_set(
+    app: &App,
+    user: &UserInfo,
+    keep: Option<&crate::session::Key>,
+    lang: Lang,
+) -> Result<(), GatewayError> {
+    super::revocation::end_others(app, &user.username, keep).await?;
+    app.mail(Kind::PasswordChanged, user, lang);
+    Ok(())
+}
