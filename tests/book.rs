@@ -229,6 +229,9 @@ fn the_reference_names_every_key_the_configuration_accepts() {
         ("storage.md", "storage", fields::<StorageFile>()),
         ("ldap.md", "ldap", fields::<LdapFile>()),
         ("ldap.md", "ldap.attributes", fields::<LdapAttributesFile>()),
+        ("smtp.md", "smtp", fields::<SmtpFile>()),
+        ("admin.md", "admin", fields::<AdminFile>()),
+        ("audit.md", "audit", fields::<AuditFile>()),
         (
             "upstream-providers.md",
             "upstream_providers",

@@ -450,3 +450,88 @@ async fn identity_is_a_name_and_its_source_a_new_local_namesake_inherits_nothing
     assert_eq!(try_login(&gw, "dave", DAVE_PW).await.0, 401);
     assert_eq!(try_login(&gw, "dave", "local-dave-password").await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_user_changes_and_resets_the_password_through_rfc_3062() {
+    use common::smtp::{link, Smtp, Tls};
+    let smtp = Smtp::start(Tls::Starttls, None);
+    let mail = format!(
+        "[smtp]\nurl = \"{}\"\nfrom = \"auth@example.com\"\nca_file = \"{}\"\n\n\
+         [storage]\nurl = \"sqlite://{{dir}}/authgate.db\"\nencryption_key_file = \"{{dir}}/storage.key\"\ncreate_key_if_missing = true\n",
+        smtp.url(None),
+        smtp.ca_file.as_ref().unwrap().display()
+    );
+    let (_slapd, _up, gw) = setup(&format!("allow_password_change = true\n{mail}")).await;
+    let (http, _) = signed_in_as(&gw, "dave", "dave-password").await;
+    let account = http
+        .get(gw.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("id=\"change-password\""), "{account}");
+    async fn change(http: &reqwest::Client, gw: &Gateway, current: &str, new: &str) -> String {
+        let form = [("current", current), ("password", new), ("again", new)];
+        let r = account_action(http, gw, "change-password", &form).await;
+        r.text().await.unwrap()
+    }
+    let wrong = change(&http, &gw, "not-his", "lantern-mosaic-quiet-7").await;
+    assert!(wrong.contains("The current password is wrong"), "{wrong}");
+    let done = change(&http, &gw, "dave-password", "lantern-mosaic-quiet-7").await;
+    assert!(done.contains("Your password was changed"), "{done}");
+    assert_eq!(
+        try_login(&gw, "dave", "dave-password").await.0,
+        401,
+        "the directory has the new one"
+    );
+    assert_eq!(
+        try_login(&gw, "dave", "lantern-mosaic-quiet-7").await.0,
+        200
+    );
+
+    // Forgotten: a mailed link, and the service account sets the new one.
+    let browser = browser(&gw);
+    let page = browser
+        .get(gw.url("/login/forgot"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let form = [("csrf", csrf.as_str()), ("who", "dave")];
+    assert_eq!(
+        browser
+            .post(gw.url("/login/forgot"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let mails = smtp.wait_for(2).await; // the notice of the change, then the link
+    let reset = mails
+        .iter()
+        .find_map(|m| link(&m.text, "/login/reset?token="))
+        .expect("a reset link");
+    let token = param(&reset, "token").unwrap();
+    let r = browser
+        .post(gw.url("/login/reset"))
+        .form(&[
+            ("token", token.as_str()),
+            ("password", "harbour-violet-anchor-5"),
+            ("again", "harbour-violet-anchor-5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert_eq!(
+        try_login(&gw, "dave", "harbour-violet-anchor-5").await.0,
+        200
+    );
+}

@@ -110,12 +110,10 @@ pub async fn new_link(
     Ok(format!("{}{path}?token={token}", app.cfg.server.issuer))
 }
 
-/// Whether "Forgot your password?" is offered: mail can go out, and some users' passwords
-/// are authgate's to set.
+/// Whether "Forgot your password?" is offered: mail can go out, and `[storage]` keeps the
+/// links (and authgate's own users; the directory's when it lets them change passwords).
 pub fn resets_offered(app: &App) -> bool {
-    app.cfg.login.password_form
-        && app.outbox.is_some()
-        && (app.factors.is_some() || app.ldap_passwords.is_some())
+    app.cfg.login.password_form && app.outbox.is_some() && app.factors.is_some()
 }
 
 /// Whether `user`'s password can be set through authgate: authgate's own users, and the

@@ -91,6 +91,21 @@ impl Directory for DbUsers {
             .map(|(u, _)| Arc::new(DbUsers::info(u))))
     }
 
+    /// Yes when a user of this name (in any case or spacing) is kept here: only this source
+    /// then checks the password, and a later source's user of the name is refused.
+    async fn holds(&self, username: &str) -> Result<super::Owns, DirectoryError> {
+        let taken = self
+            .storage
+            .user_name_taken(username)
+            .await
+            .map_err(unavailable)?;
+        Ok(if taken {
+            super::Owns::Yes
+        } else {
+            super::Owns::No
+        })
+    }
+
     async fn ready(&self) -> bool {
         self.storage.user("").await.is_ok()
     }

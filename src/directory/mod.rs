@@ -149,6 +149,11 @@ pub trait Directory: Send + Sync {
     fn owns(&self, _username: &str) -> Owns {
         Owns::Maybe
     }
+
+    /// `owns`, for a source that must ask its own store to know (authgate's own users).
+    async fn holds(&self, username: &str) -> Result<Owns, DirectoryError> {
+        Ok(self.owns(username))
+    }
 }
 
 /// What a source can say of a name at once (`Directory::owns`).
@@ -215,7 +220,11 @@ impl Directory for Chain {
         username: &str,
         password: &str,
     ) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
-        let pick = |wanted: Owns| self.0.iter().position(|d| d.owns(username) == wanted);
+        let mut held = Vec::with_capacity(self.0.len());
+        for source in &self.0 {
+            held.push(source.holds(username).await?);
+        }
+        let pick = |wanted: Owns| held.iter().position(|h| *h == wanted);
         let Some(at) = pick(Owns::Yes).or_else(|| pick(Owns::Maybe)).or(Some(0)) else {
             return Ok(None);
         };

@@ -90,7 +90,8 @@ impl Lang {
     /// when it has none or it does not format (the catalogue test).
     pub fn own(self, key: &str) -> Option<String> {
         let args: HashMap<Cow<'static, str>, FluentValue> = [
-            "app", "provider", "user", "date", "client", "scopes", "code", "what",
+            "app", "provider", "user", "date", "client", "scopes", "code", "what", "brand",
+            "factor", "min",
         ]
         .into_iter()
         .map(|k| (Cow::Borrowed(k), FluentValue::from("x")))

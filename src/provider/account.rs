@@ -496,12 +496,7 @@ async fn render(
         new_app_password,
         sessions: &sessions,
         connected: connected.as_deref(),
-        password: crate::app::people::settable_from(app, &source).and_then(|()| {
-            app.factors
-                .as_ref()
-                .map(|_| ())
-                .ok_or("password-managed-by-operator")
-        }),
+        password: crate::app::people::settable_from(app, &source),
         min_password: app.cfg.login.min_password_length,
         notice: notice.as_deref(),
         error: error.as_deref(),

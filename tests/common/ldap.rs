@@ -150,7 +150,7 @@ impl Slapd {
                  TLSCertificateKeyFile {d}/server.key\n\
                  database mdb\nsuffix \"{BASE}\"\nrootdn \"cn=admin,{BASE}\"\nrootpw admin-secret\n\
                  directory {d}/db\n\
-                 access to attrs=userPassword by self write by anonymous auth by * none\n\
+                 access to attrs=userPassword by self write by dn.exact=\"cn=authgate,ou=services,dc=example,dc=test\" write by anonymous auth by * none\n\
                  access to * by users read by * none\n"
             ),
         )
