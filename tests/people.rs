@@ -531,9 +531,97 @@ async fn the_console_is_for_administrators_with_a_fresh_second_factor() {
         "{out}"
     );
 
+    // alice is a user of the configuration file: her password is not authgate's to change.
+    let account = admin
+        .get(gw.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("managed by the operator") && !account.contains("id=\"change-password\""),
+        "{account}"
+    );
+
+    // Log rotation: the file moved away, SIGUSR1, and the next event is in a new file.
+    let trail = gw.dir.path().join("audit.jsonl");
+    std::fs::rename(&trail, gw.dir.path().join("audit.jsonl.1")).unwrap();
+    gw.signal("USR1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let _ = admin_post(
+            &admin,
+            &gw,
+            "/admin",
+            &[("action", "unlock"), ("user", "frank")],
+        )
+        .await;
+        if std::fs::read_to_string(&trail).is_ok_and(|t| t.contains("admin.user_unlocked")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the audit file was not reopened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     // Fifteen minutes after the sign-in, the console asks for it again.
     gw.advance_clock(16 * 60);
     let r = admin.get(gw.url("/admin")).send().await.unwrap();
     assert_eq!(r.status(), 302);
     assert!(location(&r).contains("/login?auth="), "{}", location(&r));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_goes_over_implicit_tls_and_a_mail_server_that_is_down_holds_up_no_page() {
+    let mut smtp = Smtp::start(Tls::Implicit, Some(("mailer", "mail-secret")));
+    let (gw, _files) = gateway(&smtp, "");
+    let (code, out, err) = gw.cli(&[
+        "users",
+        "add",
+        "--user",
+        "hank",
+        "--email",
+        "hank@example.com",
+        "--invite",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("mailed to hank@example.com"), "{out}");
+    let mails = smtp.wait_for(1).await;
+    let invite = link(&mails[0].text, "/invite?token=").unwrap();
+    let http = browser(&gw);
+    assert_eq!(set_password(&http, &invite, STRONG, STRONG).await.0, 200);
+
+    // The mail server goes away: the page answers as ever, and the failure is logged and
+    // retried in the background.
+    smtp.stop();
+    let page = forgot(&gw, "hank").await;
+    assert!(page.contains("forgot-sent"), "{page}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !gw.stderr().contains("trying again in 10s") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retry logged:\n{}",
+            gw.stderr()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The CLI says when it could not mail, and prints the link all the same.
+    let (code, out, err) = gw.cli(&[
+        "users",
+        "add",
+        "--user",
+        "ivy",
+        "--email",
+        "ivy@example.com",
+        "--invite",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("/invite?token=") && err.contains("could not be mailed"),
+        "{out}{err}"
+    );
 }

@@ -1,5 +1,6 @@
 // Accessibility: axe-core in headless Chromium on every page a person meets (login, a failed
-// login, second factor, enrolment, recovery codes, account, consent, device, an error, sign-out), in
+// login, second factor, enrolment, recovery codes, account, consent, the admin console, device,
+// an error, sign-out), in
 // English and in German, in the light and the dark theme. Any violation of impact serious or
 // critical fails; every result is printed. With SCREENSHOTS=DIR it also saves the login page
 // in English and Japanese and in the dark theme.
@@ -64,9 +65,13 @@ client_secret_sha256 = "${'0'.repeat(64)}"
 redirect_uris = ["https://third.test/cb"]
 consent = true
 
+[audit]
+file = "${dir}/audit.jsonl"
+
 ${['en-light', 'de-light', 'en-dark'].map((u) => `[[users]]
 username = "${u}"
 password_hash = "${hash}"
+groups = ["authgate-admins"]
 `).join('\n')}`);
 const gateway = startAuthgate(bin, join(dir, 'authgate.toml'));
 const base = `http://localhost:${port}`;
@@ -135,6 +140,11 @@ await run('a11y', { seconds: 120, gateways: [gateway] }, async (browser) => {
     await page.goto(`${base}/oauth2/authorize?client_id=third&response_type=code&scope=openid+email+profile`);
     await page.waitForSelector('#consent-allow');
     await audit(page, `${tag} consent`);
+    for (const view of ['', '/sessions', '/app-passwords', '/clients', '/audit']) {
+      await page.goto(`${base}/admin${view}`);
+      await page.waitForSelector('.admin-nav');
+      await audit(page, `${tag} admin${view || ' users'}`);
+    }
     await page.goto(`${base}/device`);
     await audit(page, `${tag} device`);
     await page.goto(`${base}/oauth2/logout`);

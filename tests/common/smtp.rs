@@ -123,6 +123,12 @@ impl Smtp {
 
     /// The URL authgate sends through: `smtp://[user@]127.0.0.1:PORT` (plain or STARTTLS) or
     /// `smtps://[user@]127.0.0.1:PORT` (implicit TLS). `user` is not percent-encoded.
+    /// Stops the server (its certificates stay, for configs that name them).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self, user: Option<&str>) -> String {
         let scheme = if self.tls == Tls::Implicit {
             "smtps"
