@@ -625,3 +625,50 @@ async fn mail_goes_over_implicit_tls_and_a_mail_server_that_is_down_holds_up_no_
         "{out}{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_changes_the_password_at_the_account_page() {
+    let smtp = mail_server();
+    let (gw, _files) = gateway(&smtp, "");
+    let session = dana(&gw, &smtp).await;
+    smtp.wait_for(2).await;
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        let form = [("current", current), ("password", new), ("again", again)];
+        let (session, gw) = (session.clone(), &gw);
+        async move {
+            account_action(&session, gw, "change-password", &form)
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let page = change(STRONG, "mosaic-harbour-lantern-8", "something else").await;
+    assert!(page.contains("differ"), "{page}");
+    let page = change(
+        "wrong-current",
+        "mosaic-harbour-lantern-8",
+        "mosaic-harbour-lantern-8",
+    )
+    .await;
+    assert!(page.contains("The current password is wrong"), "{page}");
+    assert_eq!(
+        login_attempt(&gw, "dana", STRONG).await,
+        200,
+        "unchanged so far"
+    );
+    let page = change(
+        STRONG,
+        "mosaic-harbour-lantern-8",
+        "mosaic-harbour-lantern-8",
+    )
+    .await;
+    assert!(page.contains("Your password was changed"), "{page}");
+    assert_eq!(
+        login_attempt(&gw, "dana", "mosaic-harbour-lantern-8").await,
+        200
+    );
+    let mails = smtp.wait_for(3).await;
+    assert!(mails[2].subject.contains("changed"), "{}", mails[2].subject);
+    assert_eq!(audited(&gw, "password.changed", "dana")["outcome"], "ok");
+}

@@ -110,6 +110,16 @@ pub async fn new_link(
     Ok(format!("{}{path}?token={token}", app.cfg.server.issuer))
 }
 
+/// Ends every link still out for `user` (a password set, the account disabled).
+pub async fn void_links(app: &App, user: &UserInfo) -> Result<(), GatewayError> {
+    if let Some(f) = &app.factors {
+        let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
+        let source = String::from(user.source.clone());
+        f.store.void_links(&user.username, &source, now).await?;
+    }
+    Ok(())
+}
+
 /// Whether "Forgot your password?" is offered: mail can go out, and `[storage]` keeps the
 /// links (and authgate's own users; the directory's when it lets them change passwords).
 pub fn resets_offered(app: &App) -> bool {
@@ -132,54 +142,98 @@ pub fn settable_from(app: &App, source: &Source) -> Result<(), &'static str> {
     }
 }
 
-/// Sets `user`'s password to `new` (after checking it against the policy), proving `old`
-/// unless the user came through a reset or invitation link.
-pub async fn set_password(
-    app: &App,
-    user: &UserInfo,
-    old: Option<&str>,
-    new: &str,
-) -> Result<(), SetError> {
-    password_settable(app, user).map_err(SetError::Managed)?;
+/// Whether `new` may be `user`'s password (the policy of `[login]`, which knows their name,
+/// address and display name).
+pub fn check_new(app: &App, user: &UserInfo, new: &str) -> Result<(), Weakness> {
     let mut hints = vec![user.username.as_str()];
     hints.extend(user.email.as_deref());
     hints.extend(user.name.as_deref());
-    policy::check(&app.password_policy(), new, &hints).map_err(SetError::Weak)?;
+    policy::check(&app.password_policy(), new, &hints)
+}
+
+/// What proves a password change: the current password (typed at `/account`, from this
+/// address: wrong ones count towards the lockout like a sign-in's), or a link already used up.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Current(&'a str, Option<std::net::IpAddr>),
+    Link,
+}
+
+/// Sets `user`'s password to `new` (after checking it against the policy), with `proof`.
+pub async fn set_password(
+    app: &App,
+    user: &UserInfo,
+    proof: Proof<'_>,
+    new: &str,
+) -> Result<(), SetError> {
+    password_settable(app, user).map_err(SetError::Managed)?;
+    check_new(app, user, new).map_err(SetError::Weak)?;
     if user.source == Source::Ldap {
         let ldap = app
             .ldap_passwords
             .as_ref()
             .ok_or(SetError::Managed("password-managed-by-directory"))?;
-        return match ldap.change_password(&user.username, old, new).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(SetError::WrongCurrent),
-            Err(e) => Err(SetError::Failed(e.into())),
+        return match proof {
+            Proof::Current(old, ip) => {
+                let check = || async move {
+                    let done = ldap.change_password(&user.username, Some(old), new).await?;
+                    Ok(done.then_some(()))
+                };
+                attempted(app, user, ip, check).await
+            }
+            Proof::Link => match ldap.change_password(&user.username, None, new).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(SetError::WrongCurrent),
+                Err(e) => Err(SetError::Failed(e.into())),
+            },
         };
     }
-    if let Some(old) = old {
-        let known = app.directory.verify_password(&user.username, old).await;
-        if !known
-            .map_err(GatewayError::from)?
-            .is_some_and(|u| u.source == Source::Db)
-        {
-            return Err(SetError::WrongCurrent);
-        }
+    if let Proof::Current(old, ip) = proof {
+        let check = || async move {
+            let found = app.directory.verify_password(&user.username, old).await?;
+            Ok(found.filter(|u| u.source == Source::Db).map(|_| ()))
+        };
+        attempted(app, user, ip, check).await?;
     }
     let new = new.to_string();
     let hash = tokio::task::spawn_blocking(move || crate::login::password::hash(&new))
         .await
         .map_err(|_| GatewayError::Internal)?
         .map_err(|_| GatewayError::Internal)?;
-    app.factors()?
-        .store
+    let store = &app.factors()?.store;
+    if !store
         .set_password_hash(&user.username, &hash)
         .await
-        .map_err(GatewayError::from)?;
+        .map_err(GatewayError::from)?
+    {
+        return Err(SetError::Failed(GatewayError::NoRoute));
+    }
     Ok(())
 }
 
+/// `check` of the current password, counted like a sign-in (lockout, rate of failures).
+async fn attempted<F, Fut>(
+    app: &App,
+    user: &UserInfo,
+    ip: Option<std::net::IpAddr>,
+    check: F,
+) -> Result<(), SetError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<()>, GatewayError>>,
+{
+    use super::attempts::{Attempted, Credential};
+    match app
+        .attempt(&user.username, ip, Credential::Form, check)
+        .await?
+    {
+        Attempted::Right(()) => Ok(()),
+        Attempted::Wrong | Attempted::Locked => Err(SetError::WrongCurrent),
+    }
+}
+
 /// After a password was set: every session of the user ends but `keep` (their refresh tokens
-/// with them), and they are told by mail.
+/// with them), every link still out for them stops working, and they are told by mail.
 pub async fn after_password_set(
     app: &App,
     user: &UserInfo,
@@ -187,6 +241,7 @@ pub async fn after_password_set(
     lang: Lang,
 ) -> Result<(), GatewayError> {
     super::revocation::end_others(app, &user.username, keep).await?;
+    void_links(app, user).await?;
     app.mail(Kind::PasswordChanged, user, lang);
     Ok(())
 }

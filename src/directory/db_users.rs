@@ -18,6 +18,8 @@ pub struct DbUsers {
     passwords: Arc<Verifier>,
     /// Users read in the last second, by name (`None`: there is no such user).
     recent: moka::sync::Cache<String, Option<Arc<UserInfo>>>,
+    /// Whether a name is held here, in any case, asked in the last second (by canonical name).
+    held: moka::sync::Cache<String, bool>,
 }
 
 impl DbUsers {
@@ -26,6 +28,10 @@ impl DbUsers {
             storage,
             passwords,
             recent: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(1))
+                .build(),
+            held: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(1))
                 .build(),
@@ -94,11 +100,19 @@ impl Directory for DbUsers {
     /// Yes when a user of this name (in any case or spacing) is kept here: only this source
     /// then checks the password, and a later source's user of the name is refused.
     async fn holds(&self, username: &str) -> Result<super::Owns, DirectoryError> {
-        let taken = self
-            .storage
-            .user_name_taken(username)
-            .await
-            .map_err(unavailable)?;
+        let canonical = crate::login::regulation::canonical_name(username);
+        let taken = match self.held.get(&canonical) {
+            Some(t) => t,
+            None => {
+                let t = self
+                    .storage
+                    .user_name_taken(username)
+                    .await
+                    .map_err(unavailable)?;
+                self.held.insert(canonical, t);
+                t
+            }
+        };
         Ok(if taken {
             super::Owns::Yes
         } else {

@@ -293,6 +293,10 @@ impl LdapDirectory {
         old: Option<&str>,
         new: &str,
     ) -> Result<bool, DirectoryError> {
+        // An empty password binds anonymously (RFC 4513 §5.1.2): never a proof.
+        if old == Some("") || new.is_empty() {
+            return Ok(false);
+        }
         let Some(found) = self.lookup(username).await? else {
             return Ok(false);
         };

@@ -172,21 +172,26 @@ pub enum Owns {
 pub struct Chain(pub Vec<Arc<dyn Directory>>);
 
 impl Chain {
-    /// `u`, found by source `at` for `asked`, unless an earlier source owns the name.
-    fn unshadowed(
+    /// `u`, found by source `at` for `asked`, unless an earlier source holds the name (in any
+    /// case). A source that cannot say fails closed.
+    async fn unshadowed(
         &self,
         at: usize,
         asked: &str,
         u: Option<Arc<UserInfo>>,
-    ) -> Option<Arc<UserInfo>> {
-        let u = u?;
-        let earlier = self.0.iter().take(at);
-        let owned = |name: &str| earlier.clone().any(|d| d.owns(name) == Owns::Yes);
-        if at > 0 && (owned(asked) || owned(&u.username)) {
-            log::warn!("a directory user has the name of a local user; refused");
-            return None;
+    ) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
+        let Some(u) = u else {
+            return Ok(None);
+        };
+        for earlier in self.0.iter().take(at) {
+            for name in [asked, u.username.as_str()] {
+                if earlier.holds(name).await? == Owns::Yes {
+                    log::warn!("a user has the name of an earlier source's user; refused");
+                    return Ok(None);
+                }
+            }
         }
-        Some(u)
+        Ok(Some(u))
     }
 }
 
@@ -206,7 +211,7 @@ impl Directory for Chain {
     async fn find(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         for (at, source) in self.0.iter().enumerate() {
             if let Some(u) = source.find(username).await? {
-                return Ok(self.unshadowed(at, username, Some(u)));
+                return self.unshadowed(at, username, Some(u)).await;
             }
         }
         Ok(None)
@@ -222,7 +227,12 @@ impl Directory for Chain {
     ) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         let mut held = Vec::with_capacity(self.0.len());
         for source in &self.0 {
-            held.push(source.holds(username).await?);
+            let h = source.holds(username).await?;
+            held.push(h);
+            // The first that holds the name checks it: the later ones need not be asked.
+            if h == Owns::Yes {
+                break;
+            }
         }
         let pick = |wanted: Owns| held.iter().position(|h| *h == wanted);
         let Some(at) = pick(Owns::Yes).or_else(|| pick(Owns::Maybe)).or(Some(0)) else {
@@ -232,18 +242,27 @@ impl Directory for Chain {
             return Ok(None);
         };
         let u = source.verify_password(username, password).await?;
-        Ok(self.unshadowed(at, username, u))
+        self.unshadowed(at, username, u).await
     }
 
     async fn recheck(&self, username: &str) -> Result<Option<Arc<UserInfo>>, DirectoryError> {
         for (at, source) in self.0.iter().enumerate() {
-            let owned = source.owns(username) == Owns::Yes;
+            let owned = source.holds(username).await? == Owns::Yes;
             let u = source.recheck(username).await?;
             if owned || u.is_some() {
-                return Ok(self.unshadowed(at, username, u));
+                return self.unshadowed(at, username, u).await;
             }
         }
         Ok(None)
+    }
+
+    async fn holds(&self, username: &str) -> Result<Owns, DirectoryError> {
+        for source in &self.0 {
+            if source.holds(username).await? == Owns::Yes {
+                return Ok(Owns::Yes);
+            }
+        }
+        Ok(Owns::Maybe)
     }
 
     async fn ready(&self) -> bool {

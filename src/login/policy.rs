@@ -107,19 +107,23 @@ fn line_at(f: &mut std::fs::File, at: u64) -> std::io::Result<Option<(u64, u64, 
     } else {
         f.seek(SeekFrom::Start(0))?;
     }
-    let mut buf = [0u8; 64];
-    let n = f.read(&mut buf)?;
-    let read = buf.get(..n).unwrap_or_default();
-    let raw = read.split(|b| *b == b'\n').next().unwrap_or_default();
-    if raw.is_empty() {
-        return Ok(None);
+    // The first non-empty line from `start` (a stray empty line is skipped, not an end).
+    loop {
+        f.seek(SeekFrom::Start(start))?;
+        let mut buf = [0u8; 64];
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let read = buf.get(..n).unwrap_or_default();
+        let raw = read.split(|b| *b == b'\n').next().unwrap_or_default();
+        let text = String::from_utf8_lossy(raw);
+        let line = text.trim_end_matches('\r');
+        if !line.is_empty() {
+            return Ok(Some((start, raw.len() as u64, line.to_string())));
+        }
+        start += raw.len() as u64 + 1;
     }
-    let text = String::from_utf8_lossy(raw);
-    Ok(Some((
-        start,
-        raw.len() as u64,
-        text.trim_end_matches('\r').to_string(),
-    )))
 }
 
 #[cfg(test)]
@@ -138,6 +142,8 @@ mod tests {
             .map(|i| format!("{}:{i}", sha(&format!("pw{i}"))))
             .collect();
         lines.sort();
+        // With a stray empty line in the middle.
+        lines.insert(200, String::new());
         std::fs::write(&file, lines.join("\r\n") + "\r\n").unwrap();
         for i in [0, 1, 250, 498, 499] {
             assert!(breached(&file, &format!("pw{i}")).unwrap(), "pw{i}");

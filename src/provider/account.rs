@@ -258,7 +258,7 @@ async fn change_password(
     (req, owner): (&Request<'_>, &Owner<'_>),
     form: &Params,
 ) -> Result<Reply, GatewayError> {
-    use crate::app::people::{after_password_set, set_password, SetError};
+    use crate::app::people::{after_password_set, set_password, Proof, SetError};
     let (new, again) = (
         form.get("password").unwrap_or(""),
         form.get("again").unwrap_or(""),
@@ -270,16 +270,17 @@ async fn change_password(
         .filter(|u| u.source == *owner.source)
         .ok_or(GatewayError::Unauthenticated)?;
     let weak = |w| super::people::weakness(app, c, w);
-    let refused = match (
-        new == again,
-        set_password(app, &user, Some(form.get("current").unwrap_or("")), new).await,
-    ) {
-        (false, _) => Some(weak(crate::login::policy::Weakness::Mismatch)),
-        (true, Ok(())) => None,
-        (true, Err(SetError::Weak(w))) => Some(weak(w)),
-        (true, Err(SetError::WrongCurrent)) => Some(c.t("password-wrong-current")),
-        (true, Err(SetError::Managed(key))) => Some(c.t(key)),
-        (true, Err(SetError::Failed(e))) => return Err(e),
+    let refused = if new == again {
+        let proof = Proof::Current(form.get("current").unwrap_or(""), req.facts.client_ip);
+        match set_password(app, &user, proof, new).await {
+            Ok(()) => None,
+            Err(SetError::Weak(w)) => Some(weak(w)),
+            Err(SetError::WrongCurrent) => Some(c.t("password-wrong-current")),
+            Err(SetError::Managed(key)) => Some(c.t(key)),
+            Err(SetError::Failed(e)) => return Err(e),
+        }
+    } else {
+        Some(weak(crate::login::policy::Weakness::Mismatch))
     };
     let event = crate::audit::Event {
         event: "password.changed",

@@ -10,6 +10,7 @@ use super::Request;
 use crate::app::people::{new_link, INVITATION_SECONDS};
 use crate::app::{revocation, App};
 use crate::audit::Event;
+use crate::directory::db_users::DbUsers;
 use crate::http::pages::{self, AdminPage, AdminView, Chrome};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
@@ -71,8 +72,12 @@ async fn admitted(
         return send_to_login(app, req, back()).await.map(Err);
     };
     let user = app.directory.active(&session.record.user).await?;
+    // Groups from an upstream provider never make an administrator: such a group may be one
+    // its users can join themselves.
     let admin = user.is_some_and(|u| {
-        u.groups.iter().any(|g| app.cfg.admin.groups.contains(g)) && session.record.belongs_to(&u)
+        !matches!(u.source, crate::directory::Source::Upstream(_))
+            && u.groups.iter().any(|g| app.cfg.admin.groups.contains(g))
+            && session.record.belongs_to(&u)
     });
     if !admin || app.factors.is_none() {
         return Err(GatewayError::Forbidden);
@@ -106,27 +111,32 @@ async fn act(
     let store = &app.factors()?.store;
     let user = form.get("user").unwrap_or("");
     let admin = session.record.user.as_str();
-    let done = |event: &str, subject: &str| {
+    let done = |event: &str, found: bool| {
         let e = Event {
             event,
             actor: Some(admin),
-            subject: Some(subject),
-            outcome: "ok",
+            subject: Some(user),
+            outcome: if found { "ok" } else { "not_found" },
             ..Event::default()
         };
         app.record(Some((req.header, req.facts)), e);
-        Note {
-            notice: Some(c.t("admin-done")),
-            error: None,
-        }
+        let (notice, error) = match found {
+            true => (Some(c.t("admin-done")), None),
+            // Users of the configuration or the directory are changed there.
+            false => (None, Some(c.t("admin-nothing"))),
+        };
+        Note { notice, error }
     };
     Ok(match (path, form.get("action").unwrap_or("")) {
         (PATH, "create") => return create(app, req, (session, c), form).await,
         (PATH, "disable" | "enable") => {
             let disable = form.get("action") == Some("disable");
-            store.set_disabled(user, disable).await?;
-            if disable {
+            let found = store.set_disabled(user, disable).await?;
+            if found && disable {
                 revocation::end_user(app, user).await?;
+                if let Some((u, _)) = store.user(user).await? {
+                    crate::app::people::void_links(app, &DbUsers::info(u)).await?;
+                }
             }
             done(
                 if disable {
@@ -134,32 +144,34 @@ async fn act(
                 } else {
                     "admin.user_enabled"
                 },
-                user,
+                found,
             )
         }
         (PATH, "set-groups") => {
-            store
+            let found = store
                 .set_groups(user, &groups(form.get("groups").unwrap_or("")))
                 .await?;
-            done("admin.groups_set", user)
+            done("admin.groups_set", found)
         }
         (PATH, "reset-factors") => {
-            store.reset(user).await?;
-            done("admin.factors_reset", user)
+            let found = store.reset(user).await? > 0;
+            done("admin.factors_reset", found)
         }
         (PATH, "unlock") => {
             crate::login::regulation::unlock(app.stores.counters.as_ref(), user).await?;
-            done("admin.user_unlocked", user)
+            done("admin.user_unlocked", true)
         }
         ("/admin/sessions", "end-session") => {
-            revocation::end_sid(app, form.get("session").unwrap_or(""), None).await?;
-            done("admin.session_ended", user)
+            let found =
+                revocation::end_sid(app, form.get("session").unwrap_or(""), None).await? > 0;
+            done("admin.session_ended", found)
         }
         ("/admin/app-passwords", "revoke") => {
-            store
+            let found = store
                 .revoke_app_passwords(user, Some(form.get("id").unwrap_or("")))
-                .await?;
-            done("admin.app_password_revoked", user)
+                .await?
+                > 0;
+            done("admin.app_password_revoked", found)
         }
         _ => return Err(GatewayError::BadRequest("unknown admin action".into())),
     })
@@ -216,7 +228,7 @@ async fn create(
     if !app.factors()?.store.add_user(&user, now).await? {
         return Ok(refused("admin-name-taken"));
     }
-    let info = crate::directory::db_users::DbUsers::info(user);
+    let info = DbUsers::info(user);
     let link = new_link(app, LinkPurpose::Invite, &info, INVITATION_SECONDS).await?;
     app.mail(crate::mail::Kind::Invite { link: &link }, &info, c.lang);
     let e = Event {

@@ -242,6 +242,11 @@ impl Request<'_> {
 /// Writes `event` about `subject` (who also acts: a person's own step) to the audit trail,
 /// with the request's address and user agent.
 pub(crate) fn audit(app: &App, req: &Request<'_>, event: &str, subject: &str, outcome: &str) {
+    // What was typed as a user name may be anything (a password in the wrong field): capped.
+    let subject = match subject.char_indices().nth(64) {
+        Some((at, _)) => subject.get(..at).unwrap_or(subject),
+        None => subject,
+    };
     let e = crate::audit::Event {
         event,
         actor: Some(subject),

@@ -34,6 +34,9 @@ pub async fn link_page(
     let Some(user) = user_of(app, &owner).await? else {
         return Ok(invalid(&c));
     };
+    if purpose == LinkPurpose::Invite && has_password(app, &user).await? {
+        return Ok(invalid(&c));
+    }
     let page = |error: Option<String>, status: u16| {
         let min = app.cfg.login.min_password_length;
         let view = SetPasswordPage {
@@ -57,7 +60,15 @@ pub async fn link_page(
     if new != again {
         return Ok(page(Some(weakness(app, &c, Weakness::Mismatch)), 400));
     }
-    match people::set_password(app, &user, None, new).await {
+    if let Err(w) = people::check_new(app, &user, new) {
+        return Ok(page(Some(weakness(app, &c, w)), 400));
+    }
+    // Used up first, in one UPDATE: of two tabs, or two requests at once, only one goes on
+    // to set a password.
+    if store.use_link(token, purpose, now).await?.is_none() {
+        return Ok(invalid(&c));
+    }
+    match people::set_password(app, &user, people::Proof::Link, new).await {
         Ok(()) => {}
         Err(SetError::Weak(w)) => return Ok(page(Some(weakness(app, &c, w)), 400)),
         Err(SetError::Managed(key)) => {
@@ -71,10 +82,6 @@ pub async fn link_page(
         }
         Err(SetError::WrongCurrent) => return Ok(invalid(&c)),
         Err(SetError::Failed(e)) => return Err(e),
-    }
-    // Used up only now, and only once: a second tab's POST finds it used.
-    if store.use_link(token, purpose, now).await?.is_none() {
-        return Ok(invalid(&c));
     }
     people::after_password_set(app, &user, None, c.lang).await?;
     let event = match purpose {
@@ -119,6 +126,12 @@ pub fn weakness(app: &App, c: &Chrome, w: Weakness) -> String {
         }
         other => c.t(other.key()),
     }
+}
+
+/// Whether `user` (of authgate's own) has set a password: an invitation is for the first one.
+async fn has_password(app: &App, user: &UserInfo) -> Result<bool, GatewayError> {
+    let stored = app.factors()?.store.user(&user.username).await?;
+    Ok(stored.is_some_and(|(u, _)| u.has_password))
 }
 
 /// The user a link was made for, as the directory knows them now (from the same source).

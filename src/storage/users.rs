@@ -208,6 +208,24 @@ impl Storage {
         Ok(())
     }
 
+    /// Ends every unused link of `username` from `source`.
+    pub async fn void_links(
+        &self,
+        username: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "UPDATE links SET used_at = $1 WHERE username = $2 AND source = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(username)
+        .bind(source)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Whose the link `token` for `purpose` is, while it is unused and unexpired (a GET: it is
     /// not used up, since mail scanners open links).
     pub async fn peek_link(
