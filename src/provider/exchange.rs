@@ -39,28 +39,10 @@ pub(super) async fn exchange(
     }
     let actor = match asked.actor_token {
         None => None,
-        Some(t) => Some(
-            live_access_token(app, t)
-                .await?
-                .filter(|a| {
-                    a.claims.client_id == client.client_id
-                        && a.claims.gty.as_deref() == Some(tokens::CLIENT_CREDENTIALS)
-                })
-                .ok_or_else(|| {
-                    invalid_grant("the actor_token must be this client's own (client_credentials)")
-                })?,
-        ),
+        Some(t) => Some(actor(app, client, t).await?),
     };
     let (audience, target_client) = target(app, client, asked.target)?;
-    let sectors =
-        [owner, Some(client)].map(|c| c.and_then(|c| c.profile.pairwise_sector.as_deref()));
-    let target_sector = target_client.and_then(|c| c.profile.pairwise_sector.as_deref());
-    if sectors.iter().any(|s| *s != target_sector) {
-        return Err(TokenError::new(
-            TokenCode::InvalidTarget,
-            "the target knows users by other subjects (pairwise sector) than the clients asking",
-        ));
-    }
+    same_sector([owner, Some(client)], target_client)?;
     let claims = &subject.claims;
     let scope = exchange::scope(claims, asked.scope)?;
     let user = app
@@ -98,6 +80,34 @@ pub(super) async fn exchange(
         "expires_in": issued.exp.saturating_sub(now),
         "scope": scope.join(" "),
     }))
+}
+
+/// The actor token: the requesting client's own (`client_credentials`) live token.
+async fn actor(app: &App, client: &Client, token: &str) -> Result<LiveToken, TokenError> {
+    live_access_token(app, token)
+        .await?
+        .filter(|a| {
+            a.claims.client_id == client.client_id
+                && a.claims.gty.as_deref() == Some(tokens::CLIENT_CREDENTIALS)
+        })
+        .ok_or_else(|| {
+            invalid_grant("the actor_token must be this client's own (client_credentials)")
+        })
+}
+
+/// The target knows users by the same subjects as the clients asking (the same pairwise
+/// sector, or none): an exchange never reveals another `sub`.
+fn same_sector(asking: [Option<&Client>; 2], target: Option<&Client>) -> Result<(), TokenError> {
+    fn sector(c: Option<&Client>) -> Option<&str> {
+        c.and_then(|c| c.profile.pairwise_sector.as_deref())
+    }
+    if asking.iter().any(|c| sector(*c) != sector(target)) {
+        return Err(TokenError::new(
+            TokenCode::InvalidTarget,
+            "the target knows users by other subjects (pairwise sector) than the clients asking",
+        ));
+    }
+    Ok(())
 }
 
 /// The subject token: a user's live access token, of a client whose users `client` may act

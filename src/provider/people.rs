@@ -24,10 +24,6 @@ pub async fn link_page(
     let token = params.get("token").unwrap_or("");
     let store = &app.factors()?.store;
     let now = i64::try_from(app.now()).unwrap_or(i64::MAX);
-    let action = match purpose {
-        LinkPurpose::Invite => people::INVITE_PATH,
-        LinkPurpose::Reset => RESET_PATH,
-    };
     let Some(owner) = store.peek_link(token, purpose, now).await? else {
         return Ok(invalid(&c));
     };
@@ -37,74 +33,91 @@ pub async fn link_page(
     if purpose == LinkPurpose::Invite && has_password(app, &user).await? {
         return Ok(invalid(&c));
     }
-    let page = |error: Option<String>, status: u16| {
-        let min = app.cfg.login.min_password_length;
-        let view = SetPasswordPage {
-            c: &c,
-            username: &user.username,
-            action,
-            token,
-            min,
-            min_text: min.to_string(),
-            error: error.as_deref(),
-        };
-        pages::render(&c, status, &view)
+    let link = Link {
+        token,
+        purpose,
+        user: &user,
+        now,
     };
     if req.method() != "POST" {
-        return Ok(page(None, 200));
+        return Ok(form(app, &c, &link, None, 200));
     }
+    set_from_link(app, req, &c, &link, &params).await
+}
+
+/// A link being followed: its token and purpose, whose it is, and when.
+struct Link<'a> {
+    token: &'a str,
+    purpose: LinkPurpose,
+    user: &'a UserInfo,
+    now: i64,
+}
+
+/// The set-password form of `link`, with `error` when the last try was refused.
+fn form(app: &App, c: &Chrome, link: &Link<'_>, error: Option<String>, status: u16) -> Reply {
+    let min = app.cfg.login.min_password_length;
+    let view = SetPasswordPage {
+        c,
+        username: &link.user.username,
+        action: match link.purpose {
+            LinkPurpose::Invite => people::INVITE_PATH,
+            LinkPurpose::Reset => RESET_PATH,
+        },
+        token: link.token,
+        min,
+        min_text: min.to_string(),
+        error: error.as_deref(),
+    };
+    pages::render(c, status, &view)
+}
+
+/// The form's POST: the policy first, then the link used up (one UPDATE: of two tabs, or two
+/// requests at once, only one goes on), then the password set.
+async fn set_from_link(
+    app: &App,
+    req: &Request<'_>,
+    c: &Chrome,
+    link: &Link<'_>,
+    params: &crate::http::params::Params,
+) -> Result<Reply, GatewayError> {
+    let user = link.user;
+    let refused = |w| Ok(form(app, c, link, Some(weakness(app, c, w)), 400));
     let (new, again) = (
         params.get("password").unwrap_or(""),
         params.get("again").unwrap_or(""),
     );
     if new != again {
-        return Ok(page(Some(weakness(app, &c, Weakness::Mismatch)), 400));
+        return refused(Weakness::Mismatch);
     }
-    if let Err(w) = people::check_new(app, &user, new) {
-        return Ok(page(Some(weakness(app, &c, w)), 400));
+    if let Err(w) = people::check_new(app, user, new) {
+        return refused(w);
     }
-    // Used up first, in one UPDATE: of two tabs, or two requests at once, only one goes on
-    // to set a password.
-    if store.use_link(token, purpose, now).await?.is_none() {
-        return Ok(invalid(&c));
+    let store = &app.factors()?.store;
+    if store
+        .use_link(link.token, link.purpose, link.now)
+        .await?
+        .is_none()
+    {
+        return Ok(invalid(c));
     }
-    match people::set_password(app, &user, people::Proof::Link, new).await {
+    match people::set_password(app, user, people::Proof::Link, new).await {
         Ok(()) => {}
-        Err(SetError::Weak(w)) => return Ok(page(Some(weakness(app, &c, w)), 400)),
+        Err(SetError::Weak(w)) => return refused(w),
         Err(SetError::Managed(key)) => {
-            return Ok(pages::message(
-                &c,
-                400,
-                &c.t("link-invalid-title"),
-                &c.t(key),
-                None,
-            ))
+            let title = c.t("link-invalid-title");
+            return Ok(pages::message(c, 400, &title, &c.t(key), None));
         }
-        Err(SetError::WrongCurrent) => return Ok(invalid(&c)),
+        Err(SetError::WrongCurrent) => return Ok(invalid(c)),
         Err(SetError::Failed(e)) => return Err(e),
     }
-    people::after_password_set(app, &user, None, c.lang).await?;
-    let event = match purpose {
+    people::after_password_set(app, user, None, c.lang).await?;
+    let event = match link.purpose {
         LinkPurpose::Invite => "password.set",
         LinkPurpose::Reset => "password.reset",
     };
-    app.record(
-        Some((req.header, req.facts)),
-        Event {
-            event,
-            actor: Some(&user.username),
-            subject: Some(&user.username),
-            outcome: "ok",
-            ..Event::default()
-        },
-    );
-    Ok(pages::message(
-        &c,
-        200,
-        &c.t("password-set-title"),
-        &c.t("password-set"),
-        Some("/account"),
-    ))
+    super::audit(app, req, event, &user.username, "ok");
+    let (title, text) = (c.t("password-set-title"), c.t("password-set"));
+    Ok(pages::message(c, 200, &title, &text, Some("/account")))
 }
 
 fn invalid(c: &Chrome) -> Reply {

@@ -95,12 +95,7 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let demo: Option<DemoFile> = opt_section(&mut p, &table, "demo");
     let branding: BrandingFile = opt_section(&mut p, &table, "branding").unwrap_or_default();
     let branding = branding::build_branding(&mut p, branding);
-    let smtp: Option<SmtpFile> = opt_section(&mut p, &table, "smtp");
-    let smtp = smtp.and_then(|s| people::build_smtp(&mut p, s));
-    let admin: AdminFile = opt_section(&mut p, &table, "admin").unwrap_or_default();
-    let admin = people::build_admin(&mut p, admin);
-    let audit: AuditFile = opt_section(&mut p, &table, "audit").unwrap_or_default();
-    let audit = people::build_audit(&mut p, audit);
+    let (smtp, admin, audit) = people::build(&mut p, &table);
     let ldap: Option<LdapFile> = opt_section(&mut p, &table, "ldap");
     let storage: Option<StorageFile> = opt_section(&mut p, &table, "storage");
     let upstream: Vec<(usize, UpstreamProviderFile)> =

@@ -9,7 +9,19 @@ use crate::config::model::{Admin, Audit, Smtp};
 /// The admin console's groups by default.
 pub const ADMIN_GROUP: &str = "authgate-admins";
 
-pub(super) fn build_smtp(p: &mut Problems, s: SmtpFile) -> Option<Smtp> {
+/// `[smtp]`, `[admin]` and `[audit]` of the file's `table`.
+pub(super) fn build(p: &mut Problems, table: &toml::Table) -> (Option<Smtp>, Admin, Audit) {
+    let smtp: Option<SmtpFile> = super::opt_section(p, table, "smtp");
+    let admin: AdminFile = super::opt_section(p, table, "admin").unwrap_or_default();
+    let audit: AuditFile = super::opt_section(p, table, "audit").unwrap_or_default();
+    (
+        smtp.and_then(|s| build_smtp(p, s)),
+        build_admin(p, admin),
+        build_audit(p, audit),
+    )
+}
+
+fn build_smtp(p: &mut Problems, s: SmtpFile) -> Option<Smtp> {
     let url = match url::Url::parse(&s.url) {
         Ok(u) => u,
         Err(e) => {
@@ -72,7 +84,7 @@ pub(super) fn build_smtp(p: &mut Problems, s: SmtpFile) -> Option<Smtp> {
     })
 }
 
-pub(super) fn build_admin(p: &mut Problems, a: AdminFile) -> Admin {
+fn build_admin(p: &mut Problems, a: AdminFile) -> Admin {
     let groups = a.groups.unwrap_or_else(|| vec![ADMIN_GROUP.to_string()]);
     if groups.is_empty() || groups.iter().any(|g| g.trim().is_empty()) {
         p.add("admin.groups", "name at least one group, none empty");
@@ -80,7 +92,7 @@ pub(super) fn build_admin(p: &mut Problems, a: AdminFile) -> Admin {
     Admin { groups }
 }
 
-pub(super) fn build_audit(p: &mut Problems, a: AuditFile) -> Audit {
+fn build_audit(p: &mut Problems, a: AuditFile) -> Audit {
     let file = a.file.map(std::path::PathBuf::from);
     if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
         if !dir.as_os_str().is_empty() && !dir.is_dir() {
