@@ -26,10 +26,26 @@ impl Drop for Dnsmasq {
 }
 
 impl Dnsmasq {
-    /// dnsmasq answering only from `hosts`, with a one-second TTL.
+    /// dnsmasq answering only from `hosts`, with a one-second TTL, once it listens (its pid
+    /// file is written after its socket is bound). A port taken in the meantime is another try.
     fn start(dir: &Path, hosts: &Path) -> Dnsmasq {
+        for _ in 0..3 {
+            if let Some(d) = Self::try_start(dir, hosts) {
+                return d;
+            }
+        }
+        panic!(
+            "dnsmasq did not start (see {})",
+            dir.join("dnsmasq.log").display()
+        );
+    }
+
+    fn try_start(dir: &Path, hosts: &Path) -> Option<Dnsmasq> {
         let port = free_udp_port();
-        let child = Command::new("/usr/sbin/dnsmasq")
+        let pid_file = dir.join("dnsmasq.pid");
+        let _ = std::fs::remove_file(&pid_file);
+        let log = std::fs::File::create(dir.join("dnsmasq.log")).unwrap();
+        let mut child = Command::new("/usr/sbin/dnsmasq")
             .args([
                 "-k",
                 "--no-resolv",
@@ -44,12 +60,24 @@ impl Dnsmasq {
             ])
             .arg(format!("--port={port}"))
             .arg(format!("--addn-hosts={}", hosts.display()))
-            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
+            .arg(format!("--pid-file={}", pid_file.display()))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("dnsmasq is required (apt-get install dnsmasq-base); scripts/test installs it");
-        Dnsmasq { child, port }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            if pid_file.exists() {
+                return Some(Dnsmasq { child, port });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     /// Re-reads the hosts file.
