@@ -35,6 +35,7 @@ pub struct Metrics {
 
 fn build() -> Result<Metrics, prometheus::Error> {
     let (certificate_expiry, acme_orders) = certificate_metrics()?;
+    let (mail, audit_errors) = people_metrics()?;
     Ok(Metrics {
         requests: register_int_counter_vec!(
             "authgate_requests_total",
@@ -107,16 +108,24 @@ fn build() -> Result<Metrics, prometheus::Error> {
         )?,
         certificate_expiry,
         acme_orders,
-        mail: register_int_counter_vec!(
+        mail,
+        audit_errors,
+    })
+}
+
+/// The mail sent to people and the audit lines that could not be written.
+fn people_metrics() -> Result<(IntCounterVec, IntCounter), prometheus::Error> {
+    Ok((
+        register_int_counter_vec!(
             "authgate_mail_total",
             "Mail to people (invitations, resets, notices), by result: sent, retried, failed, dropped",
             &["result"]
         )?,
-        audit_errors: register_int_counter!(
+        register_int_counter!(
             "authgate_audit_write_errors_total",
             "Audit trail lines that could not be written"
         )?,
-    })
+    ))
 }
 
 /// The certificates served and the orders placed for them.

@@ -40,6 +40,12 @@ fn gateway(smtp: &Smtp, extra: &str) -> (Gateway, tempfile::TempDir) {
     (gw, files)
 }
 
+/// The text of the page at `path`, as `http` sees it.
+async fn text_of(http: &reqwest::Client, gw: &Gateway, path: &str) -> String {
+    let r = http.get(gw.url(path)).send().await.unwrap();
+    r.text().await.unwrap()
+}
+
 fn mail_server() -> Smtp {
     Smtp::start(Tls::Starttls, Some(("mailer", "mail-secret")))
 }
@@ -228,14 +234,7 @@ async fn dana(gw: &Gateway, smtp: &Smtp) -> reqwest::Client {
 
 async fn forgot(gw: &Gateway, who: &str) -> String {
     let http = browser(gw);
-    let page = http
-        .get(gw.url("/login/forgot"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&http, gw, "/login/forgot").await;
     let csrf = hidden(&page, "csrf").unwrap();
     let r = http
         .post(gw.url("/login/forgot"))
@@ -384,14 +383,7 @@ async fn admin_post(
     path: &str,
     form: &[(&str, &str)],
 ) -> (u16, String) {
-    let page = http
-        .get(gw.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(http, gw, path).await;
     let csrf = hidden(&page, "csrf").expect("a console form");
     let mut all = vec![("csrf", csrf.as_str())];
     all.extend_from_slice(form);
@@ -492,28 +484,19 @@ async fn the_console_is_for_administrators_with_a_fresh_second_factor() {
         ("/admin/app-passwords", "admin-app-passwords"),
         ("/admin/audit", "admin.user_invited"),
     ] {
-        let page = admin
-            .get(gw.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = text_of(&admin, &gw, path).await;
         assert!(page.contains(expect), "{path}: {page}");
         assert!(
             !page.contains("client_secret") && !page.contains("$argon2"),
             "{path} shows a secret"
         );
     }
-    let filtered = admin
-        .get(gw.url("/admin/audit?user=frank&event=admin.user_disabled"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let filtered = text_of(
+        &admin,
+        &gw,
+        "/admin/audit?user=frank&event=admin.user_disabled",
+    )
+    .await;
     assert!(
         filtered.contains("admin.user_disabled") && !filtered.contains("admin.user_invited"),
         "{filtered}"
@@ -532,14 +515,7 @@ async fn the_console_is_for_administrators_with_a_fresh_second_factor() {
     );
 
     // alice is a user of the configuration file: her password is not authgate's to change.
-    let account = admin
-        .get(gw.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = text_of(&admin, &gw, "/account").await;
     assert!(
         account.contains("managed by the operator") && !account.contains("id=\"change-password\""),
         "{account}"

@@ -439,21 +439,7 @@ async fn a_dpop_refresh_with_the_same_key_and_server_nonces() {
     let key = Key::new();
     let token_url = gw.url("/oauth2/token");
     let http = client(&gw);
-    let (code, verifier) = spa_code(&gw).await;
-    let proof = key.proof("POST", &token_url, None, None);
-    let r = http
-        .post(&token_url)
-        .header("DPoP", proof)
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", "dpop-spa"),
-            ("code", code.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let refresh = json_of(r).await.1["refresh_token"]
+    let refresh = spa_tokens(&gw, &key).await["refresh_token"]
         .as_str()
         .unwrap()
         .to_string();

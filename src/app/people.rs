@@ -23,6 +23,21 @@ pub const RESET_SECONDS: u64 = 15 * 60;
 pub const INVITE_PATH: &str = "/invite";
 pub const RESET_PATH: &str = "/login/reset";
 
+/// A user name authgate's other parts can carry: no spaces, commas, colons, slashes or control
+/// characters (it travels in headers and Basic credentials), at most 128 bytes.
+pub fn valid_username(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 128
+        && !n
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, ',' | ':' | '/'))
+}
+
+/// A group name that reaches apps whole (`X-Forwarded-Groups` joins them with commas).
+pub fn valid_group(g: &str) -> bool {
+    !g.is_empty() && g.trim() == g && !g.contains(',') && !g.chars().any(char::is_control)
+}
+
 /// Why a password could not be set.
 #[derive(Debug)]
 pub enum SetError {

@@ -306,65 +306,20 @@ impl From<AlgArg> for Alg {
 /// Runs the command line; the return value is the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<i32> {
     match cli.command.as_ref().unwrap_or(&Command::Run) {
-        Command::Run => {
-            let path = need_config(&cli)?;
-            let Some(cfg) = load_config(&path) else {
-                return Ok(1);
-            };
-            let opts = RunOptions {
-                config_file: path.clone(),
-                upgrade: cli.upgrade,
-                daemon: cli.daemon,
-                pid_file: cli.pid_file.clone(),
-                upgrade_sock: cli.upgrade_sock.clone(),
-            };
-            crate::server::run(cfg, opts)?;
-            Ok(0)
-        }
-        Command::CheckConfig => {
-            let path = need_config(&cli)?;
-            Ok(check_config(&path))
-        }
-        Command::HashPassword => {
-            let password = read_stdin_line()?;
-            if password.is_empty() {
-                anyhow::bail!("empty password on stdin");
-            }
-            println!("{}", crate::login::password::hash(&password)?);
-            Ok(0)
-        }
-        Command::HashSecret => {
-            let secret = read_stdin_line()?;
-            if secret.is_empty() {
-                anyhow::bail!("empty secret on stdin");
-            }
-            println!("{}", crate::oidc::client_auth::hash_secret(&secret));
-            Ok(0)
-        }
+        Command::Run => run(&cli),
+        Command::CheckConfig => Ok(check_config(&need_config(&cli)?)),
+        Command::HashPassword => hashed("password", |p| Ok(crate::login::password::hash(p)?)),
+        Command::HashSecret => hashed("secret", |s| Ok(crate::oidc::client_auth::hash_secret(s))),
         Command::Ldap {
             command: LdapCommand::Test { user },
-        } => {
-            let path = need_config(&cli)?;
-            ldap_test(&path, user)
-        }
+        } => ldap_test(&need_config(&cli)?, user),
         Command::Mfa { command } => {
-            let path = need_config(&cli)?;
-            match open_storage(&path)? {
-                Some((rt, storage)) => rt.block_on(mfa(&storage, command)),
-                None => Ok(1),
-            }
+            with_storage(&cli, |rt, storage| rt.block_on(mfa(storage, command)))
         }
-        Command::AppPasswords { command } => {
-            let path = need_config(&cli)?;
-            match open_storage(&path)? {
-                Some((rt, storage)) => rt.block_on(app_passwords(&storage, command)),
-                None => Ok(1),
-            }
-        }
-        Command::Sessions { command } => {
-            let path = need_config(&cli)?;
-            sessions(&path, command)
-        }
+        Command::AppPasswords { command } => with_storage(&cli, |rt, storage| {
+            rt.block_on(app_passwords(storage, command))
+        }),
+        Command::Sessions { command } => sessions(&need_config(&cli)?, command),
         Command::Users { command } => users(&need_config(&cli)?, command),
         Command::Audit {
             command: AuditCommand::Tail { user, lines },
@@ -385,6 +340,44 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
             alg,
             force,
         } => gen_key(out, *kind, *alg, *force),
+    }
+}
+
+/// `authgate run` (the default): the gateway, until it is told to stop.
+fn run(cli: &Cli) -> anyhow::Result<i32> {
+    let path = need_config(cli)?;
+    let Some(cfg) = load_config(&path) else {
+        return Ok(1);
+    };
+    let opts = RunOptions {
+        config_file: path.clone(),
+        upgrade: cli.upgrade,
+        daemon: cli.daemon,
+        pid_file: cli.pid_file.clone(),
+        upgrade_sock: cli.upgrade_sock.clone(),
+    };
+    crate::server::run(cfg, opts)?;
+    Ok(0)
+}
+
+/// `hash-password`, `hash-secret`: the `what` on stdin, printed as `hash` makes it.
+fn hashed(what: &str, hash: impl Fn(&str) -> anyhow::Result<String>) -> anyhow::Result<i32> {
+    let value = read_stdin_line()?;
+    if value.is_empty() {
+        anyhow::bail!("empty {what} on stdin");
+    }
+    println!("{}", hash(&value)?);
+    Ok(0)
+}
+
+/// `f` on the `[storage]` of the config, with a runtime to use it on (1 without one).
+fn with_storage(
+    cli: &Cli,
+    f: impl FnOnce(&tokio::runtime::Runtime, &crate::storage::Storage) -> anyhow::Result<i32>,
+) -> anyhow::Result<i32> {
+    match open_storage(&need_config(cli)?)? {
+        Some((rt, storage)) => f(&rt, &storage),
+        None => Ok(1),
     }
 }
 

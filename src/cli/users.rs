@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::app::people::{valid_group, valid_username};
 use crate::storage::{LinkOwner, LinkPurpose, Storage, StoredUser};
 
 /// `authgate users add|list|disable|enable|set-groups`.
@@ -68,20 +69,6 @@ async fn run(
     }
 }
 
-fn valid_group(g: &str) -> bool {
-    !g.is_empty() && g.trim() == g && !g.contains(',') && !g.chars().any(char::is_control)
-}
-
-/// A user name authgate's other parts can carry: no spaces, commas, colons or control
-/// characters (it travels in headers and Basic credentials).
-fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 128
-        && !n
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, ',' | ':' | '/'))
-}
-
 async fn add(
     cfg: &config::Config,
     storage: &Storage,
@@ -89,7 +76,7 @@ async fn add(
     groups: &[String],
     invite: bool,
 ) -> anyhow::Result<i32> {
-    if !valid_name(user) {
+    if !valid_username(user) {
         eprintln!("{user:?} is not a user name (no spaces, commas, colons, slashes or control characters)");
         return Ok(1);
     }

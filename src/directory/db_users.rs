@@ -18,7 +18,7 @@ pub struct DbUsers {
     passwords: Arc<Verifier>,
     /// Users read in the last second, by name (`None`: there is no such user).
     recent: moka::sync::Cache<String, Option<Arc<UserInfo>>>,
-    /// Whether a name is held here, in any case, asked in the last second (by canonical name).
+    /// Whether a name is held here, in any case, asked in the last second (by the name asked).
     held: moka::sync::Cache<String, bool>,
 }
 
@@ -100,8 +100,9 @@ impl Directory for DbUsers {
     /// Yes when a user of this name (in any case or spacing) is kept here: only this source
     /// then checks the password, and a later source's user of the name is refused.
     async fn holds(&self, username: &str) -> Result<super::Owns, DirectoryError> {
-        let canonical = crate::login::regulation::canonical_name(username);
-        let taken = match self.held.get(&canonical) {
+        // By the name as asked (a hit allocates nothing: sessions of later sources ask on
+        // every request); the database compares it in any case.
+        let taken = match self.held.get(username) {
             Some(t) => t,
             None => {
                 let t = self
@@ -109,7 +110,7 @@ impl Directory for DbUsers {
                     .user_name_taken(username)
                     .await
                     .map_err(unavailable)?;
-                self.held.insert(canonical, t);
+                self.held.insert(username.to_string(), t);
                 t
             }
         };

@@ -183,8 +183,13 @@ impl Chain {
         let Some(u) = u else {
             return Ok(None);
         };
+        let names: &[&str] = if asked == u.username {
+            &[asked]
+        } else {
+            &[asked, &u.username]
+        };
         for earlier in self.0.iter().take(at) {
-            for name in [asked, u.username.as_str()] {
+            for name in names {
                 if earlier.holds(name).await? == Owns::Yes {
                     log::warn!("a user has the name of an earlier source's user; refused");
                     return Ok(None);

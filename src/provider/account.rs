@@ -5,8 +5,6 @@
 //! Every form carries a CSRF token derived from the session's store key, which the browser
 //! never sees: a page on another site cannot know it.
 
-use sha2::{Digest, Sha256};
-
 use super::second_factor::{new_recovery_codes, recovery_page};
 use super::sign_in::{self, pending_for, provider_session, send_to_login, Waiting};
 use super::{passkeys, Request};
@@ -18,17 +16,10 @@ use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
 use crate::login::totp;
 use crate::mail::Kind;
-use crate::secret::ct_eq;
 use crate::session::Found;
 use crate::storage::{Factor, FactorKind, Owner};
 
 pub const PATH: &str = "/account";
-
-fn csrf(session: &Found) -> String {
-    hex::encode(Sha256::digest(
-        format!("account {}", session.key.as_str()).as_bytes(),
-    ))
-}
 
 /// `GET,POST /account`, and the passkey registration steps under it. Errors are a page, or
 /// JSON for the passkey steps' scripts (`provider::handle` maps them).
@@ -45,12 +36,7 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         return render(app, &session, c, Note::None).await;
     }
     let form = req.form()?;
-    if !form
-        .get("csrf")
-        .is_some_and(|c| ct_eq(c.as_bytes(), csrf(&session).as_bytes()))
-    {
-        return Err(GatewayError::FormExpired);
-    }
+    sign_in::check_session_csrf(&session, "account", &form)?;
     if adds_a_credential(&req.facts.path, &form) && !recently_signed_in(app, &session) {
         if req.facts.path.ends_with("/start") {
             return Err(GatewayError::Unauthenticated);
@@ -332,7 +318,8 @@ fn enabled(app: &App) -> bool {
     app.factors.is_some() && app.cfg.login.second_factor != SecondFactor::Off
 }
 
-fn date(seconds: i64) -> String {
+/// A stored time (Unix seconds) as RFC 3339.
+pub(super) fn date(seconds: i64) -> String {
     crate::clock::rfc3339(seconds.max(0).unsigned_abs())
 }
 
@@ -480,7 +467,7 @@ async fn render(
     let ((factors, codes_left, apps), sessions) = lists;
     let has_totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
     let rows: Vec<FactorRow> = factors.into_iter().map(row).collect();
-    let token = csrf(session);
+    let token = sign_in::session_csrf(session, "account");
     let connected = connected(app, session, c).await?;
     let source = owner_of(app, session).await?;
     let view = AccountPage {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::issue::issue;
-use super::sign_in::{provider_session, seal, source_of};
+use super::sign_in::{self, provider_session, seal, source_of};
 use super::Request;
 use crate::app::{respond, App};
 use crate::config::Client;
@@ -15,7 +15,7 @@ use crate::http::{GatewayError, Reply};
 use crate::oidc::authorize::{AuthRequest, AuthorizeError};
 use crate::oidc::consent::{self, Consent};
 use crate::oidc::errors::AuthorizeCode;
-use crate::secret::{ct_eq, Purpose};
+use crate::secret::Purpose;
 use crate::session::Found;
 use crate::storage::Owner;
 
@@ -25,14 +25,6 @@ struct Asking {
     request: AuthRequest,
     /// Whose answer it waits for: the session answering must still be theirs.
     user: String,
-}
-
-/// The form's CSRF token: derived from the session's store key, which the browser never sees.
-fn csrf(session: &Found) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(
-        format!("consent {}", session.key.as_str()).as_bytes(),
-    ))
 }
 
 /// The consent page, when `auth`'s client wants consent that `session`'s user has not given
@@ -82,7 +74,7 @@ fn page(
         request: auth.clone(),
         user: session.record.user.clone(),
     };
-    let token = csrf(session);
+    let token = sign_in::session_csrf(session, "consent");
     let sealed = seal(app, Purpose::Consent, &asking)?;
     let scopes: Vec<String> = auth
         .scope
@@ -113,12 +105,7 @@ pub async fn answer(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
         .await?
         .filter(|s| s.record.user == asking.user)
         .ok_or(GatewayError::SignInExpired)?;
-    if !form
-        .get("csrf")
-        .is_some_and(|t| ct_eq(t.as_bytes(), csrf(&session).as_bytes()))
-    {
-        return Err(GatewayError::FormExpired);
-    }
+    sign_in::check_session_csrf(&session, "consent", &form)?;
     let auth = &asking.request;
     let issuer = &app.cfg.server.issuer;
     let c = req.chrome(app);

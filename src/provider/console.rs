@@ -3,8 +3,6 @@
 //! new sign-in); every action is a POST bound to the session by its CSRF token, and written to
 //! the audit trail as `admin.*`. Nothing the console shows is a secret: invitations go by mail.
 
-use sha2::{Digest, Sha256};
-
 use super::sign_in::{self, pending_for, provider_session, send_to_login};
 use super::Request;
 use crate::app::people::{new_link, INVITATION_SECONDS};
@@ -14,7 +12,6 @@ use crate::directory::db_users::DbUsers;
 use crate::http::pages::{self, AdminPage, AdminView, Chrome};
 use crate::http::params::Params;
 use crate::http::{GatewayError, Reply};
-use crate::secret::ct_eq;
 use crate::session::Found;
 use crate::storage::{LinkPurpose, StoredUser};
 
@@ -31,12 +28,6 @@ const NAV: &[(&str, &str)] = &[
     ("/admin/audit", "admin-audit"),
 ];
 
-fn csrf(session: &Found) -> String {
-    hex::encode(Sha256::digest(
-        format!("admin {}", session.key.as_str()).as_bytes(),
-    ))
-}
-
 /// `GET,POST /admin…`.
 pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let c = req.chrome(app);
@@ -48,13 +39,7 @@ pub async fn handle(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError>
     let mut note = Note::default();
     if req.method() == "POST" {
         let form = req.form()?;
-        let token = csrf(&session);
-        if !form
-            .get("csrf")
-            .is_some_and(|t| ct_eq(t.as_bytes(), token.as_bytes()))
-        {
-            return Err(GatewayError::FormExpired);
-        }
+        sign_in::check_session_csrf(&session, "admin", &form)?;
         note = act(app, req, (&session, &c), path, &form).await?;
     }
     view(app, req, (&session, &c), path, note).await
@@ -177,10 +162,12 @@ async fn act(
     })
 }
 
+/// The groups of the console's comma-separated field (names that would not reach apps whole
+/// are left out).
 fn groups(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
-        .filter(|g| !g.is_empty() && !g.chars().any(char::is_control))
+        .filter(|g| crate::app::people::valid_group(g))
         .map(str::to_string)
         .collect()
 }
@@ -198,10 +185,10 @@ async fn create(
     };
     let name = form.get("user").unwrap_or("").trim();
     let email = form.get("email").unwrap_or("").trim();
-    let valid = !name.is_empty()
-        && !name
-            .chars()
-            .any(|ch| ch.is_control() || ch.is_whitespace() || matches!(ch, ',' | ':' | '/'))
+    let display = form.get("name").unwrap_or("");
+    let valid = crate::app::people::valid_username(name)
+        && display.len() <= 256
+        && !display.chars().any(char::is_control)
         && email.parse::<lettre::Address>().is_ok();
     if !valid || app.outbox.is_none() {
         return Ok(refused(if valid {
@@ -265,7 +252,7 @@ async fn view(
         PATH => AdminView::Users(super::console_views::users(app, search).await?),
         _ => return Err(GatewayError::NoRoute),
     };
-    let token = csrf(session);
+    let token = sign_in::session_csrf(session, "admin");
     let page = AdminPage {
         c,
         csrf: &token,

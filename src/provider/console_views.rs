@@ -1,6 +1,7 @@
 //! What the admin console's views list, read from `[storage]`, the session store, the clients
 //! and the audit file. Never a secret: no hash, token, link or key.
 
+use super::account::date;
 use crate::app::{revocation, App};
 use crate::config::ClientKind;
 use crate::http::pages::{AdminAppPassword, AdminAuditLine, AdminClient, AdminSession, AdminUser};
@@ -8,10 +9,6 @@ use crate::http::GatewayError;
 
 /// Lines of the audit file the console reads at most (its end).
 const AUDIT_LINES: usize = 200;
-
-fn date(seconds: i64) -> String {
-    crate::clock::rfc3339(seconds.max(0).unsigned_abs())
-}
 
 pub async fn users(app: &App, search: &str) -> Result<Vec<AdminUser>, GatewayError> {
     let users = app.factors()?.store.users(search).await?;

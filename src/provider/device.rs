@@ -7,8 +7,6 @@
 //! points to that user code. Approval is written over the live record only, and the tokens are
 //! issued once: the approved record is taken.
 
-use sha2::{Digest, Sha256};
-
 use super::sign_in::{self, pending_for, provider_session, send_to_login};
 use super::Request;
 use crate::app::auth;
@@ -21,7 +19,7 @@ use crate::http::{GatewayError, Reply};
 use crate::oidc::authorize::SCOPES;
 use crate::oidc::device::{self, Decision, DeviceRecord};
 use crate::oidc::errors::{TokenCode, TokenError};
-use crate::secret::{ct_eq, new_secret};
+use crate::secret::new_secret;
 use crate::session::{Found, Key, Kind, Records};
 
 pub const PAGE: &str = "/device";
@@ -115,12 +113,6 @@ pub async fn by_device_code(
     Ok(records.get(&key).await?.map(|rec| (key, rec)))
 }
 
-fn csrf(session: &Found) -> String {
-    hex::encode(Sha256::digest(
-        format!("device {}", session.key.as_str()).as_bytes(),
-    ))
-}
-
 /// `GET,POST /device`: the page where a signed-in user approves a device.
 pub async fn page(app: &App, req: &Request<'_>) -> Result<Reply, GatewayError> {
     let params = req.params()?;
@@ -189,12 +181,7 @@ async fn decide(
     mut rec: DeviceRecord,
     form: &Params,
 ) -> Result<Reply, GatewayError> {
-    let fresh = form
-        .get("csrf")
-        .is_some_and(|c| ct_eq(c.as_bytes(), csrf(session).as_bytes()));
-    if !fresh {
-        return Err(GatewayError::FormExpired);
-    }
+    sign_in::check_session_csrf(session, "device", form)?;
     let approve = match form.get("action") {
         Some("approve") => true,
         Some("deny") => false,
@@ -257,7 +244,7 @@ struct DeviceView<'a> {
 
 impl DeviceView<'_> {
     fn render(self) -> Reply {
-        let csrf = csrf(self.session);
+        let csrf = sign_in::session_csrf(self.session, "device");
         pages::render(
             self.c,
             if self.error.is_some() { 400 } else { 200 },

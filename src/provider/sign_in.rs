@@ -373,6 +373,28 @@ pub async fn after_first_factor(
     }
 }
 
+/// The CSRF token of `form` (`"account"`, `"admin"`…) for the forms of `session`: derived from
+/// the session's store key, which the browser never sees, so a page elsewhere cannot know it.
+pub(super) fn session_csrf(session: &Found, form: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(
+        format!("{form} {}", session.key.as_str()).as_bytes(),
+    ))
+}
+
+/// The `csrf` field of `params` is `session`'s token for `form`; else the form has expired.
+pub(super) fn check_session_csrf(
+    session: &Found,
+    form: &str,
+    params: &crate::http::params::Params,
+) -> Result<(), GatewayError> {
+    let token = session_csrf(session, form);
+    let ok = params
+        .get("csrf")
+        .is_some_and(|c| ct_eq(c.as_bytes(), token.as_bytes()));
+    ok.then_some(()).ok_or(GatewayError::FormExpired)
+}
+
 /// The sealed state of a second-factor form, checked against its CSRF token and cookie.
 pub(super) fn opened<T: serde::de::DeserializeOwned>(
     app: &App,

@@ -110,29 +110,12 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
     let login = build_login(&mut p, login);
     let users = build_users(&mut p, users);
     let clients = build_clients(&mut p, clients);
-    let networks = rules::build_networks(&mut p, table.get("networks"));
-    let routes: Vec<Route> = routes
-        .into_iter()
-        .filter_map(|(i, r)| build_route(&mut p, i, r, &networks))
-        .collect();
-    check_overlaps(&mut p, &routes);
-    if let Some(server) = server.as_mut() {
-        acme::finish(&mut p, server, &routes);
-    }
+    let routes = build_routes(&mut p, routes, &table, server.as_mut());
     let ldap = ldap.and_then(|l| ldap::build_ldap(&mut p, l));
     let storage = storage.map(|s| build_storage(&mut p, s));
     let upstream_providers = federation::build_upstream_providers(&mut p, upstream);
     check_bearer_clients(&mut p, &routes, &clients);
-    let demo = demo.and_then(|d| match d.echo_listen.parse() {
-        Ok(echo_listen) => Some(Demo { echo_listen }),
-        Err(_) => {
-            p.add(
-                "demo.echo_listen",
-                format!("{:?} is not ip:port", d.echo_listen),
-            );
-            None
-        }
-    });
+    let demo = demo.and_then(|d| build_demo(&mut p, d));
 
     let cfg = match (server, session, tokens, login) {
         (Some(server), Some(session), Some(tokens), Some(login)) => Config {
@@ -160,6 +143,40 @@ pub fn from_str(text: &str) -> Result<Config, ConfigError> {
         Ok(cfg)
     } else {
         Err(ConfigError { problems: p.0 })
+    }
+}
+
+/// `[[routes]]` with the `[networks]` their rules name, checked against each other and, for
+/// `[server.acme]`, against the server's names.
+fn build_routes(
+    p: &mut Problems,
+    routes: Vec<(usize, RouteFile)>,
+    table: &toml::Table,
+    server: Option<&mut Server>,
+) -> Vec<Route> {
+    let networks = rules::build_networks(p, table.get("networks"));
+    let routes: Vec<Route> = routes
+        .into_iter()
+        .filter_map(|(i, r)| build_route(p, i, r, &networks))
+        .collect();
+    check_overlaps(p, &routes);
+    if let Some(server) = server {
+        acme::finish(p, server, &routes);
+    }
+    routes
+}
+
+/// `[demo]`: the echo upstream's address.
+fn build_demo(p: &mut Problems, d: DemoFile) -> Option<Demo> {
+    match d.echo_listen.parse() {
+        Ok(echo_listen) => Some(Demo { echo_listen }),
+        Err(_) => {
+            p.add(
+                "demo.echo_listen",
+                format!("{:?} is not ip:port", d.echo_listen),
+            );
+            None
+        }
     }
 }
 
