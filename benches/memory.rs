@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+/// The allocator the binary uses (`src/main.rs`): its size classes decide what an entry costs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use authgate::clock::{Clock, SystemClock};
 use authgate::secret::{new_id, new_secret};
 use authgate::session::memory::MemoryStore;
@@ -18,7 +22,8 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
+/// `n` sessions of alice, signed in from `address` (a record of 52 bytes without one).
+fn fill(store: &MemoryStore, n: usize, address: Option<&str>, rt: &tokio::runtime::Runtime) {
     let now = SystemClock.now();
     rt.block_on(async {
         for _ in 0..n {
@@ -30,7 +35,7 @@ fn fill(store: &MemoryStore, n: usize, rt: &tokio::runtime::Runtime) {
                 last_seen: now,
                 parent: None,
                 amr: vec!["pwd".into()],
-                address: None,
+                address: address.map(str::to_string),
                 source: Some(authgate::directory::Source::Local),
             };
             store
@@ -106,10 +111,15 @@ fn record_sizes() {
         address: None,
         source: Some(authgate::directory::Source::Local),
     };
+    let addressed = SessionRecord {
+        address: Some("203.0.113.45".into()),
+        ..record.clone()
+    };
     println!(
-        "a session record: {} bytes compact (version byte + postcard), {} bytes as JSON",
+        "a session record: {} bytes compact (version byte + postcard), {} bytes as JSON; {} compact with a client address",
         record.encode().map_or(0, |b| b.len()),
-        serde_json::to_vec(&record).map_or(0, |b| b.len())
+        serde_json::to_vec(&record).map_or(0, |b| b.len()),
+        addressed.encode().map_or(0, |b| b.len())
     );
 }
 
@@ -120,13 +130,15 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 1_000_000 } else { 10_000 };
     match std::env::var("MEMORY_CASE").as_deref() {
-        Ok("store") => store(n),
+        Ok("store") => store(n, None),
+        Ok("store-address") => store(n, Some("203.0.113.45")),
         Ok("record") => record_sizes(),
         Ok(moka) if moka.starts_with("moka-") => moka_alone(&moka[5..], n),
         Ok("cap") => capped(if full { 100_000 } else { 1_000 }),
         _ => {
             let cases = [
                 "store",
+                "store-address",
                 "record",
                 "moka-expiry",
                 "moka-ttl",
@@ -152,16 +164,17 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn store(n: usize) {
+fn store(n: usize, address: Option<&str>) {
     let before = rss_bytes();
     let store = MemoryStore::new(2_000_000);
-    fill(&store, n, &runtime());
+    fill(&store, n, address, &runtime());
     let count = store.entry_count();
     let growth = rss_bytes().saturating_sub(before);
-    println!("| sessions | RSS growth | bytes/session |");
-    println!("|---|---|---|");
+    let from = address.map_or("no client address".into(), |a| {
+        format!("signed in from {a}")
+    });
     println!(
-        "| {count} | {:.1} MB | {} |",
+        "the memory store, {count} sessions ({from}): {:.1} MB, {} bytes/session",
         growth as f64 / 1e6,
         growth / count.max(1)
     );
@@ -170,7 +183,7 @@ fn store(n: usize) {
 
 fn capped(cap: u64) {
     let store = MemoryStore::new(cap);
-    fill(&store, 2 * cap as usize, &runtime());
+    fill(&store, 2 * cap as usize, None, &runtime());
     println!();
     println!(
         "max_entries = {cap}: after inserting {} sessions the store holds {}",

@@ -44,6 +44,7 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
     unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
     // SAFETY: as above; SIGUSR1 (log rotation) would end the process too.
     unsafe { libc::signal(libc::SIGUSR1, libc::SIG_IGN) };
+    raise_descriptor_limit();
     let mut server = Server::new_with_opt_and_conf(
         Opt {
             upgrade: opts.upgrade,
@@ -103,6 +104,22 @@ pub fn run(cfg: Config, opts: RunOptions) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Each proxied connection holds two descriptors, so a shell's default soft limit (1024) runs
+/// out at ~500 clients. Like nginx's `worker_rlimit_nofile` and Go's runtime, the soft limit is
+/// raised to the hard limit at start (the systemd unit sets `LimitNOFILE=65536`), and what was
+/// obtained is logged.
+fn raise_descriptor_limit() {
+    use rlimit::Resource;
+    match Resource::NOFILE.get() {
+        Ok((soft, hard)) if soft < hard => match Resource::NOFILE.set(hard, hard) {
+            Ok(()) => log::info!("open descriptors: limit raised from {soft} to {hard}"),
+            Err(e) => log::warn!("open descriptors: limit {soft}; raising it to {hard}: {e}"),
+        },
+        Ok((soft, _)) => log::info!("open descriptors: limit {soft}"),
+        Err(e) => log::warn!("open descriptors: cannot read the limit: {e}"),
+    }
 }
 
 /// The metrics listener and the admin socket, when the configuration asks for them.

@@ -345,6 +345,89 @@ async fn upgrade_under_load_keeps_the_session_and_merges_the_old_process_journal
     let _ = new.wait();
 }
 
+/// Started from a shell's default soft limit of 1,024 descriptors, the process raises it to the
+/// hard limit, says so, and holds more keep-alive connections than 1,024 would allow, each with
+/// a proxied request answered, and answers on all of them again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_descriptor_limit_is_raised_to_the_hard_limit_at_start() {
+    const CONNECTIONS: usize = 1_100;
+    let (_, hard) = rlimit::Resource::NOFILE.get().unwrap();
+    assert!(
+        hard >= 4096,
+        "the test needs a hard limit of 4096 descriptors, not {hard}"
+    );
+    // This side of the connections needs as many descriptors.
+    rlimit::Resource::NOFILE.set(hard, hard).unwrap();
+    let up = Upstream::start("app").await;
+    let mut gw = Gateway::start(&format!(
+        "[[routes]]\nhost = \"public.test\"\nupstreams = [\"{}\"]\nauth = \"public\"\n",
+        up.addr
+    ));
+    assert!(gw.stop().success());
+    gw.restart_through(&["env", "RUST_LOG=info", "prlimit", "--nofile=1024:4096"]);
+
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", gw.pid())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(open_files[..2], ["4096", "4096"], "{limits}");
+    assert!(
+        gw.stderr()
+            .contains("open descriptors: limit raised from 1024 to 4096"),
+        "{}",
+        gw.stderr()
+    );
+
+    let mut held = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        let mut conn = tokio::net::TcpStream::connect(gw.addr()).await.unwrap();
+        assert_eq!(proxied_status(&mut conn).await, 200);
+        held.push(conn);
+    }
+    for conn in &mut held {
+        assert_eq!(proxied_status(conn).await, 200, "the connection was kept");
+    }
+}
+
+/// One `GET /` to the public route on `conn`, kept alive: the answer's status, its body read.
+async fn proxied_status(conn: &mut tokio::net::TcpStream) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(b"GET / HTTP/1.1\r\nHost: public.test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got);
+            let Some((head, body)) = text.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse().ok())
+                .expect("a Content-Length");
+            if body.len() >= length {
+                return head[9..12].parse().unwrap();
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("an answer within 10 s")
+}
+
 /// Waits up to 30 s for `text` in the log file `path`.
 async fn wait_for_log(path: &std::path::Path, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -16,21 +16,86 @@ use sha2::Digest;
 use super::{Key, Kind, Store, StoreError};
 pub use snapshot::{Record, Saved};
 
+/// Values of up to this many bytes (a session record: ~60 bytes, ~75 with the client's
+/// address) are kept in moka's node itself, with no allocation of their own: 94 fills the
+/// node's 128-byte size class.
+const INLINE: usize = 94;
+
 #[derive(Clone)]
 enum Value {
+    Inline(u8, [u8; INLINE]),
     Bytes(Arc<[u8]>),
     Set(Arc<[String]>),
     Tombstone,
 }
 
+impl Value {
+    fn bytes(v: &[u8]) -> Value {
+        let mut inline = [0u8; INLINE];
+        match (u8::try_from(v.len()), inline.get_mut(..v.len())) {
+            (Ok(n), Some(room)) => {
+                room.copy_from_slice(v);
+                Value::Inline(n, inline)
+            }
+            _ => Value::Bytes(v.into()),
+        }
+    }
+
+    fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Inline(n, inline) => inline.get(..usize::from(*n)),
+            Value::Bytes(b) => Some(b),
+            Value::Set(_) | Value::Tombstone => None,
+        }
+    }
+}
+
+/// A moment, as milliseconds since the store clock's first reading in this process: 8 bytes in
+/// every entry where an `Instant` takes 16.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Deadline(u64);
+
+static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+
+impl Deadline {
+    fn at(i: Instant) -> Deadline {
+        let ms = i.saturating_duration_since(*EPOCH).as_millis();
+        Deadline(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    fn now() -> Deadline {
+        Deadline::at(Instant::now())
+    }
+
+    fn after(ttl: Duration) -> Deadline {
+        Deadline::now().plus(ttl)
+    }
+
+    fn plus(self, d: Duration) -> Deadline {
+        Deadline(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// How long from `now` until this moment (zero once it has passed).
+    fn left(self, now: Instant) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(Deadline::at(now).0))
+    }
+}
+
 #[derive(Clone)]
 struct Entry {
     value: Value,
-    expires: Instant,
+    expires: Deadline,
 }
 
+// One entry with moka's two node pointers and reference count is 128 bytes, a size class of
+// the allocator (mimalloc) the binary uses.
+const _: () = assert!(std::mem::size_of::<Entry>() == 104);
+
 impl Entry {
-    fn live(self, now: Instant) -> Option<Entry> {
+    fn live(self, now: Deadline) -> Option<Entry> {
         (self.expires > now).then_some(self)
     }
 }
@@ -39,7 +104,7 @@ struct ByEntry;
 
 impl Expiry<Compact, Entry> for ByEntry {
     fn expire_after_create(&self, _k: &Compact, v: &Entry, now: Instant) -> Option<Duration> {
-        Some(v.expires.saturating_duration_since(now))
+        Some(v.expires.left(now))
     }
 
     fn expire_after_update(
@@ -49,7 +114,7 @@ impl Expiry<Compact, Entry> for ByEntry {
         now: Instant,
         _current: Option<Duration>,
     ) -> Option<Duration> {
-        Some(v.expires.saturating_duration_since(now))
+        Some(v.expires.left(now))
     }
 }
 
@@ -113,12 +178,12 @@ impl MemoryStore {
     fn entry(&self, key: &Key) -> Option<Entry> {
         self.cache
             .get(&compact(key))
-            .and_then(|e| e.live(Instant::now()))
+            .and_then(|e| e.live(Deadline::now()))
     }
 
     /// Runs `f` on the live entry at `key` (if any), atomically for that key.
     fn compute(&self, key: &Key, f: impl FnOnce(Option<Entry>) -> Op<Entry>) {
-        let now = Instant::now();
+        let now = Deadline::now();
         self.cache
             .entry(compact(key))
             .and_compute_with(|existing| f(existing.and_then(|e| e.into_value().live(now))));
@@ -126,18 +191,15 @@ impl MemoryStore {
 }
 
 fn bytes(e: Entry) -> Option<Vec<u8>> {
-    match e.value {
-        Value::Bytes(b) => Some(b.to_vec()),
-        Value::Set(_) | Value::Tombstone => None,
-    }
+    e.value.as_bytes().map(<[u8]>::to_vec)
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn put(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
         let entry = Entry {
-            value: Value::Bytes(value.into()),
-            expires: Instant::now() + ttl,
+            value: Value::bytes(&value),
+            expires: Deadline::after(ttl),
         };
         self.cache.insert(compact(key), entry);
         self.noted(key);
@@ -146,12 +208,12 @@ impl Store for MemoryStore {
 
     async fn replace(&self, key: &Key, value: Vec<u8>, ttl: Duration) -> Result<bool, StoreError> {
         let mut replaced = false;
-        self.compute(key, |existing| match existing.map(|e| e.value) {
-            Some(Value::Bytes(_)) => {
+        self.compute(key, |existing| match existing {
+            Some(e) if e.value.as_bytes().is_some() => {
                 replaced = true;
                 Op::Put(Entry {
-                    value: Value::Bytes(value.into()),
-                    expires: Instant::now() + ttl,
+                    value: Value::bytes(&value),
+                    expires: Deadline::after(ttl),
                 })
             }
             _ => Op::Nop,
@@ -191,7 +253,7 @@ impl Store for MemoryStore {
     async fn revoke(&self, key: &Key, ttl: Duration) -> Result<(), StoreError> {
         let entry = Entry {
             value: Value::Tombstone,
-            expires: Instant::now() + ttl,
+            expires: Deadline::after(ttl),
         };
         self.cache.insert(compact(key), entry);
         self.noted(key);
@@ -202,15 +264,12 @@ impl Store for MemoryStore {
         let mut count = 1;
         self.compute(key, |existing| {
             let (n, expires) = match existing {
-                Some(Entry {
-                    value: Value::Bytes(b),
-                    expires,
-                }) => (counter(&b), expires),
-                _ => (0, Instant::now() + ttl),
+                Some(e) => (e.value.as_bytes().map_or(0, counter), e.expires),
+                None => (0, Deadline::after(ttl)),
             };
             count = n.saturating_add(1);
             Op::Put(Entry {
-                value: Value::Bytes(count.to_string().into_bytes().into()),
+                value: Value::bytes(count.to_string().as_bytes()),
                 expires,
             })
         });
@@ -220,20 +279,14 @@ impl Store for MemoryStore {
 
     async fn decr(&self, key: &Key) -> Result<(), StoreError> {
         self.compute(key, |existing| match existing {
-            Some(Entry {
-                value: Value::Bytes(b),
-                expires,
-            }) => Op::Put(Entry {
-                value: Value::Bytes(
-                    counter(&b)
-                        .saturating_sub(1)
-                        .to_string()
-                        .into_bytes()
-                        .into(),
-                ),
-                expires,
-            }),
-            _ => Op::Nop,
+            Some(e) => match e.value.as_bytes() {
+                Some(b) => Op::Put(Entry {
+                    value: Value::bytes(counter(b).saturating_sub(1).to_string().as_bytes()),
+                    expires: e.expires,
+                }),
+                None => Op::Nop,
+            },
+            None => Op::Nop,
         });
         self.noted(key);
         Ok(())
@@ -245,8 +298,8 @@ impl Store for MemoryStore {
                 Some(Entry {
                     value: Value::Set(s),
                     expires,
-                }) => (s.to_vec(), expires.max(Instant::now() + ttl)),
-                _ => (Vec::new(), Instant::now() + ttl),
+                }) => (s.to_vec(), expires.max(Deadline::after(ttl))),
+                _ => (Vec::new(), Deadline::after(ttl)),
             };
             if !members.iter().any(|m| m == member) {
                 members.push(member.to_string());
@@ -284,7 +337,7 @@ impl Store for MemoryStore {
 
     async fn values(&self, kind: Kind) -> Result<Vec<Vec<u8>>, StoreError> {
         let tag = tag(kind.prefix());
-        let now = Instant::now();
+        let now = Deadline::now();
         Ok(self
             .cache
             .iter()
@@ -295,12 +348,12 @@ impl Store for MemoryStore {
 
     async fn count(&self, kind: Kind) -> Result<u64, StoreError> {
         let tag = tag(kind.prefix());
-        let now = Instant::now();
+        let now = Deadline::now();
         let n = self
             .cache
             .iter()
             .filter(|(k, v)| k.starts_with(&tag) && v.expires > now)
-            .filter(|(_, v)| matches!(v.value, Value::Bytes(_)))
+            .filter(|(_, v)| v.value.as_bytes().is_some())
             .count();
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
@@ -340,6 +393,19 @@ mod tests {
         assert_eq!(s.get(&k("e")).await.unwrap(), None, "expired");
         s.delete(&k("c")).await.unwrap();
         assert_eq!(s.get(&k("c")).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn values_in_the_node_and_beside_it_read_back_whole() {
+        let s = MemoryStore::new(100);
+        let minute = Duration::from_secs(60);
+        for len in [0, 1, INLINE - 1, INLINE, INLINE + 1, 300] {
+            let value: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            s.put(&k("v"), value.clone(), minute).await.unwrap();
+            assert_eq!(s.get(&k("v")).await.unwrap(), Some(value), "{len} bytes");
+        }
+        assert!(matches!(Value::bytes(&[7; INLINE]), Value::Inline(..)));
+        assert!(matches!(Value::bytes(&[7; INLINE + 1]), Value::Bytes(_)));
     }
 
     #[tokio::test]

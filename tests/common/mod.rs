@@ -95,7 +95,7 @@ impl Gateway {
             .replace("{dir}", dir.path().to_str().unwrap());
         std::fs::write(dir.path().join("authgate.toml"), text).unwrap();
         let log = dir.path().join("authgate.log");
-        let child = Self::spawn(dir.path(), &log);
+        let child = Self::spawn(&[], dir.path(), &log);
         let gw = Gateway {
             child,
             port,
@@ -106,9 +106,9 @@ impl Gateway {
         gw
     }
 
-    /// The process on `dir/authgate.toml`, run in `dir`; its stderr is appended to
-    /// `dir/stderr.log`.
-    fn spawn(dir: &std::path::Path, log: &std::path::Path) -> Child {
+    /// The process on `dir/authgate.toml`, run in `dir` (through `wrapper`, a command such as
+    /// `prlimit …` that runs the rest, when given); its stderr is appended to `dir/stderr.log`.
+    fn spawn(wrapper: &[&str], dir: &std::path::Path, log: &std::path::Path) -> Child {
         let append = |p: PathBuf| {
             std::fs::OpenOptions::new()
                 .create(true)
@@ -116,7 +116,15 @@ impl Gateway {
                 .open(p)
                 .unwrap()
         };
-        Command::new(BIN)
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        command
             .arg("--config")
             .arg(dir.join("authgate.toml"))
             .current_dir(dir)
@@ -147,7 +155,12 @@ impl Gateway {
 
     /// Starts the process again in the same directory, on the same config and port.
     pub fn restart(&mut self) {
-        self.child = Self::spawn(self.dir.path(), &self.log);
+        self.restart_through(&[]);
+    }
+
+    /// Starts the process again, run by `wrapper` (e.g. `["prlimit", "--nofile=1024:4096"]`).
+    pub fn restart_through(&mut self, wrapper: &[&str]) {
+        self.child = Self::spawn(wrapper, self.dir.path(), &self.log);
         self.wait_ready();
     }
 

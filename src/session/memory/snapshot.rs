@@ -21,11 +21,11 @@ pub enum Saved {
 }
 
 fn saved(e: &Entry, now: Instant, now_ms: u64) -> (Saved, u64) {
-    let left = e.expires.saturating_duration_since(now);
+    let left = e.expires.left(now);
     let value = match &e.value {
-        Value::Bytes(b) => Saved::Bytes(b.to_vec()),
         Value::Set(s) => Saved::Set(s.to_vec()),
         Value::Tombstone => Saved::Tombstone,
+        bytes => Saved::Bytes(bytes.as_bytes().unwrap_or_default().to_vec()),
     };
     let left_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
     (value, now_ms.saturating_add(left_ms))
@@ -34,13 +34,13 @@ fn saved(e: &Entry, now: Instant, now_ms: u64) -> (Saved, u64) {
 fn entry(value: Saved, expires_ms: u64, now: Instant, now_ms: u64) -> Option<Entry> {
     let left = Duration::from_millis(expires_ms.checked_sub(now_ms).filter(|l| *l > 0)?);
     let value = match value {
-        Saved::Bytes(b) => Value::Bytes(b.into()),
+        Saved::Bytes(b) => Value::bytes(&b),
         Saved::Set(s) => Value::Set(s.into()),
         Saved::Tombstone => Value::Tombstone,
     };
     Some(Entry {
         value,
-        expires: now + left,
+        expires: Deadline::at(now).plus(left),
     })
 }
 
@@ -58,7 +58,7 @@ impl MemoryStore {
         let (kinds, now) = (tags(kinds), Instant::now());
         self.cache
             .iter()
-            .filter(|(k, e)| kept(k, &kinds) && e.expires > now)
+            .filter(|(k, e)| kept(k, &kinds) && e.expires > Deadline::at(now))
             .map(|(k, e)| {
                 let (value, expires_ms) = saved(&e, now, now_ms);
                 Record {
@@ -95,8 +95,12 @@ impl MemoryStore {
         journal
             .into_iter()
             .filter(|k| kept(k, &kinds))
-            .map(
-                |key| match self.cache.get(&key).filter(|e| e.expires > now) {
+            .map(|key| {
+                match self
+                    .cache
+                    .get(&key)
+                    .filter(|e| e.expires > Deadline::at(now))
+                {
                     Some(e) => {
                         let (value, expires_ms) = saved(&e, now, now_ms);
                         Record {
@@ -110,8 +114,8 @@ impl MemoryStore {
                         value: None,
                         expires_ms: 0,
                     },
-                },
-            )
+                }
+            })
             .collect()
     }
 
@@ -121,7 +125,10 @@ impl MemoryStore {
     pub fn merge(&self, records: Vec<Record>, now_ms: u64) {
         let now = Instant::now();
         for r in records {
-            let here = self.cache.get(&r.key).filter(|e| e.expires > now);
+            let here = self
+                .cache
+                .get(&r.key)
+                .filter(|e| e.expires > Deadline::at(now));
             let incoming = r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms));
             match (here, incoming) {
                 (Some(h), _) if matches!(h.value, Value::Tombstone) => {}
@@ -143,10 +150,15 @@ fn joined(here: Entry, incoming: Entry) -> Entry {
             all.extend(b.iter().filter(|m| !a.contains(m)).cloned());
             Value::Set(all.into())
         }
-        (Value::Bytes(a), Value::Bytes(b)) if is_counter(&a) && is_counter(&b) => {
-            Value::Bytes(if counter(&a) >= counter(&b) { a } else { b })
+        (here, incoming) => {
+            let higher_here = matches!((here.as_bytes(), incoming.as_bytes()),
+                (Some(h), Some(i)) if is_counter(h) && is_counter(i) && counter(h) >= counter(i));
+            if higher_here {
+                here
+            } else {
+                incoming
+            }
         }
-        (_, other) => other,
     };
     Entry { value, expires }
 }
