@@ -6,9 +6,10 @@
 # `worker_connections` at the hard limit. For each count in COUNTS, wrk holds that many
 # keep-alive connections for DURATION (`-t2 --timeout 5s`); the table has what wrk saw (socket
 # errors, timeouts, non-2xx answers) and how much each proxy's resident memory grew over its
-# idle size, midway through the run, per connection held.
+# idle size, midway through the run, per connection held. Both keep up to KEEPALIVE idle
+# connections to the app.
 #
-#   benches/connections.sh     COUNTS="1000 4000 8000" DURATION=30s WORKERS=1
+#   benches/connections.sh     COUNTS="1000 4000 8000" DURATION=30s WORKERS=1 KEEPALIVE=8192
 #   BIN=path                   an authgate binary to measure instead of building one
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ cd "$(dirname "$0")/.."
 COUNTS=${COUNTS:-1000 4000 8000}
 DURATION=${DURATION:-30s}
 WORKERS=${WORKERS:-1}
+# Idle upstream connections each proxy keeps (nginx's `keepalive`, authgate's
+# `upstream_keepalive`): as many as clients, so none opens a connection per request.
+KEEPALIVE=${KEEPALIVE:-8192}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -57,7 +61,7 @@ NGINX
   root[$1]=$!
 }
 nginx_conf upstream 2 "server { listen 127.0.0.1:$UP backlog=65535; location / { return 200 'hello from the app\n'; } }"
-nginx_conf nginx "$WORKERS" "upstream app { server 127.0.0.1:$UP; keepalive 64; }
+nginx_conf nginx "$WORKERS" "upstream app { server 127.0.0.1:$UP; keepalive $KEEPALIVE; }
   server { listen 127.0.0.1:$NGX backlog=65535; location / { proxy_pass http://app; proxy_http_version 1.1;
     proxy_set_header Connection \"\"; } }"
 
@@ -67,6 +71,7 @@ cat >"$work/authgate.toml" <<TOML
 listen = ["127.0.0.1:$AG"]
 public_url = "http://127.0.0.1:$AG"
 threads = $WORKERS
+upstream_keepalive = $KEEPALIVE
 access_log = false
 [session]
 snapshot_file = ""

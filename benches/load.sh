@@ -28,6 +28,10 @@
 #
 #   benches/load.sh          DURATION=10s CONNS=32 ROUNDS=3 WORKERS=1 CASES="nginx public ..."
 #   BIN=path                 an authgate binary to measure instead of building one
+#   BURST=0                  no sign-in burst
+#   KERNEL_CASES="nginx public session"   the kernel-side table: system calls (strace -c on
+#                            the case's processes) and context switches per request, from a
+#                            run of its own for each case ("" for none)
 #   PERF_CASE=session        also `perf record` authgate (or nginx, Apache) during that case's
 #                            first round, which perf slows a little;
 #                            the report summary goes to $PERF_OUT (default ./perf-<case>.txt),
@@ -42,6 +46,8 @@ ROUNDS=${ROUNDS:-3}
 WORKERS=${WORKERS:-1}
 CASES=${CASES:-nginx public session bearer redis authreq apache tlsnginx tls h2nginx h2}
 PERF_CASE=${PERF_CASE:-}
+KERNEL_CASES=${KERNEL_CASES-nginx public session}
+BURST=${BURST:-1}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
@@ -55,6 +61,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
 [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || need+=(libapache2-mod-auth-openidc)
 [ -z "$PERF_CASE" ] || command -v perf >/dev/null || need+=(linux-perf)
+[ -z "$KERNEL_CASES" ] || command -v strace >/dev/null || need+=(strace)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
 fi
@@ -139,6 +146,8 @@ create_key_if_missing = true
 access_token_ttl = "1h"
 [login]
 max_failures = 1000000000
+# The sign-in burst comes from one address: no per-address limit, so every post is verified.
+rate_limit = 0
 [[users]]
 username = "bench"
 password_hash = "$HASH"
@@ -172,7 +181,7 @@ host = "upstream.test"
 upstreams = ["127.0.0.1:$UP"]
 auth = "public"
 TOML
-RUST_LOG=error "$BIN" --config "$work/authgate.toml" 2>"$work/authgate.log" & pids+=($!)
+RUST_LOG=error "$BIN" --config "$work/authgate.toml" >"$work/audit.log" 2>"$work/authgate.log" & pids+=($!)
 root[authgate]=$!
 
 # The same gateway on the Redis store.
@@ -182,7 +191,7 @@ sed -e "s/127.0.0.1:$AG/127.0.0.1:$AGR/g" -e '/^metrics_listen/d' -e '/^tls_/d' 
   -e "s|^\[session\]|[session]\nstore = \"redis\"\nredis_url = \"redis://127.0.0.1:$REDIS/0\"|" \
   "$work/authgate.toml" >"$work/authgate-redis.toml"
 wait_port "$AG"
-RUST_LOG=error "$BIN" --config "$work/authgate-redis.toml" 2>"$work/authgate-redis.log" & pids+=($!)
+RUST_LOG=error "$BIN" --config "$work/authgate-redis.toml" >"$work/audit-redis.log" 2>"$work/authgate-redis.log" & pids+=($!)
 root[authgate-redis]=$!
 
 # nginx auth_request in front of authgate's forward-auth.
@@ -343,6 +352,40 @@ run_case() { # case round -> "rps p50ms p99ms cpu_us_per_request"
           printf "%.0f %.3f %.3f %.1f\n", rps, p50, p99, cpu * 1e6 / hz / n }' <<<"$out"
 }
 
+# Context switches (voluntary + involuntary) of processes, their threads and children.
+switches() {
+  local t=0 p q
+  for p in "$@"; do
+    for q in "$p" $(pgrep -P "$p" || true); do
+      t=$((t + $(cat /proc/"$q"/task/*/status 2>/dev/null | awk '/ctxt_switches/{s+=$2} END{print s+0}')))
+    done
+  done
+  echo "$t"
+}
+
+kernel_case() { # case -> "syscalls/request|the three most frequent|switches/request"
+  local c=$1 p roots=() pids_csv before after out n sw
+  case_args "$c"
+  for p in ${procs[$c]}; do roots+=("${root[$p]}"); done
+  # Context switches from a run of their own: strace's stops would add to them.
+  before=$(switches "${roots[@]}")
+  out=$(wrk -t1 -c"$CONNS" -d5s "${A[@]}")
+  after=$(switches "${roots[@]}")
+  sw=$(awk -v d="$((after - before))" '/ requests in /{printf "%.3f", d / $1}' <<<"$out")
+  pids_csv=$(for p in "${roots[@]}"; do echo "$p"; pgrep -P "$p" || true; done | paste -sd, -)
+  strace -c -f -p "$pids_csv" -o "$work/strace.$c" 2>/dev/null & local st=$!
+  sleep 1
+  out=$(wrk -t1 -c"$CONNS" -d5s "${A[@]}")
+  kill -INT "$st"; wait "$st" 2>/dev/null || true
+  n=$(awk '/ requests in /{print $1}' <<<"$out")
+  awk -v n="$n" -v sw="$sw" '
+    $1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { calls[$NF] = $4; total += $4 }
+    END { top = ""; k = 0
+          while (k < 3) { best = ""; for (s in calls) if (best == "" || calls[s] > calls[best]) best = s
+                          if (best == "") break; top = top sprintf("%s %.2f, ", best, calls[best] / n); delete calls[best]; k++ }
+          printf "%.2f|%s|%s\n", total / n, substr(top, 1, length(top) - 2), sw }' "$work/strace.$c"
+}
+
 upstream_connections() { # "new reused" from authgate's metrics
   curl -s "http://127.0.0.1:$MET/metrics" | awk '
     /^authgate_upstream_connections_total/ { if ($0 ~ /reused="true"/) r=$NF; else n=$NF }
@@ -365,7 +408,7 @@ m() { [ -n "${results[$1]:-}" ] && median "$2" <<<"${results[$1]}" || echo ""; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ] && printf '%.2f' "$(echo "$1 / $2" | bc -l)" || echo "n/a"; }
 
 flooded=""
-if [ -n "${results[session]:-}" ]; then
+if [ -n "${results[session]:-}" ] && [ "$BURST" = 1 ]; then
   # Isolation: the session-cookie case during a burst of sign-ins with wrong passwords (each
   # one an argon2 verification): 32 connections, each posting one every 160 ms, so at most
   # 200 sign-ins per second are offered. (A fresh login form: its pending request stays valid
@@ -377,20 +420,32 @@ wrk.body = "auth=$auth&csrf=$csrf&username=bench&password=wrong"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "authgate_session_csrf=$csrf"
 function delay() return 160 end
+-- 401: a password verified and refused; anything else (a full verification queue) is counted apart.
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) verified = 0; other = 0 end
+function response(status, headers, body)
+  if status == 401 then verified = verified + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local v, o = 0, 0
+  for _, t in ipairs(threads) do v = v + t:get("verified"); o = o + t:get("other") end
+  io.write(string.format("verified %d other %d\n", v, o))
+end
 LUA
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' -H "Cookie: authgate_session_csrf=$csrf" --data "auth=$auth&csrf=$csrf&username=bench&password=wrong" "http://127.0.0.1:$AG/login")" = 401 ] || { echo "login flood request is not a failed sign-in" >&2; exit 1; }
   # The burst alone first: sign-ins answered per second of authgate's CPU.
   before=$(ticks "${root[authgate]}")
   wrk -t1 -c32 -d"$DURATION" -s "$work/flood.lua" "http://127.0.0.1:$AG/login" >"$work/flood.out"
   after=$(ticks "${root[authgate]}")
-  signins_per_cpu_s=$(awk -v cpu="$((after - before))" -v hz="$HZ" '/ requests in /{printf "%.0f", $1 / (cpu / hz)}' "$work/flood.out")
-  alone_rps=$(awk '/Requests\/sec/{print $2}' "$work/flood.out")
+  signins_per_cpu_s=$(awk -v cpu="$((after - before))" -v hz="$HZ" '/^verified /{printf "%.0f", $2 / (cpu / hz)}' "$work/flood.out")
+  alone_rps=$(awk -v d="$(seconds "$DURATION")" '/^verified /{printf "%.0f verified, %.0f turned away", $2 / d, $4 / d}' "$work/flood.out")
   wrk -t1 -c32 -d"$(( $(seconds "$DURATION") + 4 ))s" -s "$work/flood.lua" "http://127.0.0.1:$AG/login" >"$work/flood.out" &
   flood=$!
   sleep 2
   flooded=$(run_case session 0)
   wait "$flood" || true
-  flood_rps=$(awk '/Requests\/sec/{print $2}' "$work/flood.out")
+  flood_rps=$(awk -v d="$(( $(seconds "$DURATION") + 4 ))" '/^verified /{printf "%.0f verified, %.0f turned away", $2 / d, $4 / d}' "$work/flood.out")
 fi
 
 echo
@@ -423,6 +478,18 @@ printf '  session CPU/req vs Apache + mod_auth_openidc:    %sx (target <= 0.33)\
 printf '  session p99 vs nginx plain proxy p99:            %sx (target <= 2)\n' "$(ratio "$(m session 3)" "$(m nginx 3)")"
 printf '  Redis store vs memory store req/s:               %sx (target >= 0.8)\n' "$(ratio "$(m redis 1)" "$(m session 1)")"
 if [ -n "$flooded" ]; then
-  printf '  session p99 during the sign-in burst vs without: %sx (the burst: %s sign-ins/s answered)\n' "$(ratio "$f_p99" "$(m session 3)")" "$flood_rps"
-  printf '  sign-ins (argon2 verifications) per CPU second:  %s (the burst alone: %s sign-ins/s answered)\n' "$signins_per_cpu_s" "$alone_rps"
+  printf '  session p99 during the sign-in burst vs without: %sx (the burst, per second: %s)\n' "$(ratio "$f_p99" "$(m session 3)")" "$flood_rps"
+  printf '  sign-ins (argon2 verifications) per CPU second:  %s (the burst alone, per second: %s)\n' "$signins_per_cpu_s" "$alone_rps"
+fi
+if [ -n "$KERNEL_CASES" ]; then
+  echo
+  echo "kernel side, per request: system calls from a 5 s run under strace -c (which slows it),"
+  echo "context switches from a 5 s run without it:"
+  echo
+  printf '| %-30s | %16s | %-44s | %21s |\n' "case" "syscalls/request" "most frequent, per request" "context switches/req"
+  printf '|%s|%s|%s|%s|\n' "--------------------------------" "-----------------:" "----------------------------------------------" "----------------------:"
+  for c in $KERNEL_CASES; do
+    IFS='|' read -r calls top sw <<<"$(kernel_case "$c")"
+    printf '| %-30s | %16s | %-44s | %21s |\n' "${label[$c]}" "$calls" "$top" "$sw"
+  done
 fi

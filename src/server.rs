@@ -153,6 +153,7 @@ fn snapshots(app: &App) -> Option<(Snapshots, &MemoryStores)> {
 fn server_conf(cfg: &Config, opts: &RunOptions) -> ServerConf {
     let mut conf = ServerConf {
         threads: cfg.server.threads,
+        upstream_keepalive_pool_size: cfg.server.upstream_keepalive,
         daemon: opts.daemon,
         // With systemd Type=forking, start returns only once we serve.
         daemon_wait_for_ready: opts.daemon,

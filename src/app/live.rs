@@ -103,6 +103,10 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             "server.metrics_listen",
         ),
         (a.threads != b.threads, "server.threads"),
+        (
+            a.upstream_keepalive != b.upstream_keepalive,
+            "server.upstream_keepalive",
+        ),
         (a.acme != b.acme, "server.acme"),
         (a.admin_socket != b.admin_socket, "server.admin_socket"),
         (

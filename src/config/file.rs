@@ -20,6 +20,8 @@ pub struct ServerFile {
     pub trusted_proxies: Vec<String>,
     pub metrics_listen: Option<String>,
     pub threads: Option<usize>,
+    /// Idle upstream connections kept for reuse, per worker thread.
+    pub upstream_keepalive: Option<usize>,
     pub access_log: Option<bool>,
     /// Where the login page sends a user who signs in without an application waiting.
     pub after_logout_url: Option<String>,

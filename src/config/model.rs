@@ -80,6 +80,8 @@ pub struct Server {
     pub trusted_proxies: Vec<IpNet>,
     pub metrics_listen: Option<SocketAddr>,
     pub threads: usize,
+    /// Idle upstream connections kept for reuse, per worker thread (Pingora's pool).
+    pub upstream_keepalive: usize,
     pub access_log: bool,
     pub after_logout_url: Option<Url>,
     /// The local admin socket (`authgate sessions`), if any.

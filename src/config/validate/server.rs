@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// Idle upstream connections kept per worker thread when `[server] upstream_keepalive` is not
+/// set: enough that a few thousand concurrent clients reuse connections instead of opening one
+/// per request (Pingora's own default, 128, is a tenth of that).
+const UPSTREAM_KEEPALIVE: usize = 1024;
+
 /// `server.tls_cert` and `tls_key`: both or neither, and only with `tls_listen`.
 pub(super) fn tls_files(
     p: &mut Problems,
@@ -122,6 +127,7 @@ pub(super) fn build_server(p: &mut Problems, mut s: ServerFile) -> Option<Server
         trusted_proxies,
         metrics_listen,
         threads,
+        upstream_keepalive: s.upstream_keepalive.unwrap_or(UPSTREAM_KEEPALIVE),
         access_log: s.access_log.unwrap_or(true),
         after_logout_url,
         admin_socket: match s.admin_socket.as_deref() {
