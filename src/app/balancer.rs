@@ -93,9 +93,9 @@ pub fn peer(
     };
     peer.options.connection_timeout = Some(upstream.connect_timeout);
     peer.options.read_timeout = Some(upstream.read_timeout);
-    // No timer of our own on pooled connections: an idle one is closed when the upstream closes
-    // it (its keep-alive timeout), and the pool's size caps how many wait.
-    peer.options.idle_timeout = None;
+    // An idle pooled connection is closed after a minute, also when the upstream never closes
+    // it. (Without this timer the bench measured no difference: BENCHMARKS.md.)
+    peer.options.idle_timeout = Some(Duration::from_secs(60));
     peer
 }
 
