@@ -27,14 +27,8 @@ command -v wrk >/dev/null || need+=(wrk)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx-light)
 command -v curl >/dev/null || need+=(curl)
 command -v prlimit >/dev/null || need+=(util-linux)
-if [ ${#need[@]} -gt 0 ]; then
-  as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q
-  BIN=$PWD/target/release/authgate
-fi
+install_needed
+authgate_bin
 
 HARD=$(ulimit -Hn)
 ulimit -n "$HARD"   # wrk's side of the connections

@@ -1,6 +1,20 @@
 # Helpers shared by the load benchmarks (sourced by benches/load.sh and benches/connections.sh).
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# Installs the Debian packages named in the array `need`, if any.
+install_needed() {
+  if [ ${#need[@]} -gt 0 ]; then
+    as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
+  fi
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+}
+# The authgate binary to measure: $BIN, or a release build of this tree.
+authgate_bin() {
+  if [ -z "${BIN:-}" ]; then
+    cargo build --release -q
+    BIN=$PWD/target/release/authgate
+  fi
+}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 did not open" >&2; exit 1; }
 

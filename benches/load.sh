@@ -62,15 +62,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 [ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || need+=(libapache2-mod-auth-openidc)
 [ -z "$PERF_CASE" ] || command -v perf >/dev/null || need+=(linux-perf)
 [ -z "$KERNEL_CASES" ] || command -v strace >/dev/null || need+=(strace)
-if [ ${#need[@]} -gt 0 ]; then
-  as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${need[@]}"
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
-if [ -z "${BIN:-}" ]; then
-  cargo build --release -q
-  BIN=$PWD/target/release/authgate
-fi
+install_needed
+authgate_bin
 
 work=$(mktemp -d)
 chmod 755 "$work"   # Apache's workers run as nobody when this runs as root
