@@ -60,6 +60,17 @@ fn server() {
 }
 
 #[test]
+fn upstream_keepalive_defaults_to_1024_idle_connections_a_worker() {
+    let cfg = |extra: &str| {
+        let text = BASE.replace("[server]\n", &format!("[server]\n{extra}"));
+        from_str(&format!("{text}{ROUTE}")).map(|c| c.server.upstream_keepalive)
+    };
+    assert_eq!(cfg("").ok(), Some(1024));
+    assert_eq!(cfg("upstream_keepalive = 8192\n").ok(), Some(8192));
+    assert!(cfg("upstream_keepalive = -1\n").is_err());
+}
+
+#[test]
 fn session() {
     reports(
         &format!("{ROUTE}\n[session]\nlifetime = \"forever\"\n"),
