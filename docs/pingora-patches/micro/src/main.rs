@@ -22,7 +22,11 @@ const MAX_HEADERS: usize = 256;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (case, new, n) = match args.as_slice() {
-        [_, case, variant, n] => (case.as_str(), variant == "new", n.parse().expect("ITERATIONS")),
+        [_, case, variant, n] => (
+            case.as_str(),
+            variant == "new",
+            n.parse().expect("ITERATIONS"),
+        ),
         _ => {
             eprintln!("usage: micro CASE old|new ITERATIONS");
             std::process::exit(2);
@@ -87,14 +91,24 @@ fn peer_check(new: bool, n: u64) {
 /// 03: five identity headers inserted by ready `HeaderName`: parsed again from their title
 /// form and stored with it (0.9.1), or stored as given with a case form made once (the patch).
 fn insert_header(new: bool, n: u64) {
-    let names: Vec<HeaderName> = ["x-forwarded-user", "x-forwarded-email", "x-forwarded-groups",
-        "x-forwarded-preferred-username", "x-authgate-assertion"]
-        .into_iter()
-        .map(HeaderName::from_static)
-        .collect();
+    let names: Vec<HeaderName> = [
+        "x-forwarded-user",
+        "x-forwarded-email",
+        "x-forwarded-groups",
+        "x-forwarded-preferred-username",
+        "x-authgate-assertion",
+    ]
+    .into_iter()
+    .map(HeaderName::from_static)
+    .collect();
     let ready: Vec<(HeaderName, bytes::Bytes)> = names
         .iter()
-        .map(|h| (h.clone(), bytes::Bytes::copy_from_slice(h.as_str().as_bytes())))
+        .map(|h| {
+            (
+                h.clone(),
+                bytes::Bytes::copy_from_slice(h.as_str().as_bytes()),
+            )
+        })
         .collect();
     let value = HeaderValue::from_static("alice");
     for _ in 0..n {
@@ -133,16 +147,26 @@ fn body_buffer(new: bool, n: u64) {
 /// itself, with the session keeping a header of its framing fields (the patch).
 fn response_header(new: bool, n: u64) {
     let mut full = ResponseHeader::build(200, Some(8)).expect("a header");
-    for (name, value) in [("Server", "nginx/1.22.1"), ("Date", "Sat, 05 Dec 2026 20:00:00 GMT"),
-        ("Content-Type", "text/plain"), ("Content-Length", "19"), ("Connection", "keep-alive")]
-    {
+    for (name, value) in [
+        ("Server", "nginx/1.22.1"),
+        ("Date", "Sat, 05 Dec 2026 20:00:00 GMT"),
+        ("Content-Type", "text/plain"),
+        ("Content-Length", "19"),
+        ("Connection", "keep-alive"),
+    ] {
         full.append_header(name, value).expect("a header");
     }
-    let framing = [http::header::CONNECTION, http::header::CONTENT_LENGTH,
-        http::header::TRANSFER_ENCODING, http::header::UPGRADE, HeaderName::from_static("keep-alive")];
+    let framing = [
+        http::header::CONNECTION,
+        http::header::CONTENT_LENGTH,
+        http::header::TRANSFER_ENCODING,
+        http::header::UPGRADE,
+        HeaderName::from_static("keep-alive"),
+    ];
     for _ in 0..n {
         if new {
-            let mut kept = ResponseHeader::build(full.status, Some(framing.len())).expect("a header");
+            let mut kept =
+                ResponseHeader::build(full.status, Some(framing.len())).expect("a header");
             for name in &framing {
                 for value in full.headers.get_all(name) {
                     kept.append_header(name, value.clone()).expect("a header");
@@ -160,7 +184,9 @@ fn response_header(new: bool, n: u64) {
 fn pool(new: bool, n: u64) {
     use std::sync::Arc;
     use tokio::sync::{oneshot, Mutex};
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
     rt.block_on(async move {
         let mut conn = Arc::new(Mutex::new(0u64));
         for _ in 0..n {
