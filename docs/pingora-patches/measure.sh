@@ -33,8 +33,10 @@ build() {
   (cd "$work" && for p in "$here"/0*.patch; do patch -s -p1 <"$p"; done)
   cp "$root/Cargo.toml" "$work/Cargo.toml.authgate"
   cp "$root/Cargo.lock" "$work/Cargo.lock.authgate"
-  trap 'cp "$work/Cargo.toml.authgate" "$root/Cargo.toml"; cp "$work/Cargo.lock.authgate" "$root/Cargo.lock"
-        (cd "$root" && git apply -R "$here/authgate-opt-in.patch")' EXIT
+  # Put authgate back as it was, however the build ends (the paths are expanded now: the
+  # trap runs after this function's locals are gone).
+  trap "cp '$work/Cargo.toml.authgate' '$root/Cargo.toml'; cp '$work/Cargo.lock.authgate' '$root/Cargo.lock'
+        cd '$root' && git apply -R '$here/authgate-opt-in.patch'" EXIT
   (cd "$root" && git apply "$here/authgate-opt-in.patch")
   printf '\n[patch.crates-io]\npingora-core = { path = "%s/pingora-core" }\npingora-http = { path = "%s/pingora-http" }\n' \
     "$work" "$work" >>"$root/Cargo.toml"
