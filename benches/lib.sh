@@ -33,13 +33,13 @@ sign_in() {
   awk '$6=="authgate_session"{print $7}' "$2"
 }
 
+# The processes given and their children.
+family() { local p; for p in "$@"; do echo "$p"; pgrep -P "$p" || true; done; }
 # CPU time (clock ticks) of processes and their children.
 ticks() {
-  local t=0 p
-  for p in "$@"; do
-    for q in "$p" $(pgrep -P "$p" || true); do
-      t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$q/stat" 2>/dev/null || echo 0)))
-    done
+  local t=0 q
+  for q in $(family "$@"); do
+    t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$q/stat" 2>/dev/null || echo 0)))
   done
   echo "$t"
 }
@@ -47,11 +47,9 @@ HZ=$(getconf CLK_TCK)
 seconds() { case $1 in *m) echo $(( ${1%m} * 60 )) ;; *s) echo "${1%s}" ;; *) echo "$1" ;; esac; }
 # Resident memory (KiB) of processes and their children.
 rss_kib() {
-  local t=0 p
-  for p in "$@"; do
-    for q in "$p" $(pgrep -P "$p" || true); do
-      t=$((t + $(awk '/^VmRSS:/{print $2}' "/proc/$q/status" 2>/dev/null || echo 0)))
-    done
+  local t=0 q
+  for q in $(family "$@"); do
+    t=$((t + $(awk '/^VmRSS:/{print $2}' "/proc/$q/status" 2>/dev/null || echo 0)))
   done
   echo "$t"
 }

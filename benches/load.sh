@@ -347,11 +347,9 @@ run_case() { # case round -> "rps p50ms p99ms cpu_us_per_request"
 
 # Context switches (voluntary + involuntary) of processes, their threads and children.
 switches() {
-  local t=0 p q
-  for p in "$@"; do
-    for q in "$p" $(pgrep -P "$p" || true); do
-      t=$((t + $(cat /proc/"$q"/task/*/status 2>/dev/null | awk '/ctxt_switches/{s+=$2} END{print s+0}')))
-    done
+  local t=0 q
+  for q in $(family "$@"); do
+    t=$((t + $(cat /proc/"$q"/task/*/status 2>/dev/null | awk '/ctxt_switches/{s+=$2} END{print s+0}')))
   done
   echo "$t"
 }
@@ -365,7 +363,7 @@ kernel_case() { # case -> "syscalls/request|the three most frequent|switches/req
   out=$(wrk -t1 -c"$CONNS" -d5s "${A[@]}")
   after=$(switches "${roots[@]}")
   sw=$(awk -v d="$((after - before))" '/ requests in /{printf "%.3f", d / $1}' <<<"$out")
-  pids_csv=$(for p in "${roots[@]}"; do echo "$p"; pgrep -P "$p" || true; done | paste -sd, -)
+  pids_csv=$(family "${roots[@]}" | paste -sd, -)
   strace -c -f -p "$pids_csv" -o "$work/strace.$c" 2>/dev/null & local st=$!
   sleep 1
   out=$(wrk -t1 -c"$CONNS" -d5s "${A[@]}")

@@ -79,8 +79,8 @@ impl Deadline {
     }
 
     /// How long from `now` until this moment (zero once it has passed).
-    fn left(self, now: Instant) -> Duration {
-        Duration::from_millis(self.0.saturating_sub(Deadline::at(now).0))
+    fn left(self, now: Deadline) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(now.0))
     }
 }
 
@@ -104,7 +104,7 @@ struct ByEntry;
 
 impl Expiry<Compact, Entry> for ByEntry {
     fn expire_after_create(&self, _k: &Compact, v: &Entry, now: Instant) -> Option<Duration> {
-        Some(v.expires.left(now))
+        Some(v.expires.left(Deadline::at(now)))
     }
 
     fn expire_after_update(
@@ -114,7 +114,7 @@ impl Expiry<Compact, Entry> for ByEntry {
         now: Instant,
         _current: Option<Duration>,
     ) -> Option<Duration> {
-        Some(v.expires.left(now))
+        Some(v.expires.left(Deadline::at(now)))
     }
 }
 

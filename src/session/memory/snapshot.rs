@@ -20,7 +20,7 @@ pub enum Saved {
     Tombstone,
 }
 
-fn saved(e: &Entry, now: Instant, now_ms: u64) -> (Saved, u64) {
+fn saved(e: &Entry, now: Deadline, now_ms: u64) -> (Saved, u64) {
     let left = e.expires.left(now);
     let value = match &e.value {
         Value::Set(s) => Saved::Set(s.to_vec()),
@@ -31,7 +31,7 @@ fn saved(e: &Entry, now: Instant, now_ms: u64) -> (Saved, u64) {
     (value, now_ms.saturating_add(left_ms))
 }
 
-fn entry(value: Saved, expires_ms: u64, now: Instant, now_ms: u64) -> Option<Entry> {
+fn entry(value: Saved, expires_ms: u64, now: Deadline, now_ms: u64) -> Option<Entry> {
     let left = Duration::from_millis(expires_ms.checked_sub(now_ms).filter(|l| *l > 0)?);
     let value = match value {
         Saved::Bytes(b) => Value::bytes(&b),
@@ -40,7 +40,7 @@ fn entry(value: Saved, expires_ms: u64, now: Instant, now_ms: u64) -> Option<Ent
     };
     Some(Entry {
         value,
-        expires: Deadline::at(now).plus(left),
+        expires: now.plus(left),
     })
 }
 
@@ -55,10 +55,10 @@ fn tags(kinds: &[Kind]) -> Vec<[u8; 4]> {
 impl MemoryStore {
     /// The live records of `kinds`, with `now_ms` the wall clock in milliseconds.
     pub fn export(&self, kinds: &[Kind], now_ms: u64) -> Vec<Record> {
-        let (kinds, now) = (tags(kinds), Instant::now());
+        let (kinds, now) = (tags(kinds), Deadline::now());
         self.cache
             .iter()
-            .filter(|(k, e)| kept(k, &kinds) && e.expires > Deadline::at(now))
+            .filter(|(k, e)| kept(k, &kinds) && e.expires > now)
             .map(|(k, e)| {
                 let (value, expires_ms) = saved(&e, now, now_ms);
                 Record {
@@ -72,7 +72,7 @@ impl MemoryStore {
 
     /// Puts `records` back; expired ones are dropped. Returns how many were kept.
     pub fn import(&self, records: Vec<Record>, now_ms: u64) -> usize {
-        let now = Instant::now();
+        let now = Deadline::now();
         let mut n = 0;
         for r in records {
             if let Some(e) = r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms)) {
@@ -90,17 +90,13 @@ impl MemoryStore {
 
     /// What the keys of `kinds` written since `start_journal` hold now (`None`: removed).
     pub fn journal(&self, kinds: &[Kind], now_ms: u64) -> Vec<Record> {
-        let (kinds, now) = (tags(kinds), Instant::now());
+        let (kinds, now) = (tags(kinds), Deadline::now());
         let journal = self.journal.lock().map(|j| j.clone()).unwrap_or_default();
         journal
             .into_iter()
             .filter(|k| kept(k, &kinds))
-            .map(|key| {
-                match self
-                    .cache
-                    .get(&key)
-                    .filter(|e| e.expires > Deadline::at(now))
-                {
+            .map(
+                |key| match self.cache.get(&key).filter(|e| e.expires > now) {
                     Some(e) => {
                         let (value, expires_ms) = saved(&e, now, now_ms);
                         Record {
@@ -114,8 +110,8 @@ impl MemoryStore {
                         value: None,
                         expires_ms: 0,
                     },
-                }
-            })
+                },
+            )
             .collect()
     }
 
@@ -123,12 +119,9 @@ impl MemoryStore {
     /// tombstone here is never replaced, one from the journal always lands. Sets are
     /// joined and counters keep the higher count, so what either process added stays.
     pub fn merge(&self, records: Vec<Record>, now_ms: u64) {
-        let now = Instant::now();
+        let now = Deadline::now();
         for r in records {
-            let here = self
-                .cache
-                .get(&r.key)
-                .filter(|e| e.expires > Deadline::at(now));
+            let here = self.cache.get(&r.key).filter(|e| e.expires > now);
             let incoming = r.value.and_then(|v| entry(v, r.expires_ms, now, now_ms));
             match (here, incoming) {
                 (Some(h), _) if matches!(h.value, Value::Tombstone) => {}
